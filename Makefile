@@ -1,0 +1,181 @@
+# consuld: top-level GNU Makefile.
+#
+#   make dev        install missing packages, build, run a dev agent
+#   make check      install missing packages, build, run every test
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=1 O=build/san   an ASan+UBSan build in build/san
+#
+# The user-facing targets run `deps` first and then a sub-make, so that
+# pkg-config is asked only once the -dev packages are there.
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SBINDIR		?= $(PREFIX)/sbin
+LIBEXECDIR	?= $(PREFIX)/libexec/consuld
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= /etc
+DATADIR		?= /var/lib/consuld
+UNITDIR		?= /lib/systemd/system
+CONSUL_USER	?= _consul
+
+O		?= .
+CC		?= cc
+PKGS		:= libevent libtls yaml-0.1 libsodium jansson msgpack \
+		   libseccomp libbsd-overlay
+PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS	= $(shell pkg-config --libs $(PKGS)) -ldb
+
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+		   -D_GNU_SOURCE -I common $(PKG_CFLAGS)
+ifeq ($(SANITIZE),1)
+CFLAGS		+= -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		   -fno-omit-frame-pointer -DSANITIZE
+LDFLAGS		+= -fsanitize=address,undefined
+endif
+
+DEPS_PKGS	:= build-essential pkg-config libevent-dev libtls-dev \
+		   libyaml-dev libsodium-dev libjansson-dev libmsgpack-dev \
+		   libseccomp-dev libdb5.3-dev libbsd-dev mandoc curl jq \
+		   bind9-dnsutils clang libclang-rt-14-dev valgrind procps \
+		   passwd
+
+PROGS		:= consuld raftd gossipd apid dnsd checkd consulctl
+
+COMMON_SRCS	:= $(wildcard common/*.c)
+COMMON_OBJS	:= $(COMMON_SRCS:%.c=$(O)/%.o)
+LIBCOMMON	:= $(O)/common/libcommon.a
+
+define prog_rules
+$(1)_SRCS	:= $$(wildcard $(1)/*.c)
+$(1)_OBJS	:= $$($(1)_SRCS:%.c=$(O)/%.o)
+$(O)/$(1)/$(1): $$($(1)_OBJS) $(LIBCOMMON)
+	@echo "  LD      $$@"
+	@$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIBCOMMON) $$(PKG_LIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rules,$(p))))
+
+BINARIES	:= $(foreach p,$(PROGS),$(O)/$(p)/$(p))
+
+UNIT_SRCS	:= $(wildcard regress/unit/test_*.c)
+UNIT_BINS	:= $(UNIT_SRCS:%.c=$(O)/%)
+TOOL_SRCS	:= $(wildcard regress/tools/*.c)
+TOOL_BINS	:= $(TOOL_SRCS:%.c=$(O)/%)
+
+.PHONY: all build dev check check-build deps install user lint-man \
+	fuzz bench clean unit-bins
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: $(BINARIES) unit-bins
+
+unit-bins: $(UNIT_BINS) $(TOOL_BINS)
+
+$(O)/%.o: %.c $(wildcard common/*.h) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) -I $(dir $<) -c -o $@ $<
+
+# Where the parent looks for installed children: rebuilt when it changes.
+LIBEXEC_STAMP	:= $(O)/.libexecdir
+$(LIBEXEC_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+$(O)/consuld/children.o: $(LIBEXEC_STAMP)
+$(O)/consuld/children.o: CFLAGS += -DLIBEXECDIR='"$(LIBEXECDIR)"'
+FORCE:
+
+$(LIBCOMMON): $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	@echo "  AR      $@"
+	@ar rcs $@ $(COMMON_OBJS)
+
+$(O)/regress/unit/%: regress/unit/%.c regress/unit/test.h $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -I regress/unit -o $@ $< $(LIBCOMMON) \
+	    $(PKG_LIBS)
+
+$(O)/regress/tools/%: regress/tools/%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(PKG_LIBS)
+
+# Install every missing build and test package (Debian 12).
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		    grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "==> installing:$$missing"; \
+		if [ "$$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+		    $$missing >/dev/null || exit 1; \
+	fi
+
+# The unprivileged user the children run as (needs root).
+user:
+	@if [ "$$(id -u)" -eq 0 ] && ! id $(CONSUL_USER) >/dev/null 2>&1; then \
+		echo "==> creating user $(CONSUL_USER)"; \
+		useradd -r -M -d /nonexistent -s /usr/sbin/nologin \
+		    $(CONSUL_USER); \
+	fi
+
+dev: deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory user
+	./consuld/consuld -dev -d
+
+check: deps
+	@$(MAKE) --no-print-directory user
+	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory build SANITIZE=1 O=build/san
+	sh regress/run.sh . build/san
+
+check-build: build lint-man
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[0-9]
+
+fuzz: deps
+	sh regress/fuzz/run.sh $${FUZZ_SECONDS:-300}
+
+bench: deps
+	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+	@$(MAKE) --no-print-directory build
+	sh regress/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/consul.d \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/consuld/rc.d
+	install -m 0755 consuld/consuld $(DESTDIR)$(SBINDIR)/consuld
+	install -m 0755 consulctl/consulctl $(DESTDIR)$(BINDIR)/consulctl
+	for p in raftd gossipd apid dnsd checkd; do \
+		install -m 0755 $$p/$$p $(DESTDIR)$(LIBEXECDIR)/$$p; \
+	done
+	install -m 0644 man/consuld.8 man/consulctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/consuld.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    etc/consuld.service > $(DESTDIR)$(UNITDIR)/consuld.service
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    etc/rc.d/consuld > $(DESTDIR)$(PREFIX)/share/consuld/rc.d/consuld
+	chmod 0755 $(DESTDIR)$(PREFIX)/share/consuld/rc.d/consuld
+	for f in etc/consul.d/*; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/consul.d/$$(basename $$f).example; \
+		install -m 0644 $$f $$t; \
+	done
+	@if [ -z "$(DESTDIR)" ]; then $(MAKE) --no-print-directory user; fi
+	install -d -m 0700 $(DESTDIR)$(DATADIR)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
+		chown $(CONSUL_USER): $(DATADIR); fi
+
+clean:
+	rm -f common/*.o common/libcommon.a $(foreach p,$(PROGS),$(p)/*.o $(p)/$(p))
+	rm -f $(UNIT_BINS) $(TOOL_BINS)
+	rm -rf build

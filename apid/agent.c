@@ -1,0 +1,252 @@
+/*
+ * The /v1/agent/ endpoints: the local agent.  GET /v1/agent/self asks raftd, which
+ * owns the agent's identity (the node id persisted in data_dir), and
+ * shapes the answer as Consul does: Config, DebugConfig, Coord, Member,
+ * Stats, Meta.
+ */
+#include <sys/utsname.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apid.h"
+#include "config.h"
+#include "imsg_types.h"
+#include "log.h"
+#include "mpack.h"
+#include "version.h"
+
+/* What raftd tells us about the agent. */
+struct agent_facts {
+	char		*node_id;
+	char		*node_name;
+	char		*datacenter;
+	char		*primary_datacenter;
+	char		*advertise_addr;
+	int		 server;
+	int		 bootstrap;
+	int64_t		 bootstrap_expect;
+	int64_t		 serf_lan_port;
+	int64_t		 serf_wan_port;
+	int64_t		 server_port;
+	int		 leader_known;
+	char		*leader_addr;
+};
+
+static void
+facts_free(struct agent_facts *f)
+{
+	free(f->node_id);
+	free(f->node_name);
+	free(f->datacenter);
+	free(f->primary_datacenter);
+	free(f->advertise_addr);
+	free(f->leader_addr);
+}
+
+static int
+facts_parse(struct agent_facts *f, const void *buf, size_t len)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*m;
+	int			 rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	m = &u.data;
+	if (mpack_map_str(m, "node_id", &f->node_id) == -1 ||
+	    mpack_map_str(m, "node_name", &f->node_name) == -1 ||
+	    mpack_map_str(m, "datacenter", &f->datacenter) == -1 ||
+	    mpack_map_str(m, "primary_datacenter",
+	    &f->primary_datacenter) == -1 ||
+	    mpack_map_str(m, "advertise_addr", &f->advertise_addr) == -1 ||
+	    mpack_map_bool(m, "server", &f->server) == -1 ||
+	    mpack_map_bool(m, "bootstrap", &f->bootstrap) == -1 ||
+	    mpack_map_int(m, "bootstrap_expect", &f->bootstrap_expect) == -1 ||
+	    mpack_map_int(m, "serf_lan_port", &f->serf_lan_port) == -1 ||
+	    mpack_map_int(m, "serf_wan_port", &f->serf_wan_port) == -1 ||
+	    mpack_map_int(m, "server_port", &f->server_port) == -1 ||
+	    mpack_map_bool(m, "leader_known", &f->leader_known) == -1 ||
+	    mpack_map_str(m, "leader_addr", &f->leader_addr) == -1)
+		goto done;
+	if (f->node_id == NULL || f->node_name == NULL ||
+	    f->datacenter == NULL || f->advertise_addr == NULL)
+		goto done;
+	rc = 0;
+ done:
+	msgpack_unpacked_destroy(&u);
+	if (rc == -1)
+		facts_free(f);
+	return rc;
+}
+
+static json_t *
+str_map(const struct agent_facts *f)
+{
+	json_t	*m = json_object();
+	char	 buf[32];
+
+	json_object_set_new(m, "acls", json_string("0"));
+	json_object_set_new(m, "build",
+	    json_string(CONSUL_COMPAT_VERSION ":" CONSULD_REVISION));
+	json_object_set_new(m, "dc", json_string(f->datacenter));
+	json_object_set_new(m, "id", json_string(f->node_id));
+	json_object_set_new(m, "role", json_string(f->server ? "consul" :
+	    "node"));
+	json_object_set_new(m, "segment", json_string(""));
+	json_object_set_new(m, "vsn", json_string("2"));
+	json_object_set_new(m, "vsn_max", json_string("3"));
+	json_object_set_new(m, "vsn_min", json_string("2"));
+	if (f->server) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)f->server_port);
+		json_object_set_new(m, "port", json_string(buf));
+		json_object_set_new(m, "raft_vsn", json_string("3"));
+		if (f->bootstrap)
+			json_object_set_new(m, "bootstrap", json_string("1"));
+		else if (f->bootstrap_expect > 0) {
+			snprintf(buf, sizeof(buf), "%lld",
+			    (long long)f->bootstrap_expect);
+			json_object_set_new(m, "expect", json_string(buf));
+		}
+		snprintf(buf, sizeof(buf), "%lld",
+		    (long long)f->serf_wan_port);
+		json_object_set_new(m, "wan_join_port", json_string(buf));
+	}
+	return m;
+}
+
+static json_t *
+member(const struct agent_facts *f)
+{
+	return json_pack("{s:s, s:s, s:I, s:o, s:i, s:i, s:i, s:i, s:i, "
+	    "s:i, s:i}",
+	    "Name", f->node_name,
+	    "Addr", f->advertise_addr,
+	    "Port", (json_int_t)f->serf_lan_port,
+	    "Tags", str_map(f),
+	    "Status", 1,
+	    "ProtocolMin", 1, "ProtocolMax", 5, "ProtocolCur", 2,
+	    "DelegateMin", 2, "DelegateMax", 5, "DelegateCur", 4);
+}
+
+static json_t *
+coordinate(void)
+{
+	json_t	*vec = json_array();
+	int	 i;
+
+	/* A fresh agent's coordinate: the origin, with Vivaldi's defaults. */
+	for (i = 0; i < 8; i++)
+		json_array_append_new(vec, json_real(0));
+	return json_pack("{s:o, s:f, s:f, s:f}", "Vec", vec, "Error", 1.5,
+	    "Adjustment", 0.0, "Height", 1e-05);
+}
+
+/* The host's facts, read before the sandbox forbids uname(2). */
+static struct utsname	 host_uname;
+static char		 host_cpus[16];
+
+void
+agent_init(void)
+{
+	if (uname(&host_uname) == -1)
+		memset(&host_uname, 0, sizeof(host_uname));
+	snprintf(host_cpus, sizeof(host_cpus), "%ld",
+	    sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static json_t *
+stats(const struct agent_facts *f)
+{
+	return json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, "
+	    "s:{s:s, s:s, s:s}}",
+	    "build",
+	    "prerelease", "",
+	    "revision", CONSULD_REVISION,
+	    "version", CONSUL_COMPAT_VERSION,
+	    "consul",
+	    "bootstrap", f->bootstrap ? "true" : "false",
+	    "known_datacenters", "1",
+	    "leader", "false",
+	    "leader_addr", f->leader_addr ? f->leader_addr : "",
+	    "server", f->server ? "true" : "false",
+	    "runtime",
+	    "arch", host_uname.machine,
+	    "cpu_count", host_cpus,
+	    "os", host_uname.sysname);
+}
+
+static json_t *
+debug_config(const struct agent_facts *f)
+{
+	struct config	*c = apid_child.conf;
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:s, s:s, "
+	    "s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s}",
+	    "Datacenter", f->datacenter,
+	    "PrimaryDatacenter", f->primary_datacenter ?
+	    f->primary_datacenter : f->datacenter,
+	    "NodeName", f->node_name,
+	    "NodeID", f->node_id,
+	    "ServerMode", f->server,
+	    "Bootstrap", f->bootstrap,
+	    "BootstrapExpect", (json_int_t)f->bootstrap_expect,
+	    "DataDir", c->data_dir ? c->data_dir : "",
+	    "BindAddr", c->bind_addr ? c->bind_addr : "",
+	    "AdvertiseAddrLAN", f->advertise_addr,
+	    "HTTPPort", c->ports.http,
+	    "HTTPSPort", c->ports.https,
+	    "DNSPort", c->ports.dns,
+	    "SerfPortLAN", c->ports.serf_lan,
+	    "SerfPortWAN", c->ports.serf_wan,
+	    "ServerPort", c->ports.server,
+	    "LogLevel", log_level_name(c->log_level));
+}
+
+static void
+agent_self_done(struct request *r, struct imsg *imsg)
+{
+	struct agent_facts	 f;
+	json_t			*doc;
+
+	if (facts_parse(&f, imsg->data, imsg->len) == -1)
+		fatalx("agent: malformed agent facts from raftd");
+	doc = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}, "
+	    "s:o, s:o, s:o, s:o, s:{}}",
+	    "Config",
+	    "Datacenter", f.datacenter,
+	    "PrimaryDatacenter", f.primary_datacenter ?
+	    f.primary_datacenter : f.datacenter,
+	    "NodeName", f.node_name,
+	    "NodeID", f.node_id,
+	    "Revision", CONSULD_REVISION,
+	    "Server", f.server,
+	    "Version", CONSUL_COMPAT_VERSION,
+	    "BuildDate", CONSULD_BUILD_DATE,
+	    "DebugConfig", debug_config(&f),
+	    "Coord", coordinate(),
+	    "Member", member(&f),
+	    "Stats", stats(&f),
+	    "Meta");
+	facts_free(&f);
+	if (doc == NULL) {
+		http_error(r->req, 500, "cannot build agent document");
+		return;
+	}
+	http_reply_json(r->req, doc, r->pretty);
+}
+
+void
+agent_self(struct evhttp_request *req, const char *path)
+{
+	struct request	*r;
+
+	if ((r = request_new(req, agent_self_done)) == NULL) {
+		http_error(req, 500, "out of memory");
+		return;
+	}
+	request_send(r, IMSG_AGENT_SELF_REQ, NULL, 0);
+}

@@ -1,0 +1,43 @@
+/*
+ * apid, the HTTP API child.  It gets its listening sockets from the
+ * parent, chroots to an empty directory, drops privileges, and talks to
+ * nothing but its clients, the parent and raftd.
+ */
+#include <stdlib.h>
+
+#include "apid.h"
+#include "config.h"
+#include "log.h"
+#include "sandbox.h"
+
+struct child	 apid_child;
+
+static void
+apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_AGENT_SELF:
+	case IMSG_STATUS_LEADER:
+		request_answered(imsg);
+		break;
+	default:
+		fatalx("apid: unexpected type %u from raftd", imsg->hdr.type);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct child	*c = &apid_child;
+
+	proc_child_start(c, PROC_APID, argc, argv);
+	proc_child_peer(c, PROC_RAFTD, apid_dispatch_raftd);
+	/* jansson seeds its hash tables from /dev/urandom: do it now. */
+	json_object_seed(0);
+	agent_init();
+	http_start(c);
+	sandbox_enter(PROC_APID, PROC_EMPTY_DIR, c->conf->user);
+	log_debug("http: serving");
+	proc_child_run(c);
+	return 0;
+}

@@ -1,0 +1,62 @@
+/*
+ * Every message that crosses between consuld's processes, one enum.
+ * Each entry says its payload and direction; receivers check the length
+ * of every message against what is written here before they use it.
+ */
+#ifndef CONSULD_IMSG_TYPES_H
+#define CONSULD_IMSG_TYPES_H
+
+#include <stdint.h>
+
+enum imsg_type {
+	IMSG_NONE,
+
+	/* parent -> child: msgpack config (config_pack). */
+	IMSG_CTL_CONFIG,
+	/* parent -> child: a descriptor; struct imsg_socket. */
+	IMSG_CTL_SOCKET,
+	/* parent -> child: nothing more to hand over; no payload. */
+	IMSG_CTL_START,
+	/* child -> parent: sandboxed and serving; no payload. */
+	IMSG_CTL_READY,
+	/* parent -> child: SIGHUP; msgpack config of the reload. */
+	IMSG_CTL_RELOAD,
+
+	/* apid -> raftd: GET /v1/agent/self; peerid = request; none. */
+	IMSG_AGENT_SELF_REQ,
+	/* raftd -> apid: msgpack map of agent facts; peerid = request. */
+	IMSG_AGENT_SELF,
+	/* apid -> raftd: GET /v1/status/leader; peerid = request; none. */
+	IMSG_STATUS_LEADER_REQ,
+	/* raftd -> apid: struct imsg_status_leader; peerid = request. */
+	IMSG_STATUS_LEADER,
+
+	IMSG_TYPE_MAX
+};
+
+/* What a descriptor passed with IMSG_CTL_SOCKET is. */
+enum imsg_socket_kind {
+	SOCKET_PEER,		/* socketpair end; peer = enum proc_id */
+	SOCKET_HTTP,		/* listening TCP or unix stream socket */
+	SOCKET_HTTPS,
+	SOCKET_DNS_UDP,
+	SOCKET_DNS_TCP,
+	SOCKET_SERF_LAN_UDP,
+	SOCKET_SERF_LAN_TCP,
+	SOCKET_SERF_WAN_UDP,
+	SOCKET_SERF_WAN_TCP,
+	SOCKET_SERVER_RPC,
+	SOCKET_KIND_MAX
+};
+
+struct imsg_socket {
+	uint32_t	 kind;		/* enum imsg_socket_kind */
+	uint32_t	 peer;		/* enum proc_id for SOCKET_PEER */
+};
+
+struct imsg_status_leader {
+	uint8_t		 known;		/* a leader is known */
+	char		 addr[64];	/* "ip:port", NUL-terminated */
+};
+
+#endif

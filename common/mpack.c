@@ -1,0 +1,188 @@
+/*
+ * MessagePack helpers.  Encoding appends to an sbuffer; decoding parses a
+ * whole buffer that must hold exactly one object, then reads fields with
+ * getters that return -1 on a missing field or a field of another type.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpack.h"
+
+void
+mpack_out_init(struct mpack_out *out)
+{
+	msgpack_sbuffer_init(&out->sbuf);
+	msgpack_packer_init(&out->pk, &out->sbuf, msgpack_sbuffer_write);
+}
+
+void
+mpack_out_free(struct mpack_out *out)
+{
+	msgpack_sbuffer_destroy(&out->sbuf);
+}
+
+void
+mpack_str(msgpack_packer *pk, const char *s)
+{
+	size_t	 len;
+
+	if (s == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	len = strlen(s);
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+void
+mpack_bin(msgpack_packer *pk, const void *p, size_t len)
+{
+	msgpack_pack_bin(pk, len);
+	msgpack_pack_bin_body(pk, p, len);
+}
+
+void
+mpack_kv_str(msgpack_packer *pk, const char *key, const char *val)
+{
+	mpack_str(pk, key);
+	mpack_str(pk, val);
+}
+
+void
+mpack_kv_int(msgpack_packer *pk, const char *key, int64_t val)
+{
+	mpack_str(pk, key);
+	msgpack_pack_int64(pk, val);
+}
+
+void
+mpack_kv_uint(msgpack_packer *pk, const char *key, uint64_t val)
+{
+	mpack_str(pk, key);
+	msgpack_pack_uint64(pk, val);
+}
+
+void
+mpack_kv_bool(msgpack_packer *pk, const char *key, int val)
+{
+	mpack_str(pk, key);
+	if (val)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* Parse buf, which must hold one complete object and nothing more. */
+int
+mpack_parse(msgpack_unpacked *u, const void *buf, size_t len)
+{
+	size_t			 off = 0;
+	msgpack_unpack_return	 ret;
+
+	msgpack_unpacked_init(u);
+	ret = msgpack_unpack_next(u, buf, len, &off);
+	if (ret != MSGPACK_UNPACK_SUCCESS || off != len) {
+		msgpack_unpacked_destroy(u);
+		return -1;
+	}
+	return 0;
+}
+
+int
+mpack_key_is(const msgpack_object *o, const char *key)
+{
+	size_t	 len = strlen(key);
+
+	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == len &&
+	    memcmp(o->via.str.ptr, key, len) == 0;
+}
+
+const msgpack_object *
+mpack_map_get(const msgpack_object *map, const char *key)
+{
+	uint32_t	 i;
+
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (i = 0; i < map->via.map.size; i++) {
+		if (mpack_key_is(&map->via.map.ptr[i].key, key))
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+/* A string (or nil, giving NULL) as a fresh C string without NULs. */
+int
+mpack_get_str(const msgpack_object *o, char **out)
+{
+	if (o == NULL)
+		return -1;
+	if (o->type == MSGPACK_OBJECT_NIL) {
+		*out = NULL;
+		return 0;
+	}
+	if (o->type != MSGPACK_OBJECT_STR ||
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+		return -1;
+	if ((*out = strndup(o->via.str.ptr, o->via.str.size)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+mpack_get_int(const msgpack_object *o, int64_t *out)
+{
+	if (o == NULL)
+		return -1;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		*out = o->via.i64;
+	else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= INT64_MAX)
+		*out = (int64_t)o->via.u64;
+	else
+		return -1;
+	return 0;
+}
+
+int
+mpack_get_uint(const msgpack_object *o, uint64_t *out)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -1;
+	*out = o->via.u64;
+	return 0;
+}
+
+int
+mpack_get_bool(const msgpack_object *o, int *out)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN)
+		return -1;
+	*out = o->via.boolean;
+	return 0;
+}
+
+int
+mpack_map_str(const msgpack_object *map, const char *key, char **out)
+{
+	return mpack_get_str(mpack_map_get(map, key), out);
+}
+
+int
+mpack_map_int(const msgpack_object *map, const char *key, int64_t *out)
+{
+	return mpack_get_int(mpack_map_get(map, key), out);
+}
+
+int
+mpack_map_uint(const msgpack_object *map, const char *key, uint64_t *out)
+{
+	return mpack_get_uint(mpack_map_get(map, key), out);
+}
+
+int
+mpack_map_bool(const msgpack_object *map, const char *key, int *out)
+{
+	return mpack_get_bool(mpack_map_get(map, key), out);
+}

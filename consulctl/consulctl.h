@@ -1,0 +1,63 @@
+/*
+ * consulctl: the command-line client, in the habits of `consul`: one
+ * file per command family, a table of commands, Go-style flags
+ * (-flag=value), Consul's messages and exit codes.
+ */
+#ifndef CONSULD_CONSULCTL_H
+#define CONSULD_CONSULCTL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* Where and how to reach the agent: flags, then the environment. */
+struct http_opts {
+	const char	*addr;
+	const char	*token;
+	const char	*token_file;
+	const char	*datacenter;
+	int		 stale;
+};
+
+struct http_response {
+	int		 status;
+	char		*body;
+	size_t		 len;
+	char		*index;		/* X-Consul-Index, or NULL */
+};
+
+enum cflag_kind {
+	CFLAG_BOOL,
+	CFLAG_STRING,
+	CFLAG_INT
+};
+
+struct cflag {
+	const char	*name;
+	enum cflag_kind	 kind;
+	void		*dest;		/* int * or const char ** */
+};
+
+struct command {
+	const char	*name;		/* "kv get" for a two-word command */
+	const char	*synopsis;
+	int		(*run)(int, char **);
+};
+
+/* flags.c */
+int	 cflags_parse(const char *, const struct cflag *, size_t,
+	    struct http_opts *, int, char **);
+
+/* http.c */
+int	 http_request(const struct http_opts *, const char *, const char *,
+	    const void *, size_t, struct http_response *);
+void	 http_response_free(struct http_response *);
+json_t	*http_get_json(const struct http_opts *, const char *, const char *);
+
+/* commands */
+int	 cmd_version(int, char **);
+int	 cmd_keygen(int, char **);
+int	 cmd_validate(int, char **);
+int	 cmd_info(int, char **);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * Flags as Go's flag package takes them (-name, --name, -name=value,
+ * -name value; booleans only with =), parsing stops at the first
+ * argument that is not a flag.  Every command that talks to the agent
+ * also takes Consul's HTTP flags; the environment fills what the flags
+ * leave unset.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consulctl.h"
+
+static int
+parse_bool(const char *cmd, const char *name, const char *v, int *out)
+{
+	if (v == NULL || strcmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+	    strcmp(v, "t") == 0 || strcmp(v, "TRUE") == 0 ||
+	    strcmp(v, "True") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+	    strcmp(v, "f") == 0 || strcmp(v, "FALSE") == 0 ||
+	    strcmp(v, "False") == 0)
+		*out = 0;
+	else {
+		fprintf(stderr, "invalid boolean value \"%s\" for -%s: "
+		    "parse error\n", v, name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Returns the index of the first argument after the flags, or -1 after
+ * printing an error.  http may be NULL for commands that need no agent.
+ */
+int
+cflags_parse(const char *cmd, const struct cflag *flags, size_t nflags,
+    struct http_opts *http, int argc, char **argv)
+{
+	struct cflag	 common[] = {
+		{ "http-addr", CFLAG_STRING, NULL },
+		{ "token", CFLAG_STRING, NULL },
+		{ "token-file", CFLAG_STRING, NULL },
+		{ "datacenter", CFLAG_STRING, NULL },
+		{ "stale", CFLAG_BOOL, NULL },
+	};
+	const struct cflag *f;
+	const char	*arg, *name, *eq, *value;
+	char		*end;
+	size_t		 namelen, j;
+	long		 n;
+	int		 i;
+
+	if (http != NULL) {
+		memset(http, 0, sizeof(*http));
+		common[0].dest = &http->addr;
+		common[1].dest = &http->token;
+		common[2].dest = &http->token_file;
+		common[3].dest = &http->datacenter;
+		common[4].dest = &http->stale;
+	}
+	for (i = 1; i < argc; i++) {
+		arg = argv[i];
+		if (arg[0] != '-' || arg[1] == '\0')
+			break;
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		name = arg + 1 + (arg[1] == '-');
+		if (strcmp(name, "h") == 0 || strcmp(name, "help") == 0) {
+			printf("Usage: consulctl %s [options]\n\nSee "
+			    "consulctl(8) for the options.\n", cmd);
+			exit(0);
+		}
+		eq = strchr(name, '=');
+		namelen = eq ? (size_t)(eq - name) : strlen(name);
+		value = eq ? eq + 1 : NULL;
+		f = NULL;
+		for (j = 0; j < nflags && f == NULL; j++)
+			if (strlen(flags[j].name) == namelen &&
+			    strncmp(flags[j].name, name, namelen) == 0)
+				f = &flags[j];
+		for (j = 0; http != NULL && j < 5 && f == NULL; j++)
+			if (strlen(common[j].name) == namelen &&
+			    strncmp(common[j].name, name, namelen) == 0)
+				f = &common[j];
+		if (f == NULL) {
+			fprintf(stderr, "flag provided but not defined: "
+			    "-%.*s\n", (int)namelen, name);
+			return -1;
+		}
+		if (f->kind == CFLAG_BOOL) {
+			if (parse_bool(cmd, f->name, value, f->dest) == -1)
+				return -1;
+			continue;
+		}
+		if (value == NULL) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "flag needs an argument: "
+				    "-%s\n", f->name);
+				return -1;
+			}
+			value = argv[++i];
+		}
+		if (f->kind == CFLAG_STRING) {
+			*(const char **)f->dest = value;
+			continue;
+		}
+		n = strtol(value, &end, 0);
+		if (*value == '\0' || *end != '\0' || n < -2147483647 ||
+		    n > 2147483647) {
+			fprintf(stderr, "invalid value \"%s\" for flag -%s: "
+			    "parse error\n", value, f->name);
+			return -1;
+		}
+		*(int *)f->dest = (int)n;
+	}
+	if (http != NULL) {
+		if (http->addr == NULL)
+			http->addr = getenv("CONSUL_HTTP_ADDR");
+		if (http->addr == NULL || *http->addr == '\0')
+			http->addr = "127.0.0.1:8500";
+		if (http->token == NULL)
+			http->token = getenv("CONSUL_HTTP_TOKEN");
+		if (http->token_file == NULL)
+			http->token_file = getenv("CONSUL_HTTP_TOKEN_FILE");
+	}
+	return i;
+}

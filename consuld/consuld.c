@@ -1,0 +1,453 @@
+/*
+ * consuld, the parent process.  It reads the configuration, opens every
+ * listening socket, prepares data_dir, starts the five children with
+ * their descriptors and channels, relays SIGHUP as a reload and SIGTERM
+ * or SIGINT as a clean shutdown.  When any child dies the parent says
+ * which and why and takes the suite down: nothing is left half-alive,
+ * and the service manager restarts the whole.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <ftw.h>
+#include <ifaddrs.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "consuld.h"
+#include "log.h"
+#include "version.h"
+
+/* Children that ignore SIGTERM this long are killed. */
+#define SHUTDOWN_GRACE_SEC	5
+
+static struct parent	 parent;
+
+static void
+configtest_report(int warning, const char *msg)
+{
+	fprintf(stderr, "%s%s\n", warning ? "warning: " : "", msg);
+}
+
+/* Files and directories in command-line order, then the flags. */
+struct config *
+parent_load_config(const struct options *o)
+{
+	struct config	*conf;
+	size_t		 i;
+	int		 rc = 0;
+
+	if ((conf = config_new(o->dev)) == NULL)
+		return NULL;
+	for (i = 0; i < o->nsources && rc == 0; i++) {
+		if (o->sources[i].kind == SOURCE_FILE)
+			rc = config_load_file(conf, o->sources[i].path);
+		else
+			rc = config_load_dir(conf, o->sources[i].path);
+	}
+	for (i = 0; i < o->nsettings && rc == 0; i++)
+		rc = config_set(conf, o->settings[i].key, o->settings[i].value,
+		    o->settings[i].origin);
+	if (rc == 0)
+		rc = config_finalize(conf);
+	if (rc != 0) {
+		config_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+/* A private IPv4 address of this host, as Consul picks for 0.0.0.0. */
+static char *
+private_ipv4(void)
+{
+	struct ifaddrs		*ifa, *i;
+	struct sockaddr_in	*sin;
+	char			 buf[INET_ADDRSTRLEN], *found = NULL;
+	uint32_t		 a;
+	int			 n = 0;
+
+	if (getifaddrs(&ifa) == -1)
+		fatal("getifaddrs");
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		sin = (struct sockaddr_in *)i->ifa_addr;
+		a = ntohl(sin->sin_addr.s_addr);
+		if ((a >> 24) != 10 && (a >> 20) != 0xac1 &&
+		    (a >> 16) != 0xc0a8 && (a >> 22) != 0x191)
+			continue;	/* 10/8 172.16/12 192.168/16 100.64/10 */
+		inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
+		if (found != NULL && strcmp(found, buf) == 0)
+			continue;
+		n++;
+		free(found);
+		if ((found = strdup(buf)) == NULL)
+			fatal(NULL);
+	}
+	freeifaddrs(ifa);
+	if (n > 1)
+		fatalx("config: multiple private IPv4 addresses found; "
+		    "configure one with \"bind_addr\" or \"advertise_addr\"");
+	if (n == 0)
+		fatalx("config: no private IPv4 address found; "
+		    "configure \"bind_addr\" or \"advertise_addr\"");
+	return found;
+}
+
+/* What the parent fills in before a config goes to the children. */
+static void
+parent_complete_config(struct parent *p, struct config *conf)
+{
+	char	*abs;
+
+	if (p->dev_dir != NULL) {
+		free(conf->data_dir);
+		if ((conf->data_dir = strdup(p->dev_dir)) == NULL)
+			fatal(NULL);
+	} else if (conf->data_dir != NULL && conf->data_dir[0] != '/') {
+		abs = absolute_path(conf->data_dir);
+		free(conf->data_dir);
+		conf->data_dir = abs;
+	}
+	if (conf->pid_file != NULL && conf->pid_file[0] != '\0' &&
+	    conf->pid_file[0] != '/') {
+		abs = absolute_path(conf->pid_file);
+		free(conf->pid_file);
+		conf->pid_file = abs;
+	}
+	if (conf->advertise_addr == NULL || conf->advertise_addr[0] == '\0') {
+		free(conf->advertise_addr);
+		if (strcmp(conf->bind_addr, "0.0.0.0") == 0 ||
+		    strcmp(conf->bind_addr, "::") == 0)
+			conf->advertise_addr = private_ipv4();
+		else if ((conf->advertise_addr = strdup(conf->bind_addr)) ==
+		    NULL)
+			fatal(NULL);
+	}
+}
+
+static int
+remove_entry(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	if (remove(path) == -1)
+		log_warn("agent: remove %s", path);
+	return 0;
+}
+
+static void
+prepare_dirs(struct parent *p, struct passwd *pw)
+{
+	struct stat	 sb;
+	struct dirent	*de;
+	DIR		*d;
+	char		 tmpl[] = "/tmp/consuld-dev.XXXXXX";
+	const char	*dir;
+
+	if (p->opts.dev) {
+		if (mkdtemp(tmpl) == NULL)
+			fatal("agent: mkdtemp");
+		if ((p->dev_dir = strdup(tmpl)) == NULL)
+			fatal(NULL);
+		if (pw != NULL && chown(tmpl, pw->pw_uid, pw->pw_gid) == -1)
+			fatal("agent: chown %s", tmpl);
+		log_info("agent: dev mode, data in %s (removed at exit)",
+		    tmpl);
+	}
+
+	dir = p->dev_dir ? p->dev_dir : p->conf->data_dir;
+	if (stat(dir, &sb) == -1) {
+		if (errno != ENOENT)
+			fatal("agent: data_dir %s", dir);
+		if (mkdir(dir, 0700) == -1)
+			fatal("agent: mkdir %s", dir);
+		if (pw != NULL && chown(dir, pw->pw_uid, pw->pw_gid) == -1)
+			fatal("agent: chown %s", dir);
+		log_info("agent: created data_dir %s", dir);
+	} else if (!S_ISDIR(sb.st_mode))
+		fatalx("agent: data_dir %s is not a directory", dir);
+	else if (pw != NULL && sb.st_uid != pw->pw_uid)
+		fatalx("agent: data_dir %s belongs to uid %u, not to %s "
+		    "(chown -R %s %s)", dir, (unsigned)sb.st_uid, pw->pw_name,
+		    pw->pw_name, dir);
+
+	if (pw == NULL)
+		return;
+	/* The empty root of the children that need no files. */
+	if (mkdir("/run/consuld", 0755) == -1 && errno != EEXIST)
+		fatal("agent: mkdir /run/consuld");
+	if (mkdir(PROC_EMPTY_DIR, 0755) == -1 && errno != EEXIST)
+		fatal("agent: mkdir %s", PROC_EMPTY_DIR);
+	if (stat(PROC_EMPTY_DIR, &sb) == -1)
+		fatal("agent: %s", PROC_EMPTY_DIR);
+	if (sb.st_uid != 0 || (sb.st_mode & 022) != 0)
+		fatalx("agent: %s must belong to root and not be "
+		    "writable by others", PROC_EMPTY_DIR);
+	if ((d = opendir(PROC_EMPTY_DIR)) == NULL)
+		fatal("agent: %s", PROC_EMPTY_DIR);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			fatalx("agent: %s is not empty", PROC_EMPTY_DIR);
+	closedir(d);
+}
+
+static void
+write_pid_file(const char *path)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL)
+		fatal("agent: pid_file %s", path);
+	fprintf(f, "%d\n", (int)getpid());
+	if (fclose(f) == EOF)
+		fatal("agent: pid_file %s", path);
+}
+
+static void
+print_banner(struct config *c)
+{
+	fprintf(stderr, "==> Starting Consul agent...\n"
+	    "               Version: '%s'\n"
+	    "             Node name: '%s'\n"
+	    "            Datacenter: '%s' (Segment: '%s')\n"
+	    "                Server: %s (Bootstrap: %s)\n"
+	    "           Client Addr: [%s] (HTTP: %d, HTTPS: %d, DNS: %d)\n"
+	    "          Cluster Addr: %s (LAN: %d, WAN: %d)\n\n"
+	    "==> Log data will now stream in as it occurs:\n\n",
+	    CONSULD_VERSION, c->node_name, c->datacenter,
+	    c->server ? "<all>" : "", c->server ? "true" : "false",
+	    c->bootstrap ? "true" : "false", c->client_addr, c->ports.http,
+	    c->ports.https, c->ports.dns, c->advertise_addr,
+	    c->ports.serf_lan, c->ports.serf_wan);
+}
+
+void
+parent_child_ready(struct parent *p)
+{
+	int	 i;
+
+	for (i = 1; i < PROC_MAX; i++)
+		if (!p->children[i].ready)
+			return;
+	log_info("agent: running: node %s, datacenter %s, %s",
+	    p->conf->node_name, p->conf->datacenter,
+	    p->conf->server ? "server" : "client");
+	sd_notify_state("READY=1");
+}
+
+static void
+kill_stragglers(evutil_socket_t fd, short events, void *arg)
+{
+	struct parent	*p = arg;
+
+	log_warnx("agent: children still running after %d seconds, "
+	    "killing them", SHUTDOWN_GRACE_SEC);
+	children_signal(p, SIGKILL);
+}
+
+void
+parent_shutdown(struct parent *p, int code)
+{
+	struct timeval	 tv = { SHUTDOWN_GRACE_SEC, 0 };
+
+	if (code > p->exit_code)
+		p->exit_code = code;
+	if (p->shutting_down)
+		return;
+	p->shutting_down = 1;
+	sd_notify_state("STOPPING=1");
+	children_signal(p, SIGTERM);
+	p->killtimer = evtimer_new(p->base, kill_stragglers, p);
+	if (p->killtimer == NULL || evtimer_add(p->killtimer, &tv) == -1)
+		fatalx("agent: evtimer");
+	if (!children_alive(p))
+		event_base_loopbreak(p->base);
+}
+
+static void
+keep_str(char **new, char *const *old, const char *key)
+{
+	if ((*new == NULL) == (*old == NULL) &&
+	    (*new == NULL || strcmp(*new, *old) == 0))
+		return;
+	log_warnx("agent: reload: \"%s\" changed, it takes effect after a "
+	    "restart", key);
+	free(*new);
+	*new = NULL;
+	if (*old != NULL && (*new = strdup(*old)) == NULL)
+		fatal(NULL);
+}
+
+static void
+keep_int(int *new, const int *old, const char *key)
+{
+	if (*new == *old)
+		return;
+	log_warnx("agent: reload: \"%s\" changed, it takes effect after a "
+	    "restart", key);
+	*new = *old;
+}
+
+/*
+ * What the sockets, the sandbox and the identity were built from cannot
+ * change under a running suite: a reload keeps the running values, and
+ * says so, rather than report settings that are not in force.
+ */
+static void
+keep_restart_only(struct config *new, const struct config *old)
+{
+	keep_str(&new->datacenter, &old->datacenter, "datacenter");
+	keep_str(&new->node_name, &old->node_name, "node_name");
+	keep_str(&new->node_id, &old->node_id, "node_id");
+	keep_str(&new->data_dir, &old->data_dir, "data_dir");
+	keep_str(&new->user, &old->user, "user");
+	keep_str(&new->pid_file, &old->pid_file, "pid_file");
+	keep_str(&new->bind_addr, &old->bind_addr, "bind_addr");
+	keep_str(&new->client_addr, &old->client_addr, "client_addr");
+	keep_str(&new->advertise_addr, &old->advertise_addr,
+	    "advertise_addr");
+	keep_str(&new->addresses.http, &old->addresses.http,
+	    "addresses.http");
+	keep_str(&new->addresses.dns, &old->addresses.dns, "addresses.dns");
+	keep_int(&new->server, &old->server, "server");
+	keep_int(&new->bootstrap, &old->bootstrap, "bootstrap");
+	keep_int(&new->bootstrap_expect, &old->bootstrap_expect,
+	    "bootstrap_expect");
+	keep_int(&new->ports.http, &old->ports.http, "ports.http");
+	keep_int(&new->ports.dns, &old->ports.dns, "ports.dns");
+	keep_int(&new->ports.serf_lan, &old->ports.serf_lan,
+	    "ports.serf_lan");
+	keep_int(&new->ports.serf_wan, &old->ports.serf_wan,
+	    "ports.serf_wan");
+	keep_int(&new->ports.server, &old->ports.server, "ports.server");
+}
+
+static void
+parent_reload(struct parent *p)
+{
+	struct config	*conf;
+
+	log_info("agent: SIGHUP, reloading configuration");
+	sd_notify_state("RELOADING=1");
+	if ((conf = parent_load_config(&p->opts)) == NULL) {
+		log_warnx("agent: reload failed, keeping the running "
+		    "configuration");
+		sd_notify_state("READY=1");
+		return;
+	}
+	parent_complete_config(p, conf);
+	keep_restart_only(conf, p->conf);
+	config_free(p->conf);
+	p->conf = conf;
+	log_setlevel(conf->log_level);
+	children_send_reload(p);
+	sd_notify_state("READY=1");
+}
+
+static void
+parent_signal(evutil_socket_t sig, short events, void *arg)
+{
+	struct parent	*p = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		if (!p->shutting_down)
+			parent_reload(p);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (!p->shutting_down)
+			log_info("agent: %s, shutting down",
+			    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		parent_shutdown(p, 0);
+		break;
+	case SIGCHLD:
+		children_reap(p);
+		break;
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct parent	*p = &parent;
+	struct passwd	*pw = NULL;
+	struct event	*sigev[4];
+	const int	 sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGCHLD };
+	const char	*path;
+	size_t		 i;
+
+	flags_parse(&p->opts, argc, argv);
+	log_init(LOG_DEST_STDERR, "consuld");
+
+	if (p->opts.configtest) {
+		config_set_reporter(configtest_report);
+		if ((p->conf = parent_load_config(&p->opts)) == NULL)
+			exit(1);
+		fprintf(stderr, "configuration OK\n");
+		config_free(p->conf);
+		exit(0);
+	}
+	if ((p->conf = parent_load_config(&p->opts)) == NULL)
+		errx(1, "configuration has errors, nothing started");
+	log_setlevel(p->conf->log_level);
+
+	for (i = PROC_RAFTD; i < PROC_MAX; i++) {
+		path = children_path(proc_names[i]);
+		if (access(path, X_OK) == -1)
+			err(1, "%s", path);
+	}
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(p->conf->user)) == NULL)
+			errx(1, "user %s does not exist: create it (make "
+			    "install does) or set \"user\"", p->conf->user);
+	} else
+		log_warnx("agent: not running as root: children run "
+		    "without chroot and privilege drop, seccomp still on");
+
+	prepare_dirs(p, pw);
+	parent_complete_config(p, p->conf);
+	listeners_open(p);
+
+	if (!p->opts.foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("agent: daemon");
+		log_init(LOG_DEST_SYSLOG, "consuld");
+	} else
+		print_banner(p->conf);
+	if (p->conf->pid_file != NULL && p->conf->pid_file[0] != '\0')
+		write_pid_file(p->conf->pid_file);
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((p->base = event_base_new()) == NULL)
+		fatalx("agent: event_base_new failed");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigev[i] = evsignal_new(p->base, sigs[i], parent_signal, p);
+		if (sigev[i] == NULL || event_add(sigev[i], NULL) == -1)
+			fatalx("agent: cannot watch signal %d", sigs[i]);
+	}
+
+	children_start(p);
+	event_base_dispatch(p->base);
+
+	listeners_close(p);
+	if (p->dev_dir != NULL)
+		nftw(p->dev_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (p->conf->pid_file != NULL && p->conf->pid_file[0] != '\0')
+		unlink(p->conf->pid_file);
+	log_info("agent: stopped");
+	exit(p->exit_code);
+}

@@ -1,0 +1,102 @@
+/*
+ * The parent process: command line, configuration, listening sockets,
+ * the children and their lifetimes.
+ */
+#ifndef CONSULD_CONSULD_H
+#define CONSULD_CONSULD_H
+
+#include <sys/types.h>
+
+#include <event2/event.h>
+
+#include "imsgev.h"
+#include "proc.h"
+
+struct config;
+
+/* Where the configuration comes from, kept so SIGHUP can read it again. */
+enum source_kind {
+	SOURCE_FILE,
+	SOURCE_DIR
+};
+
+struct source {
+	enum source_kind	 kind;
+	const char		*path;
+};
+
+struct flag_setting {
+	const char		*key;		/* config key path */
+	const char		*value;
+	const char		*origin;	/* the flag, for messages */
+};
+
+struct options {
+	int			 dev;
+	int			 foreground;
+	int			 configtest;
+	struct source		*sources;
+	size_t			 nsources;
+	struct flag_setting	*settings;
+	size_t			 nsettings;
+};
+
+struct child_proc {
+	enum proc_id		 id;
+	const char		*name;
+	pid_t			 pid;
+	int			 alive;
+	int			 ready;
+	struct imsgev		 iev;
+	int			 errfd;		/* the child's stderr */
+	struct event		*errev;
+	char			 errbuf[4096];
+	size_t			 errlen;
+	int			 violation;	/* last seccomp report, or -1 */
+};
+
+struct listener {
+	enum imsg_socket_kind	 kind;
+	int			 fd;
+	char			*unix_path;	/* unlinked at exit */
+};
+
+struct parent {
+	struct options		 opts;
+	struct config		*conf;
+	struct event_base	*base;
+	struct child_proc	 children[PROC_MAX];
+	struct listener		*listeners;
+	size_t			 nlisteners;
+	char			*dev_dir;	/* removed at exit */
+	int			 shutting_down;
+	int			 exit_code;
+	struct event		*killtimer;
+};
+
+/* flags.c */
+void	 flags_parse(struct options *, int, char **);
+char	*absolute_path(const char *);
+void	 flags_usage(void) __attribute__((noreturn));
+
+/* consuld.c */
+struct config *parent_load_config(const struct options *);
+void	 parent_shutdown(struct parent *, int);
+void	 parent_child_ready(struct parent *);
+
+/* children.c */
+void	 children_start(struct parent *);
+void	 children_reap(struct parent *);
+void	 children_signal(struct parent *, int);
+void	 children_send_reload(struct parent *);
+int	 children_alive(struct parent *);
+const char *children_path(const char *);
+
+/* listen.c */
+void	 listeners_open(struct parent *);
+void	 listeners_close(struct parent *);
+
+/* sdnotify.c */
+void	 sd_notify_state(const char *);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * Answers about the local agent: its identity (GET /v1/agent/self) and,
+ * until Raft lands, the honest answer that no leader is known.
+ */
+#include <string.h>
+
+#include "config.h"
+#include "imsg_types.h"
+#include "log.h"
+#include "mpack.h"
+#include "raftd.h"
+
+void
+agent_self_request(struct imsgev *iev, struct imsg *imsg)
+{
+	struct config		*c = raftd_child.conf;
+	struct mpack_out	 out;
+	msgpack_packer		*pk = &out.pk;
+
+	imsg_need_len(imsg, 0, iev->name);
+	mpack_out_init(&out);
+	msgpack_pack_map(pk, 13);
+	mpack_kv_str(pk, "node_id", raftd_node_id);
+	mpack_kv_str(pk, "node_name", c->node_name);
+	mpack_kv_str(pk, "datacenter", c->datacenter);
+	mpack_kv_str(pk, "primary_datacenter", c->primary_datacenter);
+	mpack_kv_str(pk, "advertise_addr", c->advertise_addr);
+	mpack_kv_bool(pk, "server", c->server);
+	mpack_kv_bool(pk, "bootstrap", c->bootstrap);
+	mpack_kv_int(pk, "bootstrap_expect", c->bootstrap_expect);
+	mpack_kv_int(pk, "serf_lan_port", c->ports.serf_lan);
+	mpack_kv_int(pk, "serf_wan_port", c->ports.serf_wan);
+	mpack_kv_int(pk, "server_port", c->ports.server);
+	mpack_kv_bool(pk, "leader_known", 0);
+	mpack_kv_str(pk, "leader_addr", "");
+	if (imsgev_compose(iev, IMSG_AGENT_SELF, imsg->hdr.peerid, -1,
+	    out.sbuf.data, out.sbuf.size) == -1)
+		fatal("agent: compose");
+	mpack_out_free(&out);
+}
+
+void
+status_leader_request(struct imsgev *iev, struct imsg *imsg)
+{
+	struct imsg_status_leader	 sl;
+
+	imsg_need_len(imsg, 0, iev->name);
+	memset(&sl, 0, sizeof(sl));
+	sl.known = 0;
+	if (imsgev_compose(iev, IMSG_STATUS_LEADER, imsg->hdr.peerid, -1,
+	    &sl, sizeof(sl)) == -1)
+		fatal("status: compose");
+}

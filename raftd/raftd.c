@@ -1,0 +1,62 @@
+/*
+ * raftd, the state child: the only process that will open the Berkeley
+ * DB environment in data_dir.  It is chrooted to data_dir and serves the
+ * other children over their channels.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "raftd.h"
+#include "sandbox.h"
+
+struct child	 raftd_child;
+char		*raftd_node_id;
+static int	 rpc_fd = -1;
+
+static void
+raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_AGENT_SELF_REQ:
+		agent_self_request(iev, imsg);
+		break;
+	case IMSG_STATUS_LEADER_REQ:
+		status_leader_request(iev, imsg);
+		break;
+	default:
+		fatalx("raftd: unexpected type %u from apid", imsg->hdr.type);
+	}
+}
+
+/* gossipd, dnsd and checkd have nothing to ask yet. */
+static void
+raftd_dispatch_other(struct imsgev *iev, struct imsg *imsg)
+{
+	fatalx("raftd: unexpected type %u from %s", imsg->hdr.type,
+	    iev->name);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct child	*c = &raftd_child;
+
+	proc_child_start(c, PROC_RAFTD, argc, argv);
+	proc_child_peer(c, PROC_APID, raftd_dispatch_apid);
+	proc_child_peer(c, PROC_GOSSIPD, raftd_dispatch_other);
+	proc_child_peer(c, PROC_DNSD, raftd_dispatch_other);
+	proc_child_peer(c, PROC_CHECKD, raftd_dispatch_other);
+	/* Server RPC (:8300) is served once Raft lands; kept open till then. */
+	rpc_fd = proc_child_socket(c, SOCKET_SERVER_RPC);
+
+	if (chdir(c->conf->data_dir) == -1)
+		fatal("raftd: data_dir %s", c->conf->data_dir);
+	sandbox_enter(PROC_RAFTD, c->conf->data_dir, c->conf->user);
+	raftd_node_id = node_id_load(c->conf->node_id);
+	log_debug("nodeid: %s, rpc socket %s", raftd_node_id,
+	    rpc_fd == -1 ? "none" : "held");
+	proc_child_run(c);
+	return 0;
+}

@@ -1,0 +1,65 @@
+#!/bin/sh
+# Runs every test for each build directory given (. for the normal build,
+# build/san for the ASan+UBSan one): the C unit tests (TAP), the unit
+# tests again under valgrind (normal build only), the fuzz corpus smoke
+# runs, then the integration scripts (TAP).  Prints each test's TAP lines
+# and ends with "N passed, N failed, N skipped"; exits 1 on any failure.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+pass=0 fail=0 skip=0
+failed_names=""
+log=$(mktemp)
+
+# run NAME CMD...: a TAP producer; counts its ok / not ok lines.
+run() {
+	name=$1; shift
+	echo "# == $name"
+	"$@" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	s=$(grep -c '^ok .*# *SKIP' "$log")
+	p=$((p - s))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name exited with status $rc"
+		f=1
+	fi
+	[ "$f" -gt 0 ] && failed_names="$failed_names $name"
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+}
+
+for build in "$@"; do
+	case $build in
+	.) label=normal ;;
+	*) label=$(basename "$build") ;;
+	esac
+	export CONSULD_BUILD="$top/$build"
+	export CONSULD_BUILD_LABEL="$label"
+	for t in "$build"/regress/unit/test_*; do
+		[ -x "$t" ] || continue
+		run "$label/unit/$(basename "$t")" "$t"
+	done
+	if [ "$label" = normal ] && command -v valgrind >/dev/null; then
+		for t in "$build"/regress/unit/test_*; do
+			[ -x "$t" ] || continue
+			# valgrind cannot run code under a seccomp filter.
+			[ "$(basename "$t")" = test_sandbox ] && continue
+			run "valgrind/$(basename "$t")" valgrind -q \
+			    --leak-check=full --errors-for-leak-kinds=definite \
+			    --error-exitcode=99 "$t"
+		done
+	fi
+	for t in regress/integration/*.sh; do
+		run "$label/integration/$(basename "$t" .sh)" sh "$t"
+	done
+done
+# A short bounded fuzz run of every target; `make fuzz` runs longer.
+if command -v clang-14 >/dev/null; then
+	run fuzz sh regress/fuzz/run.sh "${FUZZ_CHECK_SECONDS:-10}"
+fi
+rm -f "$log"
+[ -n "$failed_names" ] && echo "# failed:$failed_names"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
