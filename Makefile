@@ -144,10 +144,22 @@ lint-man:
 fuzz: deps
 	sh regress/fuzz/run.sh $${FUZZ_SECONDS:-300}
 
+# `make bench` runs every benchmark; `make bench kv` only the KV one.
+BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
-	@command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+	@for t in wrk strace; do command -v $$t >/dev/null || \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t \
+	    >/dev/null; done
 	@$(MAKE) --no-print-directory build
-	sh regress/bench/run.sh
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw base; then \
+		sh regress/bench/run.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw kv; then \
+		sh regress/bench/kv.sh; fi
+
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+kv base:
+	@:
+endif
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \

@@ -33,6 +33,7 @@ struct agent_facts {
 	int64_t		 server_port;
 	int		 leader_known;
 	char		*leader_addr;
+	int		 leader;
 };
 
 static void
@@ -70,7 +71,8 @@ facts_parse(struct agent_facts *f, const void *buf, size_t len)
 	    mpack_map_int(m, "serf_wan_port", &f->serf_wan_port) == -1 ||
 	    mpack_map_int(m, "server_port", &f->server_port) == -1 ||
 	    mpack_map_bool(m, "leader_known", &f->leader_known) == -1 ||
-	    mpack_map_str(m, "leader_addr", &f->leader_addr) == -1)
+	    mpack_map_str(m, "leader_addr", &f->leader_addr) == -1 ||
+	    mpack_map_bool(m, "leader", &f->leader) == -1)
 		goto done;
 	if (f->node_id == NULL || f->node_name == NULL ||
 	    f->datacenter == NULL || f->advertise_addr == NULL)
@@ -170,7 +172,7 @@ stats(const struct agent_facts *f)
 	    "consul",
 	    "bootstrap", f->bootstrap ? "true" : "false",
 	    "known_datacenters", "1",
-	    "leader", "false",
+	    "leader", f->leader ? "true" : "false",
 	    "leader_addr", f->leader_addr ? f->leader_addr : "",
 	    "server", f->server ? "true" : "false",
 	    "runtime",

@@ -18,7 +18,13 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 	switch (imsg->hdr.type) {
 	case IMSG_AGENT_SELF:
 	case IMSG_STATUS_LEADER:
+	case IMSG_STATUS_PEERS:
+	case IMSG_READ_END:
+	case IMSG_WRITE_RESULT:
 		request_answered(imsg);
+		break;
+	case IMSG_KV_ITEM:
+		request_item(imsg);
 		break;
 	default:
 		fatalx("apid: unexpected type %u from raftd", imsg->hdr.type);

@@ -9,9 +9,11 @@
 #include <sys/tree.h>
 
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "imsg.h"
+#include "imsg_types.h"
 #include "proc.h"
 
 struct request;
@@ -23,11 +25,24 @@ struct request {
 	uint32_t		 id;
 	struct evhttp_request	*req;
 	request_done_fn		 done;
+	request_done_fn		 item;		/* streamed results, or NULL */
 	int			 pretty;
+	int			 blocking;	/* parked in raftd: cancel on close */
+	int			 gone;		/* the client went away */
+	/* what the KV handlers accumulate */
+	int			 mode;
+	int			 raw;
+	json_t			*items;
+	struct evbuffer		*rawbuf;
+};
+
+/* The query string, parsed once. */
+struct query {
+	struct evkeyvalq	 params;
 };
 
 struct route {
-	const char		*path;		/* exact, or prefix with '*' */
+	const char		*path;		/* exact, or a prefix ending '/' */
 	int			 methods;	/* EVHTTP_REQ_* */
 	void			(*handler)(struct evhttp_request *,
 				    const char *);
@@ -43,6 +58,20 @@ int	 http_pretty(struct evhttp_request *);
 struct request *request_new(struct evhttp_request *, request_done_fn);
 void	 request_send(struct request *, uint32_t, const void *, size_t);
 void	 request_answered(struct imsg *);
+void	 request_item(struct imsg *);
+void	 request_free(struct request *);
+void	 request_blocking(struct request *);
+int	 query_parse(struct evhttp_request *, struct query *);
+void	 query_free(struct query *);
+const char *query_get(struct query *, const char *);
+int	 query_has(struct query *, const char *);
+int	 query_u64(struct query *, const char *, uint64_t *);
+const char *query_blocking(struct query *, uint64_t *, uint64_t *);
+const char *query_consistency(struct query *, int *);
+void	 http_read_headers(struct evhttp_request *,
+	    const struct imsg_read_end *);
+void	 http_reply_text(struct evhttp_request *, int, const char *,
+	    const void *, size_t);
 
 /* agent.c */
 void	 agent_init(void);
@@ -50,5 +79,9 @@ void	 agent_self(struct evhttp_request *, const char *);
 
 /* status.c */
 void	 status_leader(struct evhttp_request *, const char *);
+void	 status_peers(struct evhttp_request *, const char *);
+
+/* kv.c */
+void	 kv_handler(struct evhttp_request *, const char *);
 
 #endif

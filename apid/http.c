@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,11 +17,13 @@
 
 #include "apid.h"
 #include "config.h"
+#include "duration.h"
 #include "imsg_types.h"
 #include "log.h"
 
 #define HTTP_MAX_HEADERS	(1024 * 1024)
-#define HTTP_MAX_BODY		(1024 * 1024)
+/* Beyond the 512 KiB KV limit, so such bodies get Consul's 413 text. */
+#define HTTP_MAX_BODY		(2 * 1024 * 1024)
 #define HTTP_TIMEOUT_SEC	600
 
 #define ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | \
@@ -29,6 +33,9 @@
 static const struct route routes[] = {
 	{ "/v1/agent/self",	EVHTTP_REQ_GET,	agent_self },
 	{ "/v1/status/leader",	EVHTTP_REQ_GET,	status_leader },
+	{ "/v1/status/peers",	EVHTTP_REQ_GET,	status_peers },
+	{ "/v1/kv/",		EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
+				EVHTTP_REQ_DELETE, kv_handler },
 };
 
 RB_HEAD(request_tree, request);
@@ -73,21 +80,47 @@ http_error(struct evhttp_request *req, int code, const char *reason)
 int
 http_pretty(struct evhttp_request *req)
 {
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	const char		*q = evhttp_uri_get_query(uri);
-	struct evkeyvalq	 params;
-	int			 pretty;
+	struct query	 q;
+	int		 pretty;
 
 	if (apid_child.conf->dev)
 		return 1;
-	if (q == NULL)
+	if (query_parse(req, &q) == -1)
 		return 0;
-	TAILQ_INIT(&params);
-	if (evhttp_parse_query_str(q, &params) == -1)
-		return 0;
-	pretty = evhttp_find_header(&params, "pretty") != NULL;
-	evhttp_clear_headers(&params);
+	pretty = query_has(&q, "pretty");
+	query_free(&q);
 	return pretty;
+}
+
+/*
+ * jansson's integers are signed, while Consul's Flags are a uint64 that
+ * lock helpers fill to the top bit.  Such values are built as their
+ * two's complement and turned back here.  A real "Flags" key is the only
+ * place the sequence can appear: inside a string the quotes are escaped.
+ */
+static void
+json_add_fixing_flags(struct evbuffer *buf, const char *text)
+{
+	const char		*p = text, *hit, *num;
+	char			*end, out[32];
+	unsigned long long	 v;
+
+	while ((hit = strstr(p, "\"Flags\":")) != NULL) {
+		num = hit + 8;
+		while (*num == ' ')
+			num++;
+		if (*num != '-') {
+			evbuffer_add(buf, p, num - p);
+			p = num;
+			continue;
+		}
+		evbuffer_add(buf, p, num - p);
+		v = strtoull(num + 1, &end, 10);
+		snprintf(out, sizeof(out), "%llu", 0ULL - v);
+		evbuffer_add(buf, out, strlen(out));
+		p = end;
+	}
+	evbuffer_add(buf, p, strlen(p));
 }
 
 /* Send a JSON document, which this call consumes. */
@@ -107,7 +140,7 @@ http_reply_json(struct evhttp_request *req, json_t *doc, int pretty)
 	}
 	if ((buf = evbuffer_new()) == NULL)
 		fatalx("http: evbuffer_new");
-	evbuffer_add(buf, text, strlen(text));
+	json_add_fixing_flags(buf, text);
 	if (pretty)
 		evbuffer_add(buf, "\n", 1);
 	free(text);
@@ -142,18 +175,231 @@ request_send(struct request *r, uint32_t type, const void *data, size_t len)
 		fatal("http: compose");
 }
 
-/* raftd answered request imsg->hdr.peerid. */
-void
-request_answered(struct imsg *imsg)
+static struct request *
+request_find(uint32_t id)
 {
 	struct request	 key, *r;
 
-	key.id = imsg->hdr.peerid;
+	key.id = id;
 	if ((r = RB_FIND(request_tree, &requests, &key)) == NULL)
-		fatalx("http: raftd answered unknown request %u", key.id);
-	RB_REMOVE(request_tree, &requests, r);
-	r->done(r, imsg);
+		fatalx("http: raftd answered unknown request %u", id);
+	return r;
+}
+
+void
+request_free(struct request *r)
+{
+	if (r->items != NULL)
+		json_decref(r->items);
+	if (r->rawbuf != NULL)
+		evbuffer_free(r->rawbuf);
 	free(r);
+}
+
+/* One streamed result of request imsg->hdr.peerid. */
+void
+request_item(struct imsg *imsg)
+{
+	struct request	*r = request_find(imsg->hdr.peerid);
+
+	if (r->item == NULL)
+		fatalx("http: unexpected result for request %u", r->id);
+	r->item(r, imsg);
+}
+
+/*
+ * raftd answered request imsg->hdr.peerid.  When the client is gone,
+ * evhttp still holds the request for us: replying frees it.
+ */
+void
+request_answered(struct imsg *imsg)
+{
+	struct request	*r = request_find(imsg->hdr.peerid);
+
+	RB_REMOVE(request_tree, &requests, r);
+	if (r->blocking && !r->gone)
+		evhttp_connection_set_closecb(
+		    evhttp_request_get_connection(r->req), NULL, NULL);
+	if (r->gone)
+		evhttp_send_reply(r->req, 500, NULL, NULL);
+	else
+		r->done(r, imsg);
+	request_free(r);
+}
+
+/* A parked query's client closed the connection: let raftd forget it. */
+static void
+request_client_gone(struct evhttp_connection *evcon, void *arg)
+{
+	struct request	*r = arg;
+
+	r->gone = 1;
+	request_send(r, IMSG_REQ_CANCEL, NULL, 0);
+}
+
+/* Watch for the client going away while raftd holds the query. */
+void
+request_blocking(struct request *r)
+{
+	struct evhttp_connection *evcon;
+
+	if ((evcon = evhttp_request_get_connection(r->req)) == NULL)
+		return;
+	r->blocking = 1;
+	evhttp_connection_set_closecb(evcon, request_client_gone, r);
+}
+
+/*
+ * Go's url.ParseQuery, which Consul uses: pairs split on '&', a name
+ * alone ("?recurse") is present with an empty value, '+' is a space,
+ * %XX is decoded.  evhttp's own parser refuses a name alone.
+ */
+int
+query_parse(struct evhttp_request *req, struct query *q)
+{
+	const char	*qs;
+	char		*copy, *s, *pair, *eq, *name, *value;
+	size_t		 nlen, vlen;
+	int		 rc = 0;
+
+	TAILQ_INIT(&q->params);
+	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (qs == NULL || *qs == '\0')
+		return 0;
+	if ((copy = strdup(qs)) == NULL)
+		return -1;
+	s = copy;
+	while (rc == 0 && (pair = strsep(&s, "&")) != NULL) {
+		if (*pair == '\0')
+			continue;
+		if ((eq = strchr(pair, '=')) != NULL)
+			*eq++ = '\0';
+		name = evhttp_uridecode(pair, 1, &nlen);
+		value = evhttp_uridecode(eq ? eq : "", 1, &vlen);
+		if (name == NULL || value == NULL || nlen != strlen(name) ||
+		    vlen != strlen(value) ||
+		    evhttp_add_header(&q->params, name, value) == -1)
+			rc = -1;
+		free(name);
+		free(value);
+	}
+	free(copy);
+	if (rc == -1)
+		evhttp_clear_headers(&q->params);
+	return rc;
+}
+
+void
+query_free(struct query *q)
+{
+	evhttp_clear_headers(&q->params);
+}
+
+const char *
+query_get(struct query *q, const char *name)
+{
+	return evhttp_find_header(&q->params, name);
+}
+
+/* Consul's boolean parameters count by presence: ?x, ?x=, ?x=1. */
+int
+query_has(struct query *q, const char *name)
+{
+	return query_get(q, name) != NULL;
+}
+
+/* 0 absent, 1 present and parsed, -1 present and not a number. */
+int
+query_u64(struct query *q, const char *name, uint64_t *out)
+{
+	const char		*v = query_get(q, name);
+	char			*end;
+	unsigned long long	 n;
+
+	if (v == NULL)
+		return 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*end != '\0' || errno == ERANGE)
+		return -1;
+	*out = n;
+	return 1;
+}
+
+/*
+ * ?index and ?wait of a blocking query; returns an error text for a 400
+ * or NULL.  wait defaults to default_query_time, is capped at
+ * max_query_time, and only matters with an index.
+ */
+const char *
+query_blocking(struct query *q, uint64_t *index, uint64_t *wait_ms)
+{
+	struct config	*c = apid_child.conf;
+	const char	*w;
+	int64_t		 ns, max;
+
+	*index = 0;
+	*wait_ms = 0;
+	if (query_u64(q, "index", index) == -1)
+		return "Invalid index";
+	ns = c->default_query_time > 0 ? c->default_query_time :
+	    300 * 1000000000LL;
+	max = c->max_query_time > 0 ? c->max_query_time : 600 * 1000000000LL;
+	if ((w = query_get(q, "wait")) != NULL) {
+		if (duration_parse(w, &ns) == -1 || ns < 0)
+			return "Invalid wait time";
+	}
+	if (ns > max)
+		ns = max;
+	*wait_ms = ns / 1000000;
+	return NULL;
+}
+
+/* ?stale / ?consistent; an error text for a 400, or NULL. */
+const char *
+query_consistency(struct query *q, int *stale)
+{
+	*stale = query_has(q, "stale");
+	if (*stale && query_has(q, "consistent"))
+		return "Cannot specify ?stale with ?consistent, conflicting "
+		    "semantics.";
+	return NULL;
+}
+
+void
+http_read_headers(struct evhttp_request *req, const struct imsg_read_end *e)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	char			 buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)e->index);
+	evhttp_add_header(h, "X-Consul-Index", buf);
+	evhttp_add_header(h, "X-Consul-KnownLeader", e->known_leader ?
+	    "true" : "false");
+	snprintf(buf, sizeof(buf), "%llu",
+	    (unsigned long long)e->last_contact_ms);
+	evhttp_add_header(h, "X-Consul-LastContact", buf);
+}
+
+/* A body sent as it is, with its own content type. */
+void
+http_reply_text(struct evhttp_request *req, int code, const char *type,
+    const void *body, size_t len)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*buf;
+
+	if ((buf = evbuffer_new()) == NULL)
+		fatalx("http: evbuffer_new");
+	if (len > 0)
+		evbuffer_add(buf, body, len);
+	http_common_headers(req);
+	if (type != NULL)
+		evhttp_add_header(h, "Content-Type", type);
+	evhttp_send_reply(req, code, NULL, buf);
+	evbuffer_free(buf);
 }
 
 static int
@@ -205,7 +451,7 @@ http_route(struct evhttp_request *req, void *arg)
 	const struct route	*rt;
 	const char		*raw;
 	char			*path;
-	size_t			 i, len;
+	size_t			 i, len, rlen;
 
 	raw = evhttp_uri_get_path(uri);
 	if (raw == NULL || *raw == '\0')
@@ -222,7 +468,9 @@ http_route(struct evhttp_request *req, void *arg)
 	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		rt = &routes[i];
-		if (strcmp(rt->path, path) != 0)
+		rlen = strlen(rt->path);
+		if (rt->path[rlen - 1] == '/' ? strncmp(rt->path, path,
+		    rlen) != 0 : strcmp(rt->path, path) != 0)
 			continue;
 		if ((evhttp_request_get_command(req) & rt->methods) == 0)
 			method_not_allowed(req, rt);

@@ -31,7 +31,48 @@ enum imsg_type {
 	/* raftd -> apid: struct imsg_status_leader; peerid = request. */
 	IMSG_STATUS_LEADER,
 
+	/*
+	 * apid -> raftd: a KV read; peerid = request; msgpack
+	 * [key, mode (enum kv_read_mode), separator|nil, min_index,
+	 * wait_ms, stale].  Answered by IMSG_KV_ITEMs and one
+	 * IMSG_READ_END, possibly after blocking.
+	 */
+	IMSG_KV_READ,
+	/* raftd -> apid: one result: a packed kv_pair, or a key (keys). */
+	IMSG_KV_ITEM,
+	/* raftd -> apid: end of a read; struct imsg_read_end. */
+	IMSG_READ_END,
+	/* apid -> raftd: KV operations, msgpack array of kv_op. */
+	IMSG_KV_WRITE,
+	/*
+	 * raftd -> apid: outcome of a write, msgpack [ok, error|nil,
+	 * index, failed_op, what|nil, [[pair, with_value]...]].
+	 */
+	IMSG_WRITE_RESULT,
+	/* apid -> raftd: the client of a parked read went away; none. */
+	IMSG_REQ_CANCEL,
+	/* apid -> raftd: GET /v1/status/peers; none. */
+	IMSG_STATUS_PEERS_REQ,
+	/* raftd -> apid: msgpack array of "ip:port" strings. */
+	IMSG_STATUS_PEERS,
+
 	IMSG_TYPE_MAX
+};
+
+enum kv_read_mode {
+	KV_READ_SINGLE,
+	KV_READ_RECURSE,
+	KV_READ_KEYS
+};
+
+/* The metadata of every read answer: X-Consul-* and errors. */
+struct imsg_read_end {
+	uint64_t	 index;
+	uint64_t	 last_contact_ms;
+	uint8_t		 known_leader;
+	uint8_t		 found;
+	uint8_t		 pad[6];
+	char		 error[192];	/* "" or a 500 reason */
 };
 
 /* What a descriptor passed with IMSG_CTL_SOCKET is. */

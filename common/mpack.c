@@ -73,13 +73,94 @@ mpack_kv_bool(msgpack_packer *pk, const char *key, int val)
 		msgpack_pack_false(pk);
 }
 
-/* Parse buf, which must hold one complete object and nothing more. */
+/*
+ * msgpack-c allocates the items of an array or map as soon as it reads
+ * the count, before it knows the bytes are there: five bytes could ask
+ * for gigabytes.  Walk the encoding first and check that each count and
+ * length fits in what is left, every item taking at least one byte.
+ */
+int
+mpack_prescan(const unsigned char *p, size_t len)
+{
+	size_t		 off = 0, need = 1, hdr, lenbytes, body, items;
+	uint64_t	 v;
+	unsigned char	 c;
+	size_t		 i;
+
+	while (need > 0) {
+		if (off >= len)
+			return -1;
+		need--;
+		c = p[off];
+		hdr = 1;
+		lenbytes = 0;
+		body = 0;
+		items = 0;
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
+		    c == 0xc3)
+			;
+		else if (c <= 0x8f)
+			items = 2 * (size_t)(c & 0x0f);
+		else if (c <= 0x9f)
+			items = c & 0x0f;
+		else if (c <= 0xbf)
+			body = c & 0x1f;
+		else if (c == 0xc4 || c == 0xd9)
+			lenbytes = 1;
+		else if (c == 0xc5 || c == 0xda || c == 0xdc || c == 0xde)
+			lenbytes = 2;
+		else if (c == 0xc6 || c == 0xdb || c == 0xdd || c == 0xdf)
+			lenbytes = 4;
+		else if (c >= 0xc7 && c <= 0xc9)
+			lenbytes = (size_t)1 << (c - 0xc7);
+		else if (c == 0xca)
+			hdr = 5;
+		else if (c == 0xcb)
+			hdr = 9;
+		else if (c >= 0xcc && c <= 0xcf)
+			hdr = 1 + ((size_t)1 << (c - 0xcc));
+		else if (c >= 0xd0 && c <= 0xd3)
+			hdr = 1 + ((size_t)1 << (c - 0xd0));
+		else if (c >= 0xd4 && c <= 0xd8)
+			hdr = 2 + ((size_t)1 << (c - 0xd4));
+		else
+			return -1;	/* 0xc1, never used */
+		if (hdr + lenbytes > len - off)
+			return -1;
+		for (v = 0, i = 0; i < lenbytes; i++)
+			v = v << 8 | p[off + hdr + i];
+		off += hdr + lenbytes;
+		if (c == 0xdc || c == 0xdd)
+			items = v;
+		else if (c == 0xde || c == 0xdf)
+			items = 2 * v;
+		else if (c >= 0xc7 && c <= 0xc9)
+			body = v + 1;	/* and the type byte */
+		else if (lenbytes > 0)
+			body = v;
+		if (body > len - off)
+			return -1;
+		off += body;
+		if (items > len - off || need + items > len - off)
+			return -1;
+		need += items;
+	}
+	return off == len ? 0 : -1;
+}
+
+/*
+ * Parse buf, which must hold one complete object and nothing more; the
+ * prescan comes first, so input from a peer cannot make msgpack-c
+ * reserve memory the bytes do not back.
+ */
 int
 mpack_parse(msgpack_unpacked *u, const void *buf, size_t len)
 {
 	size_t			 off = 0;
 	msgpack_unpack_return	 ret;
 
+	if (mpack_prescan(buf, len) == -1)
+		return -1;
 	msgpack_unpacked_init(u);
 	ret = msgpack_unpack_next(u, buf, len, &off);
 	if (ret != MSGPACK_UNPACK_SUCCESS || off != len) {

@@ -149,6 +149,9 @@ proc_child_start(struct child *c, enum proc_id id, int argc, char **argv)
 	tzset();
 	if ((c->base = event_base_new()) == NULL)
 		fatalx("proc: event_base_new failed");
+	/* 0 urgent, 1 default, 2 end of turn (raftd's group commit). */
+	if (event_base_priority_init(c->base, 3) == -1)
+		fatalx("proc: event_base_priority_init failed");
 	proc_child_signals(c);
 }
 

@@ -67,6 +67,7 @@ static const int sandbox_files[] = {
 	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(mkdir),
 	SCMP_SYS(getdents64), SCMP_SYS(umask), SCMP_SYS(access),
 	SCMP_SYS(faccessat), SCMP_SYS(flock), SCMP_SYS(sched_yield),
+	SCMP_SYS(getcwd),
 	-1
 };
 

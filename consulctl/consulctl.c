@@ -1,5 +1,7 @@
 /*
  * consulctl's entry point: find the command in the table and run it.
+ * A two-word command ("kv get") is found before its group ("kv"); a
+ * group alone, with no run function, lists its subcommands.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +13,18 @@ static const struct command commands[] = {
 	{ "info", "Provides debugging information for operators.",
 	    cmd_info },
 	{ "keygen", "Generates a new encryption key", cmd_keygen },
+	{ "kv", "Interact with the key-value store", NULL },
+	{ "kv delete", "Removes data from the KV store", cmd_kv_delete },
+	{ "kv export", "Exports a tree from the KV store as JSON",
+	    cmd_kv_export },
+	{ "kv get", "Retrieves or lists data from the KV store", cmd_kv_get },
+	{ "kv import", "Imports a tree stored as JSON to the KV store",
+	    cmd_kv_import },
+	{ "kv put", "Sets or updates data in the KV store", cmd_kv_put },
 	{ "validate", "Validate config files/directories", cmd_validate },
 	{ "version", "Prints the Consul version", cmd_version },
 };
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
 static void
 usage(FILE *f)
@@ -22,15 +33,62 @@ usage(FILE *f)
 
 	fprintf(f, "Usage: consulctl [--version] [--help] <command> "
 	    "[<args>]\n\nAvailable commands are:\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "    %-18s %s\n", commands[i].name,
-		    commands[i].synopsis);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strchr(commands[i].name, ' ') == NULL)
+			fprintf(f, "    %-18s %s\n", commands[i].name,
+			    commands[i].synopsis);
+}
+
+/* A group's help, laid out as Consul's CLI library does it. */
+static void
+group_usage(FILE *f, const struct command *group)
+{
+	size_t	 i, n = strlen(group->name), longest = 0;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strncmp(commands[i].name, group->name, n) == 0 &&
+		    commands[i].name[n] == ' ' &&
+		    strlen(commands[i].name + n + 1) > longest)
+			longest = strlen(commands[i].name + n + 1);
+	fprintf(f, "Usage: consulctl %s <subcommand> [options] [args]\n\n"
+	    "  %s.\n  See consulctl(8) for the subcommands and their "
+	    "options.\n\nSubcommands:\n", group->name, group->synopsis);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strncmp(commands[i].name, group->name, n) == 0 &&
+		    commands[i].name[n] == ' ')
+			fprintf(f, "    %-*s    %s\n", (int)longest,
+			    commands[i].name + n + 1, commands[i].synopsis);
+}
+
+static int
+is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-help") == 0 ||
+	    strcmp(arg, "-h") == 0;
+}
+
+/* The command named by word, or by "word sub" when sub is not NULL. */
+static const struct command *
+command_find(const char *word, const char *sub)
+{
+	size_t	 i, n = strlen(word);
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strncmp(commands[i].name, word, n) != 0)
+			continue;
+		if (sub == NULL && commands[i].name[n] == '\0')
+			return &commands[i];
+		if (sub != NULL && commands[i].name[n] == ' ' &&
+		    strcmp(commands[i].name + n + 1, sub) == 0)
+			return &commands[i];
+	}
+	return NULL;
 }
 
 int
 main(int argc, char *argv[])
 {
-	size_t	 i;
+	const struct command	*c;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -39,16 +97,23 @@ main(int argc, char *argv[])
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0 ||
 	    strcmp(argv[1], "-version") == 0)
 		return cmd_version(argc - 1, argv + 1);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "-help") == 0) {
+	if (is_help(argv[1])) {
 		usage(stdout);
 		return 0;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i].name, argv[1]) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+	if (argc >= 3 && (c = command_find(argv[1], argv[2])) != NULL)
+		return c->run(argc - 2, argv + 2);
+	if ((c = command_find(argv[1], NULL)) == NULL) {
+		fprintf(stderr, "Unknown command: \"%s\"\n\n", argv[1]);
+		usage(stderr);
+		return 127;
 	}
-	fprintf(stderr, "Unknown command: \"%s\"\n\n", argv[1]);
-	usage(stderr);
-	return 127;
+	if (c->run != NULL)
+		return c->run(argc - 1, argv + 1);
+	if (argc >= 3 && is_help(argv[2])) {
+		group_usage(stdout, c);
+		return 0;
+	}
+	group_usage(stderr, c);
+	return 1;
 }

@@ -7,6 +7,7 @@
 #define CONSULD_CONSULCTL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -29,13 +30,14 @@ struct http_response {
 enum cflag_kind {
 	CFLAG_BOOL,
 	CFLAG_STRING,
-	CFLAG_INT
+	CFLAG_INT,
+	CFLAG_UINT64
 };
 
 struct cflag {
 	const char	*name;
 	enum cflag_kind	 kind;
-	void		*dest;		/* int * or const char ** */
+	void		*dest;		/* int *, uint64_t * or const char ** */
 };
 
 struct command {
@@ -49,8 +51,13 @@ int	 cflags_parse(const char *, const struct cflag *, size_t,
 	    struct http_opts *, int, char **);
 
 /* http.c */
+int	 http_send(const struct http_opts *, const char *, const char *,
+	    const char *, const void *, size_t, struct http_response *,
+	    char *, size_t);
 int	 http_request(const struct http_opts *, const char *, const char *,
 	    const void *, size_t, struct http_response *);
+void	 http_unexpected(const struct http_response *, char *, size_t);
+void	 http_escape(FILE *, const char *, const char *);
 void	 http_response_free(struct http_response *);
 json_t	*http_get_json(const struct http_opts *, const char *, const char *);
 
@@ -59,5 +66,10 @@ int	 cmd_version(int, char **);
 int	 cmd_keygen(int, char **);
 int	 cmd_validate(int, char **);
 int	 cmd_info(int, char **);
+int	 cmd_kv_delete(int, char **);
+int	 cmd_kv_export(int, char **);
+int	 cmd_kv_get(int, char **);
+int	 cmd_kv_import(int, char **);
+int	 cmd_kv_put(int, char **);
 
 #endif

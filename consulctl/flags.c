@@ -5,6 +5,9 @@
  * also takes Consul's HTTP flags; the environment fills what the flags
  * leave unset.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,7 @@ cflags_parse(const char *cmd, const struct cflag *flags, size_t nflags,
 	const char	*arg, *name, *eq, *value;
 	char		*end;
 	size_t		 namelen, j;
+	unsigned long long u;
 	long		 n;
 	int		 i;
 
@@ -106,6 +110,22 @@ cflags_parse(const char *cmd, const struct cflag *flags, size_t nflags,
 		}
 		if (f->kind == CFLAG_STRING) {
 			*(const char **)f->dest = value;
+			continue;
+		}
+		if (f->kind == CFLAG_UINT64) {
+			/* Go's ParseUint(s, 0, 64): no sign, no spaces. */
+			errno = 0;
+			u = isdigit((unsigned char)value[0]) ?
+			    strtoull(value, &end, 0) : 0;
+			if (!isdigit((unsigned char)value[0]) || *end != '\0' ||
+			    errno != 0) {
+				fprintf(stderr, "invalid value \"%s\" for flag "
+				    "-%s: %s\n", value, f->name,
+				    errno == ERANGE ? "value out of range" :
+				    "parse error");
+				return -1;
+			}
+			*(uint64_t *)f->dest = u;
 			continue;
 		}
 		n = strtol(value, &end, 0);

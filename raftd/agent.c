@@ -1,6 +1,6 @@
 /*
- * Answers about the local agent: its identity (GET /v1/agent/self) and,
- * until Raft lands, the honest answer that no leader is known.
+ * Answers about the local agent: its identity (GET /v1/agent/self), and
+ * the Raft leader and peers (GET /v1/status/leader, /v1/status/peers).
  */
 #include <string.h>
 
@@ -19,7 +19,7 @@ agent_self_request(struct imsgev *iev, struct imsg *imsg)
 
 	imsg_need_len(imsg, 0, iev->name);
 	mpack_out_init(&out);
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 14);
 	mpack_kv_str(pk, "node_id", raftd_node_id);
 	mpack_kv_str(pk, "node_name", c->node_name);
 	mpack_kv_str(pk, "datacenter", c->datacenter);
@@ -31,8 +31,9 @@ agent_self_request(struct imsgev *iev, struct imsg *imsg)
 	mpack_kv_int(pk, "serf_lan_port", c->ports.serf_lan);
 	mpack_kv_int(pk, "serf_wan_port", c->ports.serf_wan);
 	mpack_kv_int(pk, "server_port", c->ports.server);
-	mpack_kv_bool(pk, "leader_known", 0);
-	mpack_kv_str(pk, "leader_addr", "");
+	mpack_kv_bool(pk, "leader_known", node_leader_addr(&raftd)[0] != '\0');
+	mpack_kv_str(pk, "leader_addr", node_leader_addr(&raftd));
+	mpack_kv_bool(pk, "leader", node_is_leader(&raftd));
 	if (imsgev_compose(iev, IMSG_AGENT_SELF, imsg->hdr.peerid, -1,
 	    out.sbuf.data, out.sbuf.size) == -1)
 		fatal("agent: compose");
@@ -46,8 +47,28 @@ status_leader_request(struct imsgev *iev, struct imsg *imsg)
 
 	imsg_need_len(imsg, 0, iev->name);
 	memset(&sl, 0, sizeof(sl));
-	sl.known = 0;
+	strlcpy(sl.addr, node_leader_addr(&raftd), sizeof(sl.addr));
+	sl.known = sl.addr[0] != '\0';
 	if (imsgev_compose(iev, IMSG_STATUS_LEADER, imsg->hdr.peerid, -1,
 	    &sl, sizeof(sl)) == -1)
 		fatal("status: compose");
+}
+
+/* Every server in the Raft configuration, non-voters included. */
+void
+status_peers_request(struct imsgev *iev, struct imsg *imsg)
+{
+	const struct raft_conf	*conf = raft_config(raftd.raft);
+	struct mpack_out	 out;
+	size_t			 i;
+
+	imsg_need_len(imsg, 0, iev->name);
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, conf->n);
+	for (i = 0; i < conf->n; i++)
+		mpack_str(&out.pk, conf->servers[i].addr);
+	if (imsgev_compose(iev, IMSG_STATUS_PEERS, imsg->hdr.peerid, -1,
+	    out.sbuf.data, out.sbuf.size) == -1)
+		fatal("status: compose");
+	mpack_out_free(&out);
 }

@@ -3,6 +3,7 @@
  * DB environment in data_dir.  It is chrooted to data_dir and serves the
  * other children over their channels.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "sandbox.h"
 
 struct child	 raftd_child;
+struct raftd	 raftd;
 char		*raftd_node_id;
 static int	 rpc_fd = -1;
 
@@ -24,6 +26,19 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_STATUS_LEADER_REQ:
 		status_leader_request(iev, imsg);
+		break;
+	case IMSG_STATUS_PEERS_REQ:
+		status_peers_request(iev, imsg);
+		break;
+	case IMSG_KV_READ:
+		kv_read_request(iev, imsg);
+		break;
+	case IMSG_KV_WRITE:
+		kv_write_request(iev, imsg);
+		break;
+	case IMSG_REQ_CANCEL:
+		imsg_need_len(imsg, 0, iev->name);
+		watch_cancel(&raftd, iev, imsg->hdr.peerid);
 		break;
 	default:
 		fatalx("raftd: unexpected type %u from apid", imsg->hdr.type);
@@ -57,6 +72,10 @@ main(int argc, char *argv[])
 	raftd_node_id = node_id_load(c->conf->node_id);
 	log_debug("nodeid: %s, rpc socket %s", raftd_node_id,
 	    rpc_fd == -1 ? "none" : "held");
+	raftd.child = c;
+	snprintf(raftd.self_addr, sizeof(raftd.self_addr), "%s:%d",
+	    c->conf->advertise_addr, c->conf->ports.server);
+	node_start(&raftd);
 	proc_child_run(c);
 	return 0;
 }

@@ -1,16 +1,83 @@
 /*
- * raftd: Raft and the state machine.  For now it holds the agent's
- * identity and answers for it; the log store and Raft come next.
+ * raftd: Raft and the state machine.  raftd.c starts the process and
+ * dispatches imsgs; node.c drives the Raft core and commits its output
+ * to the store once per event-loop turn; fsm.c applies committed
+ * commands; kv.c answers KV requests; watch.c parks blocking queries.
  */
 #ifndef CONSULD_RAFTD_H
 #define CONSULD_RAFTD_H
 
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <event2/event.h>
+
 #include "imsg.h"
+#include "imsg_types.h"
+#include "kv_codec.h"
+#include "kv_state.h"
 #include "proc.h"
+#include "raft.h"
+#include "store.h"
 
 #define NODE_ID_FILE	"node-id"
 
+/* What a log entry's command is: the first element of its array. */
+enum fsm_command {
+	FSM_KV_TXN = 1
+};
+
+/* A write waiting for its entry to be committed and applied. */
+struct pending_write {
+	RB_ENTRY(pending_write)	 entry;
+	uint64_t		 index;
+	struct imsgev		*iev;
+	uint32_t		 reqid;
+};
+RB_HEAD(pending_tree, pending_write);
+int	pending_cmp(struct pending_write *, struct pending_write *);
+RB_PROTOTYPE(pending_tree, pending_write, entry, pending_cmp)
+
+/* A parsed KV read. */
+struct kv_read {
+	char			*key;
+	size_t			 keylen;
+	enum kv_read_mode	 mode;
+	char			*sep;
+	uint64_t		 min_index;
+	uint64_t		 wait_ms;
+	int			 stale;
+};
+
+struct watch {
+	TAILQ_ENTRY(watch)	 entry;
+	struct kv_read		 read;
+	struct imsgev		*iev;
+	uint32_t		 reqid;
+	struct event		*timer;
+	int			 fired;
+};
+TAILQ_HEAD(watch_list, watch);
+
+struct raftd {
+	struct child		*child;
+	struct store		 store;
+	struct raft_storage	 storage;
+	struct raft		*raft;
+	char			 self_addr[RAFT_ADDR_MAX];
+	struct event		*tick_ev;
+	struct event		*flush_ev;
+	int			 flush_scheduled;
+	struct pending_tree	 pending;
+	struct watch_list	 watches;
+	int			 nfired;
+	uint64_t		 applied;
+	enum raft_role		 role;
+	char			 leader[RAFT_ID_MAX];
+};
+
 extern struct child	 raftd_child;
+extern struct raftd	 raftd;
 extern char		*raftd_node_id;
 
 /* nodeid.c */
@@ -20,5 +87,32 @@ int	 node_id_valid(const char *);
 /* agent.c */
 void	 agent_self_request(struct imsgev *, struct imsg *);
 void	 status_leader_request(struct imsgev *, struct imsg *);
+void	 status_peers_request(struct imsgev *, struct imsg *);
+
+/* node.c */
+void	 node_start(struct raftd *);
+void	 node_schedule_flush(struct raftd *);
+int	 node_is_leader(struct raftd *);
+const char *node_leader_addr(struct raftd *);
+uint64_t node_propose(struct raftd *, const void *, size_t);
+
+/* fsm.c */
+int	 fsm_apply(struct raftd *, DB_TXN *, const struct raft_entry *);
+void	 fsm_deliver(struct raftd *);
+int	 fsm_encode_kv_txn(struct kv_op *, size_t, void **, size_t *);
+
+/* kv.c */
+void	 kv_read_request(struct imsgev *, struct imsg *);
+void	 kv_write_request(struct imsgev *, struct imsg *);
+void	 kv_answer(struct imsgev *, uint32_t, struct kv_read *);
+void	 kv_read_free(struct kv_read *);
+void	 kv_write_error(struct imsgev *, uint32_t, const char *);
+
+/* watch.c */
+void	 watch_add(struct raftd *, struct imsgev *, uint32_t,
+	    struct kv_read *);
+void	 watch_cancel(struct raftd *, struct imsgev *, uint32_t);
+void	 watch_kv_changed(void *, const char *, size_t);
+void	 watch_deliver(struct raftd *);
 
 #endif

@@ -44,6 +44,19 @@ agent_start() {
 	agent_pid=$!
 }
 
+# agent_start_server N LOG DATA_DIR [extra flags...]: a single server
+# that bootstraps itself and keeps its data in DATA_DIR.
+agent_start_server() {
+	n=$1; agent_log=$2; dd=$3; shift 3
+	agent_ports "$n"
+	"$CONSULD" -d -server -bootstrap -node="node$n" -datacenter=dc1 \
+	    -data-dir="$dd" -bind=127.0.0.1 -client=127.0.0.1 \
+	    -http-port=$http_port -dns-port=$dns_port \
+	    -serf-lan-port=$serf_lan_port -serf-wan-port=$serf_wan_port \
+	    -server-port=$server_port "$@" >>"$agent_log" 2>&1 &
+	agent_pid=$!
+}
+
 # wait_for_log PATTERN [seconds]: until the agent's log has PATTERN.
 wait_for_log() {
 	i=0; limit=$(( ${2:-15} * 10 ))
@@ -60,6 +73,8 @@ gone() {
 	[ ! -r "/proc/$1/stat" ] && return 0
 	[ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
+
+alive() { ! gone "$1"; }
 
 # wait_exit PID TENTHS: until PID is gone; prints how long it took.
 wait_exit() {

@@ -1,0 +1,267 @@
+/*
+ * KV requests from apid.  Reads are answered from the local state (one
+ * server: default, consistent and stale reads coincide; the Raft issue
+ * adds ReadIndex and staleness bounds), streamed as one IMSG_KV_ITEM per
+ * result and an IMSG_READ_END, or parked by watch.c until the index moves.
+ * Writes are proposed to Raft and answered once applied.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "raftd.h"
+
+#define KV_WAIT_MAX_MS		(600u * 1000)
+
+void
+kv_read_free(struct kv_read *rd)
+{
+	free(rd->key);
+	free(rd->sep);
+	memset(rd, 0, sizeof(*rd));
+}
+
+static int
+kv_read_parse(const void *buf, size_t len, struct kv_read *rd)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	const msgpack_object	*k;
+	uint64_t		 mode;
+	int			 stale, rc = -1;
+
+	memset(rd, 0, sizeof(*rd));
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	a = &u.data;
+	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 6)
+		goto done;
+	k = &a->via.array.ptr[0];
+	if (k->type != MSGPACK_OBJECT_BIN || k->via.bin.size > KV_KEY_MAX ||
+	    memchr(k->via.bin.ptr, '\0', k->via.bin.size) != NULL)
+		goto done;
+	if ((rd->key = malloc(k->via.bin.size + 1)) == NULL)
+		goto done;
+	memcpy(rd->key, k->via.bin.ptr, k->via.bin.size);
+	rd->key[k->via.bin.size] = '\0';
+	rd->keylen = k->via.bin.size;
+	if (mpack_get_uint(&a->via.array.ptr[1], &mode) == -1 ||
+	    mode > KV_READ_KEYS ||
+	    mpack_get_str(&a->via.array.ptr[2], &rd->sep) == -1 ||
+	    mpack_get_uint(&a->via.array.ptr[3], &rd->min_index) == -1 ||
+	    mpack_get_uint(&a->via.array.ptr[4], &rd->wait_ms) == -1 ||
+	    mpack_get_bool(&a->via.array.ptr[5], &stale) == -1 ||
+	    rd->wait_ms > KV_WAIT_MAX_MS * 2)
+		goto done;
+	rd->mode = mode;
+	rd->stale = stale;
+	rc = 0;
+ done:
+	msgpack_unpacked_destroy(&u);
+	if (rc == -1)
+		kv_read_free(rd);
+	return rc;
+}
+
+static void
+read_end(struct imsgev *iev, uint32_t reqid, uint64_t index, int found,
+    const char *error)
+{
+	struct imsg_read_end	 end;
+
+	memset(&end, 0, sizeof(end));
+	/* Consul never reports index 0: clients would spin on it. */
+	end.index = index ? index : 1;
+	end.known_leader = node_leader_addr(&raftd)[0] != '\0';
+	end.last_contact_ms = 0;
+	end.found = found;
+	if (error != NULL)
+		strlcpy(end.error, error, sizeof(end.error));
+	if (imsgev_compose(iev, IMSG_READ_END, reqid, -1, &end,
+	    sizeof(end)) == -1)
+		fatal("kv: compose");
+}
+
+struct emit_ctx {
+	struct imsgev		*iev;
+	uint32_t		 reqid;
+	struct kv_read		*rd;
+	size_t			 n;
+	char			*last;		/* keys mode: last emitted */
+	size_t			 lastlen;
+};
+
+static void
+emit(struct emit_ctx *e, uint32_t type, struct mpack_out *out)
+{
+	if (imsgev_compose(e->iev, type, e->reqid, -1, out->sbuf.data,
+	    out->sbuf.size) == -1)
+		fatal("kv: compose");
+	e->n++;
+}
+
+/*
+ * For ?keys with a separator: everything past the prefix up to and
+ * including the next separator collapses into one entry.
+ */
+static int
+emit_cb(void *arg, struct kv_pair *p)
+{
+	struct emit_ctx		*e = arg;
+	struct mpack_out	 out;
+	const char		*sep, *cut;
+	size_t			 len = p->keylen;
+
+	mpack_out_init(&out);
+	if (e->rd->mode == KV_READ_KEYS) {
+		sep = e->rd->sep;
+		if (sep != NULL && *sep != '\0' && (cut = strstr(p->key +
+		    e->rd->keylen, sep)) != NULL)
+			len = cut - p->key + strlen(sep);
+		if (e->last == NULL || e->lastlen != len ||
+		    memcmp(e->last, p->key, len) != 0) {
+			mpack_bin(&out.pk, p->key, len);
+			emit(e, IMSG_KV_ITEM, &out);
+			free(e->last);
+			if ((e->last = malloc(len)) == NULL)
+				fatal("kv");
+			memcpy(e->last, p->key, len);
+			e->lastlen = len;
+		}
+	} else {
+		kv_pair_pack(&out.pk, p, 1);
+		if (out.sbuf.size <= IMSG_MAX_DATA)
+			emit(e, IMSG_KV_ITEM, &out);
+	}
+	mpack_out_free(&out);
+	kv_pair_free(p);
+	return 0;
+}
+
+static uint64_t
+kv_read_index(struct kv_read *rd)
+{
+	if (rd->mode == KV_READ_SINGLE)
+		return kv_state_key_index(&raftd.store, rd->key, rd->keylen);
+	return kv_state_prefix_index(&raftd.store, rd->key, rd->keylen);
+}
+
+/* Answer a read from the current state. */
+void
+kv_answer(struct imsgev *iev, uint32_t reqid, struct kv_read *rd)
+{
+	struct emit_ctx		 e;
+	struct kv_pair		 p;
+	uint64_t		 index = kv_read_index(rd);
+	int			 rc;
+
+	memset(&e, 0, sizeof(e));
+	e.iev = iev;
+	e.reqid = reqid;
+	e.rd = rd;
+	if (rd->mode == KV_READ_SINGLE) {
+		rc = kv_state_get(&raftd.store, NULL, rd->key, rd->keylen, &p);
+		if (rc == -1)
+			fatalx("kv: cannot read");
+		if (rc == 0)
+			emit_cb(&e, &p);
+	} else if (kv_state_scan(&raftd.store, NULL, rd->key, rd->keylen,
+	    emit_cb, &e) == -1)
+		fatalx("kv: cannot scan");
+	free(e.last);
+	read_end(iev, reqid, index, e.n > 0, NULL);
+}
+
+void
+kv_read_request(struct imsgev *iev, struct imsg *imsg)
+{
+	struct kv_read	 rd;
+
+	if (kv_read_parse(imsg->data, imsg->len, &rd) == -1)
+		fatalx("kv: malformed read request from %s", iev->name);
+	if (!rd.stale && !node_is_leader(&raftd)) {
+		read_end(iev, imsg->hdr.peerid, 1, 0, "No cluster leader");
+		kv_read_free(&rd);
+		return;
+	}
+	if (rd.min_index > 0 && kv_read_index(&rd) <= rd.min_index) {
+		watch_add(&raftd, iev, imsg->hdr.peerid, &rd);
+		return;		/* the watch owns rd now */
+	}
+	kv_answer(iev, imsg->hdr.peerid, &rd);
+	kv_read_free(&rd);
+}
+
+void
+kv_write_error(struct imsgev *iev, uint32_t reqid, const char *error)
+{
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 6);
+	msgpack_pack_false(&out.pk);
+	mpack_str(&out.pk, error);
+	msgpack_pack_uint64(&out.pk, 0);
+	msgpack_pack_uint64(&out.pk, 0);
+	msgpack_pack_nil(&out.pk);
+	msgpack_pack_array(&out.pk, 0);
+	if (imsgev_compose(iev, IMSG_WRITE_RESULT, reqid, -1, out.sbuf.data,
+	    out.sbuf.size) == -1)
+		fatal("kv: compose");
+	mpack_out_free(&out);
+}
+
+/*
+ * A write: check that the operations decode (apid built them; a bad
+ * one is a bug there), then propose them as they came.
+ */
+void
+kv_write_request(struct imsgev *iev, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	struct kv_op		 op;
+	struct pending_write	*pw;
+	void			*cmd;
+	size_t			 cmdlen;
+	struct kv_op		*ops;
+	uint32_t		 i, n;
+	uint64_t		 idx;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.size == 0 ||
+	    u.data.via.array.size > KV_TXN_MAX_OPS)
+		fatalx("kv: malformed write request from %s", iev->name);
+	n = u.data.via.array.size;
+	if ((ops = calloc(n, sizeof(*ops))) == NULL)
+		fatal("kv");
+	for (i = 0; i < n; i++)
+		if (kv_op_unpack(&u.data.via.array.ptr[i], &ops[i]) == -1)
+			fatalx("kv: malformed operation from %s", iev->name);
+	msgpack_unpacked_destroy(&u);
+	memset(&op, 0, sizeof(op));
+
+	if (!node_is_leader(&raftd)) {
+		kv_write_error(iev, imsg->hdr.peerid, "No cluster leader");
+		goto done;
+	}
+	if (fsm_encode_kv_txn(ops, n, &cmd, &cmdlen) == -1)
+		fatal("kv: encode");
+	idx = node_propose(&raftd, cmd, cmdlen);
+	free(cmd);
+	if (idx == 0) {
+		kv_write_error(iev, imsg->hdr.peerid, "No cluster leader");
+		goto done;
+	}
+	if ((pw = calloc(1, sizeof(*pw))) == NULL)
+		fatal("kv");
+	pw->index = idx;
+	pw->iev = iev;
+	pw->reqid = imsg->hdr.peerid;
+	RB_INSERT(pending_tree, &raftd.pending, pw);
+ done:
+	for (i = 0; i < n; i++)
+		kv_op_free(&ops[i]);
+	free(ops);
+}
