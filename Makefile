@@ -98,6 +98,11 @@ $(O)/regress/unit/%: regress/unit/%.c regress/unit/test.h $(LIBCOMMON)
 	@$(CC) $(CFLAGS) $(LDFLAGS) -I regress/unit -o $@ $< $(LIBCOMMON) \
 	    $(PKG_LIBS)
 
+# Unit tests that compile daemon sources in directly.
+$(O)/regress/unit/test_raft: raftd/raft.c raftd/raft.h
+$(O)/regress/unit/test_store: raftd/store.c raftd/store.h raftd/kv_state.c \
+	raftd/kv_state.h raftd/raft.c raftd/raft.h
+
 $(O)/regress/tools/%: regress/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"

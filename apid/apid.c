@@ -24,6 +24,7 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 		request_answered(imsg);
 		break;
 	case IMSG_KV_ITEM:
+	case IMSG_SNAPSHOT_DATA:
 		request_item(imsg);
 		break;
 	default:

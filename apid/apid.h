@@ -54,6 +54,8 @@ extern struct child	 apid_child;
 void	 http_start(struct child *);
 void	 http_error(struct evhttp_request *, int, const char *);
 void	 http_reply_json(struct evhttp_request *, json_t *, int);
+void	 http_reply_json_status(struct evhttp_request *, int, json_t *,
+	    int);
 int	 http_pretty(struct evhttp_request *);
 struct request *request_new(struct evhttp_request *, request_done_fn);
 void	 request_send(struct request *, uint32_t, const void *, size_t);
@@ -81,7 +83,15 @@ void	 agent_self(struct evhttp_request *, const char *);
 void	 status_leader(struct evhttp_request *, const char *);
 void	 status_peers(struct evhttp_request *, const char *);
 
+/* snapshot.c */
+void	 snapshot_handler(struct evhttp_request *, const char *);
+
 /* kv.c */
+struct kv_pair;
 void	 kv_handler(struct evhttp_request *, const char *);
+json_t	*kv_pair_json(const struct kv_pair *, int);
+
+/* txn.c */
+void	 txn_handler(struct evhttp_request *, const char *);
 
 #endif

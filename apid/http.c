@@ -20,10 +20,14 @@
 #include "duration.h"
 #include "imsg_types.h"
 #include "log.h"
+#include "snapshot_format.h"
 
 #define HTTP_MAX_HEADERS	(1024 * 1024)
-/* Beyond the 512 KiB KV limit, so such bodies get Consul's 413 text. */
-#define HTTP_MAX_BODY		(2 * 1024 * 1024)
+/*
+ * One bound for every route (evhttp 2.1 has no per-route one): the
+ * largest snapshot restore.  Routes check their own, smaller limits.
+ */
+#define HTTP_MAX_BODY		SNAPSHOT_UPLOAD_MAX
 #define HTTP_TIMEOUT_SEC	600
 
 #define ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | \
@@ -34,6 +38,9 @@ static const struct route routes[] = {
 	{ "/v1/agent/self",	EVHTTP_REQ_GET,	agent_self },
 	{ "/v1/status/leader",	EVHTTP_REQ_GET,	status_leader },
 	{ "/v1/status/peers",	EVHTTP_REQ_GET,	status_peers },
+	{ "/v1/txn",		EVHTTP_REQ_PUT,	txn_handler },
+	{ "/v1/snapshot",	EVHTTP_REQ_GET | EVHTTP_REQ_PUT,
+				snapshot_handler },
 	{ "/v1/kv/",		EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
 				EVHTTP_REQ_DELETE, kv_handler },
 };
@@ -127,6 +134,14 @@ json_add_fixing_flags(struct evbuffer *buf, const char *text)
 void
 http_reply_json(struct evhttp_request *req, json_t *doc, int pretty)
 {
+	http_reply_json_status(req, 200, doc, pretty);
+}
+
+/* The same with another status, such as /v1/txn's 409. */
+void
+http_reply_json_status(struct evhttp_request *req, int code, json_t *doc,
+    int pretty)
+{
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct evbuffer		*buf;
 	char			*text;
@@ -146,7 +161,7 @@ http_reply_json(struct evhttp_request *req, json_t *doc, int pretty)
 	free(text);
 	http_common_headers(req);
 	evhttp_add_header(h, "Content-Type", "application/json");
-	evhttp_send_reply(req, 200, "OK", buf);
+	evhttp_send_reply(req, code, NULL, buf);
 	evbuffer_free(buf);
 }
 

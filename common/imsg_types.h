@@ -51,6 +51,15 @@ enum imsg_type {
 	IMSG_WRITE_RESULT,
 	/* apid -> raftd: the client of a parked read went away; none. */
 	IMSG_REQ_CANCEL,
+	/*
+	 * apid -> raftd: GET /v1/snapshot; uint8_t stale.  Answered by
+	 * IMSG_SNAPSHOT_DATA chunks and an IMSG_READ_END.
+	 */
+	IMSG_SNAPSHOT_SAVE,
+	/* either way: a chunk of snapshot bytes; peerid = request. */
+	IMSG_SNAPSHOT_DATA,
+	/* apid -> raftd: the upload is whole, restore it; none. */
+	IMSG_SNAPSHOT_RESTORE,
 	/* apid -> raftd: GET /v1/status/peers; none. */
 	IMSG_STATUS_PEERS_REQ,
 	/* raftd -> apid: msgpack array of "ip:port" strings. */

@@ -79,8 +79,8 @@ mpack_kv_bool(msgpack_packer *pk, const char *key, int val)
  * for gigabytes.  Walk the encoding first and check that each count and
  * length fits in what is left, every item taking at least one byte.
  */
-int
-mpack_prescan(const unsigned char *p, size_t len)
+static int
+prescan_one(const unsigned char *p, size_t len, size_t *used)
 {
 	size_t		 off = 0, need = 1, hdr, lenbytes, body, items;
 	uint64_t	 v;
@@ -145,7 +145,40 @@ mpack_prescan(const unsigned char *p, size_t len)
 			return -1;
 		need += items;
 	}
-	return off == len ? 0 : -1;
+	*used = off;
+	return 0;
+}
+
+/* buf holds exactly one well-formed object. */
+int
+mpack_prescan(const unsigned char *p, size_t len)
+{
+	size_t	 used;
+
+	return prescan_one(p, len, &used) == 0 && used == len ? 0 : -1;
+}
+
+/*
+ * The next object of a stream of objects at *off, checked like
+ * mpack_parse(); 1 when one was read, 0 at the end, -1 when malformed.
+ */
+int
+mpack_next(msgpack_unpacked *u, const void *buf, size_t len, size_t *off)
+{
+	size_t	 used, at = *off;
+
+	if (at == len)
+		return 0;
+	if (at > len || prescan_one((const unsigned char *)buf + at,
+	    len - at, &used) == -1)
+		return -1;
+	msgpack_unpacked_init(u);
+	if (msgpack_unpack_next(u, buf, at + used, off) !=
+	    MSGPACK_UNPACK_SUCCESS || *off != at + used) {
+		msgpack_unpacked_destroy(u);
+		return -1;
+	}
+	return 1;
 }
 
 /*

@@ -26,6 +26,7 @@ void	 mpack_kv_bool(msgpack_packer *, const char *, int);
 
 int	 mpack_prescan(const unsigned char *, size_t);
 int	 mpack_parse(msgpack_unpacked *, const void *, size_t);
+int	 mpack_next(msgpack_unpacked *, const void *, size_t, size_t *);
 const msgpack_object *mpack_map_get(const msgpack_object *, const char *);
 int	 mpack_key_is(const msgpack_object *, const char *);
 int	 mpack_get_str(const msgpack_object *, char **);

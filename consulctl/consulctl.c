@@ -21,6 +21,14 @@ static const struct command commands[] = {
 	{ "kv import", "Imports a tree stored as JSON to the KV store",
 	    cmd_kv_import },
 	{ "kv put", "Sets or updates data in the KV store", cmd_kv_put },
+	{ "snapshot", "Saves, restores and inspects snapshots of Consul "
+	    "server state", NULL },
+	{ "snapshot inspect", "Displays information about a Consul snapshot "
+	    "file", cmd_snapshot_inspect },
+	{ "snapshot restore", "Restores snapshot of Consul server state",
+	    cmd_snapshot_restore },
+	{ "snapshot save", "Saves snapshot of Consul server state",
+	    cmd_snapshot_save },
 	{ "validate", "Validate config files/directories", cmd_validate },
 	{ "version", "Prints the Consul version", cmd_version },
 };

@@ -62,6 +62,9 @@ void	 http_response_free(struct http_response *);
 json_t	*http_get_json(const struct http_opts *, const char *, const char *);
 
 /* commands */
+int	 cmd_snapshot_save(int, char **);
+int	 cmd_snapshot_restore(int, char **);
+int	 cmd_snapshot_inspect(int, char **);
 int	 cmd_version(int, char **);
 int	 cmd_keygen(int, char **);
 int	 cmd_validate(int, char **);

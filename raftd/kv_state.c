@@ -6,6 +6,7 @@
  * and messages; a transaction is applied in a child BDB transaction and
  * rolled back whole when one operation fails.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,18 +284,69 @@ collect_cb(void *arg, struct kv_pair *p)
 	return 0;
 }
 
-/* Consul's messages name keys with Go's %q. */
-static void
-op_error(struct kv_txn_result *r, size_t i, const char *fmt,
-    const struct kv_op *op, const char *more)
-{
-	char	 q[128];
+/*
+ * Buffers for the quoted strings of one message, sized so that the
+ * longest message (a session check: a key and two sessions) fits
+ * KV_ERR_MAX and is never cut by snprintf in the middle of a character.
+ */
+#define QUOTE_KEY	112
+#define QUOTE_SESSION	48
 
-	snprintf(q, sizeof(q), "\"%.*s\"", (int)(op->keylen > 100 ? 100 :
-	    op->keylen), op->key);
+/*
+ * Go's %q, which Consul's messages use for keys and sessions: quotes and
+ * backslashes escaped, control bytes as Go writes them.  A string too
+ * long for the buffer is cut at a character boundary.
+ */
+static const char *
+go_quote(char *buf, size_t len, const char *s, size_t slen)
+{
+	static const char	 ctl[] = "abtnvfr";
+	unsigned char		 c;
+	size_t			 i = 0, o = 0, n;
+
+	buf[o++] = '"';
+	while (i < slen) {
+		c = s[i];
+		n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if (n > slen - i)
+			n = 1;
+		if (o + n + 4 + 2 > len)
+			break;
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = c;
+		} else if (c >= '\a' && c <= '\r') {
+			buf[o++] = '\\';
+			buf[o++] = ctl[c - '\a'];
+		} else if (c < 0x20 || c == 0x7f)
+			o += snprintf(buf + o, len - o, "\\x%02x", c);
+		else {
+			memcpy(buf + o, s + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		i++;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+static void	op_error(struct kv_txn_result *, size_t, const char *, ...)
+		    __attribute__((__format__(printf, 3, 4)));
+
+/* Operation i failed: the transaction rolls back with this message. */
+static void
+op_error(struct kv_txn_result *r, size_t i, const char *fmt, ...)
+{
+	va_list	 ap;
+
 	r->ok = 0;
 	r->err_op = i;
-	snprintf(r->err, sizeof(r->err), fmt, q, more ? more : "");
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -308,7 +360,7 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 {
 	struct kv_pair	 cur, np;
 	struct tree_ctx	 t;
-	char		 num[64];
+	char		 q[QUOTE_KEY], s1[QUOTE_SESSION], s2[QUOTE_SESSION];
 	size_t		 j;
 	int		 found, rc;
 
@@ -322,7 +374,7 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 		if ((op->index == 0 && found) || (op->index != 0 &&
 		    (!found || cur.modify_index != op->index))) {
 			op_error(r, i, "failed to set key %s, index is stale",
-			    op, NULL);
+			    go_quote(q, sizeof(q), op->key, op->keylen));
 			goto fail;
 		}
 		/* FALLTHROUGH */
@@ -356,24 +408,46 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 			goto error;
 		return 0;
 	case KV_LOCK:
+		if (op->session == NULL || *op->session == '\0') {
+			op_error(r, i, "missing session");
+			goto fail;
+		}
 		/* Sessions land with their issue; until then none is valid. */
-		op_error(r, i, "invalid session \"%2$s\"", op,
-		    op->session ? op->session : "");
+		op_error(r, i, "invalid session %s", go_quote(s1, sizeof(s1),
+		    op->session, strlen(op->session)));
 		goto fail;
 	case KV_UNLOCK:
-		op_error(r, i, "failed to unlock key %s, lock isn't held, or is "
-		    "held by another session", op, NULL);
+		if (op->session == NULL || *op->session == '\0') {
+			op_error(r, i, "missing session");
+			goto fail;
+		}
+		op_error(r, i, "failed to unlock key %s, lock isn't held, "
+		    "or is held by another session",
+		    go_quote(q, sizeof(q), op->key, op->keylen));
 		goto fail;
 	case KV_GET:
 		if (!found) {
-			op_error(r, i, "key %s doesn't exist", op, NULL);
+			op_error(r, i, "key %s doesn't exist",
+			    go_quote(q, sizeof(q), op->key, op->keylen));
 			goto fail;
 		}
 		if (result_add(r, &cur, 1) == -1)
 			goto error;
 		return 0;
 	case KV_GET_OR_EMPTY:
-		if (found && result_add(r, &cur, 1) == -1)
+		if (!found) {
+			/* Consul answers with the operation's own fields. */
+			found = 1;
+			memset(&cur, 0, sizeof(cur));
+			if ((cur.key = strdup(op->key)) == NULL ||
+			    (op->session != NULL && *op->session != '\0' &&
+			    (cur.session = strdup(op->session)) == NULL))
+				goto error;
+			cur.keylen = op->keylen;
+			cur.flags = op->flags;
+			cur.modify_index = op->index;
+		}
+		if (result_add(r, &cur, 1) == -1)
 			goto error;
 		return 0;
 	case KV_GET_TREE:
@@ -395,14 +469,17 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 		return -1;
 	case KV_CHECK_INDEX:
 		if (!found) {
-			op_error(r, i, "key %s doesn't exist", op, NULL);
+			op_error(r, i, "failed to check index, key %s "
+			    "doesn't exist", go_quote(q, sizeof(q), op->key,
+			    op->keylen));
 			goto fail;
 		}
 		if (cur.modify_index != op->index) {
-			snprintf(num, sizeof(num), "%llu != %llu",
+			op_error(r, i, "failed index check for key %s, current "
+			    "modify index %llu != %llu",
+			    go_quote(q, sizeof(q), op->key, op->keylen),
 			    (unsigned long long)cur.modify_index,
 			    (unsigned long long)op->index);
-			op_error(r, i, "current modify index %2$s", op, num);
 			goto fail;
 		}
 		if (result_add(r, &cur, 0) == -1)
@@ -410,14 +487,22 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 		return 0;
 	case KV_CHECK_SESSION:
 		if (!found) {
-			op_error(r, i, "key %s doesn't exist", op, NULL);
+			op_error(r, i, "failed to check session, key %s "
+			    "doesn't exist", go_quote(q, sizeof(q), op->key,
+			    op->keylen));
 			goto fail;
 		}
-		if ((cur.session == NULL) != (op->session == NULL ||
-		    *op->session == '\0') || (cur.session != NULL &&
-		    strcmp(cur.session, op->session) != 0)) {
-			op_error(r, i, "current session %2$s does not match",
-			    op, cur.session ? cur.session : "\"\"");
+		if (strcmp(cur.session ? cur.session : "",
+		    op->session ? op->session : "") != 0) {
+			op_error(r, i, "failed session check for key %s, "
+			    "current session %s != %s",
+			    go_quote(q, sizeof(q), op->key, op->keylen),
+			    go_quote(s1, sizeof(s1), cur.session ?
+			    cur.session : "", cur.session ?
+			    strlen(cur.session) : 0),
+			    go_quote(s2, sizeof(s2), op->session ?
+			    op->session : "", op->session ?
+			    strlen(op->session) : 0));
 			goto fail;
 		}
 		if (result_add(r, &cur, 0) == -1)
@@ -425,14 +510,16 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 		return 0;
 	case KV_CHECK_NOT_EXISTS:
 		if (found) {
-			op_error(r, i, "key %s exists", op, NULL);
+			op_error(r, i, "key %s exists",
+			    go_quote(q, sizeof(q), op->key, op->keylen));
 			goto fail;
 		}
 		return 0;
 	case KV_DELETE_CAS:
 		if (found && cur.modify_index != op->index) {
 			op_error(r, i, "failed to delete key %s, index is "
-			    "stale", op, NULL);
+			    "stale", go_quote(q, sizeof(q), op->key,
+			    op->keylen));
 			goto fail;
 		}
 		/* FALLTHROUGH */
@@ -468,7 +555,8 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 		free(t.pairs);
 		return rc;
 	default:
-		op_error(r, i, "unknown verb for key %s", op, NULL);
+		op_error(r, i, "unknown KV verb %s", go_quote(q, sizeof(q),
+		    kv_verb_name(op->verb), strlen(kv_verb_name(op->verb))));
 		goto fail;
 	}
  fail:
@@ -516,4 +604,131 @@ kv_state_apply(struct store *s, DB_TXN *parent, uint64_t index,
 	if (child->commit(child, 0) != 0)
 		return -1;
 	return 0;
+}
+
+struct dump_ctx {
+	struct snapshot_writer	*w;
+	int			 error;
+};
+
+static int
+dump_pair_cb(void *arg, struct kv_pair *p)
+{
+	struct dump_ctx	*d = arg;
+
+	msgpack_pack_array(&d->w->out.pk, 2);
+	msgpack_pack_uint8(&d->w->out.pk, SNAP_REC_KV);
+	kv_pair_pack(&d->w->out.pk, p, 1);
+	d->w->records++;
+	kv_pair_free(p);
+	return 0;
+}
+
+/* Every record of a name -> be64 index table, as [type, name, index]. */
+static int
+dump_index_table(DB *db, struct snapshot_writer *w, enum snapshot_record t)
+{
+	DBC	*c;
+	DBT	 k, v;
+	int	 rc;
+
+	if (db->cursor(db, NULL, &c, 0) != 0)
+		return -1;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.flags = v.flags = DB_DBT_REALLOC;
+	while ((rc = c->get(c, &k, &v, DB_NEXT)) == 0) {
+		if (v.size != 8)
+			break;
+		msgpack_pack_array(&w->out.pk, 3);
+		msgpack_pack_uint8(&w->out.pk, t);
+		if (t == SNAP_REC_TABLE) {
+			msgpack_pack_str(&w->out.pk, k.size);
+			msgpack_pack_str_body(&w->out.pk, k.data, k.size);
+		} else
+			mpack_bin(&w->out.pk, k.data, k.size);
+		msgpack_pack_uint64(&w->out.pk, be64_get(v.data));
+		w->records++;
+	}
+	free(k.data);
+	free(v.data);
+	c->close(c);
+	return rc == DB_NOTFOUND ? 0 : -1;
+}
+
+/* The kv tables into a snapshot, as they are now. */
+int
+kv_state_dump(struct store *s, struct snapshot_writer *w)
+{
+	struct dump_ctx	 d;
+
+	memset(&d, 0, sizeof(d));
+	d.w = w;
+	if (kv_state_scan(s, NULL, "", 0, dump_pair_cb, &d) == -1 ||
+	    d.error ||
+	    dump_index_table(s->kv_tomb, w, SNAP_REC_TOMBSTONE) == -1 ||
+	    dump_index_table(s->tables, w, SNAP_REC_TABLE) == -1)
+		return -1;
+	return 0;
+}
+
+/* Empty the kv tables, before a restore. */
+int
+kv_state_clear(struct store *s, DB_TXN *txn)
+{
+	DB		*dbs[] = { s->kv, s->kv_tomb, s->tables };
+	u_int32_t	 n;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if (dbs[i]->truncate(dbs[i], txn, &n, 0) != 0)
+			return -1;
+	return 0;
+}
+
+/* One snapshot record back into its table; -1 if it is malformed. */
+int
+kv_state_load(struct store *s, DB_TXN *txn, enum snapshot_record type,
+    const msgpack_object *rec)
+{
+	const msgpack_object	*a = rec->via.array.ptr;
+	struct kv_pair		 p;
+	DBT			 k, v;
+	unsigned char		 ib[8];
+	char			 name[64];
+	uint64_t		 idx;
+	DB			*db;
+	int			 rc;
+
+	switch (type) {
+	case SNAP_REC_KV:
+		if (rec->via.array.size != 2 || kv_pair_unpack(&a[1], &p) == -1)
+			return -1;
+		rc = kv_state_put(s, txn, &p);
+		kv_pair_free(&p);
+		return rc;
+	case SNAP_REC_TOMBSTONE:
+	case SNAP_REC_TABLE:
+		if (rec->via.array.size != 3 ||
+		    mpack_get_uint(&a[2], &idx) == -1)
+			return -1;
+		if (type == SNAP_REC_TOMBSTONE) {
+			if (a[1].type != MSGPACK_OBJECT_BIN ||
+			    a[1].via.bin.size > KV_KEY_MAX)
+				return -1;
+			dbt_init(&k, a[1].via.bin.ptr, a[1].via.bin.size);
+			db = s->kv_tomb;
+		} else {
+			if (a[1].type != MSGPACK_OBJECT_STR ||
+			    a[1].via.str.size >= sizeof(name))
+				return -1;
+			dbt_init(&k, a[1].via.str.ptr, a[1].via.str.size);
+			db = s->tables;
+		}
+		be64_put(ib, idx);
+		dbt_init(&v, ib, sizeof(ib));
+		return db->put(db, txn, &k, &v, 0) == 0 ? 0 : -1;
+	default:
+		return -1;
+	}
 }

@@ -7,6 +7,7 @@
 #define CONSULD_KV_STATE_H
 
 #include "kv_codec.h"
+#include "snapshot_format.h"
 #include "store.h"
 
 #define KV_ERR_MAX	256
@@ -33,5 +34,9 @@ uint64_t kv_state_prefix_index(struct store *, const char *, size_t);
 int	 kv_state_apply(struct store *, DB_TXN *, uint64_t, struct kv_op *,
 	    size_t, struct kv_txn_result *, kv_changed_fn, void *);
 void	 kv_txn_result_free(struct kv_txn_result *);
+int	 kv_state_dump(struct store *, struct snapshot_writer *);
+int	 kv_state_clear(struct store *, DB_TXN *);
+int	 kv_state_load(struct store *, DB_TXN *, enum snapshot_record,
+	    const msgpack_object *);
 
 #endif

@@ -87,6 +87,10 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 	r->flush_scheduled = 0;
 	while (raft_has_ready(r->raft)) {
 		raft_ready(r->raft, &rd);
+		/* Snapshots from a leader arrive with the multi-server issue. */
+		if (rd.install != NULL)
+			fatalx("node: installing a snapshot from a leader is "
+			    "not supported yet");
 		txn = store_begin(&r->store);
 		sync = rd.hardstate_changed || rd.n_entries > 0;
 		if (rd.hardstate_changed &&
@@ -141,10 +145,18 @@ node_tick(evutil_socket_t fd, short events, void *arg)
 {
 	struct raftd	*r = arg;
 	static int	 ticks;
+	int64_t		 every_ms;
 
 	raft_tick(r->raft);
-	if (++ticks % (NODE_CHECKPOINT_SEC * 1000 / NODE_TICK_MS) == 0)
+	ticks++;
+	if (ticks % (NODE_CHECKPOINT_SEC * 1000 / NODE_TICK_MS) == 0)
 		store_checkpoint(&r->store);
+	every_ms = r->child->conf->raft_snapshot_interval / 1000000;
+	if (every_ms <= 0)
+		every_ms = 30 * 1000;
+	if (ticks % (every_ms < NODE_TICK_MS ? 1 : every_ms / NODE_TICK_MS) ==
+	    0)
+		snapshot_maybe_compact(r);
 	if (raft_has_ready(r->raft))
 		node_schedule_flush(r);
 }
@@ -161,6 +173,7 @@ node_start(struct raftd *r)
 	struct raft_hardstate	 hs;
 	struct raft_conf	 conf;
 	struct raft_server	 self;
+	struct raft_snapshot_meta meta;
 	struct timeval		 tv = { 0, NODE_TICK_MS * 1000 };
 	uint64_t		 seed;
 	int			 mult;
@@ -169,8 +182,9 @@ node_start(struct raftd *r)
 	TAILQ_INIT(&r->watches);
 	if (store_open(&r->store, STORE_DIR) == -1)
 		fatalx("node: cannot open the store in %s", STORE_DIR);
+	/* The core reads the CONF entries of the log itself. */
 	if (store_hardstate_load(&r->store, &hs) == -1 ||
-	    store_log_last_conf(&r->store, &conf) == -1 ||
+	    store_snapshot_conf(&r->store, &conf) == -1 ||
 	    store_get_u64(&r->store, r->store.stable, NULL, "applied",
 	    &r->applied) == -1)
 		fatalx("node: cannot read the raft state");
@@ -195,7 +209,17 @@ node_start(struct raftd *r)
 	r->raft = raft_new(&opts, &r->storage, &hs, &conf, r->applied);
 	if (r->raft == NULL)
 		fatalx("node: cannot start raft");
-	if (conf.n == 0 && r->store.last_index == 0 && c->server &&
+	if (r->store.snap_index > 0) {
+		memset(&meta, 0, sizeof(meta));
+		meta.index = r->store.snap_index;
+		meta.term = r->store.snap_term;
+		meta.conf = conf;
+		if (raft_snapshot_taken(r->raft, &meta) == -1)
+			fatalx("node: raft refused the snapshot at %llu",
+			    (unsigned long long)meta.index);
+	}
+	if (raft_config(r->raft)->n == 0 && r->store.last_index == 0 &&
+	    c->server &&
 	    (c->bootstrap || c->dev)) {
 		memset(&self, 0, sizeof(self));
 		strlcpy(self.id, raftd_node_id, sizeof(self.id));

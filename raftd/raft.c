@@ -1560,22 +1560,16 @@ int
 raft_step(struct raft *r, const struct raft_msg *m)
 {
 	struct raft_msg	*resp;
-	int		 vote = 0;
+	int		 vote;
 
 	if (r->in_ready || msg_check(r, m) == -1)
 		return -1;
-	if (m->type == RAFT_MSG_PREVOTE || m->type == RAFT_MSG_VOTE) {
-		vote = 1;
-		/* Removed or unknown servers must not disturb us. */
-		if (!conf_is_voter(&r->cur, m->from)) {
-			resp = msg_new(r, m->type == RAFT_MSG_PREVOTE ?
-			    RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP,
-			    m->from);
-			resp->reject = 1;
-			return 0;
-		}
-	}
-
+	/*
+	 * Requests are answered whatever our configuration says: it may lag
+	 * behind the one that made the sender a voter (Raft thesis 4.1).
+	 * Removed servers are kept at bay by pre-vote and the lease below.
+	 */
+	vote = m->type == RAFT_MSG_PREVOTE || m->type == RAFT_MSG_VOTE;
 	if (m->term > r->term) {
 		/* Leader stickiness: a live leader is not to be deposed. */
 		if (vote && !m->transfer && in_lease(r))
@@ -1590,12 +1584,14 @@ raft_step(struct raft *r, const struct raft_msg *m)
 		else
 			become_follower(r, m->term, NULL);
 	} else if (m->term < r->term) {
-		/* Tell a stale leader or pre-candidate about our term. */
+		/* Tell a stale leader or candidate about our term. */
 		if (m->type == RAFT_MSG_APPEND ||
 		    m->type == RAFT_MSG_HEARTBEAT)
 			msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
-		else if (m->type == RAFT_MSG_PREVOTE) {
-			resp = msg_new(r, RAFT_MSG_PREVOTE_RESP, m->from);
+		else if (vote) {
+			resp = msg_new(r, m->type == RAFT_MSG_PREVOTE ?
+			    RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP,
+			    m->from);
 			resp->reject = 1;
 		}
 		return 0;

@@ -145,7 +145,10 @@ struct raft_options {
 	uint64_t		 seed;			/* for timeouts */
 };
 
-/* The answer to raft_read_index(); index 0: leadership lost, retry. */
+/*
+ * The answer to raft_read_index(): serve the read once applied >= index.
+ * index 0: leadership was lost before it could be confirmed; retry.
+ */
 struct raft_read_state {
 	uint64_t		 ctx;
 	uint64_t		 index;

@@ -36,6 +36,15 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KV_WRITE:
 		kv_write_request(iev, imsg);
 		break;
+	case IMSG_SNAPSHOT_SAVE:
+		snapshot_request(iev, imsg);
+		break;
+	case IMSG_SNAPSHOT_DATA:
+		snapshot_data(iev, imsg);
+		break;
+	case IMSG_SNAPSHOT_RESTORE:
+		snapshot_restore_request(iev, imsg);
+		break;
 	case IMSG_REQ_CANCEL:
 		imsg_need_len(imsg, 0, iev->name);
 		watch_cancel(&raftd, iev, imsg->hdr.peerid);

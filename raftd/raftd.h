@@ -74,6 +74,7 @@ struct raftd {
 	uint64_t		 applied;
 	enum raft_role		 role;
 	char			 leader[RAFT_ID_MAX];
+	DB_TXN			*restore_txn;
 };
 
 extern struct child	 raftd_child;
@@ -107,6 +108,15 @@ void	 kv_write_request(struct imsgev *, struct imsg *);
 void	 kv_answer(struct imsgev *, uint32_t, struct kv_read *);
 void	 kv_read_free(struct kv_read *);
 void	 kv_write_error(struct imsgev *, uint32_t, const char *);
+
+/* snapshot.c */
+int	 snapshot_build(struct raftd *, struct snapshot_writer *, uint64_t *,
+	    uint64_t *);
+void	 snapshot_maybe_compact(struct raftd *);
+const char *snapshot_restore(struct raftd *, const void *, size_t);
+void	 snapshot_request(struct imsgev *, struct imsg *);
+void	 snapshot_data(struct imsgev *, struct imsg *);
+void	 snapshot_restore_request(struct imsgev *, struct imsg *);
 
 /* watch.c */
 void	 watch_add(struct raftd *, struct imsgev *, uint32_t,

@@ -461,26 +461,27 @@ store_log_term(struct store *s, uint64_t index, uint64_t *term)
 	return 0;
 }
 
-/* The configuration in force: the last CONF entry in the log. */
+/* The configuration of the snapshot the log starts after, if any. */
 int
-store_log_last_conf(struct store *s, struct raft_conf *conf)
+store_snapshot_conf(struct store *s, struct raft_conf *conf)
 {
-	struct raft_entry	 e;
-	uint64_t		 i;
-	int			 rc;
+	DBT	 k, v;
+	int	 rc;
 
 	memset(conf, 0, sizeof(*conf));
-	for (i = s->last_index; i >= s->first_index && i > 0; i--) {
-		if (store_log_get(s, i, &e) == -1)
-			return -1;
-		if (e.type == RAFT_ENTRY_CONF) {
-			rc = raft_conf_decode(e.data, e.len, conf);
-			store_entry_free(&e);
-			return rc;
-		}
-		store_entry_free(&e);
-	}
-	return 0;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = "snap_conf";
+	k.size = strlen("snap_conf");
+	v.flags = DB_DBT_MALLOC;
+	rc = s->stable->get(s->stable, NULL, &k, &v, 0);
+	if (rc == DB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return -1;
+	rc = raft_conf_decode(v.data, v.size, conf);
+	free(v.data);
+	return rc;
 }
 
 /* The struct raft_storage the core reads the durable log through. */

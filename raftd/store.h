@@ -40,7 +40,7 @@ int	 store_log_append(struct store *, DB_TXN *, const struct raft_entry *,
 	    size_t);
 int	 store_log_term(struct store *, uint64_t, uint64_t *);
 int	 store_log_get(struct store *, uint64_t, struct raft_entry *);
-int	 store_log_last_conf(struct store *, struct raft_conf *);
+int	 store_snapshot_conf(struct store *, struct raft_conf *);
 void	 store_entry_free(struct raft_entry *);
 extern const struct raft_storage store_raft_storage;
 

@@ -37,6 +37,7 @@ agent_ports() {
 agent_start() {
 	n=$1; agent_log=$2; shift 2
 	agent_ports "$n"
+	: >"$agent_log"
 	"$CONSULD" -dev -node="node$n" -datacenter=dc1 \
 	    -http-port=$http_port -dns-port=$dns_port \
 	    -serf-lan-port=$serf_lan_port -serf-wan-port=$serf_wan_port \
@@ -49,6 +50,7 @@ agent_start() {
 agent_start_server() {
 	n=$1; agent_log=$2; dd=$3; shift 3
 	agent_ports "$n"
+	: >>"$agent_log"
 	"$CONSULD" -d -server -bootstrap -node="node$n" -datacenter=dc1 \
 	    -data-dir="$dd" -bind=127.0.0.1 -client=127.0.0.1 \
 	    -http-port=$http_port -dns-port=$dns_port \
