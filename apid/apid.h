@@ -31,7 +31,8 @@ struct request {
 	int			 gone;		/* the client went away */
 	/* what the KV handlers accumulate */
 	int			 mode;
-	int			 raw;
+	int			 raw;		/* ?raw: the bare value */
+	int			 empty_ok;	/* no result is [], not 404 */
 	json_t			*items;
 	struct evbuffer		*rawbuf;
 };

@@ -28,7 +28,6 @@
  * largest snapshot restore.  Routes check their own, smaller limits.
  */
 #define HTTP_MAX_BODY		SNAPSHOT_UPLOAD_MAX
-#define HTTP_TIMEOUT_SEC	600
 
 #define ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | \
 	EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | \
@@ -507,6 +506,19 @@ http_route(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
+/*
+ * evhttp has one timeout for a connection's reads and writes, and it
+ * must not cut a blocking query that waits max_query_time plus jitter.
+ */
+static int
+http_timeout(const struct config *c)
+{
+	int64_t	 max = c->max_query_time > 0 ? c->max_query_time :
+		    600 * 1000000000LL;
+
+	return max / 1000000000LL * 17 / 16 + 30;
+}
+
 void
 http_start(struct child *c)
 {
@@ -516,7 +528,7 @@ http_start(struct child *c)
 		fatalx("http: evhttp_new failed");
 	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
-	evhttp_set_timeout(http, HTTP_TIMEOUT_SEC);
+	evhttp_set_timeout(http, http_timeout(c->conf));
 	evhttp_set_allowed_methods(http, ALL_METHODS);
 	evhttp_set_gencb(http, http_route, NULL);
 	while ((fd = proc_child_socket(c, SOCKET_HTTP)) != -1) {

@@ -146,12 +146,11 @@ kv_read_done(struct request *r, struct imsg *imsg)
 		http_error(r->req, 500, end.error);
 		return;
 	}
-	if (!end.found && !(r->mode == KV_READ_KEYS &&
-	    json_array_size(r->items) == 0 && r->raw == 2)) {
+	if (!end.found && !r->empty_ok) {
 		http_reply_text(r->req, 404, NULL, NULL, 0);
 		return;
 	}
-	if (r->raw == 1) {
+	if (r->raw) {
 		evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 		evhttp_add_header(h, "Content-Security-Policy", "sandbox");
 		len = evbuffer_get_length(r->rawbuf);
@@ -197,7 +196,7 @@ kv_get(struct evhttp_request *req, const char *key, size_t keylen,
 		r->raw = 1;
 	/* An empty ?keys listing of the whole store is [], not 404. */
 	if (mode == KV_READ_KEYS && keylen == 0)
-		r->raw = 2;
+		r->empty_ok = 1;
 
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 6);

@@ -210,7 +210,7 @@ txn_handler(struct evhttp_request *req, const char *path)
 		http_error(req, 400, "Bad request: malformed query string");
 		return;
 	}
-	/* Consul takes the larger limit for the body, as kv PUT allows. */
+	/* As in Consul, a body may reach the larger of the two limits. */
 	max_value = c->limits.kv_max_value_size > 0 ?
 	    (uint64_t)c->limits.kv_max_value_size : KV_VALUE_MAX_DEFAULT;
 	max_body = c->limits.txn_max_req_len > 0 ?

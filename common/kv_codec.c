@@ -95,7 +95,9 @@ get_bytes(const msgpack_object *o, size_t max, void **out, size_t *len,
 		return -1;
 	if ((*out = malloc(n + 1)) == NULL)
 		return -1;
-	memcpy(*out, p, n);
+	/* A zero-length string may come with no pointer at all. */
+	if (n > 0)
+		memcpy(*out, p, n);
 	((char *)*out)[n] = '\0';
 	*len = n;
 	return 0;

@@ -236,10 +236,12 @@ mpack_get_str(const msgpack_object *o, char **out)
 		*out = NULL;
 		return 0;
 	}
-	if (o->type != MSGPACK_OBJECT_STR ||
-	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+	if (o->type != MSGPACK_OBJECT_STR || (o->via.str.size > 0 &&
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL))
 		return -1;
-	if ((*out = strndup(o->via.str.ptr, o->via.str.size)) == NULL)
+	/* An empty string may come with no pointer at all. */
+	if ((*out = o->via.str.size > 0 ? strndup(o->via.str.ptr,
+	    o->via.str.size) : strdup("")) == NULL)
 		return -1;
 	return 0;
 }

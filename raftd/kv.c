@@ -39,11 +39,13 @@ kv_read_parse(const void *buf, size_t len, struct kv_read *rd)
 		goto done;
 	k = &a->via.array.ptr[0];
 	if (k->type != MSGPACK_OBJECT_BIN || k->via.bin.size > KV_KEY_MAX ||
-	    memchr(k->via.bin.ptr, '\0', k->via.bin.size) != NULL)
+	    (k->via.bin.size > 0 &&
+	    memchr(k->via.bin.ptr, '\0', k->via.bin.size) != NULL))
 		goto done;
 	if ((rd->key = malloc(k->via.bin.size + 1)) == NULL)
 		goto done;
-	memcpy(rd->key, k->via.bin.ptr, k->via.bin.size);
+	if (k->via.bin.size > 0)
+		memcpy(rd->key, k->via.bin.ptr, k->via.bin.size);
 	rd->key[k->via.bin.size] = '\0';
 	rd->keylen = k->via.bin.size;
 	if (mpack_get_uint(&a->via.array.ptr[1], &mode) == -1 ||
@@ -220,7 +222,6 @@ void
 kv_write_request(struct imsgev *iev, struct imsg *imsg)
 {
 	msgpack_unpacked	 u;
-	struct kv_op		 op;
 	struct pending_write	*pw;
 	void			*cmd;
 	size_t			 cmdlen;
@@ -240,7 +241,6 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 		if (kv_op_unpack(&u.data.via.array.ptr[i], &ops[i]) == -1)
 			fatalx("kv: malformed operation from %s", iev->name);
 	msgpack_unpacked_destroy(&u);
-	memset(&op, 0, sizeof(op));
 
 	if (!node_is_leader(&raftd)) {
 		kv_write_error(iev, imsg->hdr.peerid, "No cluster leader");

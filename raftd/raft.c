@@ -283,10 +283,11 @@ static int
 mpack_copy_str(const msgpack_object *o, char *buf, size_t size)
 {
 	if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
-	    o->via.str.size >= size ||
-	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+	    o->via.str.size >= size || (o->via.str.size > 0 &&
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL))
 		return -1;
-	memcpy(buf, o->via.str.ptr, o->via.str.size);
+	if (o->via.str.size > 0)
+		memcpy(buf, o->via.str.ptr, o->via.str.size);
 	buf[o->via.str.size] = '\0';
 	return 0;
 }

@@ -400,8 +400,9 @@ store_entry_decode(const void *buf, size_t len, uint64_t index,
 		e->type = type;
 		e->len = a->via.array.ptr[2].via.bin.size;
 		if ((e->data = malloc(e->len ? e->len : 1)) != NULL) {
-			memcpy(e->data, a->via.array.ptr[2].via.bin.ptr,
-			    e->len);
+			if (e->len > 0)
+				memcpy(e->data,
+				    a->via.array.ptr[2].via.bin.ptr, e->len);
 			ret = 0;
 		}
 	}

@@ -1,0 +1,243 @@
+/*
+ * The SWIM core of gossipd: membership and failure detection for one
+ * gossip pool (LAN or WAN), with the Lifeguard refinements Consul's
+ * memberlist uses.  It is a pure state machine: no I/O, no clock of its
+ * own and no randomness but a PRNG seeded through the options, so tests
+ * drive thousands of members in one process and replay any run.
+ *
+ * Inputs: UDP packets (swim_recv_packet), push-pull messages read from
+ * TCP (swim_recv_stream), time (swim_tick), and local requests (join,
+ * leave, force-leave, tags).  Every input carries `now`, a monotonic
+ * clock in milliseconds that must never go backwards.  Outputs collect
+ * in the core until the daemon takes them with swim_ready(): UDP packets
+ * to send, push-pull messages to send on a new TCP connection or as the
+ * reply on an accepted one, and member events.
+ *
+ * Driving it, in the daemon:
+ *   - UDP: for each datagram, swim_recv_packet(sw, &from, buf, n, now).
+ *   - TCP, accepted connection: read one frame (4-byte big-endian length,
+ *     at most SWIM_STREAM_MAX, then the bytes), give it to
+ *     swim_recv_stream() with a connection id of your choosing; a
+ *     SWIM_OUT_REPLY output with that id is the frame to write back.
+ *     Then close.  Time the connection out like any other.
+ *   - SWIM_OUT_STREAM: connect to `to` (from the advertise address),
+ *     write the frame, read one reply frame and pass it to
+ *     swim_recv_stream() (any conn id: a reply never gets a reply).
+ *     A failed connect is just a lost exchange; swim_join() callers learn
+ *     success from the reply arriving.
+ *   - Timer: call swim_tick(sw, now) no later than swim_next_timeout(sw);
+ *     a one-shot timer rearmed after every call is enough.  Ticking more
+ *     often (every 10-50 ms) is harmless.
+ *   - After every input: if swim_has_ready(), swim_ready(), send and
+ *     report everything in it, then swim_advance().  What a ready points
+ *     to belongs to the core and stays valid until swim_advance(); copy
+ *     what must live longer.  Inputs between the two are refused (-1,
+ *     ticks are skipped).
+ *
+ * Wire: MessagePack (swim_codec.c), each packet or stream message sealed
+ * by the keyring when one is configured (keyring.h).
+ */
+#ifndef CONSULD_SWIM_H
+#define CONSULD_SWIM_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SWIM_NAME_MAX		128	/* node name with its NUL */
+#define SWIM_TAGS_MAX		1024	/* tags as "key\0value\0"..., total */
+#define SWIM_TAGS_KEYS_MAX	64
+#define SWIM_PACKET_MAX		65536	/* a UDP packet we read */
+#define SWIM_STREAM_MAX		(32 * 1024 * 1024)	/* a push-pull frame */
+#define SWIM_MEMBERS_MAX	(1024 * 1024)	/* max_members ceiling */
+
+struct keyring;
+
+/* An IPv4 or IPv6 address and a port, in host order. */
+struct swim_addr {
+	uint8_t			 family;	/* AF_INET or AF_INET6 */
+	uint8_t			 ip[16];	/* 4 bytes used for AF_INET */
+	uint16_t		 port;
+};
+
+/* As Consul's AgentMember.Status. */
+enum swim_status {
+	SWIM_NONE = 0,
+	SWIM_ALIVE = 1,
+	SWIM_LEAVING = 2,	/* only ever the local node */
+	SWIM_LEFT = 3,
+	SWIM_FAILED = 4
+};
+
+/*
+ * A member as the core knows it.  Tags are "key\0value\0" pairs, all of
+ * them tagslen bytes (see swim_tag_next/swim_tag_get).  From the member
+ * getters the pointers hold until the next input; in an event, until
+ * swim_advance().
+ */
+struct swim_member_info {
+	const char		*name;
+	struct swim_addr	 addr;
+	const char		*tags;
+	size_t			 tagslen;
+	enum swim_status	 status;
+	int			 suspect;	/* alive, under suspicion */
+	uint32_t		 incarnation;
+	uint64_t		 since;		/* `now` of the last status change */
+};
+
+enum swim_event_type {
+	SWIM_EV_JOIN,		/* new, or back from failed or left */
+	SWIM_EV_UPDATE,		/* tags or address changed */
+	SWIM_EV_LEAVE,		/* left gracefully (ours: leave complete) */
+	SWIM_EV_FAILED,		/* declared dead */
+	SWIM_EV_REAP,		/* forgotten after reconnect_timeout */
+	SWIM_EV_CONFLICT	/* another address claims member's name */
+};
+
+struct swim_event {
+	enum swim_event_type	 type;
+	struct swim_member_info	 member;
+	struct swim_addr	 other;		/* CONFLICT: the claimant */
+};
+
+enum swim_out_type {
+	SWIM_OUT_PACKET,	/* a UDP datagram to `to` */
+	SWIM_OUT_STREAM,	/* a push-pull: connect to `to`, send, read */
+	SWIM_OUT_REPLY		/* write on accepted connection `conn` */
+};
+
+struct swim_out {
+	enum swim_out_type	 type;
+	struct swim_addr	 to;
+	uint64_t		 conn;
+	int			 join;		/* STREAM for swim_join() */
+	const void		*data;
+	size_t			 len;
+};
+
+struct swim_ready {
+	struct swim_out		*outs;
+	size_t			 n_outs;
+	struct swim_event	*events;
+	size_t			 n_events;
+};
+
+/*
+ * Options.  swim_options_lan() and swim_options_wan() fill memberlist's
+ * defaults for the two pools; the caller then sets name, addr and tags.
+ * Times are in milliseconds.
+ */
+struct swim_options {
+	char			 name[SWIM_NAME_MAX];
+	struct swim_addr	 addr;		/* advertised, with the port */
+	const char *const	*tags;		/* key, value, key, value... */
+	size_t			 ntags;		/* pairs */
+	uint32_t		 incarnation;	/* first one to use */
+	uint64_t		 seed;		/* of the PRNG */
+	struct keyring		*keyring;	/* borrowed; NULL: plaintext */
+
+	uint64_t		 probe_interval;	/* 1 s / 5 s */
+	uint64_t		 probe_timeout;		/* 500 ms / 3 s */
+	int			 indirect_checks;	/* 3 */
+	int			 suspicion_mult;	/* 4 / 6 */
+	int			 suspicion_max_mult;	/* 6 */
+	int			 awareness_max;		/* 8 */
+	uint64_t		 gossip_interval;	/* 200 ms / 500 ms */
+	int			 gossip_nodes;		/* 3 / 4 */
+	uint64_t		 gossip_to_dead;	/* 30 s / 60 s */
+	int			 retransmit_mult;	/* 4 */
+	uint64_t		 push_pull_interval;	/* 30 s / 60 s */
+	uint64_t		 reconnect_interval;	/* 30 s */
+	uint64_t		 reconnect_timeout;	/* 72 h */
+	uint64_t		 dead_reclaim;		/* 30 s */
+	uint64_t		 leave_timeout;		/* 5 s */
+	size_t			 packet_size;		/* 1400 bytes */
+	size_t			 max_members;		/* 65536 */
+	size_t			 queue_max;		/* 4096 broadcasts */
+};
+
+struct swim_stats {
+	uint64_t		 packets_sent;
+	uint64_t		 bytes_sent;		/* UDP, as sealed */
+	uint64_t		 packets_recv;
+	uint64_t		 bytes_recv;
+	uint64_t		 streams_sent;		/* push-pulls, replies */
+	uint64_t		 stream_bytes_sent;
+	uint64_t		 streams_recv;
+	uint64_t		 stream_bytes_recv;
+	/* Inputs dropped, by reason; each drop changes nothing else. */
+	uint64_t		 drop_malformed;	/* undecodable, bad field */
+	uint64_t		 drop_key;		/* no key opens it */
+	uint64_t		 drop_plaintext;	/* verify_incoming */
+	uint64_t		 drop_replay;
+	uint64_t		 drop_misdirected;	/* ping for another name */
+	uint64_t		 drop_oversize;
+	uint64_t		 drop_refused;		/* in ready, or left */
+	uint64_t		 drop_outputs;		/* outputs not taken */
+	/* Limits reached. */
+	uint64_t		 drop_members;		/* max_members */
+	uint64_t		 drop_broadcasts;	/* queue_max */
+	uint64_t		 drop_relays;		/* indirect probes */
+	uint64_t		 probes;
+	uint64_t		 probes_failed;
+	uint64_t		 suspicions;		/* started here */
+	uint64_t		 refutes;
+	uint64_t		 conflicts;
+	size_t			 members;		/* including us */
+	size_t			 alive;			/* alive or suspect */
+	size_t			 suspect;
+	size_t			 failed;
+	size_t			 left;
+	size_t			 queued;		/* broadcasts */
+	int			 health_score;		/* 0 is healthy */
+	uint32_t		 incarnation;
+};
+
+struct swim;
+
+void	 swim_options_lan(struct swim_options *);
+void	 swim_options_wan(struct swim_options *);
+
+/* NULL on bad options (the reason is logged at debug level). */
+struct swim *swim_new(const struct swim_options *, uint64_t);
+void	 swim_free(struct swim *);
+
+/* Push-pull with each address (seeds); -1 if leaving or refused. */
+int	 swim_join(struct swim *, const struct swim_addr *, size_t, uint64_t);
+/* Start a graceful leave; a LEAVE event about us says it is complete. */
+int	 swim_leave(struct swim *, uint64_t);
+/* A failed member is marked left (and so reaped sooner by others). */
+int	 swim_force_leave(struct swim *, const char *, uint64_t);
+/* New tags for us, gossiped with a higher incarnation. */
+int	 swim_set_tags(struct swim *, const char *const *, size_t, uint64_t);
+
+void	 swim_tick(struct swim *, uint64_t);
+uint64_t swim_next_timeout(const struct swim *);
+/* 0: taken; -1: dropped (counted in the stats). */
+int	 swim_recv_packet(struct swim *, const struct swim_addr *,
+	    const void *, size_t, uint64_t);
+int	 swim_recv_stream(struct swim *, uint64_t, const struct swim_addr *,
+	    const void *, size_t, uint64_t);
+
+int	 swim_has_ready(const struct swim *);
+void	 swim_ready(struct swim *, struct swim_ready *);
+void	 swim_advance(struct swim *);
+
+/* Members, us included, in no particular order. */
+size_t	 swim_member_count(const struct swim *);
+int	 swim_member_at(const struct swim *, size_t,
+	    struct swim_member_info *);
+int	 swim_member_get(const struct swim *, const char *,
+	    struct swim_member_info *);
+void	 swim_stats(const struct swim *, struct swim_stats *);
+
+/* Iterating tags: *off starts at 0; 1 while a pair is returned. */
+int	 swim_tag_next(const char *, size_t, size_t *, const char **,
+	    const char **);
+const char *swim_tag_get(const char *, size_t, const char *);
+
+int	 swim_addr_eq(const struct swim_addr *, const struct swim_addr *);
+
+#endif
