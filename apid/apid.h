@@ -71,6 +71,7 @@ int	 query_has(struct query *, const char *);
 int	 query_u64(struct query *, const char *, uint64_t *);
 const char *query_blocking(struct query *, uint64_t *, uint64_t *);
 const char *query_consistency(struct query *, int *);
+void	 read_end_get(struct imsg *, struct imsg_read_end *);
 void	 http_read_headers(struct evhttp_request *,
 	    const struct imsg_read_end *);
 void	 http_reply_text(struct evhttp_request *, int, const char *,

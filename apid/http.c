@@ -382,6 +382,15 @@ query_consistency(struct query *q, int *stale)
 	return NULL;
 }
 
+/* The end of a read from raftd, checked; error is a C string after. */
+void
+read_end_get(struct imsg *imsg, struct imsg_read_end *end)
+{
+	imsg_need_len(imsg, sizeof(*end), "raftd");
+	memcpy(end, imsg->data, sizeof(*end));
+	end->error[sizeof(end->error) - 1] = '\0';
+}
+
 void
 http_read_headers(struct evhttp_request *req, const struct imsg_read_end *e)
 {

@@ -138,9 +138,7 @@ kv_read_done(struct request *r, struct imsg *imsg)
 	unsigned char		*body;
 	size_t			 len;
 
-	imsg_need_len(imsg, sizeof(end), "raftd");
-	memcpy(&end, imsg->data, sizeof(end));
-	end.error[sizeof(end.error) - 1] = '\0';
+	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
 	if (end.error[0] != '\0') {
 		http_error(r->req, 500, end.error);

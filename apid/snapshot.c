@@ -24,9 +24,7 @@ snapshot_saved(struct request *r, struct imsg *imsg)
 	struct imsg_read_end	 end;
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(r->req);
 
-	imsg_need_len(imsg, sizeof(end), "raftd");
-	memcpy(&end, imsg->data, sizeof(end));
-	end.error[sizeof(end.error) - 1] = '\0';
+	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
 	if (end.error[0] != '\0') {
 		http_error(r->req, 500, end.error);
@@ -43,9 +41,7 @@ snapshot_restored(struct request *r, struct imsg *imsg)
 {
 	struct imsg_read_end	 end;
 
-	imsg_need_len(imsg, sizeof(end), "raftd");
-	memcpy(&end, imsg->data, sizeof(end));
-	end.error[sizeof(end.error) - 1] = '\0';
+	read_end_get(imsg, &end);
 	if (end.error[0] == '\0')
 		http_reply_text(r->req, 200, NULL, NULL, 0);
 	else if (strcmp(end.error, "No cluster leader") == 0)

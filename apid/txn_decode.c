@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "goquote.h"
 #include "txn.h"
 
 /*
@@ -161,46 +162,6 @@ type_error(char *err, size_t errlen, json_t *v, const char *field,
 	return fail(err, errlen, 400, "Failed to parse body: json: cannot "
 	    "unmarshal %s into Go struct field %s of type %s", type_name(v),
 	    field, gotype);
-}
-
-/*
- * Go's %q, as Consul quotes keys and verbs in its messages; a string
- * longer than the buffer allows is cut at a character boundary.
- */
-static const char *
-go_quote(char *buf, size_t len, const char *s, size_t slen)
-{
-	static const char	 ctl[] = "abtnvfr";
-	unsigned char		 c;
-	size_t			 i = 0, o = 0, n;
-
-	buf[o++] = '"';
-	while (i < slen) {
-		c = s[i];
-		n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-		if (n > slen - i)
-			n = 1;
-		if (o + n + 4 + 2 > len)
-			break;
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = c;
-		} else if (c >= '\a' && c <= '\r') {
-			buf[o++] = '\\';
-			buf[o++] = ctl[c - '\a'];
-		} else if (c < 0x20 || c == 0x7f)
-			o += snprintf(buf + o, len - o, "\\x%02x", c);
-		else {
-			memcpy(buf + o, s + i, n);
-			o += n;
-			i += n;
-			continue;
-		}
-		i++;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
 }
 
 static int

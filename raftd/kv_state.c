@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "goquote.h"
 #include "kv_state.h"
 #include "log.h"
 
@@ -291,47 +292,6 @@ collect_cb(void *arg, struct kv_pair *p)
  */
 #define QUOTE_KEY	112
 #define QUOTE_SESSION	48
-
-/*
- * Go's %q, which Consul's messages use for keys and sessions: quotes and
- * backslashes escaped, control bytes as Go writes them.  A string too
- * long for the buffer is cut at a character boundary.
- */
-static const char *
-go_quote(char *buf, size_t len, const char *s, size_t slen)
-{
-	static const char	 ctl[] = "abtnvfr";
-	unsigned char		 c;
-	size_t			 i = 0, o = 0, n;
-
-	buf[o++] = '"';
-	while (i < slen) {
-		c = s[i];
-		n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-		if (n > slen - i)
-			n = 1;
-		if (o + n + 4 + 2 > len)
-			break;
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = c;
-		} else if (c >= '\a' && c <= '\r') {
-			buf[o++] = '\\';
-			buf[o++] = ctl[c - '\a'];
-		} else if (c < 0x20 || c == 0x7f)
-			o += snprintf(buf + o, len - o, "\\x%02x", c);
-		else {
-			memcpy(buf + o, s + i, n);
-			o += n;
-			i += n;
-			continue;
-		}
-		i++;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
 
 static void	op_error(struct kv_txn_result *, size_t, const char *, ...)
 		    __attribute__((__format__(printf, 3, 4)));

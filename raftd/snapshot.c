@@ -124,7 +124,6 @@ snapshot_maybe_compact(struct raftd *r)
 	void				*conf = NULL;
 	size_t				 conflen;
 	DB_TXN				*txn;
-	DBT				 k, v;
 	int				 fd;
 
 	every = c->raft_snapshot_threshold > 0 ?
@@ -162,16 +161,11 @@ snapshot_maybe_compact(struct raftd *r)
 		fatalx("snapshot: cannot encode the configuration");
 	cut = index > trail ? index - trail : 0;
 	txn = store_begin(&r->store);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = "snap_conf";
-	k.size = strlen("snap_conf");
-	v.data = conf;
-	v.size = conflen;
 	if (store_put_u64(&r->store, r->store.stable, txn, "snap_index",
 	    index) == -1 || store_put_u64(&r->store, r->store.stable, txn,
 	    "snap_term", term) == -1 ||
-	    r->store.stable->put(r->store.stable, txn, &k, &v, 0) != 0 ||
+	    store_put_blob(&r->store, r->store.stable, txn, "snap_conf", conf,
+	    conflen) == -1 ||
 	    (cut >= r->store.first_index && log_cut(&r->store, txn,
 	    cut) == -1) || store_commit(&r->store, txn, 1) == -1)
 		fatalx("snapshot: cannot record the snapshot");

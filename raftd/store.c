@@ -236,17 +236,55 @@ int
 store_put_u64(struct store *s, DB *db, DB_TXN *txn, const char *name,
     uint64_t val)
 {
-	DBT		 k, v;
 	unsigned char	 buf[8];
-	int		 rc;
 
 	be64_put(buf, val);
+	return store_put_blob(s, db, txn, name, buf, sizeof(buf));
+}
+
+/*
+ * A named value of the stable store: 0 and a malloc'd copy when found,
+ * 1 when absent, -1 on an error.
+ */
+int
+store_get_blob(struct store *s, DB *db, const char *name, void **buf,
+    size_t *len)
+{
+	DBT	 k, v;
+	int	 rc;
+
+	*buf = NULL;
+	*len = 0;
 	memset(&k, 0, sizeof(k));
 	memset(&v, 0, sizeof(v));
 	k.data = (void *)name;
 	k.size = strlen(name);
-	v.data = buf;
-	v.size = sizeof(buf);
+	v.flags = DB_DBT_MALLOC;
+	rc = db->get(db, NULL, &k, &v, 0);
+	if (rc == DB_NOTFOUND)
+		return 1;
+	if (rc != 0) {
+		log_warnx("store: get %s: %s", name, db_strerror(rc));
+		return -1;
+	}
+	*buf = v.data;
+	*len = v.size;
+	return 0;
+}
+
+int
+store_put_blob(struct store *s, DB *db, DB_TXN *txn, const char *name,
+    const void *buf, size_t len)
+{
+	DBT	 k, v;
+	int	 rc;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = (void *)name;
+	k.size = strlen(name);
+	v.data = (void *)buf;
+	v.size = len;
 	if ((rc = db->put(db, txn, &k, &v, 0)) != 0) {
 		log_warnx("store: put %s: %s", name, db_strerror(rc));
 		return -1;
@@ -260,22 +298,15 @@ store_hardstate_load(struct store *s, struct raft_hardstate *hs)
 {
 	msgpack_unpacked	 u;
 	const msgpack_object	*a;
-	DBT			 k, v;
 	char			*vote = NULL;
+	void			*buf;
+	size_t			 len;
 	int			 rc, ret = -1;
 
 	memset(hs, 0, sizeof(*hs));
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = "hardstate";
-	k.size = strlen("hardstate");
-	v.flags = DB_DBT_MALLOC;
-	rc = s->stable->get(s->stable, NULL, &k, &v, 0);
-	if (rc == DB_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return -1;
-	if (mpack_parse(&u, v.data, v.size) == 0) {
+	if ((rc = store_get_blob(s, s->stable, "hardstate", &buf, &len)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (mpack_parse(&u, buf, len) == 0) {
 		a = &u.data;
 		if (a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 3 &&
 		    mpack_get_uint(&a->via.array.ptr[0], &hs->term) == 0 &&
@@ -289,7 +320,7 @@ store_hardstate_load(struct store *s, struct raft_hardstate *hs)
 		free(vote);
 		msgpack_unpacked_destroy(&u);
 	}
-	free(v.data);
+	free(buf);
 	if (ret == -1)
 		log_warnx("store: hard state is damaged");
 	return ret;
@@ -300,7 +331,6 @@ store_hardstate_save(struct store *s, DB_TXN *txn,
     const struct raft_hardstate *hs)
 {
 	struct mpack_out	 out;
-	DBT			 k, v;
 	int			 rc;
 
 	mpack_out_init(&out);
@@ -308,19 +338,10 @@ store_hardstate_save(struct store *s, DB_TXN *txn,
 	msgpack_pack_uint64(&out.pk, hs->term);
 	mpack_str(&out.pk, hs->vote);
 	msgpack_pack_uint64(&out.pk, hs->commit);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = "hardstate";
-	k.size = strlen("hardstate");
-	v.data = out.sbuf.data;
-	v.size = out.sbuf.size;
-	rc = s->stable->put(s->stable, txn, &k, &v, 0);
+	rc = store_put_blob(s, s->stable, txn, "hardstate", out.sbuf.data,
+	    out.sbuf.size);
 	mpack_out_free(&out);
-	if (rc != 0) {
-		log_warnx("store: put hard state: %s", db_strerror(rc));
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /*
@@ -466,22 +487,15 @@ store_log_term(struct store *s, uint64_t index, uint64_t *term)
 int
 store_snapshot_conf(struct store *s, struct raft_conf *conf)
 {
-	DBT	 k, v;
+	void	*buf;
+	size_t	 len;
 	int	 rc;
 
 	memset(conf, 0, sizeof(*conf));
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.data = "snap_conf";
-	k.size = strlen("snap_conf");
-	v.flags = DB_DBT_MALLOC;
-	rc = s->stable->get(s->stable, NULL, &k, &v, 0);
-	if (rc == DB_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return -1;
-	rc = raft_conf_decode(v.data, v.size, conf);
-	free(v.data);
+	if ((rc = store_get_blob(s, s->stable, "snap_conf", &buf, &len)) != 0)
+		return rc == 1 ? 0 : -1;
+	rc = raft_conf_decode(buf, len, conf);
+	free(buf);
 	return rc;
 }
 

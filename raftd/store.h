@@ -48,6 +48,10 @@ extern const struct raft_storage store_raft_storage;
 int	 store_hardstate_load(struct store *, struct raft_hardstate *);
 int	 store_hardstate_save(struct store *, DB_TXN *,
 	    const struct raft_hardstate *);
+int	 store_get_blob(struct store *, DB *, const char *, void **,
+	    size_t *);
+int	 store_put_blob(struct store *, DB *, DB_TXN *, const char *,
+	    const void *, size_t);
 int	 store_get_u64(struct store *, DB *, DB_TXN *, const char *,
 	    uint64_t *);
 int	 store_put_u64(struct store *, DB *, DB_TXN *, const char *, uint64_t);
