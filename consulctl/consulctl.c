@@ -10,9 +10,14 @@
 #include "consulctl.h"
 
 static const struct command commands[] = {
+	{ "event", "Fire a new event", cmd_event },
+	{ "force-leave", "Forces a member of the cluster to enter the "
+	    "\"left\" state", cmd_force_leave },
 	{ "info", "Provides debugging information for operators.",
 	    cmd_info },
+	{ "join", "Tell Consul agent to join cluster", cmd_join },
 	{ "keygen", "Generates a new encryption key", cmd_keygen },
+	{ "keyring", "Manages gossip layer encryption keys", cmd_keyring },
 	{ "kv", "Interact with the key-value store", NULL },
 	{ "kv delete", "Removes data from the KV store", cmd_kv_delete },
 	{ "kv export", "Exports a tree from the KV store as JSON",
@@ -21,6 +26,9 @@ static const struct command commands[] = {
 	{ "kv import", "Imports a tree stored as JSON to the KV store",
 	    cmd_kv_import },
 	{ "kv put", "Sets or updates data in the KV store", cmd_kv_put },
+	{ "leave", "Gracefully leaves the Consul cluster and shuts down",
+	    cmd_leave },
+	{ "members", "Lists the members of a Consul cluster", cmd_members },
 	{ "snapshot", "Saves, restores and inspects snapshots of Consul "
 	    "server state", NULL },
 	{ "snapshot inspect", "Displays information about a Consul snapshot "

@@ -61,7 +61,17 @@ void	 http_escape(FILE *, const char *, const char *);
 void	 http_response_free(struct http_response *);
 json_t	*http_get_json(const struct http_opts *, const char *, const char *);
 
+/* tabwriter.c */
+int	 tab_print(FILE *, const char *, size_t, long);
+size_t	 utf8_len(const unsigned char *, size_t);
+
 /* commands */
+int	 cmd_event(int, char **);
+int	 cmd_force_leave(int, char **);
+int	 cmd_join(int, char **);
+int	 cmd_keyring(int, char **);
+int	 cmd_leave(int, char **);
+int	 cmd_members(int, char **);
 int	 cmd_snapshot_save(int, char **);
 int	 cmd_snapshot_restore(int, char **);
 int	 cmd_snapshot_inspect(int, char **);
