@@ -252,3 +252,81 @@ agent_self(struct evhttp_request *req, const char *path)
 	}
 	request_send(r, IMSG_AGENT_SELF_REQ, NULL, 0);
 }
+
+/* One IMSG_MEMBER record from raftd as Consul's AgentMember. */
+static void
+member_item(struct request *r, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a, *kv;
+	json_t			*tags, *m;
+	uint64_t		 port, status;
+	char			*name = NULL, *ip = NULL;
+	uint32_t		 i;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 6)
+		fatalx("agent: malformed member from raftd");
+	a = u.data.via.array.ptr;
+	if (mpack_get_str(&a[1], &name) == -1 || name == NULL ||
+	    mpack_get_str(&a[2], &ip) == -1 || ip == NULL ||
+	    mpack_get_uint(&a[3], &port) == -1 ||
+	    a[4].type != MSGPACK_OBJECT_MAP ||
+	    mpack_get_uint(&a[5], &status) == -1)
+		fatalx("agent: malformed member from raftd");
+	tags = json_object();
+	for (i = 0; i < a[4].via.map.size; i++) {
+		kv = &a[4].via.map.ptr[i].key;
+		json_object_setn_new(tags, kv->via.str.ptr, kv->via.str.size,
+		    json_stringn(a[4].via.map.ptr[i].val.via.str.ptr,
+		    a[4].via.map.ptr[i].val.via.str.size));
+	}
+	m = json_pack("{s:s, s:s, s:I, s:o, s:I, s:i, s:i, s:i, s:i, s:i, "
+	    "s:i}", "Name", name, "Addr", ip, "Port", (json_int_t)port,
+	    "Tags", tags, "Status", (json_int_t)status,
+	    "ProtocolMin", 1, "ProtocolMax", 5, "ProtocolCur", 2,
+	    "DelegateMin", 2, "DelegateMax", 5, "DelegateCur", 4);
+	if (m != NULL)
+		json_array_append_new(r->items, m);
+	free(name);
+	free(ip);
+	msgpack_unpacked_destroy(&u);
+}
+
+static void
+members_done(struct request *r, struct imsg *imsg)
+{
+	struct imsg_read_end	 end;
+
+	read_end_get(imsg, &end);
+	if (end.error[0] != '\0') {
+		http_error(r->req, 500, end.error);
+		return;
+	}
+	http_reply_json(r->req, json_incref(r->items), r->pretty);
+}
+
+/* GET /v1/agent/members?wan: the gossip pool as this agent sees it. */
+void
+agent_members(struct evhttp_request *req, const char *path)
+{
+	struct request	*r;
+	struct query	 q;
+	uint8_t		 wan;
+
+	if (query_parse(req, &q) == -1) {
+		http_error(req, 400, "Bad request: malformed query string");
+		return;
+	}
+	wan = query_has(&q, "wan");
+	query_free(&q);
+	if ((r = request_new(req, members_done)) == NULL ||
+	    (r->items = json_array()) == NULL) {
+		if (r != NULL)
+			request_free(r);
+		http_error(req, 500, "out of memory");
+		return;
+	}
+	r->item = member_item;
+	request_send(r, IMSG_MEMBERS_REQ, &wan, sizeof(wan));
+}

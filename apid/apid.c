@@ -25,6 +25,7 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_KV_ITEM:
 	case IMSG_SNAPSHOT_DATA:
+	case IMSG_MEMBER:
 		request_item(imsg);
 		break;
 	default:

@@ -80,6 +80,7 @@ void	 http_reply_text(struct evhttp_request *, int, const char *,
 /* agent.c */
 void	 agent_init(void);
 void	 agent_self(struct evhttp_request *, const char *);
+void	 agent_members(struct evhttp_request *, const char *);
 
 /* status.c */
 void	 status_leader(struct evhttp_request *, const char *);

@@ -35,6 +35,7 @@
 
 static const struct route routes[] = {
 	{ "/v1/agent/self",	EVHTTP_REQ_GET,	agent_self },
+	{ "/v1/agent/members",	EVHTTP_REQ_GET,	agent_members },
 	{ "/v1/status/leader",	EVHTTP_REQ_GET,	status_leader },
 	{ "/v1/status/peers",	EVHTTP_REQ_GET,	status_peers },
 	{ "/v1/txn",		EVHTTP_REQ_PUT,	txn_handler },

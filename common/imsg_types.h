@@ -60,6 +60,16 @@ enum imsg_type {
 	IMSG_SNAPSHOT_DATA,
 	/* apid -> raftd: the upload is whole, restore it; none. */
 	IMSG_SNAPSHOT_RESTORE,
+	/* raftd -> gossipd: the node id, NUL-terminated; once, at start. */
+	IMSG_NODE_ID,
+	/*
+	 * gossipd -> raftd: a member changed; msgpack [pool (0 LAN, 1 WAN),
+	 * name, ip, port, {tags}, status (1 alive .. 4 failed, 0 reaped)].
+	 */
+	IMSG_MEMBER,
+	/* apid -> raftd: GET /v1/agent/members; uint8_t wan.  Answered by
+	 * IMSG_MEMBER items (same encoding) and an IMSG_READ_END. */
+	IMSG_MEMBERS_REQ,
 	/* apid -> raftd: GET /v1/status/peers; none. */
 	IMSG_STATUS_PEERS_REQ,
 	/* raftd -> apid: msgpack array of "ip:port" strings. */

@@ -31,8 +31,8 @@
 
 #include "keyring.h"
 
-#define KEYRING_SUBKEY		crypto_aead_xchacha20poly1305_ietf_KEYBYTES
-#define KEYRING_WINDOW		256		/* counters remembered */
+#define KEYRING_SUBKEY	crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define KEYRING_WINDOW		256	/* counters remembered */
 #define KEYRING_WORDS		(KEYRING_WINDOW / 64)
 #define KEYRING_WAYS		4
 #define KEYRING_SETS		256
@@ -49,14 +49,14 @@ struct keyring_key {
 
 struct keyring_peer {
 	uint64_t		 id;
-	uint64_t		 top;		/* highest counter opened */
-	uint64_t		 seen[KEYRING_WORDS];	/* bit i: top - i */
-	uint64_t		 used;		/* LRU stamp; 0: free slot */
+	uint64_t		 top;		/* highest opened */
+	uint64_t		 seen[KEYRING_WORDS]; /* bit i: top - i */
+	uint64_t		 used;		/* LRU stamp; 0: free */
 	uint8_t			 chan;
 };
 
 struct keyring {
-	struct keyring_key	 keys[KEYRING_KEYS_MAX];	/* [0] primary */
+	struct keyring_key	 keys[KEYRING_KEYS_MAX]; /* [0]: primary */
 	size_t			 nkeys;
 	int			 verify_incoming;
 	int			 verify_outgoing;
@@ -380,7 +380,8 @@ replay_check(struct keyring *kr, enum keyring_chan chan, uint64_t id,
 	set = &kr->peers[(h >> 56) % KEYRING_SETS * KEYRING_WAYS];
 	victim = &set[0];
 	for (i = 0; i < KEYRING_WAYS; i++) {
-		if (set[i].used != 0 && set[i].id == id && set[i].chan == chan) {
+		if (set[i].used != 0 && set[i].id == id &&
+		    set[i].chan == chan) {
 			p = &set[i];
 			break;
 		}

@@ -23,8 +23,8 @@
 #include <stdint.h>
 
 #define KEYRING_KEYS_MAX	32
-#define KEYRING_B64_MAX		48	/* base64 of 32 bytes, with its NUL */
-#define KEYRING_VERSION		1	/* first byte of a sealed message */
+#define KEYRING_B64_MAX		48	/* base64 of 32 bytes, and NUL */
+#define KEYRING_VERSION		1	/* first byte when sealed */
 #define KEYRING_NONCE		24
 #define KEYRING_TAG		16
 #define KEYRING_OVERHEAD	(1 + KEYRING_NONCE + KEYRING_TAG)
@@ -79,7 +79,8 @@ int		 keyring_verify_outgoing(const struct keyring *);
  * the JSON (no NUL) and gives its length; -1 if size is too small.
  */
 int		 keyring_load(struct keyring *, const char *, size_t);
-int		 keyring_save(const struct keyring *, char *, size_t, size_t *);
+int		 keyring_save(const struct keyring *, char *, size_t,
+		    size_t *);
 
 /* Sealing under the primary, and opening with any key. */
 int		 keyring_seal(struct keyring *, enum keyring_chan,

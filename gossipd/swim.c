@@ -34,14 +34,17 @@
 #include "swim_codec.h"
 
 #define SWIM_CONFIRM_MAX	16	/* independent suspicions counted */
-#define SWIM_RELAYS		64	/* indirect probes run for others */
+#define SWIM_RELAYS		64	/* probes we relay at once */
 #define SWIM_TRANSMIT_MAX	64	/* ceiling of the retransmit limit */
 #define SWIM_OUT_BYTES		(256 * 1024 * 1024)
 #define SWIM_OUTS_MAX		65536
-#define SWIM_PICK_MAX		16	/* gossip_nodes, indirect_checks */
+#define SWIM_PICK_MAX		16	/* gossip, indirect fan-out */
+#define SWIM_FILL_MISSES	16	/* misfits before a packet is full */
+#define SWIM_DECODED		8	/* messages kept decoded */
 #define SWIM_PACKET_MIN		1200
 #define SWIM_REAP_INTERVAL	15000
 #define SWIM_FIX		16	/* fractional bits of fixed point */
+#define SWIM_STREAM_TIMEOUT	10000	/* a push-pull exchange, as Consul */
 
 struct member;
 
@@ -62,9 +65,11 @@ struct suspicion {
 	uint64_t		 min;
 	uint64_t		 max;
 	uint64_t		 deadline;
-	int			 k;		/* confirmations expected */
+	uint64_t		 reannounce;	/* 0 once done */
+	char			 accuser[SWIM_NAME_MAX];
+	int			 k;		/* confirmations wanted */
 	int			 n;		/* confirmations so far */
-	uint64_t		 from[SWIM_CONFIRM_MAX];	/* name hashes */
+	uint64_t		 from[SWIM_CONFIRM_MAX]; /* hashes */
 	size_t			 nfrom;
 };
 TAILQ_HEAD(suspicion_list, suspicion);
@@ -87,8 +92,8 @@ struct member {
 struct relay {
 	int			 used;
 	int			 nack;
-	uint32_t		 seq;		/* of our ping to the target */
-	uint32_t		 their;		/* of the requester's probe */
+	uint32_t		 seq;		/* our ping to the target */
+	uint32_t		 their;		/* the requester's */
 	struct swim_addr	 requester;
 	uint64_t		 deadline;
 };
@@ -114,15 +119,15 @@ struct swim {
 	uint64_t		 rng;
 	uint64_t		 now;
 
-	struct member		**htab;		/* by name, keyed SipHash */
-	size_t			 hsize;		/* a power of two */
+	struct member		**htab;		/* by name (SipHash) */
+	size_t			 hsize;		/* a power of 2 */
 	unsigned char		 hkey[crypto_shorthash_KEYBYTES];
-	struct member		**mv;		/* every member, probe order */
+	struct member		**mv;		/* all, in probe order */
 	size_t			 nmv;
 	size_t			 capmv;
 	size_t			 probe_idx;
 	struct member		*self;
-	size_t			 n_alive;	/* alive or suspect, us too */
+	size_t			 n_alive;	/* or suspect; us too */
 	size_t			 n_suspect;
 	size_t			 n_dead;
 	size_t			 n_left;
@@ -153,23 +158,19 @@ struct swim {
 	size_t			 n_outs;
 	size_t			 cap_outs;
 	struct swim_event	*evs;
-	size_t			*ev_off;	/* name, tags: two per event */
+	size_t			*ev_off;	/* name, tags */
 	size_t			 n_evs;
 	size_t			 cap_evs;
 	int			 in_ready;
 
-	unsigned char		*pkt;		/* packet being built */
-	unsigned char		*rbuf;		/* packet being read */
+	unsigned char		*pkt;		/* being built */
+	unsigned char		*rbuf;		/* being read */
+	unsigned char		*enc;		/* a broadcast, encoded */
 	struct swim_msg		 msg;		/* decode scratch */
+	struct swim_msg		*dec;		/* [SWIM_DECODED] */
 	struct swim_msg		 out_msg;	/* encode scratch */
 	struct swim_stats	 st;
 };
-
-static void	 handle_alive(struct swim *, const struct swim_msg *, uint64_t);
-static void	 handle_suspect(struct swim *, uint32_t, const char *,
-		    const char *, uint64_t);
-static void	 handle_dead(struct swim *, uint32_t, const char *,
-		    const char *, uint64_t);
 
 static void *
 swim_calloc(size_t n, size_t size)
@@ -651,9 +652,9 @@ emit_event(struct swim *sw, enum swim_event_type type, struct member *m,
 /*
  * Broadcasts.  A member has at most one message queued about it: a newer
  * one replaces it.  The queue is bucketed by transmit count so that the
- * least sent go first, newest first within a bucket.  The retransmit
- * limit, retransmit_mult * ceil(log10(n + 1)), is the number of gossip
- * rounds an epidemic needs to reach n members with high probability.
+ * least sent go first, newest first within a bucket.  Each member passes
+ * a message on retransmit_mult * ceil(log10(n + 1)) times: an epidemic
+ * needs on the order of log n rounds to reach n members.
  */
 
 static unsigned int
@@ -673,7 +674,7 @@ packet_room(const struct swim *sw)
 	return sw->opts.packet_size - KEYRING_OVERHEAD - SWIM_PACKET_HDR;
 }
 
-/* Encode into out_msg's buffer; 0 and the length, -1 if too large. */
+/* One message into buf; -1 if it does not fit in cap. */
 static int
 msg_encode(struct swim *sw, const struct swim_msg *m, unsigned char *buf,
     size_t cap, size_t *len)
@@ -691,14 +692,13 @@ static void
 bcast_queue(struct swim *sw, struct member *m, const struct swim_msg *msg)
 {
 	struct bcast	*b;
-	unsigned char	 buf[SWIM_PACKET_MAX];
 	size_t		 len;
 	int		 i;
 
 	if (m->bcast != NULL)
 		bcast_free(sw, m->bcast);
 	/* Too large for our packets: push-pull will carry it instead. */
-	if (msg_encode(sw, msg, buf, packet_room(sw), &len) == -1)
+	if (msg_encode(sw, msg, sw->enc, packet_room(sw), &len) == -1)
 		return;
 	if (sw->nbcast >= sw->opts.queue_max) {
 		/* Drop the oldest of the most sent. */
@@ -711,7 +711,7 @@ bcast_queue(struct swim *sw, struct member *m, const struct swim_msg *msg)
 	b = swim_calloc(1, sizeof(*b) + len);
 	b->m = m;
 	b->len = len;
-	memcpy(b->data, buf, len);
+	memcpy(b->data, sw->enc, len);
 	TAILQ_INSERT_HEAD(&sw->bq[0], b, entry);
 	m->bcast = b;
 	sw->nbcast++;
@@ -720,13 +720,15 @@ bcast_queue(struct swim *sw, struct member *m, const struct swim_msg *msg)
 /*
  * Fill buf with queued broadcasts that fit; returns how many.  What is
  * taken moves up a bucket afterwards, so one packet never carries a
- * message twice; past the limit it is dropped.
+ * message twice; past the limit it is dropped.  Once a few have not fit
+ * the packet counts as full: searching a long queue for a small enough
+ * message would cost more than the bytes are worth.
  */
 static size_t
 bcast_fill(struct swim *sw, unsigned char *buf, size_t cap, size_t *used)
 {
 	struct bcast	*b, *taken[SWIM_PACKET_MSGS_MAX];
-	unsigned int	 limit, t;
+	unsigned int	 limit, t, misses = 0;
 	size_t		 n = 0, i, off = 0;
 
 	*used = 0;
@@ -734,12 +736,15 @@ bcast_fill(struct swim *sw, unsigned char *buf, size_t cap, size_t *used)
 	for (t = limit; t < SWIM_TRANSMIT_MAX; t++)
 		while ((b = TAILQ_FIRST(&sw->bq[t])) != NULL)
 			bcast_free(sw, b);
-	for (t = 0; t < limit && cap - off > 4; t++) {
+	for (t = 0; t < limit && misses < SWIM_FILL_MISSES; t++) {
 		TAILQ_FOREACH(b, &sw->bq[t], entry) {
-			if (n == SWIM_PACKET_MSGS_MAX || cap - off <= 4)
+			if (n == SWIM_PACKET_MSGS_MAX ||
+			    misses == SWIM_FILL_MISSES)
 				break;
-			if (b->len > cap - off)
+			if (b->len > cap - off) {
+				misses++;
 				continue;
+			}
 			memcpy(buf + off, b->data, b->len);
 			off += b->len;
 			taken[n++] = b;
@@ -824,6 +829,28 @@ broadcast(struct swim *sw, struct member *m, enum swim_msg_type type,
 	bcast_queue(sw, m, &sw->out_msg);
 }
 
+/* One message alone on a stream: the fallback probe and its ack. */
+static void
+stream_msg(struct swim *sw, enum swim_out_type type,
+    const struct swim_addr *to, uint64_t conn, const struct swim_msg *m)
+{
+	struct swim_out	*o;
+	size_t		 len;
+
+	if (msg_encode(sw, m, sw->pkt, SWIM_PACKET_MAX, &len) == -1)
+		fatalx("swim: stream message too large");
+	if ((o = emit(sw, type, KEYRING_STREAM, sw->pkt, len)) == NULL)
+		return;
+	if (to != NULL)
+		o->to = *to;
+	o->conn = conn;
+	/* A fallback probe is worth nothing after its period. */
+	if (type == SWIM_OUT_STREAM)
+		o->deadline = sw->next_probe;
+	sw->st.streams_sent++;
+	sw->st.stream_bytes_sent += o->len;
+}
+
 /* Push-pull: our whole state, self first. */
 
 static void
@@ -857,6 +884,8 @@ stream_out(struct swim *sw, enum swim_out_type type,
 		o->to = *to;
 		o->conn = conn;
 		o->join = join;
+		if (type == SWIM_OUT_STREAM)
+			o->deadline = sw->now + SWIM_STREAM_TIMEOUT;
 		sw->st.streams_sent++;
 		sw->st.stream_bytes_sent += o->len;
 	}
@@ -988,7 +1017,9 @@ suspicion_start(struct swim *sw, struct member *m, const char *from,
 	    sw->opts.probe_interval) >> SWIM_FIX;
 	s->max = (uint64_t)sw->opts.suspicion_max_mult * s->min;
 	s->from[s->nfrom++] = name_hash(from);
+	strlcpy(s->accuser, from, sizeof(s->accuser));
 	s->deadline = now + suspicion_timeout(s);
+	s->reannounce = now + (s->deadline - now) / 2;
 	TAILQ_INSERT_TAIL(&sw->suspicions, s, entry);
 	m->susp = s;
 	sw->st.suspicions++;
@@ -1009,7 +1040,25 @@ suspicion_confirm(struct suspicion *s, const char *from)
 	s->from[s->nfrom++] = h;
 	s->n++;
 	s->deadline = s->start + suspicion_timeout(s);
+	if (s->reannounce != 0)
+		s->reannounce = s->start + (s->deadline - s->start) / 2;
 	return 1;
+}
+
+/*
+ * Halfway through, say it once more (unless something newer about the
+ * member is queued).  A member that missed the refutation everyone else
+ * heard holds a suspicion nobody repeats, and would declare a live
+ * member dead alone; this gives those who know better a message to
+ * correct (see correct_stale()).  Where the suspicion is shared, the
+ * repeat confirms nothing, since the accuser is the same one.
+ */
+static void
+suspicion_reannounce(struct swim *sw, struct suspicion *s)
+{
+	s->reannounce = 0;
+	if (s->m->bcast == NULL)
+		broadcast(sw, s->m, SWIM_MSG_SUSPECT, s->accuser);
 }
 
 /* State changes, from any source: packet, push-pull or our own probes. */
@@ -1021,7 +1070,7 @@ refute(struct swim *sw, uint32_t inc)
 
 	if (inc >= self->incarnation) {
 		if (inc == UINT32_MAX)
-			return;		/* cannot go higher; nothing to do */
+			return;		/* cannot go higher */
 		self->incarnation = inc + 1;
 	}
 	broadcast(sw, self, SWIM_MSG_ALIVE, NULL);
@@ -1097,12 +1146,17 @@ handle_suspect(struct swim *sw, uint32_t inc, const char *node,
 			refute(sw, inc);
 		return;
 	}
-	if (m->state == SWIM_STATE_SUSPECT && m->susp != NULL) {
+	if (m->state == SWIM_STATE_SUSPECT && m->susp != NULL &&
+	    inc == m->incarnation) {
 		/* Pass new confirmations on, so others shorten theirs. */
 		if (suspicion_confirm(m->susp, from))
 			broadcast(sw, m, SWIM_MSG_SUSPECT, from);
 		return;
 	}
+	/*
+	 * A new suspicion, or one of a later incarnation: the member has
+	 * refuted the old one, which must not be confirmed by the new.
+	 */
 	m->incarnation = inc;
 	set_state(sw, m, SWIM_STATE_SUSPECT, now);
 	suspicion_start(sw, m, from, now);
@@ -1208,6 +1262,18 @@ probe_indirect(struct swim *sw)
 	for (i = 0; i < n; i++)
 		send_packet(sw, &via[i]->addr, &sw->out_msg, NULL);
 	sw->probe.expected_nacks = (int)n;
+	/*
+	 * And straight to the target over TCP, as memberlist does: a host
+	 * whose UDP is lossy or filtered is not declared dead for it.
+	 */
+	if (!sw->opts.disable_tcp_pings) {
+		memset(&sw->out_msg, 0, offsetof(struct swim_msg, tags));
+		sw->out_msg.type = SWIM_MSG_PING;
+		sw->out_msg.seq = sw->probe.seq;
+		strlcpy(sw->out_msg.node, t->name, sizeof(sw->out_msg.node));
+		sw->out_msg.tagslen = 0;
+		stream_msg(sw, SWIM_OUT_STREAM, &t->addr, 0, &sw->out_msg);
+	}
 }
 
 /*
@@ -1280,9 +1346,8 @@ handle_ack(struct swim *sw, uint32_t seq)
 	size_t		 i;
 
 	if (sw->probe.active && seq == sw->probe.seq) {
-		/* Only a direct answer says our own links are good. */
-		if (!sw->probe.indirect_sent)
-			awareness_apply(sw, -1);
+		/* Any answer, direct, relayed or over TCP, says we work. */
+		awareness_apply(sw, -1);
 		sw->probe.active = 0;
 		return;
 	}
@@ -1294,6 +1359,44 @@ handle_ack(struct swim *sw, uint32_t seq)
 			return;
 		}
 	}
+}
+
+/*
+ * A suspect or dead message behind what we know: its sender missed a
+ * refutation, a leave or a death that everyone else heard.  A suspicion
+ * nobody else shares would run out on it alone and declare a live (or
+ * departed) member failed, since the rest ignore an old accusation.
+ * Honest members pass on only what they took, so the sender is the one
+ * behind: tell it directly what we hold.
+ */
+static void
+correct_stale(struct swim *sw, const struct swim_addr *from,
+    const struct swim_msg *m)
+{
+	struct member	*t;
+
+	if ((t = member_find(sw, m->node)) == NULL)
+		return;
+	switch (t->state) {
+	case SWIM_STATE_ALIVE:
+		if (m->incarnation >= t->incarnation ||
+		    (t == sw->self && sw->leaving))
+			return;
+		msg_about(&sw->out_msg, SWIM_MSG_ALIVE, t, NULL);
+		break;
+	case SWIM_STATE_DEAD:
+	case SWIM_STATE_LEFT:
+		if (m->type != SWIM_MSG_SUSPECT ||
+		    m->incarnation > t->incarnation)
+			return;
+		msg_about(&sw->out_msg, SWIM_MSG_DEAD, t,
+		    t->state == SWIM_STATE_LEFT ? t->name : sw->self->name);
+		break;
+	default:
+		return;
+	}
+	send_packet(sw, from, &sw->out_msg, NULL);
+	sw->st.corrections++;
 }
 
 static void
@@ -1319,12 +1422,14 @@ handle_msg(struct swim *sw, const struct swim_addr *from,
 			sw->probe.nacks++;
 		break;
 	case SWIM_MSG_SUSPECT:
+		correct_stale(sw, from, m);
 		handle_suspect(sw, m->incarnation, m->node, m->from, now);
 		break;
 	case SWIM_MSG_ALIVE:
 		handle_alive(sw, m, now);
 		break;
 	case SWIM_MSG_DEAD:
+		correct_stale(sw, from, m);
 		handle_dead(sw, m->incarnation, m->node, m->from, now);
 		break;
 	case SWIM_MSG_PUSHPULL:
@@ -1464,6 +1569,11 @@ swim_tick(struct swim *sw, uint64_t now)
 	/* Declaring one dead frees only its own suspicion. */
 	for (s = TAILQ_FIRST(&sw->suspicions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
+		if (s->reannounce != 0 && now >= s->reannounce &&
+		    now < s->deadline) {
+			suspicion_reannounce(sw, s);
+			continue;
+		}
 		if (now < s->deadline)
 			continue;
 		m = s->m;
@@ -1516,9 +1626,12 @@ swim_next_timeout(const struct swim *sw)
 		t = sw->next_reap;
 	if (sw->leaving && sw->leave_deadline < t)
 		t = sw->leave_deadline;
-	TAILQ_FOREACH(s, &sw->suspicions, entry)
+	TAILQ_FOREACH(s, &sw->suspicions, entry) {
 		if (s->deadline < t)
 			t = s->deadline;
+		if (s->reannounce != 0 && s->reannounce < t)
+			t = s->reannounce;
+	}
 	for (i = 0; i < SWIM_RELAYS; i++)
 		if (sw->relays[i].used && sw->relays[i].deadline < t)
 			t = sw->relays[i].deadline;
@@ -1556,6 +1669,7 @@ swim_recv_packet(struct swim *sw, const struct swim_addr *from,
 {
 	msgpack_unpacked	 u;
 	const msgpack_object	*msgs;
+	struct swim_msg		*m;
 	size_t			 n, i, plen;
 
 	if (sw->in_ready || sw->left) {
@@ -1582,17 +1696,27 @@ swim_recv_packet(struct swim *sw, const struct swim_addr *from,
 		sw->st.drop_malformed++;
 		return -1;
 	}
-	/* All or nothing: check every message before acting on any. */
+	/*
+	 * All or nothing: check every message before acting on any.  The
+	 * first few stay decoded; a packet of many small ones is decoded
+	 * twice rather than holding room for SWIM_PACKET_MSGS_MAX.
+	 */
 	for (i = 0; i < n; i++) {
-		if (swim_msg_unpack(&msgs[i], &sw->msg) == -1) {
+		m = i < SWIM_DECODED ? &sw->dec[i] : &sw->msg;
+		if (swim_msg_unpack(&msgs[i], m) == -1) {
 			msgpack_unpacked_destroy(&u);
 			sw->st.drop_malformed++;
 			return -1;
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (swim_msg_unpack(&msgs[i], &sw->msg) == 0)
-			handle_msg(sw, from, &sw->msg, now);
+		m = &sw->dec[i];
+		if (i >= SWIM_DECODED) {
+			m = &sw->msg;
+			if (swim_msg_unpack(&msgs[i], m) == -1)
+				continue;
+		}
+		handle_msg(sw, from, m, now);
 	}
 	msgpack_unpacked_destroy(&u);
 	return 0;
@@ -1618,14 +1742,65 @@ merge_entry(struct swim *sw, const struct swim_msg *e, const char *from,
 	}
 }
 
-int
-swim_recv_stream(struct swim *sw, uint64_t conn, const struct swim_addr *from,
+/* A push-pull: merge the peer's state, and answer with ours. */
+static int
+recv_pushpull(struct swim *sw, uint64_t conn, const struct swim_addr *from,
     const void *buf, size_t len, uint64_t now)
 {
 	msgpack_unpacked	 u;
 	struct swim_pushpull	 pp;
-	unsigned char		*plain;
-	size_t			 plen, i;
+	size_t			 i;
+
+	if (swim_pushpull_parse(&u, buf, len, &pp) == -1)
+		return -1;
+	for (i = 0; i < pp.nentries; i++) {
+		if (swim_entry_unpack(&pp.entries[i], &sw->msg) == -1) {
+			msgpack_unpacked_destroy(&u);
+			return -1;
+		}
+	}
+	for (i = 0; i < pp.nentries; i++)
+		if (swim_entry_unpack(&pp.entries[i], &sw->msg) == 0)
+			merge_entry(sw, &sw->msg, pp.from, now);
+	/* Merged first, so the reply carries any refutation of ours. */
+	if (!pp.reply)
+		stream_out(sw, SWIM_OUT_REPLY, from, conn, pp.join);
+	msgpack_unpacked_destroy(&u);
+	return 0;
+}
+
+/* A probe over TCP (answered with an ack), or the ack to ours. */
+static int
+recv_stream_probe(struct swim *sw, uint64_t conn, const void *buf,
+    size_t len)
+{
+	if (swim_single_parse(buf, len, &sw->msg) == -1)
+		return -1;
+	if (sw->msg.type == SWIM_MSG_ACK) {
+		handle_ack(sw, sw->msg.seq);
+		return 0;
+	}
+	if (sw->msg.type != SWIM_MSG_PING)
+		return -1;
+	if (strcmp(sw->msg.node, sw->self->name) != 0) {
+		sw->st.drop_misdirected++;
+		return 0;
+	}
+	memset(&sw->out_msg, 0, offsetof(struct swim_msg, tags));
+	sw->out_msg.type = SWIM_MSG_ACK;
+	sw->out_msg.seq = sw->msg.seq;
+	sw->out_msg.tagslen = 0;
+	stream_msg(sw, SWIM_OUT_REPLY, NULL, conn, &sw->out_msg);
+	return 0;
+}
+
+int
+swim_recv_stream(struct swim *sw, uint64_t conn, const struct swim_addr *from,
+    const void *buf, size_t len, uint64_t now)
+{
+	unsigned char	*plain;
+	size_t		 plen;
+	int		 rc;
 
 	if (sw->in_ready || sw->left) {
 		sw->st.drop_refused++;
@@ -1649,28 +1824,22 @@ swim_recv_stream(struct swim *sw, uint64_t conn, const struct swim_addr *from,
 		free(plain);
 		return -1;
 	}
-	if (swim_pushpull_parse(&u, plain, plen, &pp) == -1) {
-		free(plain);
+	switch (swim_stream_type(plain, plen)) {
+	case SWIM_MSG_PUSHPULL:
+		rc = recv_pushpull(sw, conn, from, plain, plen, now);
+		break;
+	case SWIM_MSG_PING:
+	case SWIM_MSG_ACK:
+		rc = recv_stream_probe(sw, conn, plain, plen);
+		break;
+	default:
+		rc = -1;
+		break;
+	}
+	if (rc == -1)
 		sw->st.drop_malformed++;
-		return -1;
-	}
-	for (i = 0; i < pp.nentries; i++) {
-		if (swim_entry_unpack(&pp.entries[i], &sw->msg) == -1) {
-			msgpack_unpacked_destroy(&u);
-			free(plain);
-			sw->st.drop_malformed++;
-			return -1;
-		}
-	}
-	for (i = 0; i < pp.nentries; i++)
-		if (swim_entry_unpack(&pp.entries[i], &sw->msg) == 0)
-			merge_entry(sw, &sw->msg, pp.from, now);
-	/* Merged first, so the reply carries any refutation of ours. */
-	if (!pp.reply)
-		stream_out(sw, SWIM_OUT_REPLY, from, conn, pp.join);
-	msgpack_unpacked_destroy(&u);
 	free(plain);
-	return 0;
+	return rc;
 }
 
 /* Local requests. */
@@ -1732,13 +1901,13 @@ swim_force_leave(struct swim *sw, const char *name, uint64_t now)
 static int
 self_alive_fits(struct swim *sw, const char *tags, size_t tagslen)
 {
-	unsigned char	 buf[SWIM_PACKET_MAX];
 	size_t		 len;
 
 	msg_about(&sw->out_msg, SWIM_MSG_ALIVE, sw->self, NULL);
 	memcpy(sw->out_msg.tags, tags, tagslen);
 	sw->out_msg.tagslen = tagslen;
-	return msg_encode(sw, &sw->out_msg, buf, packet_room(sw), &len) == 0;
+	return msg_encode(sw, &sw->out_msg, sw->enc, packet_room(sw),
+	    &len) == 0;
 }
 
 int
@@ -1958,6 +2127,8 @@ swim_new(const struct swim_options *opts, uint64_t now)
 	TAILQ_INIT(&sw->suspicions);
 	sw->pkt = swim_calloc(1, SWIM_PACKET_MAX);
 	sw->rbuf = swim_calloc(1, SWIM_PACKET_MAX);
+	sw->dec = swim_calloc(SWIM_DECODED, sizeof(*sw->dec));
+	sw->enc = swim_calloc(1, opts->packet_size);
 	sw->self = member_add(sw, opts->name, &opts->addr, opts->incarnation,
 	    tags, tagslen, now);
 	if (!self_alive_fits(sw, tags, tagslen)) {
@@ -1999,5 +2170,7 @@ swim_free(struct swim *sw)
 	free(sw->ev_off);
 	free(sw->pkt);
 	free(sw->rbuf);
+	free(sw->dec);
+	free(sw->enc);
 	free(sw);
 }

@@ -5,13 +5,14 @@
  * own and no randomness but a PRNG seeded through the options, so tests
  * drive thousands of members in one process and replay any run.
  *
- * Inputs: UDP packets (swim_recv_packet), push-pull messages read from
- * TCP (swim_recv_stream), time (swim_tick), and local requests (join,
- * leave, force-leave, tags).  Every input carries `now`, a monotonic
- * clock in milliseconds that must never go backwards.  Outputs collect
- * in the core until the daemon takes them with swim_ready(): UDP packets
- * to send, push-pull messages to send on a new TCP connection or as the
- * reply on an accepted one, and member events.
+ * Inputs: UDP packets (swim_recv_packet), messages read from TCP
+ * (swim_recv_stream: push-pull state, and the fallback probe memberlist
+ * sends over TCP when UDP fails), time (swim_tick), and local requests
+ * (join, leave, force-leave, tags).  Every input carries `now`, a
+ * monotonic clock in milliseconds that must never go backwards.  Outputs
+ * collect in the core until the daemon takes them with swim_ready(): UDP
+ * packets to send, stream messages to send on a new TCP connection or as
+ * the reply on an accepted one, and member events.
  *
  * Driving it, in the daemon:
  *   - UDP: for each datagram, swim_recv_packet(sw, &from, buf, n, now).
@@ -23,8 +24,9 @@
  *   - SWIM_OUT_STREAM: connect to `to` (from the advertise address),
  *     write the frame, read one reply frame and pass it to
  *     swim_recv_stream() (any conn id: a reply never gets a reply).
- *     A failed connect is just a lost exchange; swim_join() callers learn
- *     success from the reply arriving.
+ *     Give up at `deadline` (on the same clock as `now`); a failed
+ *     exchange is just lost.  swim_join() callers learn success from the
+ *     reply arriving.
  *   - Timer: call swim_tick(sw, now) no later than swim_next_timeout(sw);
  *     a one-shot timer rearmed after every call is enough.  Ticking more
  *     often (every 10-50 ms) is harmless.
@@ -46,10 +48,10 @@
 #include <stdint.h>
 
 #define SWIM_NAME_MAX		128	/* node name with its NUL */
-#define SWIM_TAGS_MAX		1024	/* tags as "key\0value\0"..., total */
+#define SWIM_TAGS_MAX		1024	/* "key\0value\0"..., in all */
 #define SWIM_TAGS_KEYS_MAX	64
 #define SWIM_PACKET_MAX		65536	/* a UDP packet we read */
-#define SWIM_STREAM_MAX		(32 * 1024 * 1024)	/* a push-pull frame */
+#define SWIM_STREAM_MAX		(32 * 1024 * 1024) /* a TCP frame */
 #define SWIM_MEMBERS_MAX	(1024 * 1024)	/* max_members ceiling */
 
 struct keyring;
@@ -57,7 +59,7 @@ struct keyring;
 /* An IPv4 or IPv6 address and a port, in host order. */
 struct swim_addr {
 	uint8_t			 family;	/* AF_INET or AF_INET6 */
-	uint8_t			 ip[16];	/* 4 bytes used for AF_INET */
+	uint8_t			 ip[16];	/* AF_INET: the first 4 */
 	uint16_t		 port;
 };
 
@@ -84,13 +86,13 @@ struct swim_member_info {
 	enum swim_status	 status;
 	int			 suspect;	/* alive, under suspicion */
 	uint32_t		 incarnation;
-	uint64_t		 since;		/* `now` of the last status change */
+	uint64_t		 since;		/* last status change */
 };
 
 enum swim_event_type {
 	SWIM_EV_JOIN,		/* new, or back from failed or left */
 	SWIM_EV_UPDATE,		/* tags or address changed */
-	SWIM_EV_LEAVE,		/* left gracefully (ours: leave complete) */
+	SWIM_EV_LEAVE,		/* left (about us: leave done) */
 	SWIM_EV_FAILED,		/* declared dead */
 	SWIM_EV_REAP,		/* forgotten after reconnect_timeout */
 	SWIM_EV_CONFLICT	/* another address claims member's name */
@@ -99,12 +101,12 @@ enum swim_event_type {
 struct swim_event {
 	enum swim_event_type	 type;
 	struct swim_member_info	 member;
-	struct swim_addr	 other;		/* CONFLICT: the claimant */
+	struct swim_addr	 other;		/* CONFLICT: claimant */
 };
 
 enum swim_out_type {
 	SWIM_OUT_PACKET,	/* a UDP datagram to `to` */
-	SWIM_OUT_STREAM,	/* a push-pull: connect to `to`, send, read */
+	SWIM_OUT_STREAM,	/* connect to `to`, send, read one reply */
 	SWIM_OUT_REPLY		/* write on accepted connection `conn` */
 };
 
@@ -112,7 +114,8 @@ struct swim_out {
 	enum swim_out_type	 type;
 	struct swim_addr	 to;
 	uint64_t		 conn;
-	int			 join;		/* STREAM for swim_join() */
+	int			 join;		/* from swim_join() */
+	uint64_t		 deadline;	/* STREAM: give up then */
 	const void		*data;
 	size_t			 len;
 };
@@ -131,16 +134,17 @@ struct swim_ready {
  */
 struct swim_options {
 	char			 name[SWIM_NAME_MAX];
-	struct swim_addr	 addr;		/* advertised, with the port */
-	const char *const	*tags;		/* key, value, key, value... */
+	struct swim_addr	 addr;		/* advertised, port too */
+	const char *const	*tags;		/* key, value, key... */
 	size_t			 ntags;		/* pairs */
 	uint32_t		 incarnation;	/* first one to use */
 	uint64_t		 seed;		/* of the PRNG */
-	struct keyring		*keyring;	/* borrowed; NULL: plaintext */
+	struct keyring		*keyring;	/* borrowed; NULL: none */
 
 	uint64_t		 probe_interval;	/* 1 s / 5 s */
 	uint64_t		 probe_timeout;		/* 500 ms / 3 s */
 	int			 indirect_checks;	/* 3 */
+	int			 disable_tcp_pings;	/* 0: TCP too */
 	int			 suspicion_mult;	/* 4 / 6 */
 	int			 suspicion_max_mult;	/* 6 */
 	int			 awareness_max;		/* 8 */
@@ -153,9 +157,9 @@ struct swim_options {
 	uint64_t		 reconnect_timeout;	/* 72 h */
 	uint64_t		 dead_reclaim;		/* 30 s */
 	uint64_t		 leave_timeout;		/* 5 s */
-	size_t			 packet_size;		/* 1400 bytes */
+	size_t			 packet_size;		/* 1400 B */
 	size_t			 max_members;		/* 65536 */
-	size_t			 queue_max;		/* 4096 broadcasts */
+	size_t			 queue_max;		/* 4096 */
 };
 
 struct swim_stats {
@@ -163,35 +167,36 @@ struct swim_stats {
 	uint64_t		 bytes_sent;		/* UDP, as sealed */
 	uint64_t		 packets_recv;
 	uint64_t		 bytes_recv;
-	uint64_t		 streams_sent;		/* push-pulls, replies */
+	uint64_t		 streams_sent;		/* TCP messages */
 	uint64_t		 stream_bytes_sent;
 	uint64_t		 streams_recv;
 	uint64_t		 stream_bytes_recv;
 	/* Inputs dropped, by reason; each drop changes nothing else. */
-	uint64_t		 drop_malformed;	/* undecodable, bad field */
+	uint64_t		 drop_malformed;	/* bad encoding */
 	uint64_t		 drop_key;		/* no key opens it */
 	uint64_t		 drop_plaintext;	/* verify_incoming */
 	uint64_t		 drop_replay;
-	uint64_t		 drop_misdirected;	/* ping for another name */
+	uint64_t		 drop_misdirected;	/* ping: not us */
 	uint64_t		 drop_oversize;
-	uint64_t		 drop_refused;		/* in ready, or left */
-	uint64_t		 drop_outputs;		/* outputs not taken */
+	uint64_t		 drop_refused;		/* in ready, left */
+	uint64_t		 drop_outputs;		/* not taken */
 	/* Limits reached. */
 	uint64_t		 drop_members;		/* max_members */
 	uint64_t		 drop_broadcasts;	/* queue_max */
-	uint64_t		 drop_relays;		/* indirect probes */
+	uint64_t		 drop_relays;		/* SWIM_RELAYS */
 	uint64_t		 probes;
 	uint64_t		 probes_failed;
-	uint64_t		 suspicions;		/* started here */
+	uint64_t		 suspicions;		/* begun here */
 	uint64_t		 refutes;
+	uint64_t		 corrections;		/* stale told */
 	uint64_t		 conflicts;
-	size_t			 members;		/* including us */
-	size_t			 alive;			/* alive or suspect */
+	size_t			 members;		/* us too */
+	size_t			 alive;			/* or suspect */
 	size_t			 suspect;
 	size_t			 failed;
 	size_t			 left;
 	size_t			 queued;		/* broadcasts */
-	int			 health_score;		/* 0 is healthy */
+	int			 health_score;		/* 0: healthy */
 	uint32_t		 incarnation;
 };
 
@@ -205,7 +210,8 @@ struct swim *swim_new(const struct swim_options *, uint64_t);
 void	 swim_free(struct swim *);
 
 /* Push-pull with each address (seeds); -1 if leaving or refused. */
-int	 swim_join(struct swim *, const struct swim_addr *, size_t, uint64_t);
+int	 swim_join(struct swim *, const struct swim_addr *, size_t,
+	    uint64_t);
 /* Start a graceful leave; a LEAVE event about us says it is complete. */
 int	 swim_leave(struct swim *, uint64_t);
 /* A failed member is marked left (and so reaped sooner by others). */

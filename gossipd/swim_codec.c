@@ -64,6 +64,7 @@ int
 swim_tags_valid(const char *t, size_t len)
 {
 	const char	*k[SWIM_TAGS_KEYS_MAX];
+	size_t		 kls[SWIM_TAGS_KEYS_MAX];
 	size_t		 off = 0, n = 0, kl, vl, i;
 
 	if (len > SWIM_TAGS_MAX || (len > 0 && t == NULL))
@@ -75,9 +76,10 @@ swim_tags_valid(const char *t, size_t len)
 		if (n == SWIM_TAGS_KEYS_MAX)
 			return 0;
 		for (i = 0; i < n; i++)
-			if (strcmp(k[i], t + off) == 0)
+			if (kls[i] == kl && memcmp(k[i], t + off, kl) == 0)
 				return 0;
-		k[n++] = t + off;
+		k[n] = t + off;
+		kls[n++] = kl;
 		off += kl + 1;
 		vl = strnlen(t + off, len - off);
 		if (vl == len - off)
@@ -339,6 +341,35 @@ swim_packet_header(unsigned char *p, size_t n)
 	p[0] = 0xdc;
 	p[1] = (n >> 8) & 0xff;
 	p[2] = n & 0xff;
+}
+
+/* Only a hint for dispatch: the decoder of that type checks it all. */
+int
+swim_stream_type(const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+
+	if (len >= 2 && p[0] >= 0x91 && p[0] <= 0x9f)
+		return p[1] <= 0x7f ? p[1] : -1;
+	if (len >= 4 && p[0] == 0xdc)
+		return p[3] <= 0x7f ? p[3] : -1;
+	if (len >= 6 && p[0] == 0xdd)
+		return p[5] <= 0x7f ? p[5] : -1;
+	return -1;
+}
+
+int
+swim_single_parse(const void *buf, size_t len, struct swim_msg *m)
+{
+	msgpack_unpacked	 u;
+	int			 rc;
+
+	if (len == 0 || len > SWIM_PACKET_MAX ||
+	    mpack_parse(&u, buf, len) == -1)
+		return -1;
+	rc = swim_msg_unpack(&u.data, m);
+	msgpack_unpacked_destroy(&u);
+	return rc;
 }
 
 void

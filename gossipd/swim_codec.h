@@ -12,9 +12,11 @@
  *   ALIVE     [6, incarnation, node, ip, port, {tag: value...}]
  *   DEAD      [7, incarnation, node, from]	from == node: it left
  *
- * A push-pull message (TCP) is [8, join, reply, from, [entry...]] with
- * entry [name, ip, port, incarnation, state, {tags}], state 0 alive,
- * 1 suspect, 2 dead, 3 left.  IPs are 4 or 16 bytes of bin.  Decoders
+ * A stream (TCP) carries one message each way: a push-pull,
+ * [8, join, reply, from, [entry...]] with entry [name, ip, port,
+ * incarnation, state, {tags}], state 0 alive, 1 suspect, 2 dead, 3 left,
+ * answered by another; or a PING, answered by its ACK (the fallback probe
+ * when UDP fails).  IPs are 4 or 16 bytes of bin.  Decoders
  * take extra trailing items (a later version may add some) and check
  * every type, length and bound; nothing is trusted.
  */
@@ -52,7 +54,7 @@ struct swim_msg {
 	uint32_t		 seq;
 	uint32_t		 incarnation;
 	int			 nack;
-	enum swim_state		 state;		/* push-pull entries */
+	enum swim_state		 state;		/* push-pull entry */
 	char			 node[SWIM_NAME_MAX];
 	char			 from[SWIM_NAME_MAX];
 	struct swim_addr	 addr;
@@ -77,7 +79,8 @@ struct swim_wbuf {
 	int			 overflow;
 };
 
-void	 swim_wbuf_init(struct swim_wbuf *, msgpack_packer *, void *, size_t);
+void	 swim_wbuf_init(struct swim_wbuf *, msgpack_packer *, void *,
+	    size_t);
 
 int	 swim_name_valid(const char *);
 int	 swim_tags_valid(const char *, size_t);
@@ -92,6 +95,10 @@ int	 swim_packet_parse(msgpack_unpacked *, const void *, size_t,
 	    const msgpack_object **, size_t *);
 void	 swim_packet_header(unsigned char *, size_t);
 
+/* The type of a stream message, from its first bytes; -1 if none. */
+int	 swim_stream_type(const void *, size_t);
+/* A lone message (a PING or ACK on a stream). */
+int	 swim_single_parse(const void *, size_t, struct swim_msg *);
 void	 swim_pushpull_pack(msgpack_packer *, int, int, const char *,
 	    size_t);
 void	 swim_entry_pack(msgpack_packer *, const struct swim_msg *);

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -30,6 +31,9 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_STATUS_PEERS_REQ:
 		status_peers_request(iev, imsg);
 		break;
+	case IMSG_MEMBERS_REQ:
+		members_request(iev, imsg);
+		break;
 	case IMSG_KV_READ:
 		kv_read_request(iev, imsg);
 		break;
@@ -54,7 +58,20 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	}
 }
 
-/* gossipd, dnsd and checkd have nothing to ask yet. */
+static void
+raftd_dispatch_gossipd(struct imsgev *iev, struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_MEMBER:
+		member_update(iev, imsg);
+		break;
+	default:
+		fatalx("raftd: unexpected type %u from gossipd",
+		    imsg->hdr.type);
+	}
+}
+
+/* dnsd and checkd have nothing to ask yet. */
 static void
 raftd_dispatch_other(struct imsgev *iev, struct imsg *imsg)
 {
@@ -69,7 +86,7 @@ main(int argc, char *argv[])
 
 	proc_child_start(c, PROC_RAFTD, argc, argv);
 	proc_child_peer(c, PROC_APID, raftd_dispatch_apid);
-	proc_child_peer(c, PROC_GOSSIPD, raftd_dispatch_other);
+	proc_child_peer(c, PROC_GOSSIPD, raftd_dispatch_gossipd);
 	proc_child_peer(c, PROC_DNSD, raftd_dispatch_other);
 	proc_child_peer(c, PROC_CHECKD, raftd_dispatch_other);
 	/* Server RPC (:8300) is served once Raft lands; kept open till then. */
@@ -85,6 +102,10 @@ main(int argc, char *argv[])
 	snprintf(raftd.self_addr, sizeof(raftd.self_addr), "%s:%d",
 	    c->conf->advertise_addr, c->conf->ports.server);
 	node_start(&raftd);
+	/* gossipd names us in gossip with the id we keep. */
+	if (imsgev_compose(&c->peers[PROC_GOSSIPD], IMSG_NODE_ID, 0, -1,
+	    raftd_node_id, strlen(raftd_node_id) + 1) == -1)
+		fatal("raftd: compose");
 	proc_child_run(c);
 	return 0;
 }

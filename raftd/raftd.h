@@ -90,6 +90,10 @@ void	 agent_self_request(struct imsgev *, struct imsg *);
 void	 status_leader_request(struct imsgev *, struct imsg *);
 void	 status_peers_request(struct imsgev *, struct imsg *);
 
+/* members.c */
+void	 member_update(struct imsgev *, struct imsg *);
+void	 members_request(struct imsgev *, struct imsg *);
+
 /* node.c */
 void	 node_start(struct raftd *);
 void	 node_schedule_flush(struct raftd *);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Benchmarks: numbers printed, nothing asserted.  Talks to loopback only.
 #   imsg throughput (regress/bench/bench_imsg)
+#   the SWIM core at 100 to 1,000 simulated members (regress/bench/bench_swim)
 #   dev agent start-up time (until /v1/agent/self answers)
 #   GET /v1/agent/self through apid -> raftd -> apid with wrk, if present
 set -u
@@ -13,6 +14,11 @@ cc -O2 -D_GNU_SOURCE -I common $(pkg-config --cflags $pkgs) \
     -o build/bench/bench_imsg regress/bench/bench_imsg.c \
     common/imsg.c common/log.c || exit 1
 ./build/bench/bench_imsg
+spkgs="msgpack libsodium jansson libbsd-overlay"
+cc -O2 -D_GNU_SOURCE -I common $(pkg-config --cflags $spkgs) \
+    -o build/bench/bench_swim regress/bench/bench_swim.c common/log.c \
+    common/mpack.c $(pkg-config --libs $spkgs) -lm || exit 1
+./build/bench/bench_swim
 
 port=18990
 log=$(mktemp)

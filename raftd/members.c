@@ -1,0 +1,139 @@
+/*
+ * The gossip members as gossipd reports them, kept here because raftd
+ * is where the agent's state meets: servers will use them for
+ * bootstrap_expect and the serfHealth check, clients to find servers,
+ * and apid asks for them for /v1/agent/members.  A record is kept as
+ * the checked MessagePack gossipd sent, and sent on as it is.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "raftd.h"
+
+#define MEMBERS_MAX	(64 * 1024)
+
+struct member {
+	TAILQ_ENTRY(member)	 entry;
+	uint8_t			 pool;
+	char			*name;
+	void			*rec;
+	size_t			 len;
+};
+static TAILQ_HEAD(, member)	 members = TAILQ_HEAD_INITIALIZER(members);
+static size_t			 nmembers;
+
+/* Check a record; fill pool, name (malloc'd) and status. */
+static int
+member_check(const void *buf, size_t len, uint8_t *pool, char **name,
+    uint64_t *status)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	uint64_t		 p, port;
+	char			*ip = NULL;
+	uint32_t		 i;
+	int			 rc = -1;
+
+	*name = NULL;
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 6)
+		goto done;
+	a = u.data.via.array.ptr;
+	if (mpack_get_uint(&a[0], &p) == -1 || p > 1 ||
+	    mpack_get_str(&a[1], name) == -1 || *name == NULL ||
+	    mpack_get_str(&a[2], &ip) == -1 || ip == NULL ||
+	    mpack_get_uint(&a[3], &port) == -1 || port > 65535 ||
+	    a[4].type != MSGPACK_OBJECT_MAP ||
+	    mpack_get_uint(&a[5], status) == -1 || *status > 4)
+		goto done;
+	for (i = 0; i < a[4].via.map.size; i++)
+		if (a[4].via.map.ptr[i].key.type != MSGPACK_OBJECT_STR ||
+		    a[4].via.map.ptr[i].val.type != MSGPACK_OBJECT_STR)
+			goto done;
+	*pool = p;
+	rc = 0;
+ done:
+	free(ip);
+	if (rc == -1) {
+		free(*name);
+		*name = NULL;
+	}
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* gossipd: a member joined, changed, left, failed or was reaped. */
+void
+member_update(struct imsgev *iev, struct imsg *imsg)
+{
+	struct member	*m;
+	uint64_t	 status;
+	uint8_t		 pool;
+	char		*name;
+
+	if (member_check(imsg->data, imsg->len, &pool, &name, &status) == -1)
+		fatalx("members: malformed member from %s", iev->name);
+	TAILQ_FOREACH(m, &members, entry)
+		if (m->pool == pool && strcmp(m->name, name) == 0)
+			break;
+	if (status == 0) {
+		if (m != NULL) {
+			TAILQ_REMOVE(&members, m, entry);
+			nmembers--;
+			free(m->name);
+			free(m->rec);
+			free(m);
+		}
+		free(name);
+		return;
+	}
+	if (m == NULL) {
+		if (nmembers >= MEMBERS_MAX) {
+			log_warnx("members: more than %d members, %s ignored",
+			    MEMBERS_MAX, name);
+			free(name);
+			return;
+		}
+		if ((m = calloc(1, sizeof(*m))) == NULL)
+			fatal("members");
+		m->pool = pool;
+		m->name = name;
+		TAILQ_INSERT_TAIL(&members, m, entry);
+		nmembers++;
+	} else {
+		free(name);
+		free(m->rec);
+	}
+	if ((m->rec = malloc(imsg->len)) == NULL)
+		fatal("members");
+	memcpy(m->rec, imsg->data, imsg->len);
+	m->len = imsg->len;
+}
+
+/* apid: GET /v1/agent/members. */
+void
+members_request(struct imsgev *iev, struct imsg *imsg)
+{
+	struct imsg_read_end	 end;
+	struct member		*m;
+	uint8_t			 wan;
+
+	imsg_need_len(imsg, sizeof(wan), iev->name);
+	memcpy(&wan, imsg->data, sizeof(wan));
+	TAILQ_FOREACH(m, &members, entry) {
+		if (m->pool != (wan ? 1 : 0))
+			continue;
+		if (imsgev_compose(iev, IMSG_MEMBER, imsg->hdr.peerid, -1,
+		    m->rec, m->len) == -1)
+			fatal("members: compose");
+	}
+	memset(&end, 0, sizeof(end));
+	end.index = 1;
+	end.found = 1;
+	end.known_leader = node_leader_addr(&raftd)[0] != '\0';
+	if (imsgev_compose(iev, IMSG_READ_END, imsg->hdr.peerid, -1, &end,
+	    sizeof(end)) == -1)
+		fatal("members: compose");
+}
