@@ -60,6 +60,7 @@ void	 http_unexpected(const struct http_response *, char *, size_t);
 void	 http_escape(FILE *, const char *, const char *);
 void	 http_response_free(struct http_response *);
 json_t	*http_get_json(const struct http_opts *, const char *, const char *);
+const char *json_kind(json_t *);
 
 /* tabwriter.c */
 int	 tab_print(FILE *, const char *, size_t, long);

@@ -530,3 +530,18 @@ http_get_json(const struct http_opts *o, const char *path, const char *what)
 	http_response_free(&resp);
 	return doc;
 }
+
+/* Go's name for the JSON type of v, as its decoder's errors give it. */
+const char *
+json_kind(json_t *v)
+{
+	if (json_is_object(v))
+		return "object";
+	if (json_is_array(v))
+		return "array";
+	if (json_is_string(v))
+		return "string";
+	if (json_is_boolean(v))
+		return "bool";
+	return "number";
+}

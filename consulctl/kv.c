@@ -247,20 +247,6 @@ b64_encode(const unsigned char *in, size_t len)
 	    sodium_base64_VARIANT_ORIGINAL);
 }
 
-static const char *
-json_type_name(json_t *v)
-{
-	if (json_is_object(v))
-		return "object";
-	if (json_is_array(v))
-		return "array";
-	if (json_is_string(v))
-		return "string";
-	if (json_is_boolean(v))
-		return "bool";
-	return "number";
-}
-
 /* A uint64 member of a KVPair, or Go's complaint about it. */
 static int
 kv_field_u64(json_t *pair, const char *name, uint64_t *out, char *err)
@@ -272,7 +258,7 @@ kv_field_u64(json_t *pair, const char *name, uint64_t *out, char *err)
 		return 0;
 	text = json_dumps(v, JSON_ENCODE_ANY);
 	snprintf(err, KV_ERRLEN, "json: cannot unmarshal %s%s%s into Go "
-	    "struct field KVPair.%s of type uint64", json_type_name(v),
+	    "struct field KVPair.%s of type uint64", json_kind(v),
 	    json_is_number(v) && text != NULL ? " " : "",
 	    json_is_number(v) && text != NULL ? text : "", name);
 	free(text);
@@ -288,7 +274,7 @@ kv_entry_decode(json_t *pair, struct kv_entry *e, char *err)
 	memset(e, 0, sizeof(*e));
 	if (!json_is_object(pair)) {
 		snprintf(err, KV_ERRLEN, "json: cannot unmarshal %s into Go "
-		    "value of type api.KVPair", json_type_name(pair));
+		    "value of type api.KVPair", json_kind(pair));
 		return -1;
 	}
 	v = json_object_get(pair, "Key");
@@ -427,7 +413,7 @@ kv_get_keys(const struct http_opts *o, const char *key, const char *sep)
 	if (!json_is_array(doc) && !json_is_null(doc)) {
 		fprintf(stderr, "Error querying Consul agent: json: cannot "
 		    "unmarshal %s into Go value of type []string\n",
-		    json_type_name(doc));
+		    json_kind(doc));
 		json_decref(doc);
 		return 1;
 	}
@@ -1009,7 +995,7 @@ kv_import_entry(json_t *obj, const char **key, uint64_t *flags,
 	*flags = 0;
 	if (!json_is_object(obj)) {
 		snprintf(err, KV_ERRLEN, "json: cannot unmarshal %s into Go "
-		    "value of type impexp.Entry", json_type_name(obj));
+		    "value of type impexp.Entry", json_kind(obj));
 		return -1;
 	}
 	json_object_foreach(obj, name, v) {
@@ -1032,7 +1018,7 @@ kv_import_entry(json_t *obj, const char **key, uint64_t *flags,
 	return 0;
  badtype:
 	snprintf(err, KV_ERRLEN, "json: cannot unmarshal %s into Go struct "
-	    "field Entry.%s of type %s", json_type_name(v), name,
+	    "field Entry.%s of type %s", json_kind(v), name,
 	    strcasecmp(name, "flags") == 0 ? "uint64" : "string");
 	return -1;
 }
@@ -1083,7 +1069,7 @@ cmd_kv_import(int argc, char **argv)
 	if (!json_is_array(doc) && !json_is_null(doc)) {
 		fprintf(stderr, "Cannot unmarshal data: json: cannot unmarshal "
 		    "%s into Go value of type []*impexp.Entry\n",
-		    json_type_name(doc));
+		    json_kind(doc));
 		goto done;
 	}
 	/* Go decodes the whole document before the first write. */

@@ -125,20 +125,6 @@ member_addr(const char *addr, long port, char *buf, size_t len)
 		snprintf(buf, len, ":%ld", port);
 }
 
-static const char *
-json_kind(json_t *v)
-{
-	if (json_is_object(v))
-		return "object";
-	if (json_is_array(v))
-		return "array";
-	if (json_is_string(v))
-		return "string";
-	if (json_is_boolean(v))
-		return "bool";
-	return "number";
-}
-
 /*
  * Check one AgentMember as Go's decoder would and complete its tags;
  * a null member or field reads as Go's zero value.  Returns -1 with

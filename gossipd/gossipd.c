@@ -313,7 +313,9 @@ pool_stream(struct pool *p, const struct swim_out *o)
 {
 	struct sockaddr_storage	 ss;
 	struct conn		*c;
+	struct timeval		 tv;
 	socklen_t		 len;
+	uint64_t		 now;
 	int			 fd;
 
 	len = addr_to_sockaddr(&o->to, &ss);
@@ -326,6 +328,14 @@ pool_stream(struct pool *p, const struct swim_out *o)
 	    bind(fd, (struct sockaddr *)&bind_ss, bind_sslen) == -1)
 		log_debug("gossip: bind for push-pull: %s", strerror(errno));
 	c = conn_new(p, fd, 0, &o->to);
+	/* A fallback probe is worth nothing after its probe period. */
+	now = now_ms();
+	if (o->deadline > now && o->deadline - now < STREAM_TIMEOUT_SEC *
+	    1000) {
+		tv.tv_sec = (o->deadline - now) / 1000;
+		tv.tv_usec = ((o->deadline - now) % 1000) * 1000;
+		bufferevent_set_timeouts(c->bev, &tv, &tv);
+	}
 	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss,
 	    len) == -1) {
 		conn_free(c);

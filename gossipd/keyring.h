@@ -33,7 +33,7 @@
 /* Sealed messages are bound to the channel they were sent on. */
 enum keyring_chan {
 	KEYRING_PACKET,		/* a UDP packet */
-	KEYRING_STREAM		/* a push-pull message on TCP */
+	KEYRING_STREAM		/* a message on a TCP stream */
 };
 
 enum keyring_result {
