@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "consulctl.h"
+#include "fdio.h"
 
 #define HTTP_MAX_RESPONSE	(64u * 1024 * 1024)
 #define HTTP_MAX_TOKEN		4096
@@ -194,24 +195,6 @@ http_connect(const struct http_target *t, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	return fd;
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
 }
 
 /* The first line of a token file, as the token. */
@@ -397,8 +380,8 @@ http_send(const struct http_opts *o, const char *method, const char *path,
 		req = NULL;
 		goto syserr;
 	}
-	if (write_all(fd, req, reqlen) == -1 ||
-	    (bodylen > 0 && write_all(fd, body, bodylen) == -1)) {
+	if (fd_write_all(fd, req, reqlen) == -1 ||
+	    (bodylen > 0 && fd_write_all(fd, body, bodylen) == -1)) {
 		go_strerror(why, sizeof(why), errno);
 		snprintf(err, errlen, "%s \"http://%s%s\": write: %s", op,
 		    uhost, url, why);

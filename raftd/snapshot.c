@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdio.h"
 #include "log.h"
 #include "raftd.h"
 
@@ -45,23 +46,6 @@ snapshot_build(struct raftd *r, struct snapshot_writer *w, uint64_t *index,
 		return -1;
 	}
 	snapshot_finish(w);
-	return 0;
-}
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
 	return 0;
 }
 
@@ -142,7 +126,7 @@ snapshot_maybe_compact(struct raftd *r)
 	    (unsigned long long)index, (unsigned long long)term);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || write_all(fd, w.out.sbuf.data,
+	    0600)) == -1 || fd_write_all(fd, w.out.sbuf.data,
 	    w.out.sbuf.size) == -1 || fsync(fd) == -1 || close(fd) == -1 ||
 	    rename(tmp, path) == -1) {
 		log_warn("snapshot: %s", path);

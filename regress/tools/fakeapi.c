@@ -32,6 +32,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 #define FAKEAPI_MAX_HEADER	65536
 #define FAKEAPI_MAX_BODY	(1024 * 1024)
 #define FAKEAPI_MAX_FILE	(4 * 1024 * 1024)
@@ -57,24 +59,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: fakeapi [-p port] [-t seconds] dir log\n");
 	exit(2);
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
 }
 
 /* A header's value, copied into out; "" when the header is absent. */
@@ -289,8 +273,8 @@ respond(int fd, const char *dir, const struct request *r)
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Connection: close\r\n\r\n", status, reason(status), ctype, len);
-	if (write_all(fd, head, n) == 0 && len > 0)
-		(void)write_all(fd, body, len);
+	if (fd_write_all(fd, head, n) == 0 && len > 0)
+		(void)fd_write_all(fd, body, len);
 	free(body);
 }
 
