@@ -21,11 +21,13 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_STATUS_PEERS:
 	case IMSG_READ_END:
 	case IMSG_WRITE_RESULT:
+	case IMSG_GOSSIP_RESULT:
 		request_answered(imsg);
 		break;
 	case IMSG_KV_ITEM:
 	case IMSG_SNAPSHOT_DATA:
 	case IMSG_MEMBER:
+	case IMSG_USER_EVENT:
 		request_item(imsg);
 		break;
 	default:

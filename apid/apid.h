@@ -14,6 +14,7 @@
 
 #include "imsg.h"
 #include "imsg_types.h"
+#include "mpack.h"
 #include "proc.h"
 
 struct request;
@@ -35,6 +36,7 @@ struct request {
 	int			 empty_ok;	/* no result is [], not 404 */
 	json_t			*items;
 	struct evbuffer		*rawbuf;
+	json_t			*reply;		/* built before the round trip */
 };
 
 /* The query string, parsed once. */
@@ -93,6 +95,19 @@ void	 snapshot_handler(struct evhttp_request *, const char *);
 struct kv_pair;
 void	 kv_handler(struct evhttp_request *, const char *);
 json_t	*kv_pair_json(const struct kv_pair *, int);
+
+/* gossip.c */
+struct request *gossip_request(struct evhttp_request *, request_done_fn,
+	    const struct mpack_out *);
+int	 gossip_result(struct request *, struct imsg *, msgpack_unpacked *);
+void	 agent_join(struct evhttp_request *, const char *);
+void	 agent_leave(struct evhttp_request *, const char *);
+void	 agent_force_leave(struct evhttp_request *, const char *);
+void	 operator_keyring(struct evhttp_request *, const char *);
+
+/* event.c */
+void	 user_event_fire(struct evhttp_request *, const char *);
+void	 user_event_list(struct evhttp_request *, const char *);
 
 /* txn.c */
 void	 txn_handler(struct evhttp_request *, const char *);

@@ -36,6 +36,14 @@
 static const struct route routes[] = {
 	{ "/v1/agent/self",	EVHTTP_REQ_GET,	agent_self },
 	{ "/v1/agent/members",	EVHTTP_REQ_GET,	agent_members },
+	{ "/v1/agent/join/",	EVHTTP_REQ_PUT,	agent_join },
+	{ "/v1/agent/leave",	EVHTTP_REQ_PUT,	agent_leave },
+	{ "/v1/agent/force-leave/", EVHTTP_REQ_PUT, agent_force_leave },
+	{ "/v1/event/fire/",	EVHTTP_REQ_PUT,	user_event_fire },
+	{ "/v1/event/list",	EVHTTP_REQ_GET,	user_event_list },
+	{ "/v1/operator/keyring", EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+				EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
+				operator_keyring },
 	{ "/v1/status/leader",	EVHTTP_REQ_GET,	status_leader },
 	{ "/v1/status/peers",	EVHTTP_REQ_GET,	status_peers },
 	{ "/v1/txn",		EVHTTP_REQ_PUT,	txn_handler },
@@ -208,6 +216,8 @@ request_free(struct request *r)
 		json_decref(r->items);
 	if (r->rawbuf != NULL)
 		evbuffer_free(r->rawbuf);
+	if (r->reply != NULL)
+		json_decref(r->reply);
 	free(r);
 }
 
@@ -518,7 +528,9 @@ http_route(struct evhttp_request *req, void *arg)
 
 /*
  * evhttp has one timeout for a connection's reads and writes, and it
- * must not cut a blocking query that waits max_query_time plus jitter.
+ * must not cut a blocking query that waits max_query_time plus jitter,
+ * nor an event listing, which waits up to EVENT_WAIT_MAX_MS whatever
+ * max_query_time says.
  */
 static int
 http_timeout(const struct config *c)
@@ -526,6 +538,8 @@ http_timeout(const struct config *c)
 	int64_t	 max = c->max_query_time > 0 ? c->max_query_time :
 		    600 * 1000000000LL;
 
+	if (max < EVENT_WAIT_MAX_MS * 1000000LL)
+		max = EVENT_WAIT_MAX_MS * 1000000LL;
 	return max / 1000000000LL * 17 / 16 + 30;
 }
 

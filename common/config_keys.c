@@ -62,6 +62,7 @@
 #define NONNEG		RANGE(0, INT_MAX)
 #define P		.flags = CFG_PENDING
 #define PS		.flags = CFG_PENDING | CFG_SECRET
+#define SECRET		.flags = CFG_SECRET
 #define SAME		.flags = CFG_ALIAS
 #define SAMEP		.flags = CFG_ALIAS | CFG_PENDING
 #define SAMEPS		.flags = CFG_ALIAS | CFG_PENDING | CFG_SECRET
@@ -489,9 +490,9 @@ const struct config_key config_keys[] = {
 	INT("retry_max", C(retry_max), 0, NONNEG, P),
 	INT("retry_max_wan", C(retry_max_wan), 0, NONNEG, P),
 	BOOL("rejoin_after_leave", C(rejoin_after_leave), 0, P),
-	BOOL("leave_on_terminate", C(leave_on_terminate), CONFIG_UNSET, P),
+	BOOL("leave_on_terminate", C(leave_on_terminate), CONFIG_UNSET),
 	BOOL("skip_leave_on_interrupt", C(skip_leave_on_interrupt),
-	    CONFIG_UNSET, P),
+	    CONFIG_UNSET),
 	DUR("reconnect_timeout", C(reconnect_timeout), 72 * HOUR),
 	DUR("reconnect_timeout_wan", C(reconnect_timeout_wan), 72 * HOUR),
 	DUR("advertise_reconnect_timeout", C(advertise_reconnect_timeout), 0,
@@ -502,10 +503,10 @@ const struct config_key config_keys[] = {
 	BOOL("translate_wan_addrs", C(translate_wan_addrs), 0, P),
 
 	/* Encryption. */
-	STR("encrypt", C(encrypt), NULL, PS),
-	BOOL("encrypt_verify_incoming", C(encrypt_verify_incoming), 1, P),
-	BOOL("encrypt_verify_outgoing", C(encrypt_verify_outgoing), 1, P),
-	BOOL("disable_keyring_file", C(disable_keyring_file), 0, P),
+	STR("encrypt", C(encrypt), NULL, SECRET),
+	BOOL("encrypt_verify_incoming", C(encrypt_verify_incoming), 1),
+	BOOL("encrypt_verify_outgoing", C(encrypt_verify_outgoing), 1),
+	BOOL("disable_keyring_file", C(disable_keyring_file), 0),
 	BLOCK("tls", 0, tls_block_keys, P),
 	STR("ca_file", C(tls.defaults.ca_file), NULL, SAMEP),
 	STR("ca_path", C(tls.defaults.ca_path), NULL, SAMEP),

@@ -75,8 +75,74 @@ enum imsg_type {
 	/* raftd -> apid: msgpack array of "ip:port" strings. */
 	IMSG_STATUS_PEERS,
 
+	/*
+	 * Gossip operations asked through the HTTP API.  apid -> raftd ->
+	 * gossipd, relayed unchanged by raftd (which checks only the
+	 * length, at most IMSG_GOSSIP_MAX); peerid = apid's request.  A
+	 * msgpack map with string keys; "op" says which:
+	 *   {"op":"join", "addr":"ip[:port]", "wan":bool}
+	 *	-> {"n":joined (0|1), "error":str}
+	 *	   answered once the push-pull reply arrived or failed.
+	 *   {"op":"leave"}
+	 *	-> {"error":str} once every pool has left; gossipd then
+	 *	   sends IMSG_CTL_LEFT to the parent, which shuts down.
+	 *   {"op":"force-leave", "node":str, "prune":bool, "wan":bool}
+	 *	-> {"error":str}  ("" when done; an unknown node is an error)
+	 *   {"op":"event", "id":str (uuid), "name":str, "payload":bin|nil,
+	 *    "node":str, "service":str, "tag":str}
+	 *	-> {"error":str}  broadcast on the LAN pool
+	 *   {"op":"keyring", "action":"list"|"install"|"use"|"remove",
+	 *    "key":str, "local_only":bool, "relay_factor":uint}
+	 *	-> {"error":str, "pools":[{"wan":bool, "dc":str,
+	 *	    "keys":{key:count}, "primary":{key:count},
+	 *	    "num_nodes":uint, "num_resp":uint, "num_err":uint,
+	 *	    "messages":{node:str}, "error":str}...]}
+	 * The answer is IMSG_GOSSIP_RESULT, gossipd -> raftd -> apid, same
+	 * peerid.  "error" non-empty means the operation failed (HTTP 500
+	 * with that text, 400 when "bad":true is also set).  apid words a
+	 * keyring write whose pools report failures as Consul does, from
+	 * the pools' "error" and "messages"; a list shows them per pool.
+	 */
+	IMSG_GOSSIP_REQ,
+	IMSG_GOSSIP_RESULT,
+	/*
+	 * gossipd -> raftd: a user event arrived (ours too), once each;
+	 * msgpack [id, name, payload (bin|nil), node_filter,
+	 * service_filter, tag_filter, ltime].  raftd applies the filters
+	 * and keeps the last EVENT_RING_MAX for /v1/event/list.
+	 */
+	IMSG_USER_EVENT,
+	/*
+	 * raftd -> gossipd, at start before IMSG_NODE_ID, once per pool:
+	 * msgpack [pool (0 LAN, 1 WAN), contents of serf/local.keyring
+	 * (LAN) or serf/remote.keyring (WAN) as bin, or nil: no file].
+	 */
+	IMSG_KEYRING_INIT,
+	/*
+	 * gossipd -> raftd: the pool's keyring changed (or was created
+	 * from `encrypt`); msgpack [pool, JSON file contents as bin].
+	 * raftd writes it atomically (temporary file, rename).
+	 */
+	IMSG_KEYRING_SAVE,
+	/* parent -> gossipd: leave every pool gracefully; none. */
+	IMSG_CTL_LEAVE,
+	/* gossipd -> parent: the leave is complete; none. */
+	IMSG_CTL_LEFT,
+	/*
+	 * apid -> raftd: GET /v1/event/list; msgpack [name|"", node,
+	 * service, tag (filters, "" for none), index, wait_ms].  Answered
+	 * by IMSG_USER_EVENT items (the encoding above) and an
+	 * IMSG_READ_END whose index is the list's, maybe after blocking.
+	 */
+	IMSG_EVENT_LIST_REQ,
+
 	IMSG_TYPE_MAX
 };
+
+#define IMSG_GOSSIP_MAX		(64 * 1024)
+#define EVENT_RING_MAX		256	/* user events kept by an agent */
+/* The default and longest wait of a blocking /v1/event/list. */
+#define EVENT_WAIT_MAX_MS	(600 * 1000)
 
 enum kv_read_mode {
 	KV_READ_SINGLE,

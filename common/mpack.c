@@ -271,6 +271,20 @@ mpack_get_uint(const msgpack_object *o, uint64_t *out)
 }
 
 int
+mpack_copy_str(const msgpack_object *o, char *buf, size_t size)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
+	    o->via.str.size >= size || (o->via.str.size > 0 &&
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL))
+		return -1;
+	/* An empty string may come with no pointer at all. */
+	if (o->via.str.size > 0)
+		memcpy(buf, o->via.str.ptr, o->via.str.size);
+	buf[o->via.str.size] = '\0';
+	return 0;
+}
+
+int
 mpack_get_bool(const msgpack_object *o, int *out)
 {
 	if (o == NULL || o->type != MSGPACK_OBJECT_BOOLEAN)

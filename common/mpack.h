@@ -30,6 +30,8 @@ int	 mpack_next(msgpack_unpacked *, const void *, size_t, size_t *);
 const msgpack_object *mpack_map_get(const msgpack_object *, const char *);
 int	 mpack_key_is(const msgpack_object *, const char *);
 int	 mpack_get_str(const msgpack_object *, char **);
+/* A string without NUL into buf, NUL-terminated; -1 if it does not fit. */
+int	 mpack_copy_str(const msgpack_object *, char *, size_t);
 int	 mpack_get_int(const msgpack_object *, int64_t *);
 int	 mpack_get_uint(const msgpack_object *, uint64_t *);
 int	 mpack_get_bool(const msgpack_object *, int *);

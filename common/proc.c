@@ -213,7 +213,10 @@ proc_child_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		log_info("reload: configuration reloaded on SIGHUP");
 		break;
 	default:
-		fatalx("proc: unexpected type %u from parent", imsg->hdr.type);
+		if (c->parent_msg == NULL)
+			fatalx("proc: unexpected type %u from parent",
+			    imsg->hdr.type);
+		c->parent_msg(c, imsg);
 	}
 }
 

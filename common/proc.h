@@ -51,6 +51,8 @@ struct child {
 	struct event		*sigev[1];
 	/* Called after a reload with the new config, or NULL. */
 	void			(*reload)(struct child *, struct config *);
+	/* Messages from the parent beyond the common ones, or NULL. */
+	void			(*parent_msg)(struct child *, struct imsg *);
 };
 
 extern const char *const proc_names[PROC_MAX];

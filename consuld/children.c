@@ -246,6 +246,13 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 		cp->ready = 1;
 		parent_child_ready(p);
 		break;
+	case IMSG_CTL_LEFT:
+		if (cp->id != PROC_GOSSIPD || !imsg_len_is(imsg, 0)) {
+			child_broken(iev, "bad leave message");
+			return;
+		}
+		parent_left(p);
+		break;
 	default:
 		child_broken(iev, "unexpected message type");
 		break;
@@ -435,4 +442,20 @@ children_send_reload(struct parent *p)
 			fatal("children: compose");
 	}
 	mpack_out_free(&out);
+}
+
+/*
+ * Ask gossipd to leave every pool; -1 when it cannot be asked (not
+ * started yet, or gone), and then there is nothing to leave.
+ */
+int
+children_send_leave(struct parent *p)
+{
+	struct child_proc	*cp = &p->children[PROC_GOSSIPD];
+
+	if (!cp->alive || !cp->ready || cp->iev.events == 0)
+		return -1;
+	if (imsgev_compose(&cp->iev, IMSG_CTL_LEAVE, 0, -1, NULL, 0) == -1)
+		fatal("children: compose");
+	return 0;
 }

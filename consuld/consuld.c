@@ -2,9 +2,10 @@
  * consuld, the parent process.  It reads the configuration, opens every
  * listening socket, prepares data_dir, starts the five children with
  * their descriptors and channels, relays SIGHUP as a reload and SIGTERM
- * or SIGINT as a clean shutdown.  When any child dies the parent says
- * which and why and takes the suite down: nothing is left half-alive,
- * and the service manager restarts the whole.
+ * or SIGINT as a clean shutdown, after a graceful leave of the cluster
+ * when the configuration asks for one.  When any child dies the parent
+ * says which and why and takes the suite down: nothing is left
+ * half-alive, and the service manager restarts the whole.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -31,6 +32,10 @@
 
 /* Children that ignore SIGTERM this long are killed. */
 #define SHUTDOWN_GRACE_SEC	5
+/* A leave on a signal: gossipd's 5 s leave timeout and a margin. */
+#define LEAVE_TIMEOUT_SEC	6
+/* After a leave asked through the API: time for apid to answer it. */
+#define LEFT_DELAY_MSEC		300
 
 static struct parent	 parent;
 
@@ -268,6 +273,8 @@ parent_shutdown(struct parent *p, int code)
 	if (p->shutting_down)
 		return;
 	p->shutting_down = 1;
+	if (p->leavetimer != NULL)
+		evtimer_del(p->leavetimer);
 	sd_notify_state("STOPPING=1");
 	children_signal(p, SIGTERM);
 	p->killtimer = evtimer_new(p->base, kill_stragglers, p);
@@ -275,6 +282,74 @@ parent_shutdown(struct parent *p, int code)
 		fatalx("agent: evtimer");
 	if (!children_alive(p))
 		event_base_loopbreak(p->base);
+}
+
+static void
+leave_timeout(evutil_socket_t fd, short events, void *arg)
+{
+	struct parent	*p = arg;
+
+	if (p->leave == LEAVE_ASKED)
+		log_warnx("agent: leave not complete after %d seconds, "
+		    "shutting down", LEAVE_TIMEOUT_SEC);
+	parent_shutdown(p, 0);
+}
+
+static void
+leave_timer_arm(struct parent *p, const struct timeval *tv)
+{
+	if (p->leavetimer == NULL &&
+	    (p->leavetimer = evtimer_new(p->base, leave_timeout, p)) == NULL)
+		fatalx("agent: evtimer");
+	if (evtimer_add(p->leavetimer, tv) == -1)
+		fatalx("agent: evtimer");
+}
+
+/*
+ * gossipd left every pool, on our signal or on PUT /v1/agent/leave:
+ * the agent's work is over.  After the API's leave apid still has to
+ * answer the request, so the shutdown waits a little.
+ */
+void
+parent_left(struct parent *p)
+{
+	struct timeval	 tv = { 0, LEFT_DELAY_MSEC * 1000 };
+
+	if (p->shutting_down || p->leave == LEAVE_DONE)
+		return;
+	log_info("agent: graceful leave complete, shutting down");
+	if (p->leave == LEAVE_ASKED) {
+		parent_shutdown(p, 0);
+		return;
+	}
+	p->leave = LEAVE_DONE;
+	leave_timer_arm(p, &tv);
+}
+
+/*
+ * SIGTERM leaves the cluster first with leave_on_terminate, SIGINT
+ * unless skip_leave_on_interrupt (config_finalize() gave both Consul's
+ * defaults for servers and clients).  A second signal does not wait.
+ */
+static void
+parent_terminate(struct parent *p, int sig)
+{
+	struct timeval	 tv = { LEAVE_TIMEOUT_SEC, 0 };
+	const char	*name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+	int		 leave;
+
+	if (p->shutting_down)
+		return;
+	leave = sig == SIGTERM ? p->conf->leave_on_terminate :
+	    !p->conf->skip_leave_on_interrupt;
+	if (p->leave == LEAVE_NONE && leave && children_send_leave(p) == 0) {
+		log_info("agent: %s, leaving the cluster", name);
+		p->leave = LEAVE_ASKED;
+		leave_timer_arm(p, &tv);
+		return;
+	}
+	log_info("agent: %s, shutting down", name);
+	parent_shutdown(p, 0);
 }
 
 static void
@@ -369,10 +444,7 @@ parent_signal(evutil_socket_t sig, short events, void *arg)
 		break;
 	case SIGTERM:
 	case SIGINT:
-		if (!p->shutting_down)
-			log_info("agent: %s, shutting down",
-			    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		parent_shutdown(p, 0);
+		parent_terminate(p, sig);
 		break;
 	case SIGCHLD:
 		children_reap(p);

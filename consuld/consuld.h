@@ -61,6 +61,13 @@ struct listener {
 	char			*unix_path;	/* unlinked at exit */
 };
 
+/* A graceful leave of the gossip pools, before the shutdown. */
+enum leave_state {
+	LEAVE_NONE,
+	LEAVE_ASKED,		/* on a signal: waiting for gossipd */
+	LEAVE_DONE		/* gossipd left: shutting down soon */
+};
+
 struct parent {
 	struct options		 opts;
 	struct config		*conf;
@@ -72,6 +79,8 @@ struct parent {
 	int			 shutting_down;
 	int			 exit_code;
 	struct event		*killtimer;
+	enum leave_state	 leave;
+	struct event		*leavetimer;
 };
 
 /* flags.c */
@@ -83,12 +92,14 @@ void	 flags_usage(void) __attribute__((noreturn));
 struct config *parent_load_config(const struct options *);
 void	 parent_shutdown(struct parent *, int);
 void	 parent_child_ready(struct parent *);
+void	 parent_left(struct parent *);
 
 /* children.c */
 void	 children_start(struct parent *);
 void	 children_reap(struct parent *);
 void	 children_signal(struct parent *, int);
 void	 children_send_reload(struct parent *);
+int	 children_send_leave(struct parent *);
 int	 children_alive(struct parent *);
 const char *children_path(const char *);
 

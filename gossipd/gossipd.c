@@ -25,6 +25,7 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "gossipd.h"
 #include "log.h"
 #include "mpack.h"
 #include "proc.h"
@@ -34,49 +35,19 @@
 
 #define STREAM_TIMEOUT_SEC	10
 #define TAGS_MAX		32
+#define CONNS_MAX		64	/* TCP exchanges at once, per pool */
+#define FRAME_BASE		(1024 * 1024)
+#define FRAME_PER_MEMBER	4096
+#define DROP_LOG_MS		30000
 
-enum pool_kind {
-	POOL_LAN,
-	POOL_WAN,
-	POOL_MAX
-};
-
-struct pool;
-
-/* A push-pull exchange on TCP, accepted or ours. */
-struct conn {
-	TAILQ_ENTRY(conn)	 entry;
-	struct pool		*pool;
-	struct bufferevent	*bev;
-	uint64_t		 id;		/* 0: ours, a reply is coming */
-	struct swim_addr	 peer;
-	int			 closing;
-};
-
-struct pool {
-	enum pool_kind		 kind;
-	const char		*label;
-	struct swim		*sw;
-	int			 udp;
-	struct event		*udp_ev;
-	struct evconnlistener	*listener;
-	struct event		*timer;
-	struct event		*retry;
-	TAILQ_HEAD(, conn)	 conns;
-	uint64_t		 next_conn;
-	struct swim_addr	*seeds;
-	size_t			 nseeds;
-	int64_t			 retry_ms;
-};
-
-static struct child	 gossipd_child;
-static struct pool	 pools[POOL_MAX];
+struct child		 gossipd_child;
+struct pool		 pools[POOL_MAX];
 static struct sockaddr_storage bind_ss;
 static socklen_t	 bind_sslen;
 
-static void	pool_flush(struct pool *);
+static void	keyring_setup(struct pool *);
 
-static uint64_t
+uint64_t
 now_ms(void)
 {
 	struct timespec	 ts;
@@ -122,7 +93,7 @@ addr_to_sockaddr(const struct swim_addr *a, struct sockaddr_storage *ss)
 	return sizeof(*sin6);
 }
 
-static void
+void
 addr_ip(const struct swim_addr *a, char *buf, size_t len)
 {
 	if (inet_ntop(a->family, a->ip, buf, len) == NULL)
@@ -130,7 +101,7 @@ addr_ip(const struct swim_addr *a, char *buf, size_t len)
 }
 
 /* "ip", "ip:port" or "[ip6]:port"; a hostname is not resolved here. */
-static int
+int
 addr_parse(const char *s, uint16_t defport, struct swim_addr *a)
 {
 	char		 host[64], *colon;
@@ -193,12 +164,67 @@ report_member(struct pool *p, const struct swim_member_info *m, int status)
 	mpack_out_free(&out);
 }
 
+/*
+ * Say why messages from a peer are dropped when it is a matter of keys:
+ * the usual reason a node cannot join.  At most one line per pool every
+ * DROP_LOG_MS; the counts say how many since the last one.
+ */
+static void
+drop_log(struct pool *p, const struct swim_addr *from)
+{
+	struct swim_stats	 st;
+	char			 ip[INET6_ADDRSTRLEN];
+	uint64_t		 now = now_ms(), key, plain;
+
+	swim_stats(p->sw, &st);
+	key = st.drop_key - p->drops_told[0];
+	plain = st.drop_plaintext - p->drops_told[1];
+	if ((key == 0 && plain == 0) ||
+	    (p->drop_log_at != 0 && now - p->drop_log_at < DROP_LOG_MS))
+		return;
+	p->drop_log_at = now;
+	p->drops_told[0] = st.drop_key;
+	p->drops_told[1] = st.drop_plaintext;
+	addr_ip(from, ip, sizeof(ip));
+	if (key > 0)
+		log_warnx("gossip: %s: dropped %llu message%s (latest from "
+		    "%s): sealed with a key not in our keyring", p->label,
+		    (unsigned long long)key, key == 1 ? "" : "s", ip);
+	if (plain > 0)
+		log_warnx("gossip: %s: dropped %llu message%s (latest from "
+		    "%s): not encrypted, and encrypt_verify_incoming "
+		    "requires it", p->label, (unsigned long long)plain,
+		    plain == 1 ? "" : "s", ip);
+}
+
+/* An API join learns from here whether its push-pull was answered. */
 static void
 conn_free(struct conn *c)
 {
+	char	 ip[INET6_ADDRSTRLEN];
+
+	if (c->joining && !c->closing) {
+		addr_ip(&c->peer, ip, sizeof(ip));
+		log_warnx("gossip: %s: joining through %s:%u failed: no "
+		    "answer to the state exchange (not listening there, or "
+		    "a different gossip key)", c->pool->label, ip,
+		    c->peer.port);
+	}
+	if (c->join != NULL)
+		ops_join_done(c->join, c->closing);
 	TAILQ_REMOVE(&c->pool->conns, c, entry);
+	c->pool->nconns--;
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/* The largest frame worth reading: a full state of this pool's size. */
+static size_t
+frame_max(const struct pool *p)
+{
+	size_t	 n = FRAME_BASE + swim_member_count(p->sw) * FRAME_PER_MEMBER;
+
+	return n < SWIM_STREAM_MAX ? n : SWIM_STREAM_MAX;
 }
 
 static void
@@ -222,12 +248,13 @@ conn_read(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	unsigned char	 hdr[4], *frame;
 	size_t		 len;
+	int		 rc;
 
 	if (c->closing || evbuffer_get_length(in) < 4)
 		return;
 	evbuffer_copyout(in, hdr, 4);
 	len = (size_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
-	if (len > SWIM_STREAM_MAX) {
+	if (len > frame_max(c->pool)) {
 		log_debug("gossip: %s: oversize push-pull frame", c->pool->label);
 		conn_free(c);
 		return;
@@ -236,16 +263,25 @@ conn_read(struct bufferevent *bev, void *arg)
 		return;
 	evbuffer_drain(in, 4);
 	frame = evbuffer_pullup(in, len);
-	if (swim_recv_stream(c->pool->sw, c->id, &c->peer, frame, len,
-	    now_ms()) == -1)
+	rc = swim_recv_stream(c->pool->sw, c->id, &c->peer, frame, len,
+	    now_ms());
+	if (rc == -1) {
 		log_debug("gossip: %s: push-pull frame dropped",
 		    c->pool->label);
+		drop_log(c->pool, &c->peer);
+	}
 	evbuffer_drain(in, len);
-	c->closing = 1;
 	p = c->pool;
-	/* Our own exchange is complete; an accepted one awaits its reply. */
-	if (c->id == 0)
+	/*
+	 * Our own exchange is complete (a join counts it done only if the
+	 * core took the reply); an accepted one awaits its reply, unless
+	 * the core dropped what came, and then there is none.
+	 */
+	c->closing = rc == 0;
+	if (c->id == 0 || rc == -1)
 		conn_free(c);
+	else
+		c->closing = 1;
 	pool_flush(p);
 }
 
@@ -290,6 +326,7 @@ conn_new(struct pool *p, int fd, uint64_t id, const struct swim_addr *peer)
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&p->conns, c, entry);
+	p->nconns++;
 	return c;
 }
 
@@ -300,6 +337,12 @@ pool_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct pool		*p = arg;
 	struct swim_addr	 peer;
 
+	if (p->nconns >= CONNS_MAX) {
+		log_debug("gossip: %s: %d exchanges at once, refusing one",
+		    p->label, CONNS_MAX);
+		close(fd);
+		return;
+	}
 	if (addr_from_sockaddr(sa, &peer) == -1) {
 		close(fd);
 		return;
@@ -318,6 +361,11 @@ pool_stream(struct pool *p, const struct swim_out *o)
 	uint64_t		 now;
 	int			 fd;
 
+	if (p->nconns >= CONNS_MAX) {
+		log_debug("gossip: %s: %d exchanges at once, skipping one",
+		    p->label, CONNS_MAX);
+		return;
+	}
 	len = addr_to_sockaddr(&o->to, &ss);
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1) {
@@ -328,6 +376,11 @@ pool_stream(struct pool *p, const struct swim_out *o)
 	    bind(fd, (struct sockaddr *)&bind_ss, bind_sslen) == -1)
 		log_debug("gossip: bind for push-pull: %s", strerror(errno));
 	c = conn_new(p, fd, 0, &o->to);
+	c->joining = o->join;
+	if (o->join && p->joining != NULL) {
+		c->join = p->joining;
+		p->joining = NULL;
+	}
 	/* A fallback probe is worth nothing after its probe period. */
 	now = now_ms();
 	if (o->deadline > now && o->deadline - now < STREAM_TIMEOUT_SEC *
@@ -366,20 +419,38 @@ pool_timer(evutil_socket_t fd, short events, void *arg)
 	pool_flush(p);
 }
 
-/* Send and report what the core has for us, then rearm the timer. */
-static void
+/* A user message, kept until the core takes inputs again. */
+struct user_msg {
+	struct swim_addr	 from;
+	size_t			 len;
+	unsigned char		 data[SWIM_USER_MAX];
+};
+
+/*
+ * Send and report what the core has for us, then rearm the timer.  User
+ * messages are handled after swim_advance(): answering them feeds the
+ * core, which it refuses in between.
+ */
+void
 pool_flush(struct pool *p)
 {
 	struct swim_ready	 rd;
 	struct sockaddr_storage	 ss;
 	struct timeval		 tv;
+	struct user_msg		*um = NULL;
 	socklen_t		 len;
 	uint64_t		 now, next;
-	size_t			 i;
+	size_t			 i, nu, left;
 	int			 status;
 
 	while (swim_has_ready(p->sw)) {
 		swim_ready(p->sw, &rd);
+		nu = 0;
+		left = 0;
+		free(um);
+		if ((um = calloc(rd.n_events, sizeof(*um))) == NULL &&
+		    rd.n_events > 0)
+			fatal("gossip");
 		for (i = 0; i < rd.n_outs; i++) {
 			switch (rd.outs[i].type) {
 			case SWIM_OUT_PACKET:
@@ -400,6 +471,13 @@ pool_flush(struct pool *p)
 		}
 		for (i = 0; i < rd.n_events; i++) {
 			switch (rd.events[i].type) {
+			case SWIM_EV_USER:
+				um[nu].from = rd.events[i].other;
+				um[nu].len = rd.events[i].len;
+				memcpy(um[nu].data, rd.events[i].data,
+				    rd.events[i].len);
+				nu++;
+				continue;
 			case SWIM_EV_CONFLICT:
 				log_warnx("gossip: %s: member %s claimed by "
 				    "another address", p->label,
@@ -410,6 +488,10 @@ pool_flush(struct pool *p)
 				break;
 			case SWIM_EV_LEAVE:
 				status = SWIM_LEFT;
+				if (rd.events[i].member.status == SWIM_LEFT &&
+				    strcmp(rd.events[i].member.name,
+				    swim_self_name(p->sw)) == 0)
+					left = 1;
 				break;
 			case SWIM_EV_FAILED:
 				status = SWIM_FAILED;
@@ -427,7 +509,16 @@ pool_flush(struct pool *p)
 			report_member(p, &rd.events[i].member, status);
 		}
 		swim_advance(p->sw);
+		for (i = 0; i < nu; i++)
+			serf_recv(p, &um[i].from, um[i].data, um[i].len);
+		if (left) {
+			p->left = 1;
+			ops_pool_left(p);
+		}
 	}
+	free(um);
+	if (p->left)
+		return;
 	now = now_ms();
 	next = swim_next_timeout(p->sw);
 	next = next > now ? next - now : 0;
@@ -457,8 +548,9 @@ pool_udp(evutil_socket_t fd, short events, void *arg)
 		if (n == -1)
 			break;
 		if (addr_from_sockaddr((struct sockaddr *)&ss, &from) == 0)
-			(void)swim_recv_packet(p->sw, &from, buf, n,
-			    now_ms());
+			if (swim_recv_packet(p->sw, &from, buf, n,
+			    now_ms()) == -1)
+				drop_log(p, &from);
 	}
 	pool_flush(p);
 }
@@ -514,7 +606,10 @@ pool_start(struct pool *p, enum pool_kind kind, const char *node_id)
 
 	p->kind = kind;
 	p->label = kind == POOL_LAN ? "lan" : "wan";
+	p->file = kind == POOL_LAN ? "serf/local.keyring" :
+	    "serf/remote.keyring";
 	TAILQ_INIT(&p->conns);
+	TAILQ_INIT(&p->queries);
 	udp = proc_child_socket(&gossipd_child, kind == POOL_LAN ?
 	    SOCKET_SERF_LAN_UDP : SOCKET_SERF_WAN_UDP);
 	tcp = proc_child_socket(&gossipd_child, kind == POOL_LAN ?
@@ -576,6 +671,8 @@ pool_start(struct pool *p, enum pool_kind kind, const char *node_id)
 	o.tags = tags;
 	o.ntags = n / 2;
 
+	keyring_setup(p);
+	o.keyring = p->kr;
 	if ((p->sw = swim_new(&o, now_ms())) == NULL)
 		fatalx("gossip: %s: cannot start the pool", p->label);
 	p->udp = udp;
@@ -605,12 +702,121 @@ pool_start(struct pool *p, enum pool_kind kind, const char *node_id)
 	    o.name, gport, p->nseeds);
 }
 
+/* The keyring file raftd read for a pool, kept until the pool starts. */
+static void
+keyring_init(struct imsgev *iev, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	uint64_t		 kind;
+	struct pool		*p;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.size != 2)
+		fatalx("gossip: malformed keyring from %s", iev->name);
+	a = u.data.via.array.ptr;
+	if (mpack_get_uint(&a[0], &kind) == -1 || kind >= POOL_MAX ||
+	    (a[1].type != MSGPACK_OBJECT_NIL &&
+	    (a[1].type != MSGPACK_OBJECT_BIN ||
+	    a[1].via.bin.size > KEYRING_FILE_MAX)) ||
+	    pools[kind].sw != NULL || pools[kind].keyfile_set)
+		fatalx("gossip: malformed keyring from %s", iev->name);
+	p = &pools[kind];
+	p->keyfile_set = 1;
+	if (a[1].type == MSGPACK_OBJECT_BIN) {
+		if ((p->keyfile = malloc(a[1].via.bin.size + 1)) == NULL)
+			fatal("gossip");
+		if (a[1].via.bin.size > 0)
+			memcpy(p->keyfile, a[1].via.bin.ptr,
+			    a[1].via.bin.size);
+		p->keyfilelen = a[1].via.bin.size;
+	}
+	msgpack_unpacked_destroy(&u);
+}
+
+/* raftd keeps the file: data_dir is beyond our chroot. */
+void
+keyring_changed(struct pool *p)
+{
+	struct mpack_out	 out;
+	char			 buf[KEYRING_FILE_MAX];
+	size_t			 len;
+
+	if (gossipd_child.conf->disable_keyring_file)
+		return;
+	if (keyring_save(p->kr, buf, sizeof(buf), &len) == -1)
+		fatalx("gossip: %s: keyring too large to save", p->label);
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_uint8(&out.pk, p->kind);
+	mpack_bin(&out.pk, buf, len);
+	if (imsgev_compose(&gossipd_child.peers[PROC_RAFTD], IMSG_KEYRING_SAVE,
+	    0, -1, out.sbuf.data, out.sbuf.size) == -1)
+		fatal("gossip: compose");
+	mpack_out_free(&out);
+	explicit_bzero(buf, sizeof(buf));
+}
+
+/*
+ * The pool's keyring, as Consul builds it: the keyring file when there
+ * is one (it holds rotations made since `encrypt` was written, so it
+ * wins over it), else the `encrypt` key, saved as the first keyring.
+ */
+static void
+keyring_setup(struct pool *p)
+{
+	struct config	*c = gossipd_child.conf;
+
+	if (p->keyfile != NULL && c->disable_keyring_file) {
+		explicit_bzero(p->keyfile, p->keyfilelen);
+		free(p->keyfile);
+		p->keyfile = NULL;
+	}
+	if (p->keyfile != NULL) {
+		if ((p->kr = keyring_new()) == NULL)
+			fatal("gossip");
+		if (keyring_load(p->kr, p->keyfile, p->keyfilelen) == -1 ||
+		    keyring_count(p->kr) == 0)
+			fatalx("gossip: %s: the keyring file %s is not a "
+			    "JSON list of base64 keys of 16, 24 or 32 bytes",
+			    p->label, p->file);
+		if (c->encrypt != NULL)
+			log_warnx("gossip: %s: keyring file %s exists: the "
+			    "\"encrypt\" key is ignored", p->label, p->file);
+		explicit_bzero(p->keyfile, p->keyfilelen);
+		free(p->keyfile);
+		p->keyfile = NULL;
+	} else if (c->encrypt != NULL) {
+		if ((p->kr = keyring_new()) == NULL)
+			fatal("gossip");
+		if (keyring_install(p->kr, c->encrypt) != KEYRING_OK)
+			fatalx("gossip: encrypt must be a base64 key of 16, "
+			    "24 or 32 bytes");
+		keyring_changed(p);
+	} else
+		return;
+	keyring_set_verify(p->kr, c->encrypt_verify_incoming,
+	    c->encrypt_verify_outgoing);
+	log_info("gossip: %s: encrypted, %zu key%s, verify incoming %s, "
+	    "outgoing %s", p->label, keyring_count(p->kr),
+	    keyring_count(p->kr) == 1 ? "" : "s",
+	    c->encrypt_verify_incoming ? "on" : "off",
+	    c->encrypt_verify_outgoing ? "on" : "off");
+}
+
 static void
 gossipd_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 {
 	const char	*id;
 
 	switch (imsg->hdr.type) {
+	case IMSG_KEYRING_INIT:
+		keyring_init(iev, imsg);
+		break;
+	case IMSG_GOSSIP_REQ:
+		ops_request(iev, imsg);
+		break;
 	case IMSG_NODE_ID:
 		id = imsg->data;
 		if (imsg->len < 2 || imsg->len > 64 ||
@@ -641,12 +847,29 @@ bind_address(const char *addr)
 	bind_sslen = addr_to_sockaddr(&a, &bind_ss);
 }
 
+static void
+gossipd_parent_msg(struct child *c, struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_CTL_LEAVE:
+		imsg_need_len(imsg, 0, "parent");
+		ops_leave();
+		break;
+	default:
+		fatalx("gossipd: unexpected type %u from parent",
+		    imsg->hdr.type);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct child	*c = &gossipd_child;
 
 	proc_child_start(c, PROC_GOSSIPD, argc, argv);
+	c->parent_msg = gossipd_parent_msg;
+	pools[POOL_LAN].kind = POOL_LAN;
+	pools[POOL_WAN].kind = POOL_WAN;
 	proc_child_peer(c, PROC_RAFTD, gossipd_dispatch_raftd);
 	bind_address(c->conf->bind_addr);
 	sandbox_enter(PROC_GOSSIPD, PROC_EMPTY_DIR, c->conf->user);

@@ -13,8 +13,8 @@
  * remembers, per sender id, the highest counter and which of the 256
  * before it were seen.  See keyring.c for what that does not cover.
  *
- * No I/O here: the keyring file is read and written through buffers
- * (keyring_file.c has the helpers that touch the file system).
+ * No I/O here: the keyring file is read and written through buffers;
+ * raftd keeps the file (gossipd cannot reach data_dir).
  */
 #ifndef CONSULD_KEYRING_H
 #define CONSULD_KEYRING_H
@@ -102,9 +102,5 @@ int		 keyring_unwrap(struct keyring *, enum keyring_chan,
 		    const void *, size_t, void *, size_t, size_t *);
 
 const char	*keyring_strerror(int);
-
-/* keyring_file.c: the same as load and save, on a path. */
-int		 keyring_read_file(struct keyring *, const char *);
-int		 keyring_write_file(const struct keyring *, const char *);
 
 #endif

@@ -649,6 +649,30 @@ emit_event(struct swim *sw, enum swim_event_type type, struct member *m,
 	sw->n_evs++;
 }
 
+/* A user message as an event: its bytes where an event keeps tags. */
+static void
+emit_user(struct swim *sw, const struct swim_addr *from, const void *data,
+    size_t len)
+{
+	struct swim_event	*e;
+
+	if (sw->n_evs == sw->cap_evs) {
+		sw->cap_evs = sw->cap_evs ? sw->cap_evs * 2 : 64;
+		sw->evs = swim_reallocarray(sw->evs, sw->cap_evs,
+		    sizeof(*sw->evs));
+		sw->ev_off = swim_reallocarray(sw->ev_off, sw->cap_evs,
+		    2 * sizeof(*sw->ev_off));
+	}
+	e = &sw->evs[sw->n_evs];
+	memset(e, 0, sizeof(*e));
+	e->type = SWIM_EV_USER;
+	e->other = *from;
+	e->len = len;
+	sw->ev_off[2 * sw->n_evs] = arena_copy(sw, "", 0);
+	sw->ev_off[2 * sw->n_evs + 1] = arena_copy(sw, data, len);
+	sw->n_evs++;
+}
+
 /*
  * Broadcasts.  A member has at most one message queued about it: a newer
  * one replaces it.  The queue is bucketed by transmit count so that the
@@ -688,18 +712,19 @@ msg_encode(struct swim *sw, const struct swim_msg *m, unsigned char *buf,
 	return w.overflow ? -1 : 0;
 }
 
-static void
+/* About member m (one at a time), or a user message (m NULL). */
+static int
 bcast_queue(struct swim *sw, struct member *m, const struct swim_msg *msg)
 {
 	struct bcast	*b;
 	size_t		 len;
 	int		 i;
 
-	if (m->bcast != NULL)
+	if (m != NULL && m->bcast != NULL)
 		bcast_free(sw, m->bcast);
 	/* Too large for our packets: push-pull will carry it instead. */
 	if (msg_encode(sw, msg, sw->enc, packet_room(sw), &len) == -1)
-		return;
+		return -1;
 	if (sw->nbcast >= sw->opts.queue_max) {
 		/* Drop the oldest of the most sent. */
 		for (i = SWIM_TRANSMIT_MAX - 1; i >= 0; i--)
@@ -713,8 +738,10 @@ bcast_queue(struct swim *sw, struct member *m, const struct swim_msg *msg)
 	b->len = len;
 	memcpy(b->data, sw->enc, len);
 	TAILQ_INSERT_HEAD(&sw->bq[0], b, entry);
-	m->bcast = b;
+	if (m != NULL)
+		m->bcast = b;
 	sw->nbcast++;
+	return 0;
 }
 
 /*
@@ -826,7 +853,7 @@ broadcast(struct swim *sw, struct member *m, enum swim_msg_type type,
     const char *from)
 {
 	msg_about(&sw->out_msg, type, m, from);
-	bcast_queue(sw, m, &sw->out_msg);
+	(void)bcast_queue(sw, m, &sw->out_msg);
 }
 
 /* One message alone on a stream: the fallback probe and its ack. */
@@ -1432,6 +1459,9 @@ handle_msg(struct swim *sw, const struct swim_addr *from,
 		correct_stale(sw, from, m);
 		handle_dead(sw, m->incarnation, m->node, m->from, now);
 		break;
+	case SWIM_MSG_USER:
+		emit_user(sw, from, m->user, m->userlen);
+		break;
 	case SWIM_MSG_PUSHPULL:
 		break;
 	}
@@ -1883,6 +1913,28 @@ swim_leave(struct swim *sw, uint64_t now)
 }
 
 int
+swim_prune(struct swim *sw, const char *name, uint64_t now)
+{
+	struct member	*m;
+
+	if (sw->in_ready || name == NULL ||
+	    (m = member_find(sw, name)) == NULL || m == sw->self ||
+	    (m->state != SWIM_STATE_DEAD && m->state != SWIM_STATE_LEFT))
+		return -1;
+	if (now > sw->now)
+		sw->now = now;
+	emit_event(sw, SWIM_EV_REAP, m, NULL);
+	member_remove(sw, m);
+	return 0;
+}
+
+const char *
+swim_self_name(const struct swim *sw)
+{
+	return sw->self->name;
+}
+
+int
 swim_force_leave(struct swim *sw, const char *name, uint64_t now)
 {
 	struct member	*m;
@@ -1898,6 +1950,46 @@ swim_force_leave(struct swim *sw, const char *name, uint64_t now)
 }
 
 /* Our alive message must fit a packet on its own. */
+static int
+user_msg(struct swim *sw, const void *data, size_t len, uint64_t now)
+{
+	if (sw->in_ready || sw->leaving || data == NULL || len == 0 ||
+	    len > SWIM_USER_MAX)
+		return -1;
+	if (now > sw->now)
+		sw->now = now;
+	memset(&sw->out_msg, 0, offsetof(struct swim_msg, tags));
+	sw->out_msg.type = SWIM_MSG_USER;
+	sw->out_msg.user = data;
+	sw->out_msg.userlen = len;
+	return 0;
+}
+
+int
+swim_user_broadcast(struct swim *sw, const void *data, size_t len,
+    uint64_t now)
+{
+	if (user_msg(sw, data, len, now) == -1)
+		return -1;
+	return bcast_queue(sw, NULL, &sw->out_msg);
+}
+
+int
+swim_user_send(struct swim *sw, const struct swim_addr *to, const void *data,
+    size_t len, uint64_t now)
+{
+	struct swim_msg	 msg;
+
+	if (to == NULL || !addr_valid(to) ||
+	    user_msg(sw, data, len, now) == -1)
+		return -1;
+	msg = sw->out_msg;
+	if (msg_encode(sw, &msg, sw->enc, packet_room(sw), &len) == -1)
+		return -1;
+	send_packet(sw, to, &msg, NULL);
+	return 0;
+}
+
 static int
 self_alive_fits(struct swim *sw, const char *tags, size_t tagslen)
 {
@@ -1950,6 +2042,10 @@ swim_ready(struct swim *sw, struct swim_ready *rd)
 		    sw->ev_off[2 * i];
 		sw->evs[i].member.tags = (const char *)sw->arena +
 		    sw->ev_off[2 * i + 1];
+		if (sw->evs[i].type == SWIM_EV_USER) {
+			sw->evs[i].data = sw->evs[i].member.tags;
+			sw->evs[i].member.tags = "";
+		}
 	}
 	rd->outs = sw->outs;
 	rd->n_outs = sw->n_outs;

@@ -53,6 +53,7 @@
 #define SWIM_PACKET_MAX		65536	/* a UDP packet we read */
 #define SWIM_STREAM_MAX		(32 * 1024 * 1024) /* a TCP frame */
 #define SWIM_MEMBERS_MAX	(1024 * 1024)	/* max_members ceiling */
+#define SWIM_USER_MAX		1024	/* a user message, in bytes */
 
 struct keyring;
 
@@ -95,13 +96,16 @@ enum swim_event_type {
 	SWIM_EV_LEAVE,		/* left (about us: leave done) */
 	SWIM_EV_FAILED,		/* declared dead */
 	SWIM_EV_REAP,		/* forgotten after reconnect_timeout */
-	SWIM_EV_CONFLICT	/* another address claims member's name */
+	SWIM_EV_CONFLICT,	/* another address claims member's name */
+	SWIM_EV_USER		/* a user message arrived (no member) */
 };
 
 struct swim_event {
 	enum swim_event_type	 type;
 	struct swim_member_info	 member;
-	struct swim_addr	 other;		/* CONFLICT: claimant */
+	struct swim_addr	 other;		/* CONFLICT: claimant; USER: from */
+	const void		*data;		/* USER: the message */
+	size_t			 len;
 };
 
 enum swim_out_type {
@@ -216,6 +220,16 @@ int	 swim_join(struct swim *, const struct swim_addr *, size_t,
 int	 swim_leave(struct swim *, uint64_t);
 /* A failed member is marked left (and so reaped sooner by others). */
 int	 swim_force_leave(struct swim *, const char *, uint64_t);
+/*
+ * User messages, opaque to the core, at most SWIM_USER_MAX bytes:
+ * broadcast piggy-backs one on gossip like membership news (each member
+ * that receives it sees a SWIM_EV_USER event; passing it on again is the
+ * caller's business, and so is telling repeats apart); send puts one in
+ * a packet to one address.  -1 if too large, or leaving.
+ */
+int	 swim_user_broadcast(struct swim *, const void *, size_t, uint64_t);
+int	 swim_user_send(struct swim *, const struct swim_addr *, const void *,
+	    size_t, uint64_t);
 /* New tags for us, gossiped with a higher incarnation. */
 int	 swim_set_tags(struct swim *, const char *const *, size_t, uint64_t);
 
@@ -238,6 +252,9 @@ int	 swim_member_at(const struct swim *, size_t,
 int	 swim_member_get(const struct swim *, const char *,
 	    struct swim_member_info *);
 void	 swim_stats(const struct swim *, struct swim_stats *);
+const char *swim_self_name(const struct swim *);
+/* Forget a member that left or failed, at once; -1 if none such. */
+int	 swim_prune(struct swim *, const char *, uint64_t);
 
 /* Iterating tags: *off starts at 0; 1 while a pair is returned. */
 int	 swim_tag_next(const char *, size_t, size_t *, const char **,

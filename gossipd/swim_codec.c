@@ -113,8 +113,8 @@ swim_tags_flatten(const char *const *kv, size_t npairs, char *out,
 	return 0;
 }
 
-static void
-pack_addr(msgpack_packer *pk, const struct swim_addr *a)
+void
+swim_addr_pack(msgpack_packer *pk, const struct swim_addr *a)
 {
 	mpack_bin(pk, a->ip, a->family == AF_INET6 ? 16 : 4);
 	msgpack_pack_uint16(pk, a->port);
@@ -147,7 +147,7 @@ swim_msg_pack(msgpack_packer *pk, const struct swim_msg *m)
 		msgpack_pack_uint8(pk, m->type);
 		msgpack_pack_uint32(pk, m->seq);
 		mpack_str(pk, m->node);
-		pack_addr(pk, &m->addr);
+		swim_addr_pack(pk, &m->addr);
 		if (m->nack)
 			msgpack_pack_true(pk);
 		else
@@ -172,8 +172,14 @@ swim_msg_pack(msgpack_packer *pk, const struct swim_msg *m)
 		msgpack_pack_uint8(pk, m->type);
 		msgpack_pack_uint32(pk, m->incarnation);
 		mpack_str(pk, m->node);
-		pack_addr(pk, &m->addr);
+		swim_addr_pack(pk, &m->addr);
 		pack_tags(pk, m->tags, m->tagslen);
+		break;
+	case SWIM_MSG_USER:
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_uint8(pk, m->type);
+		msgpack_pack_bin(pk, m->userlen);
+		msgpack_pack_bin_body(pk, m->user, m->userlen);
 		break;
 	case SWIM_MSG_PUSHPULL:
 		/* Not a packet message: see swim_pushpull_pack(). */
@@ -203,8 +209,8 @@ get_name(const msgpack_object *o, char *buf)
 	return 0;
 }
 
-static int
-get_addr(const msgpack_object *ip, const msgpack_object *port,
+int
+swim_addr_unpack(const msgpack_object *ip, const msgpack_object *port,
     struct swim_addr *a)
 {
 	uint32_t	 p;
@@ -256,7 +262,9 @@ get_tags(const msgpack_object *o, char *out, size_t *outlen)
 			    memchr(s->via.str.ptr, '\0', s->via.str.size) !=
 			    NULL)
 				return -1;
-			memcpy(out + off, s->via.str.ptr, s->via.str.size);
+			if (s->via.str.size > 0)
+				memcpy(out + off, s->via.str.ptr,
+				    s->via.str.size);
 			off += s->via.str.size;
 			out[off++] = '\0';
 		}
@@ -290,7 +298,7 @@ swim_msg_unpack(const msgpack_object *o, struct swim_msg *m)
 	case SWIM_MSG_INDIRECT:
 		if (n < 6 || get_u32(&a[1], &m->seq) == -1 ||
 		    get_name(&a[2], m->node) == -1 ||
-		    get_addr(&a[3], &a[4], &m->addr) == -1 ||
+		    swim_addr_unpack(&a[3], &a[4], &m->addr) == -1 ||
 		    get_bool(&a[5], &m->nack) == -1)
 			return -1;
 		return 0;
@@ -307,9 +315,16 @@ swim_msg_unpack(const msgpack_object *o, struct swim_msg *m)
 	case SWIM_MSG_ALIVE:
 		if (n < 6 || get_u32(&a[1], &m->incarnation) == -1 ||
 		    get_name(&a[2], m->node) == -1 ||
-		    get_addr(&a[3], &a[4], &m->addr) == -1 ||
+		    swim_addr_unpack(&a[3], &a[4], &m->addr) == -1 ||
 		    get_tags(&a[5], m->tags, &m->tagslen) == -1)
 			return -1;
+		return 0;
+	case SWIM_MSG_USER:
+		if (a[1].type != MSGPACK_OBJECT_BIN ||
+		    a[1].via.bin.size == 0 || a[1].via.bin.size > SWIM_USER_MAX)
+			return -1;
+		m->user = a[1].via.bin.ptr;
+		m->userlen = a[1].via.bin.size;
 		return 0;
 	}
 	return -1;
@@ -395,7 +410,7 @@ swim_entry_pack(msgpack_packer *pk, const struct swim_msg *e)
 {
 	msgpack_pack_array(pk, 6);
 	mpack_str(pk, e->node);
-	pack_addr(pk, &e->addr);
+	swim_addr_pack(pk, &e->addr);
 	msgpack_pack_uint32(pk, e->incarnation);
 	msgpack_pack_uint8(pk, e->state);
 	pack_tags(pk, e->tags, e->tagslen);
@@ -444,7 +459,7 @@ swim_entry_unpack(const msgpack_object *o, struct swim_msg *e)
 		return -1;
 	a = o->via.array.ptr;
 	if (get_name(&a[0], e->node) == -1 ||
-	    get_addr(&a[1], &a[2], &e->addr) == -1 ||
+	    swim_addr_unpack(&a[1], &a[2], &e->addr) == -1 ||
 	    get_u32(&a[3], &e->incarnation) == -1 ||
 	    get_u32(&a[4], &state) == -1 || state > SWIM_STATE_LEFT ||
 	    get_tags(&a[5], e->tags, &e->tagslen) == -1)

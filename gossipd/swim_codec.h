@@ -11,6 +11,7 @@
  *   SUSPECT   [5, incarnation, node, from]
  *   ALIVE     [6, incarnation, node, ip, port, {tag: value...}]
  *   DEAD      [7, incarnation, node, from]	from == node: it left
+ *   USER      [9, bin]	opaque to the core: the daemon's events and queries
  *
  * A stream (TCP) carries one message each way: a push-pull,
  * [8, join, reply, from, [entry...]] with entry [name, ip, port,
@@ -38,7 +39,8 @@ enum swim_msg_type {
 	SWIM_MSG_SUSPECT = 5,
 	SWIM_MSG_ALIVE = 6,
 	SWIM_MSG_DEAD = 7,
-	SWIM_MSG_PUSHPULL = 8
+	SWIM_MSG_PUSHPULL = 8,
+	SWIM_MSG_USER = 9
 };
 
 enum swim_state {
@@ -58,6 +60,8 @@ struct swim_msg {
 	char			 node[SWIM_NAME_MAX];
 	char			 from[SWIM_NAME_MAX];
 	struct swim_addr	 addr;
+	const void		*user;		/* USER: into the unpacked */
+	size_t			 userlen;
 	char			 tags[SWIM_TAGS_MAX];
 	size_t			 tagslen;
 };
@@ -87,6 +91,10 @@ int	 swim_tags_valid(const char *, size_t);
 /* key, value pairs to the flat form; -1 if invalid or too long. */
 int	 swim_tags_flatten(const char *const *, size_t, char *, size_t *);
 
+/* An address as two items: ip (bin of 4 or 16), port. */
+void	 swim_addr_pack(msgpack_packer *, const struct swim_addr *);
+int	 swim_addr_unpack(const msgpack_object *, const msgpack_object *,
+	    struct swim_addr *);
 void	 swim_msg_pack(msgpack_packer *, const struct swim_msg *);
 int	 swim_msg_unpack(const msgpack_object *, struct swim_msg *);
 

@@ -279,19 +279,6 @@ conf_changes(const struct raft_conf *a, const struct raft_conf *b)
 	return n;
 }
 
-static int
-mpack_copy_str(const msgpack_object *o, char *buf, size_t size)
-{
-	if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
-	    o->via.str.size >= size || (o->via.str.size > 0 &&
-	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL))
-		return -1;
-	if (o->via.str.size > 0)
-		memcpy(buf, o->via.str.ptr, o->via.str.size);
-	buf[o->via.str.size] = '\0';
-	return 0;
-}
-
 /* [{"ID": str, "Address": str, "Voter": bool}, ...] */
 int
 raft_conf_encode(const struct raft_conf *c, void **buf, size_t *len)

@@ -49,9 +49,17 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_SNAPSHOT_RESTORE:
 		snapshot_restore_request(iev, imsg);
 		break;
+	case IMSG_GOSSIP_REQ:
+		gossip_relay_request(iev, imsg);
+		break;
+	case IMSG_EVENT_LIST_REQ:
+		user_event_list_request(iev, imsg);
+		break;
 	case IMSG_REQ_CANCEL:
+		/* Request ids are unique: one of the two holds it, or none. */
 		imsg_need_len(imsg, 0, iev->name);
 		watch_cancel(&raftd, iev, imsg->hdr.peerid);
+		user_event_cancel(iev, imsg->hdr.peerid);
 		break;
 	default:
 		fatalx("raftd: unexpected type %u from apid", imsg->hdr.type);
@@ -64,6 +72,15 @@ raftd_dispatch_gossipd(struct imsgev *iev, struct imsg *imsg)
 	switch (imsg->hdr.type) {
 	case IMSG_MEMBER:
 		member_update(iev, imsg);
+		break;
+	case IMSG_GOSSIP_RESULT:
+		gossip_relay_result(iev, imsg);
+		break;
+	case IMSG_USER_EVENT:
+		user_event_arrived(iev, imsg);
+		break;
+	case IMSG_KEYRING_SAVE:
+		keyring_save(iev, imsg);
 		break;
 	default:
 		fatalx("raftd: unexpected type %u from gossipd",
@@ -102,6 +119,8 @@ main(int argc, char *argv[])
 	snprintf(raftd.self_addr, sizeof(raftd.self_addr), "%s:%d",
 	    c->conf->advertise_addr, c->conf->ports.server);
 	node_start(&raftd);
+	/* gossipd starts its pools on the node id, with these keys. */
+	keyring_send_init(c);
 	/* gossipd names us in gossip with the id we keep. */
 	if (imsgev_compose(&c->peers[PROC_GOSSIPD], IMSG_NODE_ID, 0, -1,
 	    raftd_node_id, strlen(raftd_node_id) + 1) == -1)

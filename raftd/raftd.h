@@ -2,7 +2,9 @@
  * raftd: Raft and the state machine.  raftd.c starts the process and
  * dispatches imsgs; node.c drives the Raft core and commits its output
  * to the store once per event-loop turn; fsm.c applies committed
- * commands; kv.c answers KV requests; watch.c parks blocking queries.
+ * commands; kv.c answers KV requests; watch.c parks blocking queries;
+ * gossip.c relays gossip operations and keeps the keyring files;
+ * events.c keeps the user events.
  */
 #ifndef CONSULD_RAFTD_H
 #define CONSULD_RAFTD_H
@@ -121,6 +123,17 @@ const char *snapshot_restore(struct raftd *, const void *, size_t);
 void	 snapshot_request(struct imsgev *, struct imsg *);
 void	 snapshot_data(struct imsgev *, struct imsg *);
 void	 snapshot_restore_request(struct imsgev *, struct imsg *);
+
+/* gossip.c */
+void	 gossip_relay_request(struct imsgev *, struct imsg *);
+void	 gossip_relay_result(struct imsgev *, struct imsg *);
+void	 keyring_send_init(struct child *);
+void	 keyring_save(struct imsgev *, struct imsg *);
+
+/* events.c */
+void	 user_event_arrived(struct imsgev *, struct imsg *);
+void	 user_event_list_request(struct imsgev *, struct imsg *);
+void	 user_event_cancel(struct imsgev *, uint32_t);
 
 /* watch.c */
 void	 watch_add(struct raftd *, struct imsgev *, uint32_t,

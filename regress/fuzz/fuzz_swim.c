@@ -7,7 +7,9 @@
  *   - a SWIM core fed the input (plaintext, as packet and as stream)
  *     keeps consistent counts, within its bounds;
  *   - opening with a fixed key fails cleanly, and the input sealed with
- *     that key opens back to itself, once.
+ *     that key opens back to itself, once;
+ *   - a user message (event, query, response, relay, prune) the Serf
+ *     layer's decoder accepts encodes back to the same fields.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "../../gossipd/keyring.c"
 #include "../../gossipd/swim_codec.c"
 #include "../../gossipd/swim.c"
+#include "../../gossipd/serf_codec.c"
 
 #define FUZZ_MEMBERS	8
 
@@ -35,6 +38,42 @@ same_msg(const struct swim_msg *a, const struct swim_msg *b)
 	if ((a->type == SWIM_MSG_ALIVE || a->type == SWIM_MSG_INDIRECT) &&
 	    !swim_addr_eq(&a->addr, &b->addr))
 		abort();
+	if (a->type == SWIM_MSG_USER && (a->userlen != b->userlen ||
+	    a->userlen == 0 || memcmp(a->user, b->user, a->userlen) != 0))
+		abort();
+}
+
+static void
+serf(const uint8_t *data, size_t size)
+{
+	static unsigned char	 buf[SWIM_PACKET_MAX];
+	msgpack_unpacked	 u, v;
+	struct serf_msg		 m, back;
+	size_t			 len;
+	int			 i;
+
+	if (serf_msg_unpack(&u, data, size, &m) == -1)
+		return;
+	if (serf_msg_pack(&m, buf, sizeof(buf), &len) == -1 ||
+	    serf_msg_unpack(&v, buf, len, &back) == -1)
+		abort();
+	if (m.type != back.type || m.ltime != back.ltime ||
+	    m.qid != back.qid || m.timeout_ms != back.timeout_ms ||
+	    strcmp(m.node, back.node) != 0 || strcmp(m.id, back.id) != 0 ||
+	    strcmp(m.name, back.name) != 0 ||
+	    m.has_payload != back.has_payload ||
+	    m.payloadlen != back.payloadlen ||
+	    (m.payloadlen > 0 &&
+	    memcmp(m.payload, back.payload, m.payloadlen) != 0))
+		abort();
+	if ((m.type == SERF_QUERY || m.type == SERF_RELAY) &&
+	    !swim_addr_eq(&m.addr, &back.addr))
+		abort();
+	for (i = 0; i < SERF_FILTERS; i++)
+		if (strcmp(m.filter[i], back.filter[i]) != 0)
+			abort();
+	msgpack_unpacked_destroy(&v);
+	msgpack_unpacked_destroy(&u);
 }
 
 static void
@@ -185,6 +224,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	decoders(data, size);
+	serf(data, size);
 	core(data, size);
 	crypto(data, size);
 	return 0;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The parent trusts no child: a child that sends an unknown message, an
-# oversize or a short frame, or says "ready" twice is killed, the log
-# says so, and the whole suite goes down with a non-zero exit; one that
-# makes a forbidden system call is reported with that call's name.
+# oversize or a short frame, says "ready" twice or reports a leave, which
+# only gossipd may, is killed, the log says so, and the whole suite goes
+# down with a non-zero exit; one that makes a forbidden system call is
+# reported with that call's name.
 . "$(dirname "$0")/../lib/agent.sh"
 
 evil="$CONSULD_BUILD/regress/tools/evil_child"
@@ -20,7 +21,7 @@ done
 mkdir -p "$tree/apid"; ln -s "$evil" "$tree/apid/apid"
 CONSULD="$tree/consuld/consuld"
 
-for mode in type oversize short ready; do
+for mode in type oversize short ready left; do
 	EVIL_MODE=$mode agent_start 3 "$test_tmp/$mode.log"
 	sleep 0.1
 	pids="$agent_pid $(pgrep -P "$agent_pid" | tr '\n' ' ')"

@@ -6,6 +6,7 @@
  *   oversize   a header claiming more than IMSG_MAX_SIZE
  *   short      a header shorter than a header
  *   ready      IMSG_CTL_READY twice
+ *   left       IMSG_CTL_LEFT, which only gossipd may send
  *   syscall    enters apid's seccomp filter, then calls socket(2)
  * The parent must log it, kill this process and take the suite down.
  */
@@ -65,6 +66,8 @@ main(int argc, char *argv[])
 		raw_header(PROC_PARENT_FD, IMSG_CTL_READY, IMSG_MAX_SIZE + 1);
 	else if (strcmp(mode, "short") == 0)
 		raw_header(PROC_PARENT_FD, IMSG_CTL_READY, 4);
+	else if (strcmp(mode, "left") == 0)
+		raw_header(PROC_PARENT_FD, IMSG_CTL_LEFT, IMSG_HEADER_SIZE);
 	else if (strcmp(mode, "syscall") == 0) {
 		sandbox_filter(PROC_APID);
 		(void)socket(AF_INET, SOCK_DGRAM, 0);

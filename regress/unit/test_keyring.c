@@ -2,13 +2,11 @@
  * The gossip keyring: key text and Consul's rules for install, use and
  * remove; sealing and opening with every key size; tampering, wrong
  * keys, channels and replays; the verify_incoming/outgoing modes that
- * move a cluster from plaintext to encrypted; the keyring file's JSON,
- * in a buffer and on disk.
+ * move a cluster from plaintext to encrypted; the keyring file's JSON.
+ * (raftd writes the file itself: regress/integration/gossip_encrypt.sh.)
  *
- * keyring.c and keyring_file.c are compiled into the test.
+ * keyring.c is compiled into the test.
  */
-#include <sys/stat.h>
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +15,6 @@
 
 #include "test.h"
 #include "../../gossipd/keyring.c"
-#include "../../gossipd/keyring_file.c"
 
 #ifndef nitems
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -328,40 +325,6 @@ test_file_format(void)
 	keyring_free(back);
 }
 
-static void
-test_file(void)
-{
-	struct keyring	*kr, *back;
-	struct stat	 sb;
-	char		 path[] = "/tmp/test_keyring.XXXXXX";
-	char		 b64[KEYRING_B64_MAX];
-	char		 file[64];
-	int		 fd;
-
-	if ((fd = mkstemp(path)) == -1) {
-		CHECK(0);
-		return;
-	}
-	close(fd);
-	unlink(path);
-	CHECK(mkdir(path, 0700) == 0);
-	snprintf(file, sizeof(file), "%s/local.keyring", path);
-	kr = keyring_new();
-	back = keyring_new();
-	CHECK(keyring_read_file(back, file) == -1);	/* none yet */
-	CHECK(keyring_install(kr, k24) == 0 && keyring_install(kr, k32) == 0);
-	CHECK(keyring_write_file(kr, file) == 0);
-	CHECK(stat(file, &sb) == 0 && (sb.st_mode & 0777) == 0600);
-	CHECK(keyring_read_file(back, file) == 0);
-	CHECK(keyring_count(back) == 2);
-	CHECK(keyring_key(back, 0, b64, sizeof(b64)) == 0);
-	CHECK_STR(b64, k24);
-	unlink(file);
-	rmdir(path);
-	keyring_free(kr);
-	keyring_free(back);
-}
-
 int
 main(void)
 {
@@ -371,7 +334,6 @@ main(void)
 		TEST_CASE(test_replay),
 		TEST_CASE(test_modes),
 		TEST_CASE(test_file_format),
-		TEST_CASE(test_file),
 	};
 
 	return test_main(cases, nitems(cases));

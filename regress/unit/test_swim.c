@@ -62,7 +62,10 @@ struct sim_node {
 	int			 deaf;		/* hears nothing */
 	int			 udp_deaf;	/* hears TCP only */
 	uint64_t		 tick_at;
-	size_t			 ev[SWIM_EV_CONFLICT + 1];
+	size_t			 ev[SWIM_EV_USER + 1];
+	int			 user_seen;	/* the test message */
+	int			 user_pass;	/* pass it on */
+	int			 direct_seen;
 };
 
 struct sim {
@@ -278,7 +281,7 @@ mix(uint64_t h, uint64_t v)
 }
 
 static const char *const ev_names[] = {
-	"join", "update", "leave", "failed", "reap", "conflict"
+	"join", "update", "leave", "failed", "reap", "conflict", "user"
 };
 
 static void
@@ -288,6 +291,15 @@ sim_event(struct sim *s, int i, const struct swim_event *e)
 	size_t	 k;
 
 	s->nodes[i].ev[e->type]++;
+	/* As gossipd does: pass a user message on the first time only. */
+	if (e->type == SWIM_EV_USER) {
+		if (e->len == 6 && memcmp(e->data, "direct", 6) == 0)
+			s->nodes[i].direct_seen++;
+		if (e->len == 5 && memcmp(e->data, "hello", 5) == 0 &&
+		    s->nodes[i].user_seen++ == 0)
+			s->nodes[i].user_pass = 1;
+		return;
+	}
 	s->trace_hash = mix(s->trace_hash, s->now);
 	s->trace_hash = mix(s->trace_hash, (uint64_t)i << 8 | e->type);
 	for (k = 0; e->member.name[k] != '\0'; k++)
@@ -317,6 +329,8 @@ sim_event(struct sim *s, int i, const struct swim_event *e)
 		break;
 	case SWIM_EV_CONFLICT:
 		s->conflicts_about[j]++;
+		break;
+	case SWIM_EV_USER:
 		break;
 	}
 }
@@ -367,6 +381,11 @@ sim_drain(struct sim *s, int i)
 		for (k = 0; k < rd.n_events; k++)
 			sim_event(s, i, &rd.events[k]);
 		swim_advance(nd->sw);
+	}
+	if (nd->user_pass) {
+		nd->user_pass = 0;
+		if (swim_user_broadcast(nd->sw, "hello", 5, s->now) == -1)
+			CHECK(0);
 	}
 	t = swim_next_timeout(nd->sw);
 	if (t < s->now)
@@ -636,7 +655,7 @@ msg_init(struct swim_msg *m, enum swim_msg_type type, uint32_t inc,
 static void
 test_codec(void)
 {
-	struct swim_msg		 m[7], back;
+	struct swim_msg		 m[8], back;
 	struct swim_pushpull	 pp;
 	msgpack_unpacked	 u;
 	const msgpack_object	*objs;
@@ -669,6 +688,9 @@ test_codec(void)
 		m[i].seq = 1000 + (uint32_t)i;
 		sim_addr(3, &m[i].addr);
 	}
+	m[7].type = SWIM_MSG_USER;
+	m[7].user = "\x93\x01\x02\x03";
+	m[7].userlen = 4;
 	m[1].nack = 1;
 	m[5].addr.family = AF_INET6;
 	m[5].addr.ip[15] = 9;
@@ -701,6 +723,10 @@ test_codec(void)
 			CHECK(swim_addr_eq(&back.addr, &m[i].addr));
 			CHECK(back.tagslen == m[i].tagslen &&
 			    memcmp(back.tags, m[i].tags, back.tagslen) == 0);
+			break;
+		case SWIM_MSG_USER:
+			CHECK(back.userlen == m[i].userlen &&
+			    memcmp(back.user, m[i].user, back.userlen) == 0);
 			break;
 		case SWIM_MSG_PUSHPULL:
 			break;
@@ -874,6 +900,67 @@ test_join(void)
 	}
 	for (i = 0; i < s.n; i++)
 		CHECK(s.failed_about[i] == 0);
+	if (test_current_failed)
+		SIM_CHECK(0);
+	sim_free(&s);
+}
+
+/* A user message broadcast and passed on reaches every member. */
+static int
+all_heard(struct sim *s, void *arg)
+{
+	int	 i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->nodes[i].user_seen == 0)
+			return 0;
+	return 1;
+}
+
+static void
+test_user(void)
+{
+	struct sim		 s;
+	struct swim_ready	 rd;
+	unsigned char		 big[SWIM_USER_MAX + 1];
+	uint64_t		 took = 0, start;
+	int			 i, dups = 0;
+
+	test_name = "user";
+	CHECK(sim_cluster(&s, 50, seed_for(11), &took));
+	s.loss_pct = 10;
+	memset(big, 'x', sizeof(big));
+	CHECK(swim_user_broadcast(s.nodes[0].sw, big, sizeof(big), s.now) ==
+	    -1);
+	CHECK(swim_user_broadcast(s.nodes[0].sw, big, 0, s.now) == -1);
+	s.nodes[0].user_seen = 1;
+	CHECK(swim_user_broadcast(s.nodes[0].sw, "hello", 5, s.now) == 0);
+	sim_drain(&s, 0);
+	start = s.now;
+	CHECK(sim_run_until(&s, 30000, all_heard, NULL, NULL));
+	for (i = 1; i < s.n; i++)
+		dups += s.nodes[i].user_seen - 1;
+	if (!test_current_failed)
+		fprintf(stderr, "# user: 50 members heard it in %llu ms "
+		    "(10%% loss), %d repeats\n",
+		    (unsigned long long)(s.now - start), dups);
+	/* One packet straight to one member. */
+	s.loss_pct = 0;
+	CHECK(swim_user_send(s.nodes[3].sw, &s.nodes[7].addr, "direct", 6,
+	    s.now) == 0);
+	sim_drain(&s, 3);
+	sim_run(&s, 1000);
+	for (i = 0; i < s.n; i++)
+		CHECK(s.nodes[i].direct_seen == (i == 7));
+	/* Not between swim_ready() and swim_advance(). */
+	CHECK(swim_user_broadcast(s.nodes[5].sw, "hello", 5, s.now) == 0);
+	swim_tick(s.nodes[5].sw, s.now + 1000);
+	if (swim_has_ready(s.nodes[5].sw)) {
+		swim_ready(s.nodes[5].sw, &rd);
+		CHECK(swim_user_broadcast(s.nodes[5].sw, "hello", 5,
+		    s.now) == -1);
+		swim_advance(s.nodes[5].sw);
+	}
 	if (test_current_failed)
 		SIM_CHECK(0);
 	sim_free(&s);
@@ -1552,6 +1639,7 @@ main(void)
 		TEST_CASE(test_math),
 		TEST_CASE(test_options),
 		TEST_CASE(test_join),
+		TEST_CASE(test_user),
 		TEST_CASE(test_crash),
 		TEST_CASE(test_loss),
 		TEST_CASE(test_refute),
