@@ -124,6 +124,12 @@ enum imsg_type {
 	 * raftd writes it atomically (temporary file, rename).
 	 */
 	IMSG_KEYRING_SAVE,
+	/*
+	 * raftd -> gossipd, at start before IMSG_NODE_ID, at most once per
+	 * pool: msgpack [pool, ["ip:port"...]], the members of the gossip
+	 * snapshot to join again.
+	 */
+	IMSG_GOSSIP_REJOIN,
 	/* parent -> gossipd: leave every pool gracefully; none. */
 	IMSG_CTL_LEAVE,
 	/* gossipd -> parent: the leave is complete; none. */

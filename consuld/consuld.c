@@ -141,6 +141,7 @@ parent_complete_config(struct parent *p, struct config *conf)
 		    NULL)
 			fatal(NULL);
 	}
+	resolve_joins(conf);
 }
 
 static int

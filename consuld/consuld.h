@@ -94,6 +94,9 @@ void	 parent_shutdown(struct parent *, int);
 void	 parent_child_ready(struct parent *);
 void	 parent_left(struct parent *);
 
+/* resolve.c */
+void	 resolve_joins(struct config *);
+
 /* children.c */
 void	 children_start(struct parent *);
 void	 children_reap(struct parent *);

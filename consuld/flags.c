@@ -55,6 +55,11 @@ static const struct flag flags[] = {
 	{ "retry-join",		FLAG_VALUE,		"retry_join" },
 	{ "join-wan",		FLAG_VALUE,		"retry_join_wan" },
 	{ "retry-join-wan",	FLAG_VALUE,		"retry_join_wan" },
+	{ "retry-interval",	FLAG_VALUE,		"retry_interval" },
+	{ "retry-interval-wan",	FLAG_VALUE,		"retry_interval_wan" },
+	{ "retry-max",		FLAG_VALUE,		"retry_max" },
+	{ "retry-max-wan",	FLAG_VALUE,		"retry_max_wan" },
+	{ "rejoin",		FLAG_BOOL,		"rejoin_after_leave" },
 	{ "encrypt",		FLAG_VALUE,		"encrypt" },
 	{ "log-level",		FLAG_VALUE,		"log_level" },
 	{ "http-port",		FLAG_VALUE,		"ports.http" },
@@ -79,7 +84,8 @@ flags_usage(void)
 	    "               [-config-dir=DIR]... [-data-dir=DIR] [-node=NAME]\n"
 	    "               [-datacenter=DC] [-bind=ADDR] [-advertise=ADDR]\n"
 	    "               [-client=ADDR] [-join=ADDR]... [-retry-join=ADDR]...\n"
-	    "               [-join-wan=ADDR]... [-encrypt=KEY] [-ui]\n"
+	    "               [-join-wan=ADDR]... [-retry-interval=DUR]\n"
+	    "               [-retry-max=N] [-rejoin] [-encrypt=KEY] [-ui]\n"
 	    "               [-log-level=LEVEL] [-http-port=N] [-dns-port=N]\n"
 	    "               [-serf-lan-port=N] [-serf-wan-port=N]\n"
 	    "               [-server-port=N]\n"

@@ -566,6 +566,9 @@ pool_retry(evutil_socket_t fd, short events, void *arg)
 	swim_stats(p->sw, &st);
 	if (st.members > 1 || p->nseeds == 0)
 		return;
+	if (p->retry_max > 0 && p->attempts++ >= p->retry_max)
+		fatalx("gossip: %s: could not join after %d attempts "
+		    "(retry_max)", p->label, p->retry_max);
 	if (swim_join(p->sw, p->seeds, p->nseeds, now_ms()) == -1)
 		log_warnx("gossip: %s: join refused", p->label);
 	pool_flush(p);
@@ -694,9 +697,17 @@ pool_start(struct pool *p, enum pool_kind kind, const char *node_id)
 	    kind == POOL_LAN ? 8301 : 8302);
 	p->retry_ms = (kind == POOL_LAN ? c->retry_interval :
 	    c->retry_interval_wan) / 1000000;
+	p->retry_max = kind == POOL_LAN ? c->retry_max : c->retry_max_wan;
 	if (p->retry_ms <= 0)
 		p->retry_ms = 30 * 1000;
 	pool_retry(-1, 0, p);
+	if (p->nrejoin > 0) {
+		log_info("gossip: %s: joining the %zu members of the snapshot "
+		    "again", p->label, p->nrejoin);
+		(void)swim_join(p->sw, p->rejoin, p->nrejoin, now_ms());
+	}
+	free(p->rejoin);
+	p->rejoin = NULL;
 	pool_flush(p);
 	log_info("gossip: %s: %s serving on port %d, %zu seeds", p->label,
 	    o.name, gport, p->nseeds);
@@ -731,6 +742,41 @@ keyring_init(struct imsgev *iev, struct imsg *imsg)
 			memcpy(p->keyfile, a[1].via.bin.ptr,
 			    a[1].via.bin.size);
 		p->keyfilelen = a[1].via.bin.size;
+	}
+	msgpack_unpacked_destroy(&u);
+}
+
+/* The members the snapshot had: joined once, when the pool starts. */
+static void
+rejoin_init(struct imsgev *iev, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a, *s;
+	uint64_t		 kind;
+	struct pool		*p;
+	char			 addr[128];
+	uint32_t		 i;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.size != 2)
+		fatalx("gossip: malformed rejoin from %s", iev->name);
+	a = u.data.via.array.ptr;
+	if (mpack_get_uint(&a[0], &kind) == -1 || kind >= POOL_MAX ||
+	    a[1].type != MSGPACK_OBJECT_ARRAY || pools[kind].sw != NULL ||
+	    pools[kind].rejoin != NULL)
+		fatalx("gossip: malformed rejoin from %s", iev->name);
+	p = &pools[kind];
+	if ((p->rejoin = calloc(a[1].via.array.size + 1,
+	    sizeof(*p->rejoin))) == NULL)
+		fatal("gossip");
+	for (i = 0; i < a[1].via.array.size; i++) {
+		s = &a[1].via.array.ptr[i];
+		if (mpack_copy_str(s, addr, sizeof(addr)) == -1 ||
+		    addr_parse(addr, 0, &p->rejoin[p->nrejoin]) == -1 ||
+		    p->rejoin[p->nrejoin].port == 0)
+			continue;
+		p->nrejoin++;
 	}
 	msgpack_unpacked_destroy(&u);
 }
@@ -816,6 +862,9 @@ gossipd_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_GOSSIP_REQ:
 		ops_request(iev, imsg);
+		break;
+	case IMSG_GOSSIP_REJOIN:
+		rejoin_init(iev, imsg);
 		break;
 	case IMSG_NODE_ID:
 		id = imsg->data;

@@ -60,7 +60,11 @@ struct pool {
 	uint64_t		 next_conn;
 	struct swim_addr	*seeds;
 	size_t			 nseeds;
+	struct swim_addr	*rejoin;	/* from the snapshot */
+	size_t			 nrejoin;
 	int64_t			 retry_ms;
+	int			 retry_max;	/* join attempts; 0: forever */
+	int			 attempts;
 	struct op		*joining;	/* tags the next join stream */
 	int			 left;		/* our leave is complete */
 	uint64_t		 drops_told[2];	/* key, plaintext */

@@ -1,9 +1,10 @@
 /*
- * KV requests from apid.  Reads are answered from the local state (one
- * server: default, consistent and stale reads coincide; the Raft issue
- * adds ReadIndex and staleness bounds), streamed as one IMSG_KV_ITEM per
- * result and an IMSG_READ_END, or parked by watch.c until the index moves.
- * Writes are proposed to Raft and answered once applied.
+ * KV requests from apid, or forwarded by another agent (forward.c).
+ * Reads that need the leader go to it unless we lead; the leader answers
+ * from its state (consistent reads do not yet confirm leadership with a
+ * ReadIndex round), streamed as one IMSG_KV_ITEM per result and an
+ * IMSG_READ_END, or parked by watch.c until the index moves.  Writes
+ * are proposed to Raft on the leader and answered once applied.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ kv_read_free(struct kv_read *rd)
 	memset(rd, 0, sizeof(*rd));
 }
 
-static int
+int
 kv_read_parse(const void *buf, size_t len, struct kv_read *rd)
 {
 	msgpack_unpacked	 u;
@@ -66,7 +67,7 @@ kv_read_parse(const void *buf, size_t len, struct kv_read *rd)
 	return rc;
 }
 
-static void
+void
 read_end(struct imsgev *iev, uint32_t reqid, uint64_t index, int found,
     const char *error)
 {
@@ -182,6 +183,10 @@ kv_read_request(struct imsgev *iev, struct imsg *imsg)
 
 	if (kv_read_parse(imsg->data, imsg->len, &rd) == -1)
 		fatalx("kv: malformed read request from %s", iev->name);
+	if (forward_request(iev, imsg, rd.stale, rd.mode)) {
+		kv_read_free(&rd);
+		return;
+	}
 	if (!rd.stale && !node_is_leader(&raftd)) {
 		read_end(iev, imsg->hdr.peerid, 1, 0, "No cluster leader");
 		kv_read_free(&rd);
@@ -214,34 +219,66 @@ kv_write_error(struct imsgev *iev, uint32_t reqid, const char *error)
 	mpack_out_free(&out);
 }
 
+void
+kv_ops_free(struct kv_op *ops, uint32_t n)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < n; i++)
+		kv_op_free(&ops[i]);
+	free(ops);
+}
+
+/* The operations of a write request; -1 if they do not decode. */
+int
+kv_write_decode(const void *buf, size_t len, struct kv_op **opsp,
+    uint32_t *np)
+{
+	msgpack_unpacked	 u;
+	struct kv_op		*ops;
+	uint32_t		 i, n;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    (n = u.data.via.array.size) == 0 || n > KV_TXN_MAX_OPS ||
+	    (ops = calloc(n, sizeof(*ops))) == NULL) {
+		msgpack_unpacked_destroy(&u);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (kv_op_unpack(&u.data.via.array.ptr[i], &ops[i]) == -1) {
+			kv_ops_free(ops, i);
+			msgpack_unpacked_destroy(&u);
+			return -1;
+		}
+	msgpack_unpacked_destroy(&u);
+	*opsp = ops;
+	*np = n;
+	return 0;
+}
+
 /*
- * A write: check that the operations decode (apid built them; a bad
- * one is a bug there), then propose them as they came.
+ * A write: check that the operations decode (apid built them, and a
+ * forwarded one was checked on arrival: a bad one is a bug), then
+ * propose them as they came, or forward them to the leader.
  */
 void
 kv_write_request(struct imsgev *iev, struct imsg *imsg)
 {
-	msgpack_unpacked	 u;
 	struct pending_write	*pw;
 	void			*cmd;
 	size_t			 cmdlen;
 	struct kv_op		*ops;
-	uint32_t		 i, n;
+	uint32_t		 n;
 	uint64_t		 idx;
 
-	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
-	    u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.size == 0 ||
-	    u.data.via.array.size > KV_TXN_MAX_OPS)
+	if (kv_write_decode(imsg->data, imsg->len, &ops, &n) == -1)
 		fatalx("kv: malformed write request from %s", iev->name);
-	n = u.data.via.array.size;
-	if ((ops = calloc(n, sizeof(*ops))) == NULL)
-		fatal("kv");
-	for (i = 0; i < n; i++)
-		if (kv_op_unpack(&u.data.via.array.ptr[i], &ops[i]) == -1)
-			fatalx("kv: malformed operation from %s", iev->name);
-	msgpack_unpacked_destroy(&u);
-
+	if (forward_request(iev, imsg, 0, -1)) {
+		kv_ops_free(ops, n);
+		return;
+	}
 	if (!node_is_leader(&raftd)) {
 		kv_write_error(iev, imsg->hdr.peerid, "No cluster leader");
 		goto done;
@@ -261,7 +298,5 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	pw->reqid = imsg->hdr.peerid;
 	RB_INSERT(pending_tree, &raftd.pending, pw);
  done:
-	for (i = 0; i < n; i++)
-		kv_op_free(&ops[i]);
-	free(ops);
+	kv_ops_free(ops, n);
 }

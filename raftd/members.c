@@ -5,10 +5,13 @@
  * and apid asks for them for /v1/agent/members.  A record is kept as
  * the checked MessagePack gossipd sent, and sent on as it is.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
+#include "mpack.h"
 #include "raftd.h"
 
 #define MEMBERS_MAX	(64 * 1024)
@@ -64,6 +67,19 @@ member_check(const void *buf, size_t len, uint8_t *pool, char **name,
 	return rc;
 }
 
+static int
+member_is_self(uint8_t pool, const char *name)
+{
+	struct config	*c = raftd_child.conf;
+	size_t		 n = strlen(c->node_name);
+
+	if (strncmp(name, c->node_name, n) != 0)
+		return 0;
+	if (pool == 0)
+		return name[n] == '\0';
+	return name[n] == '.' && strcmp(name + n + 1, c->datacenter) == 0;
+}
+
 /* gossipd: a member joined, changed, left, failed or was reaped. */
 void
 member_update(struct imsgev *iev, struct imsg *imsg)
@@ -75,6 +91,7 @@ member_update(struct imsgev *iev, struct imsg *imsg)
 
 	if (member_check(imsg->data, imsg->len, &pool, &name, &status) == -1)
 		fatalx("members: malformed member from %s", iev->name);
+	serf_snapshot_changed(pool, member_is_self(pool, name), status);
 	TAILQ_FOREACH(m, &members, entry)
 		if (m->pool == pool && strcmp(m->name, name) == 0)
 			break;
@@ -110,6 +127,70 @@ member_update(struct imsgev *iev, struct imsg *imsg)
 		fatal("members");
 	memcpy(m->rec, imsg->data, imsg->len);
 	m->len = imsg->len;
+	if (pool == 0 && status == 1)
+		node_expect_check(&raftd);
+}
+
+/* Each member of a pool: name, ip, port, status, tags (a map). */
+void
+members_walk(uint8_t pool, void (*fn)(void *, const char *, const char *,
+    uint64_t, uint64_t, const msgpack_object *), void *arg)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	struct member		*m;
+	char			 ip[64];
+	uint64_t		 port, status;
+
+	TAILQ_FOREACH(m, &members, entry) {
+		if (m->pool != pool || mpack_parse(&u, m->rec, m->len) == -1)
+			continue;
+		a = u.data.via.array.ptr;
+		if (mpack_copy_str(&a[2], ip, sizeof(ip)) == 0 &&
+		    mpack_get_uint(&a[3], &port) == 0 &&
+		    mpack_get_uint(&a[5], &status) == 0)
+			fn(arg, m->name, ip, port, status, &a[4]);
+		msgpack_unpacked_destroy(&u);
+	}
+}
+
+struct addr_find {
+	const char	*id;
+	char		*buf;
+	size_t		 len;
+	int		 found;
+};
+
+static void
+addr_find_member(void *arg, const char *name, const char *ip, uint64_t port,
+    uint64_t status, const msgpack_object *tags)
+{
+	struct addr_find	*f = arg;
+	char			 id[64], rport[8];
+
+	if (f->found || status != 1 ||
+	    mpack_copy_str(mpack_map_get(tags, "id"), id, sizeof(id)) == -1 ||
+	    strcmp(id, f->id) != 0 ||
+	    mpack_copy_str(mpack_map_get(tags, "port"), rport,
+	    sizeof(rport)) == -1)
+		return;
+	snprintf(f->buf, f->len, strchr(ip, ':') != NULL ? "[%s]:%s" :
+	    "%s:%s", ip, rport);
+	f->found = 1;
+}
+
+/* The RPC address of the server with node id id, from gossip; -1: none. */
+int
+members_server_addr(const char *id, char *buf, size_t len)
+{
+	struct addr_find	 f;
+
+	memset(&f, 0, sizeof(f));
+	f.id = id;
+	f.buf = buf;
+	f.len = len;
+	members_walk(0, addr_find_member, &f);
+	return f.found ? 0 : -1;
 }
 
 /* apid: GET /v1/agent/members. */

@@ -75,6 +75,58 @@ node_fail_pending(struct raftd *r, const char *why)
 	}
 }
 
+/*
+ * Peers a message could not go to; the core hears of them after the
+ * ready (it takes no reports in between).  A snapshot goes as its
+ * file's bytes, then the message; one that cannot be sent is reported
+ * failed, and the core tries again later.
+ */
+static void
+node_send(struct raftd *r, const struct raft_msg *m)
+{
+	void	*buf;
+	size_t	 i, len;
+	int	 failed;
+
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		failed = 2;
+		if (snapshot_read_file(m->snapshot.index, m->snapshot.term,
+		    &buf, &len) == 0) {
+			if (rpc_send_snapshot(m, buf, len) == 0)
+				failed = 0;
+			free(buf);
+		} else
+			log_warnx("raft: no file for the snapshot of index "
+			    "%llu that %s needs",
+			    (unsigned long long)m->snapshot.index, m->to);
+	} else
+		failed = rpc_send(m) == -1;
+	if (!failed)
+		return;
+	for (i = 0; i < r->nfailed; i++)
+		if (strcmp(r->failed[i].id, m->to) == 0)
+			return;
+	if (r->nfailed == sizeof(r->failed) / sizeof(r->failed[0]))
+		return;
+	strlcpy(r->failed[r->nfailed].id, m->to, sizeof(r->failed[0].id));
+	r->failed[r->nfailed].snapshot = failed == 2;
+	r->nfailed++;
+}
+
+static void
+node_report_failed(struct raftd *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nfailed; i++) {
+		if (r->failed[i].snapshot)
+			raft_report_snapshot(r->raft, r->failed[i].id, 0);
+		else
+			raft_report_unreachable(r->raft, r->failed[i].id);
+	}
+	r->nfailed = 0;
+}
+
 static void
 node_flush(evutil_socket_t fd, short events, void *arg)
 {
@@ -87,10 +139,19 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 	r->flush_scheduled = 0;
 	while (raft_has_ready(r->raft)) {
 		raft_ready(r->raft, &rd);
-		/* Snapshots from a leader arrive with the multi-server issue. */
-		if (rd.install != NULL)
-			fatalx("node: installing a snapshot from a leader is "
-			    "not supported yet");
+		/* rpc.c steps a snapshot only once its bytes are here. */
+		if (rd.install != NULL) {
+			if (r->incoming == NULL ||
+			    r->incoming_index != rd.install->index ||
+			    r->incoming_term != rd.install->term)
+				fatalx("node: no data for the snapshot of "
+				    "index %llu", (unsigned long long)
+				    rd.install->index);
+			snapshot_install(r, rd.install, r->incoming,
+			    r->incoming_len);
+			free(r->incoming);
+			r->incoming = NULL;
+		}
 		txn = store_begin(&r->store);
 		sync = rd.hardstate_changed || rd.n_entries > 0;
 		if (rd.hardstate_changed &&
@@ -111,6 +172,8 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 		if (store_commit(&r->store, txn, sync) == -1)
 			fatalx("node: commit failed");
 		/* Durable: now the world may hear of it. */
+		for (i = 0; i < rd.n_msgs; i++)
+			node_send(r, &rd.msgs[i]);
 		fsm_deliver(r);
 		watch_deliver(r);
 		if (rd.soft_changed) {
@@ -128,6 +191,7 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 			strlcpy(r->leader, rd.leader, sizeof(r->leader));
 		}
 		raft_advance(r->raft, &rd);
+		node_report_failed(r);
 	}
 }
 
@@ -157,8 +221,179 @@ node_tick(evutil_socket_t fd, short events, void *arg)
 	if (ticks % (every_ms < NODE_TICK_MS ? 1 : every_ms / NODE_TICK_MS) ==
 	    0)
 		snapshot_maybe_compact(r);
+	if (ticks % (1000 / NODE_TICK_MS) == 0) {
+		autopilot_check(r, 1000);
+		/* Answers that do not come in 3 s: ask again. */
+		if (r->expect.asking && ++r->expect.ticks >= 3)
+			r->expect.asking = 0;
+		node_expect_check(r);
+	}
 	if (raft_has_ready(r->raft))
 		node_schedule_flush(r);
+}
+
+struct expect_scan {
+	struct raft_server	 servers[RAFT_SERVERS_MAX];
+	size_t			 n;
+	int			 conflict;
+};
+
+static const char *
+tag_get(const msgpack_object *tags, const char *key, char *buf, size_t len)
+{
+	if (mpack_copy_str(mpack_map_get(tags, key), buf, len) == -1)
+		return NULL;
+	return buf;
+}
+
+static void
+expect_member(void *arg, const char *name, const char *ip, uint64_t port,
+    uint64_t status, const msgpack_object *tags)
+{
+	struct expect_scan	*e = arg;
+	struct config		*c = raftd_child.conf;
+	struct raft_server	*s;
+	char			 role[16], dc[128], expect[16], id[RAFT_ID_MAX];
+	char			 rport[8];
+
+	if (status != 1 || tag_get(tags, "role", role, sizeof(role)) == NULL ||
+	    strcmp(role, "consul") != 0 ||
+	    tag_get(tags, "dc", dc, sizeof(dc)) == NULL ||
+	    strcmp(dc, c->datacenter) != 0 ||
+	    tag_get(tags, "id", id, sizeof(id)) == NULL ||
+	    tag_get(tags, "port", rport, sizeof(rport)) == NULL ||
+	    e->n == RAFT_SERVERS_MAX)
+		return;
+	if (tag_get(tags, "expect", expect, sizeof(expect)) == NULL ||
+	    strtol(expect, NULL, 10) != c->bootstrap_expect) {
+		if (!e->conflict)
+			log_warnx("raft: server %s does not expect %d servers "
+			    "as this one does; not bootstrapping", name,
+			    c->bootstrap_expect);
+		e->conflict = 1;
+		return;
+	}
+	s = &e->servers[e->n++];
+	strlcpy(s->id, id, sizeof(s->id));
+	snprintf(s->addr, sizeof(s->addr), strchr(ip, ':') != NULL ?
+	    "[%s]:%s" : "%s:%s", ip, rport);
+	s->voter = 1;
+}
+
+static int
+server_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct raft_server *)a)->id,
+	    ((const struct raft_server *)b)->id);
+}
+
+/*
+ * bootstrap_expect, as Consul: once gossip shows that many alive servers
+ * of this datacenter, all expecting as many, a server with no Raft
+ * state bootstraps with them as the voters.  Every one of them does the
+ * same with the same servers, so their first configurations agree.
+ * More servers than expected: the ones with the lowest ids, so that
+ * every server picks the same.
+ */
+void
+node_expect_check(struct raftd *r)
+{
+	struct config		*c = r->child->conf;
+	struct expect_scan	*e;
+	struct raft_conf	 conf;
+
+	size_t			 i;
+
+	if (!c->server || c->bootstrap || c->dev || c->bootstrap_expect < 2 ||
+	    r->raft == NULL || r->bootstrapped || r->expect.asking ||
+	    raft_config(r->raft)->n > 0 || r->store.last_index > 0)
+		return;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		fatal("node");
+	members_walk(0, expect_member, e);
+	if (e->conflict || e->n < (size_t)c->bootstrap_expect)
+		goto done;
+	qsort(e->servers, e->n, sizeof(e->servers[0]), server_cmp);
+	conf.servers = e->servers;
+	conf.n = c->bootstrap_expect;
+	for (i = 0; i < conf.n; i++)
+		if (strcmp(conf.servers[i].id, raftd_node_id) == 0)
+			break;
+	if (i == conf.n)
+		goto done;	/* not one of them: wait to be added */
+	/*
+	 * As Consul, first ask each of them whether it has Raft state: a
+	 * server joining an existing cluster must wait for its leader to
+	 * add it, not start another.
+	 */
+	raft_conf_free(&r->expect.conf);
+	if ((r->expect.conf.servers = calloc(conf.n,
+	    sizeof(*conf.servers))) == NULL)
+		fatal("node");
+	memcpy(r->expect.conf.servers, conf.servers,
+	    conf.n * sizeof(*conf.servers));
+	r->expect.conf.n = conf.n;
+	r->expect.asked = r->expect.answered = 0;
+	r->expect.existing = 0;
+	for (i = 0; i < conf.n; i++) {
+		if (strcmp(conf.servers[i].id, raftd_node_id) == 0)
+			continue;
+		if (rpc_ask_state(conf.servers[i].addr) == -1)
+			goto done;
+		r->expect.asked++;
+	}
+	r->expect.asking = 1;
+	r->expect.ticks = 0;
+ done:
+	free(e);
+}
+
+/*
+ * A server answered whether it has Raft state.  One that bootstrapped
+ * the very cluster we are about to (only the first entry, naming the
+ * same servers) counts as none: it asked before we had state.
+ */
+void
+node_expect_answer(struct raftd *r, const char *addr, int has_state,
+    uint64_t last, char (*ids)[RAFT_ID_MAX], size_t nids)
+{
+	size_t	 i, j;
+
+	if (!r->expect.asking)
+		return;
+	if (has_state && last <= 1 && nids == r->expect.conf.n) {
+		for (i = 0; i < nids; i++) {
+			for (j = 0; j < nids; j++)
+				if (strcmp(ids[i],
+				    r->expect.conf.servers[j].id) == 0)
+					break;
+			if (j == nids)
+				break;
+		}
+		if (i == nids)
+			has_state = 0;
+	}
+	if (has_state && !r->expect.existing) {
+		log_info("raft: server %s already has Raft state: waiting to "
+		    "be added to its cluster instead of bootstrapping", addr);
+		r->expect.existing = 1;
+	}
+	if (++r->expect.answered < r->expect.asked)
+		return;
+	r->expect.asking = 0;
+	/* A cluster exists: as Consul, bootstrap mode is over for good. */
+	if (r->expect.existing) {
+		r->bootstrapped = 1;
+		return;
+	}
+	if (raft_config(r->raft)->n > 0 || r->store.last_index > 0)
+		return;
+	if (raft_bootstrap(r->raft, &r->expect.conf) == -1)
+		fatalx("node: bootstrap failed");
+	r->bootstrapped = 1;
+	log_info("raft: bootstrapping a new cluster of %zu servers "
+	    "(bootstrap_expect)", r->expect.conf.n);
+	node_schedule_flush(r);
 }
 
 /*

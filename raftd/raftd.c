@@ -59,6 +59,7 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 		/* Request ids are unique: one of the two holds it, or none. */
 		imsg_need_len(imsg, 0, iev->name);
 		watch_cancel(&raftd, iev, imsg->hdr.peerid);
+		forward_cancel(iev, imsg->hdr.peerid);
 		user_event_cancel(iev, imsg->hdr.peerid);
 		break;
 	default:
@@ -106,9 +107,10 @@ main(int argc, char *argv[])
 	proc_child_peer(c, PROC_GOSSIPD, raftd_dispatch_gossipd);
 	proc_child_peer(c, PROC_DNSD, raftd_dispatch_other);
 	proc_child_peer(c, PROC_CHECKD, raftd_dispatch_other);
-	/* Server RPC (:8300) is served once Raft lands; kept open till then. */
+	/* Server RPC (:8300), on servers. */
 	rpc_fd = proc_child_socket(c, SOCKET_SERVER_RPC);
 
+	forward_init(c);
 	if (chdir(c->conf->data_dir) == -1)
 		fatal("raftd: data_dir %s", c->conf->data_dir);
 	sandbox_enter(PROC_RAFTD, c->conf->data_dir, c->conf->user);
@@ -119,8 +121,10 @@ main(int argc, char *argv[])
 	snprintf(raftd.self_addr, sizeof(raftd.self_addr), "%s:%d",
 	    c->conf->advertise_addr, c->conf->ports.server);
 	node_start(&raftd);
+	rpc_start(rpc_fd);
 	/* gossipd starts its pools on the node id, with these keys. */
 	keyring_send_init(c);
+	serf_snapshot_rejoin(c);
 	/* gossipd names us in gossip with the id we keep. */
 	if (imsgev_compose(&c->peers[PROC_GOSSIPD], IMSG_NODE_ID, 0, -1,
 	    raftd_node_id, strlen(raftd_node_id) + 1) == -1)

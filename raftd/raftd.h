@@ -77,6 +77,27 @@ struct raftd {
 	enum raft_role		 role;
 	char			 leader[RAFT_ID_MAX];
 	DB_TXN			*restore_txn;
+	/* A leader's snapshot, checked, for the core to install. */
+	void			*incoming;
+	size_t			 incoming_len;
+	uint64_t		 incoming_index;
+	uint64_t		 incoming_term;
+	/* Peers a ready's messages could not go to (node.c). */
+	struct {
+		char		 id[RAFT_ID_MAX];
+		int		 snapshot;
+	}			 failed[16];
+	size_t			 nfailed;
+	int			 bootstrapped;
+	/* bootstrap_expect: asking the others for their Raft state. */
+	struct {
+		int		 asking;
+		size_t		 asked;
+		size_t		 answered;
+		int		 existing;
+		int		 ticks;	/* seconds since asked */
+		struct raft_conf conf;
+	}			 expect;
 };
 
 extern struct child	 raftd_child;
@@ -95,10 +116,65 @@ void	 status_peers_request(struct imsgev *, struct imsg *);
 /* members.c */
 void	 member_update(struct imsgev *, struct imsg *);
 void	 members_request(struct imsgev *, struct imsg *);
+void	 members_walk(uint8_t, void (*)(void *, const char *, const char *,
+	    uint64_t, uint64_t, const msgpack_object *), void *);
+
+/* snapshot.c: sending to and installing from a leader */
+#define SNAPSHOT_INSTALL_MAX	(1024ull * 1024 * 1024)
+int	 snapshot_read_file(uint64_t, uint64_t, void **, size_t *);
+void	 snapshot_install(struct raftd *, const struct raft_snapshot_meta *,
+	    const void *, size_t);
+
+/* autopilot.c */
+void	 autopilot_check(struct raftd *, uint64_t);
+
+/* rpc.c */
+struct rpc_fwd;
+struct rpc_conn {
+	TAILQ_ENTRY(rpc_conn)	 entry;
+	struct bufferevent	*bev;
+	int			 out;		/* ours, to a server */
+	int			 hello;		/* the peer's arrived */
+	char			 peer[RAFT_ID_MAX];
+	char			 addr[RAFT_ADDR_MAX];
+	char			 label[RAFT_ADDR_MAX];	/* for logs */
+	/* A snapshot the peer is sending us, as it arrives. */
+	unsigned char		*snap;
+	size_t			 snap_len;
+	size_t			 snap_have;
+	uint64_t		 snap_index;
+	uint64_t		 snap_term;
+};
+void	 rpc_start(int);
+int	 rpc_send(const struct raft_msg *);
+int	 rpc_send_snapshot(const struct raft_msg *, const void *, size_t);
+struct rpc_conn *rpc_conn_to(const char *);
+void	 rpc_conn_fail(struct rpc_conn *, const char *);
+int	 rpc_backlogged(struct rpc_conn *);
+int	 rpc_ask_state(const char *);
+void	 rpc_send_fwd(struct rpc_conn *, int, const struct rpc_fwd *);
+
+/* forward.c */
+void	 forward_init(struct child *);
+int	 forward_request(struct imsgev *, struct imsg *, int, int);
+void	 forward_cancel(struct imsgev *, uint32_t);
+int	 forward_reply(struct rpc_conn *, const struct rpc_fwd *);
+int	 forward_serve(struct rpc_conn *, const struct rpc_fwd *);
+int	 forward_serve_cancel(struct rpc_conn *, const struct rpc_fwd *);
+void	 forward_conn_gone(struct rpc_conn *);
+
+int	 members_server_addr(const char *, char *, size_t);
+
+/* serf_snapshot.c */
+void	 serf_snapshot_changed(uint8_t, int, uint64_t);
+void	 serf_snapshot_rejoin(struct child *);
 
 /* node.c */
 void	 node_start(struct raftd *);
 void	 node_schedule_flush(struct raftd *);
+void	 node_expect_check(struct raftd *);
+void	 node_expect_answer(struct raftd *, const char *, int, uint64_t,
+	    char (*)[RAFT_ID_MAX], size_t);
 int	 node_is_leader(struct raftd *);
 const char *node_leader_addr(struct raftd *);
 uint64_t node_propose(struct raftd *, const void *, size_t);
@@ -113,6 +189,10 @@ void	 kv_read_request(struct imsgev *, struct imsg *);
 void	 kv_write_request(struct imsgev *, struct imsg *);
 void	 kv_answer(struct imsgev *, uint32_t, struct kv_read *);
 void	 kv_read_free(struct kv_read *);
+int	 kv_read_parse(const void *, size_t, struct kv_read *);
+int	 kv_write_decode(const void *, size_t, struct kv_op **, uint32_t *);
+void	 kv_ops_free(struct kv_op *, uint32_t);
+void	 read_end(struct imsgev *, uint32_t, uint64_t, int, const char *);
 void	 kv_write_error(struct imsgev *, uint32_t, const char *);
 
 /* snapshot.c */

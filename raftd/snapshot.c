@@ -168,6 +168,39 @@ snapshot_maybe_compact(struct raftd *r)
 	    (unsigned long long)r->store.last_index);
 }
 
+/* The file of the snapshot taken at index/term, read whole; -1: none. */
+int
+snapshot_read_file(uint64_t index, uint64_t term, void **buf, size_t *len)
+{
+	struct stat	 sb;
+	char		 path[PATH_MAX];
+	ssize_t		 n;
+	size_t		 off = 0;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/%020llu-%llu.snap", SNAPSHOT_DIR,
+	    (unsigned long long)index, (unsigned long long)term);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1 || sb.st_size <= 0 ||
+	    (uint64_t)sb.st_size > SNAPSHOT_INSTALL_MAX ||
+	    (*buf = malloc(sb.st_size)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (off < (size_t)sb.st_size) {
+		if ((n = read(fd, (char *)*buf + off, sb.st_size - off)) <= 0) {
+			free(*buf);
+			close(fd);
+			return -1;
+		}
+		off += n;
+	}
+	close(fd);
+	*len = off;
+	return 0;
+}
+
 static int
 restore_record(void *arg, enum snapshot_record type,
     const msgpack_object *rec)
@@ -213,6 +246,70 @@ snapshot_restore(struct raftd *r, const void *buf, size_t len)
 	}
 	watch_deliver(r);
 	return NULL;
+}
+
+/*
+ * A leader sent us its snapshot (meta; the bytes came first, checked,
+ * in buf): keep the file, make the state and the log what it says, in
+ * one transaction, before the core goes on.
+ */
+void
+snapshot_install(struct raftd *r, const struct raft_snapshot_meta *meta,
+    const void *buf, size_t len)
+{
+	struct snapshot_info	 info;
+	struct watch		*w;
+	const char		*why;
+	char			 path[PATH_MAX], tmp[PATH_MAX + 8];
+	void			*conf = NULL;
+	size_t			 conflen;
+	int			 fd;
+
+	if (mkdir(SNAPSHOT_DIR, 0700) == -1 && errno != EEXIST)
+		fatal("snapshot: mkdir %s", SNAPSHOT_DIR);
+	snprintf(path, sizeof(path), "%s/%020llu-%llu.snap", SNAPSHOT_DIR,
+	    (unsigned long long)meta->index, (unsigned long long)meta->term);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1 || fd_write_all(fd, buf, len) == -1 ||
+	    fsync(fd) == -1 || close(fd) == -1 || rename(tmp, path) == -1)
+		fatal("snapshot: %s", path);
+	if (raft_conf_encode(&meta->conf, &conf, &conflen) == -1)
+		fatalx("snapshot: cannot encode the configuration");
+	r->restore_txn = store_begin(&r->store);
+	if (kv_state_clear(&r->store, r->restore_txn) == -1 ||
+	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1 ||
+	    store_put_u64(&r->store, r->store.stable, r->restore_txn,
+	    "snap_index", meta->index) == -1 ||
+	    store_put_u64(&r->store, r->store.stable, r->restore_txn,
+	    "snap_term", meta->term) == -1 ||
+	    store_put_blob(&r->store, r->store.stable, r->restore_txn,
+	    "snap_conf", conf, conflen) == -1 ||
+	    (r->store.last_index >= r->store.first_index &&
+	    log_cut(&r->store, r->restore_txn, r->store.last_index) == -1) ||
+	    store_put_u64(&r->store, r->store.stable, r->restore_txn,
+	    "applied", meta->index) == -1 ||
+	    store_commit(&r->store, r->restore_txn, 1) == -1)
+		fatalx("snapshot: cannot install the snapshot of index %llu",
+		    (unsigned long long)meta->index);
+	free(conf);
+	r->restore_txn = NULL;
+	r->store.snap_index = meta->index;
+	r->store.snap_term = meta->term;
+	r->store.first_index = meta->index + 1;
+	r->store.last_index = meta->index;
+	r->applied = meta->index;
+	snapshot_prune();
+	log_info("snapshot: installed the leader's snapshot of index %llu "
+	    "(%llu keys)", (unsigned long long)meta->index,
+	    (unsigned long long)info.count[SNAP_REC_KV]);
+	TAILQ_FOREACH(w, &r->watches, entry) {
+		if (!w->fired) {
+			w->fired = 1;
+			r->nfired++;
+		}
+	}
+	watch_deliver(r);
 }
 
 /* GET /v1/snapshot: build, then stream it to apid in chunks. */

@@ -2,7 +2,7 @@
 # Gossip membership between five real agents on 127.0.0.1 .. 127.0.0.5
 # (one server, four clients; every one on its own loopback address, so
 # they are distinct hosts to each other): all join through retry_join
-# and see five alive; an agent killed with SIGKILL is failed everywhere
+# (one by a host name) and see five alive; an agent killed with SIGKILL is failed everywhere
 # within 10 s; restarted, it is alive again everywhere.
 . "$(dirname "$0")/../lib/agent.sh"
 
@@ -10,11 +10,16 @@ port_http=19500 port_dns=19600 port_lan=19301 port_wan=19302 port_rpc=19300
 printf '{"retry_interval": "1s"}\n' > "$test_tmp/retry.json"
 pids=""
 
-# gstart N: agent N on 127.0.0.N; 1 is the server the others join.
+# gstart N [alone [flags]]: agent N on 127.0.0.N; 1 is the server the
+# others join; "alone": with no retry_join, so only its snapshot helps.
 gstart() {
 	n=$1
-	if [ "$n" -eq 1 ]; then
+	if [ "${2:-}" = alone ]; then
+		role="${3:-}"
+	elif [ "$n" -eq 1 ]; then
 		role="-server -bootstrap"
+	elif [ "$n" -eq 5 ]; then
+		role="-retry-join=localhost:$port_lan"
 	else
 		role="-retry-join=127.0.0.1:$port_lan"
 	fi
@@ -34,19 +39,25 @@ members() {
 	    jq -r '.[] | "\(.Name) \(.Status)"' 2>/dev/null | sort
 }
 
-# until_all STATUS-OF-G3 SECONDS: every other agent sees g3 so.
+# until_seen STATUS SECONDS AGENTS [NODE]: every agent of AGENTS sees
+# NODE (g3 by default) with STATUS.
 until_seen() {
-	want=$1; limit=$(( $2 * 10 )); i=0
+	want=$1; limit=$(( $2 * 10 )); i=0; node=${4:-g3}
 	while [ $i -lt $limit ]; do
 		all=1
 		for n in $3; do
-			members "$n" | grep -qx "g3 $want" || all=0
+			members "$n" | grep -qx "$node $want" || all=0
 		done
 		[ $all -eq 1 ] && { echo $i; return 0; }
 		sleep 0.1; i=$((i + 1))
 	done
 	echo $i
 	return 1
+}
+
+# seen STATUS SECONDS AGENTS [NODE]: until_seen, quietly.
+seen() {
+	until_seen "$@" >/dev/null
 }
 
 stop_all() {
@@ -72,10 +83,14 @@ check "consulctl members on a client lists the server first" \
     sh -c "echo '$out' | sed -n 2p | grep -q '^g1  *127.0.0.1:$port_lan  *alive  *server'"
 check "and the clients as clients" \
     [ "$(echo "$out" | grep -c ' alive  *client ')" -eq 4 ]
+check "a host name in retry_join is resolved" \
+    grep -q "retry_join: localhost:$port_lan is 127.0.0.1:$port_lan" \
+    "$test_tmp/g5.log"
 check "the server is in the WAN pool as g1.dc1" \
     [ "$(curl -s "http://127.0.0.1:$port_http/v1/agent/members?wan=1" |
     jq -r '.[0].Name')" = g1.dc1 ]
 
+sleep 1		# the snapshot of members is written 250 ms after a change
 kill -KILL "$gpid3"
 wait "$gpid3" 2>/dev/null
 if t=$(until_seen 4 10 "1 2 4 5"); then
@@ -88,11 +103,56 @@ fi
 check "nobody else is failed" \
     [ "$(members 1 | grep -c ' 4$')" -eq 1 ]
 
-gstart 3
+# Restarted without any retry_join: the snapshot in its data_dir knows
+# whom to join again.
+gstart 3 alone
 if t=$(until_seen 1 15 "1 2 4 5"); then
-	ok "restarted, it is alive again everywhere"
+	ok "restarted with no join address, it rejoins from its snapshot"
 	diag "rejoined everywhere after $((t * 100)) ms"
 else
-	not_ok "restarted, it is alive again everywhere"
+	not_ok "restarted with no join address, it rejoins from its snapshot"
 fi
+check "its log says so" \
+    grep -q "lan: joining the 4 members of the snapshot again" "$test_tmp/g3.log"
+
+# A graceful leave: left everywhere, and a leave is permanent...
+out=$("$CONSULCTL" leave -http-addr=127.0.0.4:$port_http 2>&1)
+check "consulctl leave says the leave is complete" \
+    [ "$out" = "Graceful leave complete" ]
+wait "$gpid4"
+check "and the agent exits 0" [ $? -eq 0 ]
+check "the others see it left" seen 3 10 "1 2 3 5" g4
+check "and only it" [ "$(members 1 | grep -c ' 3$')" -eq 1 ]
+gstart 4 alone
+sleep 3
+check "restarted after a leave, it does not rejoin by itself" \
+    [ "$(members 4 | grep -c ' 1$')" -eq 1 ]
+check "and says why" grep -q "this agent left last time; not rejoining" \
+    "$test_tmp/g4.log"
+kill -KILL "$gpid4"; wait "$gpid4" 2>/dev/null
+# ... unless rejoin_after_leave.
+gstart 4 alone -rejoin
+check "with -rejoin it joins its old members again" \
+    seen 1 15 "1 2 3 5" g4
+
+# leave_on_terminate: a client leaves on SIGTERM, a server does not.
+kill -TERM "$gpid2"; wait "$gpid2"
+check "a client stopped with SIGTERM exits 0" [ $? -eq 0 ]
+check "and is seen left, not failed" seen 3 10 "1 3 4 5" g2
+gstart 2 alone
+sleep 1
+"$CONSULCTL" join -http-addr=127.0.0.2:$port_http 127.0.0.3:$port_lan \
+    127.0.0.9:$port_lan >"$test_tmp/join.out" 2>&1
+check "consulctl join counts the address that answered" \
+    grep -qx 'Successfully joined cluster by contacting 1 nodes.' \
+    "$test_tmp/join.out"
+check "and names the one that did not" \
+    grep -q "^Error joining address '127.0.0.9:$port_lan'" "$test_tmp/join.out"
+check "and the joined agent is alive everywhere" \
+    seen 1 10 "1 3 4 5" g2
+kill -TERM "$gpid1"; wait "$gpid1"
+check "a server stopped with SIGTERM exits 0" [ $? -eq 0 ]
+check "and is not seen left (it did not leave)" \
+    sh -c "sleep 1; ! curl -s http://127.0.0.3:$port_http/v1/agent/members |
+    jq -e '.[] | select(.Name == \"g1\" and .Status == 3)' >/dev/null"
 tap_done

@@ -1,0 +1,459 @@
+/*
+ * Forwarding, as Consul does it: any agent takes any request, and one
+ * this agent cannot serve goes over RPC to a server that can.  A client
+ * agent (no Raft state) sends every KV request to one of the servers it
+ * knows from gossip; a follower sends what needs the leader (writes,
+ * and reads that are not ?stale) to the leader.  The server serving it
+ * may forward it once more (a client's write reaching a follower).
+ *
+ * Sending side: the request keeps its apid imsg payload, goes out as a
+ * FWD frame on our connection to the server with a forward id, and
+ * each REPLY frame that comes back with that id is checked as apid
+ * would check it (the server is another machine) and handed to apid as
+ * if answered here.  A lost connection answers every request on it with
+ * an error; apid's cancel (its client left) goes on as a CANCEL frame.
+ *
+ * Serving side: a FWD frame's payload is checked like any input from
+ * the network, then given to the same request handlers apid's requests
+ * go to, with a channel of our own (a socketpair, "sink") standing for
+ * apid: what they answer on it, tagged with the forward id, is read
+ * back and sent as REPLY frames on the connection the request came on.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "mpack.h"
+#include "raftd.h"
+#include "rpc_codec.h"
+
+#define FWD_MAX		65536	/* requests in flight, each way */
+
+/* A request of ours, at a server. */
+struct fwd_out {
+	TAILQ_ENTRY(fwd_out)	 entry;
+	uint32_t		 fid;
+	struct imsgev		*iev;		/* who asked */
+	uint32_t		 reqid;
+	uint32_t		 type;
+	int			 mode;		/* KV_READ_*; -1 writes */
+	struct rpc_conn		*conn;
+};
+
+/* A request we serve for another agent. */
+struct fwd_in {
+	TAILQ_ENTRY(fwd_in)	 entry;
+	uint32_t		 gid;		/* on the sink */
+	uint32_t		 fid;		/* the sender's */
+	uint32_t		 type;
+	struct rpc_conn		*conn;		/* NULL: sender gone */
+};
+
+static TAILQ_HEAD(, fwd_out)	 outs = TAILQ_HEAD_INITIALIZER(outs);
+static TAILQ_HEAD(, fwd_in)	 ins = TAILQ_HEAD_INITIALIZER(ins);
+static size_t			 nouts, nins;
+static uint32_t			 next_fid, next_gid;
+static struct imsgev		 sink;		/* the handlers answer here */
+static struct imsgev		 sink_back;	/* and we read it here */
+
+/* The answer that ends a request of this type. */
+static int
+final_type(uint32_t type)
+{
+	return type == IMSG_READ_END || type == IMSG_WRITE_RESULT;
+}
+
+/* An error answer in the shape the request's asker expects. */
+static void
+fail(struct imsgev *iev, uint32_t reqid, uint32_t type, const char *why)
+{
+	if (type == IMSG_KV_WRITE)
+		kv_write_error(iev, reqid, why);
+	else
+		read_end(iev, reqid, 1, 0, why);
+}
+
+/* A server of this datacenter known from gossip, picked at random. */
+struct server_pick {
+	char			 addr[RAFT_ADDR_MAX];
+	size_t			 seen;
+};
+
+static void
+pick_server(void *arg, const char *name, const char *ip, uint64_t port,
+    uint64_t status, const msgpack_object *tags)
+{
+	struct server_pick	*p = arg;
+	struct config		*c = raftd_child.conf;
+	char			 role[16], dc[128], rport[8];
+
+	if (status != 1 ||
+	    mpack_copy_str(mpack_map_get(tags, "role"), role,
+	    sizeof(role)) == -1 || strcmp(role, "consul") != 0 ||
+	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, sizeof(dc)) == -1 ||
+	    strcmp(dc, c->datacenter) != 0 ||
+	    mpack_copy_str(mpack_map_get(tags, "port"), rport,
+	    sizeof(rport)) == -1)
+		return;
+	/* Reservoir sampling: each server equally likely. */
+	if (arc4random_uniform(++p->seen) == 0)
+		snprintf(p->addr, sizeof(p->addr), strchr(ip, ':') != NULL ?
+		    "[%s]:%s" : "%s:%s", ip, rport);
+}
+
+/*
+ * Called by a request handler first: 1 if the request was forwarded
+ * (or answered with why it could not be), 0 if it is ours to serve.
+ * stale: a read that any server may answer; mode: the read's mode, or
+ * -1 for a write.
+ */
+int
+forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
+{
+	struct server_pick	 pick;
+	struct fwd_out		*f;
+	struct rpc_fwd		 rf;
+	struct rpc_conn		*conn;
+	const char		*addr;
+
+	if (raftd_child.conf->server) {
+		if ((stale && mode != -1) || node_is_leader(&raftd))
+			return 0;
+		addr = node_leader_addr(&raftd);
+		if (*addr == '\0')
+			return 0;	/* the handler says "No cluster leader" */
+	} else {
+		memset(&pick, 0, sizeof(pick));
+		members_walk(0, pick_server, &pick);
+		if (pick.seen == 0) {
+			fail(iev, imsg->hdr.peerid, imsg->hdr.type,
+			    "No known Consul servers");
+			return 1;
+		}
+		addr = pick.addr;
+	}
+	if (nouts >= FWD_MAX || (conn = rpc_conn_to(addr)) == NULL ||
+	    rpc_backlogged(conn)) {
+		fail(iev, imsg->hdr.peerid, imsg->hdr.type,
+		    "rpc error: cannot reach the server");
+		return 1;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		fatal("forward");
+	do {
+		f->fid = ++next_fid;
+	} while (f->fid == 0);
+	f->iev = iev;
+	f->reqid = imsg->hdr.peerid;
+	f->type = imsg->hdr.type;
+	f->mode = mode;
+	f->conn = conn;
+	TAILQ_INSERT_TAIL(&outs, f, entry);
+	nouts++;
+	memset(&rf, 0, sizeof(rf));
+	rf.fid = f->fid;
+	rf.type = imsg->hdr.type;
+	rf.data = imsg->data;
+	rf.len = imsg->len;
+	rpc_send_fwd(conn, RPC_FWD, &rf);
+	return 1;
+}
+
+static void
+fwd_out_free(struct fwd_out *f)
+{
+	TAILQ_REMOVE(&outs, f, entry);
+	nouts--;
+	free(f);
+}
+
+/* apid's client went away: tell the server, forget the request. */
+void
+forward_cancel(struct imsgev *iev, uint32_t reqid)
+{
+	struct fwd_out	*f;
+	struct rpc_fwd	 rf;
+
+	TAILQ_FOREACH(f, &outs, entry)
+		if (f->iev == iev && f->reqid == reqid)
+			break;
+	if (f == NULL)
+		return;
+	memset(&rf, 0, sizeof(rf));
+	rf.fid = f->fid;
+	if (!rpc_backlogged(f->conn))
+		rpc_send_fwd(f->conn, RPC_CANCEL, &rf);
+	fwd_out_free(f);
+}
+
+/* A write's result: what apid/kv.c and apid/txn.c read, checked. */
+static int
+write_result_valid(const void *buf, size_t len)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a, *e;
+	struct kv_pair		 p;
+	uint64_t		 v;
+	uint32_t		 i;
+	char			*s = NULL, *w = NULL;
+	int			 b, rc = -1;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	a = u.data.via.array.ptr;
+	if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 6 ||
+	    mpack_get_bool(&a[0], &b) == -1 || mpack_get_str(&a[1], &s) == -1 ||
+	    mpack_get_uint(&a[2], &v) == -1 ||
+	    mpack_get_uint(&a[3], &v) == -1 || mpack_get_str(&a[4], &w) == -1 ||
+	    a[5].type != MSGPACK_OBJECT_ARRAY)
+		goto done;
+	for (i = 0; i < a[5].via.array.size; i++) {
+		e = &a[5].via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 ||
+		    mpack_get_bool(&e->via.array.ptr[1], &b) == -1 ||
+		    kv_pair_unpack(&e->via.array.ptr[0], &p) == -1)
+			goto done;
+		kv_pair_free(&p);
+	}
+	rc = 0;
+ done:
+	free(s);
+	free(w);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* An item of a read: a key (keys mode) or a pair. */
+static int
+item_valid(const void *buf, size_t len, int mode)
+{
+	msgpack_unpacked	 u;
+	struct kv_pair		 p;
+	int			 rc = -1;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	if (mode == KV_READ_KEYS)
+		rc = u.data.type == MSGPACK_OBJECT_BIN ? 0 : -1;
+	else if (kv_pair_unpack(&u.data, &p) == 0) {
+		kv_pair_free(&p);
+		rc = 0;
+	}
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* A REPLY frame on one of our connections; -1 drops the server. */
+int
+forward_reply(struct rpc_conn *conn, const struct rpc_fwd *rf)
+{
+	struct imsg_read_end	 end;
+	struct fwd_out		*f;
+	const void		*data = rf->data;
+
+	TAILQ_FOREACH(f, &outs, entry)
+		if (f->fid == rf->fid && f->conn == conn)
+			break;
+	if (f == NULL)
+		return 0;	/* cancelled meanwhile */
+	switch (rf->type) {
+	case IMSG_KV_ITEM:
+		if (f->type != IMSG_KV_READ ||
+		    item_valid(rf->data, rf->len, f->mode) == -1)
+			return -1;
+		break;
+	case IMSG_READ_END:
+		if (f->type != IMSG_KV_READ || rf->len != sizeof(end))
+			return -1;
+		memcpy(&end, rf->data, sizeof(end));
+		end.error[sizeof(end.error) - 1] = '\0';
+		data = &end;
+		break;
+	case IMSG_WRITE_RESULT:
+		if (f->type != IMSG_KV_WRITE ||
+		    write_result_valid(rf->data, rf->len) == -1)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	if (imsgev_compose(f->iev, rf->type, f->reqid, -1, data,
+	    rf->len) == -1)
+		fatal("forward: compose");
+	if (final_type(rf->type))
+		fwd_out_free(f);
+	return 0;
+}
+
+/* Serving. */
+
+static void
+fwd_in_free(struct fwd_in *f)
+{
+	TAILQ_REMOVE(&ins, f, entry);
+	nins--;
+	free(f);
+}
+
+/* A FWD frame from another agent; -1 drops it. */
+int
+forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
+{
+	struct imsg	 imsg;
+	struct kv_read	 rd;
+	struct kv_op	*ops;
+	struct fwd_in	*f;
+	uint32_t	 n;
+
+	/* Checked here as input from the network; the handlers trust. */
+	switch (rf->type) {
+	case IMSG_KV_READ:
+		if (kv_read_parse(rf->data, rf->len, &rd) == -1)
+			return -1;
+		kv_read_free(&rd);
+		break;
+	case IMSG_KV_WRITE:
+		if (kv_write_decode(rf->data, rf->len, &ops, &n) == -1)
+			return -1;
+		kv_ops_free(ops, n);
+		break;
+	default:
+		return -1;
+	}
+	if (nins >= FWD_MAX) {
+		log_warnx("rpc: %zu forwarded requests in flight, refusing "
+		    "more from %s", nins, conn->label);
+		return -1;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		fatal("forward");
+	do {
+		f->gid = ++next_gid;
+	} while (f->gid == 0);
+	f->fid = rf->fid;
+	f->type = rf->type;
+	f->conn = conn;
+	TAILQ_INSERT_TAIL(&ins, f, entry);
+	nins++;
+
+	memset(&imsg, 0, sizeof(imsg));
+	imsg.hdr.type = rf->type;
+	imsg.hdr.peerid = f->gid;
+	imsg.fd = -1;
+	imsg.data = (void *)rf->data;
+	imsg.len = rf->len;
+	if (rf->type == IMSG_KV_READ)
+		kv_read_request(&sink, &imsg);
+	else
+		kv_write_request(&sink, &imsg);
+	return 0;
+}
+
+static void
+fwd_in_cancel(struct fwd_in *f)
+{
+	watch_cancel(&raftd, &sink, f->gid);
+	forward_cancel(&sink, f->gid);
+	fwd_in_free(f);
+}
+
+int
+forward_serve_cancel(struct rpc_conn *conn, const struct rpc_fwd *rf)
+{
+	struct fwd_in	*f;
+
+	TAILQ_FOREACH(f, &ins, entry)
+		if (f->conn == conn && f->fid == rf->fid)
+			break;
+	if (f != NULL)
+		fwd_in_cancel(f);
+	return 0;
+}
+
+/*
+ * A connection is gone.  Our requests on it are answered with an error.
+ * Reads served for its agent are cancelled; writes run to their end
+ * (they are in the log) and their answers are dropped.
+ */
+void
+forward_conn_gone(struct rpc_conn *conn)
+{
+	struct fwd_out	*o, *onext;
+	struct fwd_in	*i, *inext;
+
+	for (o = TAILQ_FIRST(&outs); o != NULL; o = onext) {
+		onext = TAILQ_NEXT(o, entry);
+		if (o->conn != conn)
+			continue;
+		fail(o->iev, o->reqid, o->type,
+		    "rpc error: lost the connection to the server");
+		fwd_out_free(o);
+	}
+	for (i = TAILQ_FIRST(&ins); i != NULL; i = inext) {
+		inext = TAILQ_NEXT(i, entry);
+		if (i->conn != conn)
+			continue;
+		if (i->type == IMSG_KV_READ)
+			fwd_in_cancel(i);
+		else
+			i->conn = NULL;
+	}
+}
+
+/* What a handler answered on the sink goes back as a REPLY frame. */
+static void
+sink_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	struct fwd_in	*f;
+	struct rpc_fwd	 rf;
+	int		 read;
+
+	TAILQ_FOREACH(f, &ins, entry)
+		if (f->gid == imsg->hdr.peerid)
+			break;
+	if (f == NULL)
+		return;
+	/* An agent that does not read its answers is cut off. */
+	if (f->conn != NULL && rpc_backlogged(f->conn)) {
+		read = f->type == IMSG_KV_READ;
+		rpc_conn_fail(f->conn, "not reading its answers");
+		if (read)
+			return;		/* f went with the connection */
+	}
+	if (f->conn != NULL) {
+		memset(&rf, 0, sizeof(rf));
+		rf.fid = f->fid;
+		rf.type = imsg->hdr.type;
+		rf.data = imsg->data;
+		rf.len = imsg->len;
+		rpc_send_fwd(f->conn, RPC_REPLY, &rf);
+	}
+	if (final_type(imsg->hdr.type))
+		fwd_in_free(f);
+}
+
+static void
+sink_unexpected(struct imsgev *iev, struct imsg *imsg)
+{
+	fatalx("forward: unexpected message on the sink");
+}
+
+/* Before the sandbox: it allows no socketpair(). */
+void
+forward_init(struct child *c)
+{
+	int	 sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1)
+		fatal("forward: socketpair");
+	imsgev_init(&sink, c->base, sv[0], "forward", sink_unexpected, NULL);
+	imsgev_init(&sink_back, c->base, sv[1], "forward", sink_dispatch,
+	    NULL);
+}

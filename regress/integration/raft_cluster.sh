@@ -1,0 +1,239 @@
+#!/bin/sh
+# Raft across three real servers on 127.0.0.31 .. 127.0.0.33, each with
+# its own data_dir, started with bootstrap_expect=3 and joined through
+# gossip, and a client agent on 127.0.0.34: the servers bootstrap one
+# cluster and elect one leader; a write on the leader, on a follower or
+# on the client is on every server; reads and blocking queries through
+# the client; kill -9 of the leader elects another among the two left,
+# which takes writes (also through the client); the old leader,
+# restarted, catches up as a follower.
+. "$(dirname "$0")/../lib/agent.sh"
+
+port_http=19810 port_dns=19811 port_lan=19812 port_wan=19813 port_rpc=19814
+pids=""
+cat >"$test_tmp/server.json" <<EOF
+{"server": true, "bootstrap_expect": 3, "retry_interval": "1s",
+ "retry_join": ["127.0.0.31:$port_lan", "127.0.0.32:$port_lan",
+  "127.0.0.33:$port_lan"],
+ "performance": {"raft_multiplier": 1},
+ "autopilot": {"server_stabilization_time": "1s"},
+ "raft_snapshot_threshold": 40, "raft_snapshot_interval": "1s",
+ "raft_trailing_logs": 10}
+EOF
+
+cat >"$test_tmp/client.json" <<EOF
+{"retry_interval": "1s", "retry_join": ["127.0.0.31:$port_lan"]}
+EOF
+
+rstart() {
+	n=$1 conf=${2:-server}
+	"$CONSULD" -d -node="r$n" -data-dir="$test_tmp/d$n" \
+	    -bind=127.0.0.$n -client=127.0.0.$n -http-port=$port_http \
+	    -dns-port=$port_dns -serf-lan-port=$port_lan \
+	    -serf-wan-port=$port_wan -server-port=$port_rpc \
+	    -config-file="$test_tmp/$conf.json" >>"$test_tmp/r$n.log" 2>&1 &
+	eval "rpid$n=$!"
+	pids="$pids $!"
+}
+
+leader_of() {
+	curl -s "http://127.0.0.$1:$port_http/v1/status/leader" | tr -d '"'
+}
+
+# until_leader SECONDS NOT AGENTS...: all agree on a leader other than
+# NOT; prints it.
+until_leader() {
+	limit=$(($1 * 10)) i=0 not=$2; shift 2
+	while [ $i -lt $limit ]; do
+		l=$(leader_of "$1")
+		same=1
+		[ "$l" = "$not" ] && same=0
+		for n in "$@"; do
+			[ -n "$l" ] && [ "$(leader_of "$n")" = "$l" ] || same=0
+		done
+		if [ $same -eq 1 ]; then
+			echo "$l"
+			return 0
+		fi
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# stale N KEY: the raw value of KEY on server N, from its own state.
+stale() {
+	curl -s "http://127.0.0.$1:$port_http/v1/kv/$2?raw&stale"
+}
+
+# until_value SECONDS KEY VALUE AGENTS...
+until_value() {
+	limit=$(($1 * 10)) i=0 key=$2 want=$3; shift 3
+	while [ $i -lt $limit ]; do
+		all=1
+		for n in "$@"; do
+			[ "$(stale "$n" "$key")" = "$want" ] || all=0
+		done
+		[ $all -eq 1 ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+stop_all() {
+	for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+}
+trap 'stop_all; cleanup' EXIT INT TERM
+
+for n in 31 32 33; do rstart $n; done
+leader=$(until_leader 30 none 31 32 33)
+check "three servers with bootstrap_expect=3 agree on one leader" \
+    [ -n "$leader" ]
+diag "leader: $leader"
+if [ -z "$leader" ]; then
+	for n in 31 32 33; do tail -5 "$test_tmp/r$n.log" | sed 's/^/# /'; done
+	tap_done
+	exit 1
+fi
+check "each logged its bootstrap" \
+    [ "$(grep -l 'bootstrapping a new cluster of 3 servers' \
+    "$test_tmp"/r3[123].log | wc -l)" -eq 3 ]
+check "status/peers lists the three on every server" \
+    [ "$(curl -s http://127.0.0.32:$port_http/v1/status/peers |
+    jq -r '.[]' | sort | tr '\n' ' ')" = \
+    "127.0.0.31:$port_rpc 127.0.0.32:$port_rpc 127.0.0.33:$port_rpc " ]
+lip=${leader%:*}
+lnum=${lip##*.}
+check "a write on the leader succeeds" \
+    [ "$(curl -s -X PUT -d one "http://$lip:$port_http/v1/kv/k")" = true ]
+check "and is on every server" until_value 10 k one 31 32 33
+follower=31
+[ "$lnum" = 31 ] && follower=32
+check "a write on a follower goes to the leader" \
+    [ "$(curl -s -X PUT -d x "http://127.0.0.$follower:$port_http/v1/kv/k2")" = true ]
+check "and is read back on the leader" \
+    [ "$(curl -s "http://$lip:$port_http/v1/kv/k2?raw")" = x ]
+check "a default read on a follower is answered by the leader" \
+    [ "$(curl -s "http://127.0.0.$follower:$port_http/v1/kv/k2?raw")" = x ]
+check "a CAS on a follower with a stale index fails" \
+    [ "$(curl -s -X PUT -d y "http://127.0.0.$follower:$port_http/v1/kv/k2?cas=1")" = false ]
+
+# A client agent: no Raft of its own, everything goes to a server.
+rstart 34 client
+i=0
+while [ $i -lt 100 ] && [ "$(curl -s -o /dev/null -w '%{http_code}' \
+    "http://127.0.0.34:$port_http/v1/kv/k2")" != 200 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+check "a read on the client is answered by the servers" \
+    [ "$(curl -s "http://127.0.0.34:$port_http/v1/kv/k2?raw")" = x ]
+check "a write on the client is taken" \
+    [ "$(curl -s -X PUT -d fromclient "http://127.0.0.34:$port_http/v1/kv/c")" = true ]
+check "and is on every server" until_value 10 c fromclient 31 32 33
+idx=$(curl -s -o /dev/null -D - "http://127.0.0.34:$port_http/v1/kv/c" |
+    tr -d '\r' | sed -n 's/^X-Consul-Index: //p')
+( sleep 1; curl -s -X PUT -d woken "http://127.0.0.$follower:$port_http/v1/kv/c" \
+    >/dev/null ) &
+out=$(curl -s --max-time 20 \
+    "http://127.0.0.34:$port_http/v1/kv/c?raw&index=$idx&wait=15s")
+check "a blocking query through the client is woken by a write elsewhere" \
+    [ "$out" = woken ]
+check "a missing key through the client is 404" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' \
+    "http://127.0.0.34:$port_http/v1/kv/nope")" = 404 ]
+"$CONSULCTL" kv put -http-addr=127.0.0.34:$port_http cli/a 1 >/dev/null
+check "consulctl kv through the client" \
+    [ "$("$CONSULCTL" kv get -http-addr=127.0.0.34:$port_http cli/a)" = 1 ]
+i=0
+while [ $i -lt 50 ]; do
+	curl -s -X PUT -d "v$i" "http://$lip:$port_http/v1/kv/many/$i" \
+	    >/dev/null
+	i=$((i + 1))
+done
+check "50 more writes are on every server" until_value 10 many/49 v49 31 32 33
+
+# until_peers SECONDS COUNT: the leader's configuration has COUNT servers.
+until_peers() {
+	limit=$(($1 * 10)) i=0
+	while [ $i -lt $limit ]; do
+		[ "$(curl -s "http://$lip:$port_http/v1/status/peers" |
+		    jq length)" = "$2" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+# A fourth server joins later: autopilot adds it, then makes it a voter.
+rstart 35
+check "a server that joins later is added to the configuration" \
+    until_peers 20 4
+check "as a non-voter first, then a voter" \
+    sh -c "sleep 2; grep -q 'autopilot: adding non-voter r35' '$test_tmp'/r3[123].log &&
+    grep -q 'autopilot: promoting to voter r35' '$test_tmp'/r3[123].log"
+check "it has the data" until_value 10 many/49 v49 35
+"$CONSULCTL" leave -http-addr=127.0.0.35:$port_http >/dev/null
+check "when it leaves, autopilot removes it" until_peers 20 3
+check "and says so" \
+    grep -q 'autopilot: removing left server r35' "$test_tmp"/r3[123].log
+
+# The leader dies: the two others elect one of themselves.
+eval "kill -KILL \$rpid$lnum"
+eval "wait \$rpid$lnum" 2>/dev/null
+rest=""
+for n in 31 32 33; do [ "$n" = "$lnum" ] || rest="$rest $n"; done
+start=$(date +%s%N)
+new=$(until_leader 30 "$leader" $rest)
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "after kill -9 of the leader the others elect a new one" \
+    sh -c "[ -n '$new' ] && [ '$new' != '$leader' ]"
+diag "new leader $new after $ms ms"
+nip=${new%:*}
+check "the new leader takes writes" \
+    [ "$(curl -s -X PUT -d two "http://$nip:$port_http/v1/kv/k")" = true ]
+check "and the old writes are all there" until_value 5 many/0 v0 $rest
+i=0
+while [ $i -lt 100 ] && [ "$(curl -s -X PUT -d afterkill \
+    "http://127.0.0.34:$port_http/v1/kv/c")" != true ]; do
+	sleep 0.1; i=$((i + 1))
+done
+check "the client writes again once a leader is elected" [ $i -lt 100 ]
+diag "the client's first write after the kill took $((i * 100)) ms of retries"
+
+# The old leader comes back and catches up as a follower.
+rstart "$lnum"
+check "the old leader, restarted, catches up" until_value 20 k two $lnum
+check "and follows the new leader" \
+    sh -c "[ \"\$(curl -s http://$lip:$port_http/v1/status/leader |
+    tr -d '\"')\" = '$new' ]"
+# A follower misses more than the leader keeps of its log: it is sent
+# the leader's snapshot, and installs it.
+nip=${new%:*}
+nnum=${nip##*.}
+victim=31
+[ "$nnum" = 31 ] && victim=32
+eval "kill -KILL \$rpid$victim"
+eval "wait \$rpid$victim" 2>/dev/null
+i=0
+while [ $i -lt 120 ]; do
+	curl -s -X PUT -d "s$i" "http://$nip:$port_http/v1/kv/snap/$i" \
+	    >/dev/null
+	i=$((i + 1))
+done
+sleep 3
+check "the leader compacted its log behind a snapshot" \
+    grep -q "snapshot: took a snapshot" "$test_tmp/r$nnum.log"
+rstart "$victim"
+check "a follower far behind catches up" until_value 20 snap/119 s119 $victim
+check "through the leader's snapshot" \
+    grep -q "installed the leader's snapshot" "$test_tmp/r$victim.log"
+check "with the keys from before it too" until_value 5 many/0 v0 $victim
+
+# A HELLO from datacenter dc9, as a frame: length, then [1, 1, "dc9", id].
+perl -MIO::Socket::INET -e '
+	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.31:'$port_rpc'")
+	    or exit 1;
+	my $f = "\x94\x01\x01\xa3dc9\xafnot-a-real-node";
+	print $s pack("N", length($f)) . $f;
+	sleep 1;' 2>/dev/null
+check "a server of another datacenter is refused on :8300" \
+    grep -q "is of datacenter dc9, not dc1" "$test_tmp/r31.log"
+tap_done
