@@ -22,6 +22,7 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_READ_END:
 	case IMSG_WRITE_RESULT:
 	case IMSG_GOSSIP_RESULT:
+	case IMSG_RAFT_CONF:
 		request_answered(imsg);
 		break;
 	case IMSG_KV_ITEM:

@@ -86,6 +86,7 @@ void	 agent_members(struct evhttp_request *, const char *);
 
 /* status.c */
 void	 status_leader(struct evhttp_request *, const char *);
+void	 operator_raft_configuration(struct evhttp_request *, const char *);
 void	 status_peers(struct evhttp_request *, const char *);
 
 /* snapshot.c */

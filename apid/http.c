@@ -41,6 +41,8 @@ static const struct route routes[] = {
 	{ "/v1/agent/force-leave/", EVHTTP_REQ_PUT, agent_force_leave },
 	{ "/v1/event/fire/",	EVHTTP_REQ_PUT,	user_event_fire },
 	{ "/v1/event/list",	EVHTTP_REQ_GET,	user_event_list },
+	{ "/v1/operator/raft/configuration", EVHTTP_REQ_GET,
+				operator_raft_configuration },
 	{ "/v1/operator/keyring", EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 				EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
 				operator_keyring },

@@ -335,7 +335,7 @@ static const struct config_key performance_keys[] = {
 	INT("raft_multiplier", C(performance.raft_multiplier), 5,
 	    RANGE(1, 10), P),
 	DUR("leave_drain_time", C(performance.leave_drain_time), 5 * SEC, P),
-	DUR("rpc_hold_timeout", C(performance.rpc_hold_timeout), 7 * SEC, P),
+	DUR("rpc_hold_timeout", C(performance.rpc_hold_timeout), 7 * SEC),
 	END
 };
 

@@ -141,6 +141,14 @@ enum imsg_type {
 	 * IMSG_READ_END whose index is the list's, maybe after blocking.
 	 */
 	IMSG_EVENT_LIST_REQ,
+	/*
+	 * apid -> raftd: GET /v1/operator/raft/configuration; uint8_t
+	 * stale.  Forwarded like a read.  Answered by IMSG_RAFT_CONF:
+	 * msgpack {"error": str, "index": uint, "servers": [[id, node,
+	 * address, leader (bool), voter (bool)]...]}.
+	 */
+	IMSG_RAFT_CONF_REQ,
+	IMSG_RAFT_CONF,
 
 	IMSG_TYPE_MAX
 };

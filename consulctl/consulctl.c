@@ -29,6 +29,12 @@ static const struct command commands[] = {
 	{ "leave", "Gracefully leaves the Consul cluster and shuts down",
 	    cmd_leave },
 	{ "members", "Lists the members of a Consul cluster", cmd_members },
+	{ "operator", "Provides cluster-level tools for Consul operators",
+	    NULL },
+	{ "operator raft", "Provides cluster-level tools for Consul "
+	    "operators", NULL },
+	{ "operator raft list-peers", "Display the current Raft peer "
+	    "configuration", cmd_operator_raft_list_peers },
 	{ "snapshot", "Saves, restores and inspects snapshots of Consul "
 	    "server state", NULL },
 	{ "snapshot inspect", "Displays information about a Consul snapshot "
@@ -105,6 +111,7 @@ int
 main(int argc, char *argv[])
 {
 	const struct command	*c;
+	char			 two[128];
 
 	if (argc < 2) {
 		usage(stderr);
@@ -117,8 +124,18 @@ main(int argc, char *argv[])
 		usage(stdout);
 		return 0;
 	}
-	if (argc >= 3 && (c = command_find(argv[1], argv[2])) != NULL)
-		return c->run(argc - 2, argv + 2);
+	/* "operator raft list-peers": the first two words name a group. */
+	if (argc >= 4 && snprintf(two, sizeof(two), "%s %s", argv[1],
+	    argv[2]) < (int)sizeof(two) &&
+	    (c = command_find(two, argv[3])) != NULL && c->run != NULL)
+		return c->run(argc - 3, argv + 3);
+	if (argc >= 3 && (c = command_find(argv[1], argv[2])) != NULL) {
+		if (c->run != NULL)
+			return c->run(argc - 2, argv + 2);
+		group_usage(argc >= 4 && is_help(argv[3]) ? stdout : stderr,
+		    c);
+		return argc >= 4 && is_help(argv[3]) ? 0 : 1;
+	}
 	if ((c = command_find(argv[1], NULL)) == NULL) {
 		fprintf(stderr, "Unknown command: \"%s\"\n\n", argv[1]);
 		usage(stderr);

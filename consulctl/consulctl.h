@@ -73,6 +73,7 @@ int	 cmd_join(int, char **);
 int	 cmd_keyring(int, char **);
 int	 cmd_leave(int, char **);
 int	 cmd_members(int, char **);
+int	 cmd_operator_raft_list_peers(int, char **);
 int	 cmd_snapshot_save(int, char **);
 int	 cmd_snapshot_restore(int, char **);
 int	 cmd_snapshot_inspect(int, char **);

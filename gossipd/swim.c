@@ -625,9 +625,9 @@ emit(struct swim *sw, enum swim_out_type type, enum keyring_chan chan,
 	return out_add(sw, type, wlen);
 }
 
-static void
-emit_event(struct swim *sw, enum swim_event_type type, struct member *m,
-    const struct swim_addr *other)
+/* A new event, zeroed; its strings follow in ev_off. */
+static struct swim_event *
+ev_new(struct swim *sw)
 {
 	struct swim_event	*e;
 
@@ -640,6 +640,16 @@ emit_event(struct swim *sw, enum swim_event_type type, struct member *m,
 	}
 	e = &sw->evs[sw->n_evs];
 	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static void
+emit_event(struct swim *sw, enum swim_event_type type, struct member *m,
+    const struct swim_addr *other)
+{
+	struct swim_event	*e;
+
+	e = ev_new(sw);
 	e->type = type;
 	member_info(sw, m, &e->member);
 	if (other != NULL)
@@ -656,15 +666,7 @@ emit_user(struct swim *sw, const struct swim_addr *from, const void *data,
 {
 	struct swim_event	*e;
 
-	if (sw->n_evs == sw->cap_evs) {
-		sw->cap_evs = sw->cap_evs ? sw->cap_evs * 2 : 64;
-		sw->evs = swim_reallocarray(sw->evs, sw->cap_evs,
-		    sizeof(*sw->evs));
-		sw->ev_off = swim_reallocarray(sw->ev_off, sw->cap_evs,
-		    2 * sizeof(*sw->ev_off));
-	}
-	e = &sw->evs[sw->n_evs];
-	memset(e, 0, sizeof(*e));
+	e = ev_new(sw);
 	e->type = SWIM_EV_USER;
 	e->other = *from;
 	e->len = len;

@@ -26,6 +26,7 @@
 #include "raftd.h"
 
 #define AP_SERVERS_MAX		RAFT_SERVERS_MAX
+#define AP_HEARD_TICKS		10	/* a second of node.c's ticks */
 
 struct ap_server {
 	char			 id[RAFT_ID_MAX];
@@ -48,31 +49,18 @@ static size_t		 ap_nadded;
 static uint64_t		 ap_clock_ms;
 
 static void
-ap_member(void *arg, const char *name, const char *ip, uint64_t port,
-    uint64_t status, const msgpack_object *tags)
+ap_member(void *arg, const struct member_server *m)
 {
 	struct ap_scan		*a = arg;
-	struct config		*c = raftd_child.conf;
 	struct ap_server	*s;
-	char			 role[16], dc[128], rport[8];
 
-	if (a->n == AP_SERVERS_MAX ||
-	    mpack_copy_str(mpack_map_get(tags, "role"), role,
-	    sizeof(role)) == -1 || strcmp(role, "consul") != 0 ||
-	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, sizeof(dc)) == -1 ||
-	    strcmp(dc, c->datacenter) != 0 ||
-	    mpack_copy_str(mpack_map_get(tags, "port"), rport,
-	    sizeof(rport)) == -1)
+	if (a->n == AP_SERVERS_MAX)
 		return;
-	s = &a->s[a->n];
-	if (mpack_copy_str(mpack_map_get(tags, "id"), s->id,
-	    sizeof(s->id)) == -1 || s->id[0] == '\0')
-		return;
-	snprintf(s->addr, sizeof(s->addr), strchr(ip, ':') != NULL ?
-	    "[%s]:%s" : "%s:%s", ip, rport);
-	strlcpy(s->name, name, sizeof(s->name));
-	s->status = status;
-	a->n++;
+	s = &a->s[a->n++];
+	strlcpy(s->id, m->id, sizeof(s->id));
+	strlcpy(s->addr, m->addr, sizeof(s->addr));
+	strlcpy(s->name, m->name, sizeof(s->name));
+	s->status = m->status;
 }
 
 static struct ap_server *
@@ -132,7 +120,7 @@ autopilot_check(struct raftd *r, uint64_t elapsed_ms)
 	struct raft_conf	 next;
 	struct ap_scan		*a;
 	struct ap_server	*s;
-	uint64_t		 match, last;
+	uint64_t		 match, last, ago;
 	size_t			 i, voters = 0, alive = 0;
 
 	ap_clock_ms += elapsed_ms;
@@ -141,7 +129,7 @@ autopilot_check(struct raftd *r, uint64_t elapsed_ms)
 	cur = raft_config(r->raft);
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		fatal("autopilot");
-	members_walk(0, ap_member, a);
+	members_servers(ap_member, a);
 	if ((next.servers = calloc(cur->n + 1, sizeof(*next.servers))) ==
 	    NULL)
 		fatal("autopilot");
@@ -181,14 +169,20 @@ autopilot_check(struct raftd *r, uint64_t elapsed_ms)
 		ap_propose(r, &next, "promoting to voter", s->name);
 		goto done;
 	}
-	/* A server gone: out, if what remains keeps a majority. */
+	/*
+	 * A server gone: out, if what remains keeps a majority of healthy
+	 * voters: alive in gossip and heard from by Raft lately, as
+	 * Consul's autopilot judges health (gossip alone lags behind).
+	 */
 	for (i = 0; i < cur->n; i++) {
 		if (!cur->servers[i].voter)
 			continue;
 		voters++;
 		s = ap_find(a, cur->servers[i].id);
 		if (strcmp(cur->servers[i].id, raftd_node_id) == 0 ||
-		    (s != NULL && s->status == 1))
+		    (s != NULL && s->status == 1 &&
+		    raft_peer_heard(r->raft, s->id, &ago) == 0 &&
+		    ago <= AP_HEARD_TICKS))
 			alive++;
 	}
 	for (i = 0; i < cur->n; i++) {

@@ -66,7 +66,8 @@ static struct imsgev		 sink_back;	/* and we read it here */
 static int
 final_type(uint32_t type)
 {
-	return type == IMSG_READ_END || type == IMSG_WRITE_RESULT;
+	return type == IMSG_READ_END || type == IMSG_WRITE_RESULT ||
+	    type == IMSG_RAFT_CONF;
 }
 
 /* An error answer in the shape the request's asker expects. */
@@ -75,6 +76,8 @@ fail(struct imsgev *iev, uint32_t reqid, uint32_t type, const char *why)
 {
 	if (type == IMSG_KV_WRITE)
 		kv_write_error(iev, reqid, why);
+	else if (type == IMSG_RAFT_CONF_REQ)
+		raft_conf_error(iev, reqid, why);
 	else
 		read_end(iev, reqid, 1, 0, why);
 }
@@ -86,25 +89,13 @@ struct server_pick {
 };
 
 static void
-pick_server(void *arg, const char *name, const char *ip, uint64_t port,
-    uint64_t status, const msgpack_object *tags)
+pick_server(void *arg, const struct member_server *s)
 {
 	struct server_pick	*p = arg;
-	struct config		*c = raftd_child.conf;
-	char			 role[16], dc[128], rport[8];
 
-	if (status != 1 ||
-	    mpack_copy_str(mpack_map_get(tags, "role"), role,
-	    sizeof(role)) == -1 || strcmp(role, "consul") != 0 ||
-	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, sizeof(dc)) == -1 ||
-	    strcmp(dc, c->datacenter) != 0 ||
-	    mpack_copy_str(mpack_map_get(tags, "port"), rport,
-	    sizeof(rport)) == -1)
-		return;
-	/* Reservoir sampling: each server equally likely. */
-	if (arc4random_uniform(++p->seen) == 0)
-		snprintf(p->addr, sizeof(p->addr), strchr(ip, ':') != NULL ?
-		    "[%s]:%s" : "%s:%s", ip, rport);
+	/* Reservoir sampling: each alive server equally likely. */
+	if (s->status == 1 && arc4random_uniform(++p->seen) == 0)
+		strlcpy(p->addr, s->addr, sizeof(p->addr));
 }
 
 /*
@@ -130,7 +121,7 @@ forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
 			return 0;	/* the handler says "No cluster leader" */
 	} else {
 		memset(&pick, 0, sizeof(pick));
-		members_walk(0, pick_server, &pick);
+		members_servers(pick_server, &pick);
 		if (pick.seen == 0) {
 			fail(iev, imsg->hdr.peerid, imsg->hdr.type,
 			    "No known Consul servers");
@@ -229,6 +220,50 @@ write_result_valid(const void *buf, size_t len)
 	return rc;
 }
 
+/* The configuration answer: what apid/operator.c reads, checked. */
+static int
+raft_conf_valid(const void *buf, size_t len)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*v, *sv;
+	char			 s[RAFT_ADDR_MAX + 128];
+	uint64_t		 n;
+	uint32_t		 i, j;
+	int			 b, rc = -1;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	if (u.data.type != MSGPACK_OBJECT_MAP ||
+	    mpack_copy_str(mpack_map_get(&u.data, "error"), s,
+	    sizeof(s)) == -1)
+		goto done;
+	if (s[0] != '\0') {
+		rc = 0;
+		goto done;
+	}
+	v = mpack_map_get(&u.data, "servers");
+	if (mpack_map_uint(&u.data, "index", &n) == -1 || v == NULL ||
+	    v->type != MSGPACK_OBJECT_ARRAY ||
+	    v->via.array.size > RAFT_SERVERS_MAX)
+		goto done;
+	for (i = 0; i < v->via.array.size; i++) {
+		sv = &v->via.array.ptr[i];
+		if (sv->type != MSGPACK_OBJECT_ARRAY || sv->via.array.size != 5)
+			goto done;
+		for (j = 0; j < 3; j++)
+			if (mpack_copy_str(&sv->via.array.ptr[j], s,
+			    sizeof(s)) == -1)
+				goto done;
+		if (mpack_get_bool(&sv->via.array.ptr[3], &b) == -1 ||
+		    mpack_get_bool(&sv->via.array.ptr[4], &b) == -1)
+			goto done;
+	}
+	rc = 0;
+ done:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
 /* An item of a read: a key (keys mode) or a pair. */
 static int
 item_valid(const void *buf, size_t len, int mode)
@@ -280,6 +315,11 @@ forward_reply(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		    write_result_valid(rf->data, rf->len) == -1)
 			return -1;
 		break;
+	case IMSG_RAFT_CONF:
+		if (f->type != IMSG_RAFT_CONF_REQ ||
+		    raft_conf_valid(rf->data, rf->len) == -1)
+			return -1;
+		break;
 	default:
 		return -1;
 	}
@@ -323,6 +363,10 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 			return -1;
 		kv_ops_free(ops, n);
 		break;
+	case IMSG_RAFT_CONF_REQ:
+		if (rf->len != 1)
+			return -1;
+		break;
 	default:
 		return -1;
 	}
@@ -350,8 +394,10 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 	imsg.len = rf->len;
 	if (rf->type == IMSG_KV_READ)
 		kv_read_request(&sink, &imsg);
-	else
+	else if (rf->type == IMSG_KV_WRITE)
 		kv_write_request(&sink, &imsg);
+	else
+		raft_conf_request(&sink, &imsg);
 	return 0;
 }
 
@@ -360,6 +406,7 @@ fwd_in_cancel(struct fwd_in *f)
 {
 	watch_cancel(&raftd, &sink, f->gid);
 	forward_cancel(&sink, f->gid);
+	hold_cancel(&sink, f->gid);
 	fwd_in_free(f);
 }
 
@@ -399,7 +446,7 @@ forward_conn_gone(struct rpc_conn *conn)
 		inext = TAILQ_NEXT(i, entry);
 		if (i->conn != conn)
 			continue;
-		if (i->type == IMSG_KV_READ)
+		if (i->type != IMSG_KV_WRITE)
 			fwd_in_cancel(i);
 		else
 			i->conn = NULL;
@@ -421,7 +468,7 @@ sink_dispatch(struct imsgev *iev, struct imsg *imsg)
 		return;
 	/* An agent that does not read its answers is cut off. */
 	if (f->conn != NULL && rpc_backlogged(f->conn)) {
-		read = f->type == IMSG_KV_READ;
+		read = f->type != IMSG_KV_WRITE;
 		rpc_conn_fail(f->conn, "not reading its answers");
 		if (read)
 			return;		/* f went with the connection */

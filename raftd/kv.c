@@ -188,7 +188,9 @@ kv_read_request(struct imsgev *iev, struct imsg *imsg)
 		return;
 	}
 	if (!rd.stale && !node_is_leader(&raftd)) {
-		read_end(iev, imsg->hdr.peerid, 1, 0, "No cluster leader");
+		if (hold_request(iev, imsg) == -1)
+			read_end(iev, imsg->hdr.peerid, 1, 0,
+			    "No cluster leader");
 		kv_read_free(&rd);
 		return;
 	}
@@ -280,7 +282,9 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 		return;
 	}
 	if (!node_is_leader(&raftd)) {
-		kv_write_error(iev, imsg->hdr.peerid, "No cluster leader");
+		if (hold_request(iev, imsg) == -1)
+			kv_write_error(iev, imsg->hdr.peerid,
+			    "No cluster leader");
 		goto done;
 	}
 	if (fsm_encode_kv_txn(ops, n, &cmd, &cmdlen) == -1)

@@ -154,6 +154,50 @@ members_walk(uint8_t pool, void (*fn)(void *, const char *, const char *,
 	}
 }
 
+struct servers_walk {
+	void	(*fn)(void *, const struct member_server *);
+	void	 *arg;
+};
+
+static void
+servers_member(void *arg, const char *name, const char *ip, uint64_t port,
+    uint64_t status, const msgpack_object *tags)
+{
+	struct servers_walk	*w = arg;
+	struct member_server	 s;
+	char			 role[16], dc[128], rport[8], expect[16];
+
+	if (mpack_copy_str(mpack_map_get(tags, "role"), role,
+	    sizeof(role)) == -1 || strcmp(role, "consul") != 0 ||
+	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, sizeof(dc)) == -1 ||
+	    strcmp(dc, raftd_child.conf->datacenter) != 0 ||
+	    mpack_copy_str(mpack_map_get(tags, "port"), rport,
+	    sizeof(rport)) == -1 ||
+	    mpack_copy_str(mpack_map_get(tags, "id"), s.id,
+	    sizeof(s.id)) == -1 || s.id[0] == '\0')
+		return;
+	s.name = name;
+	s.status = status;
+	snprintf(s.addr, sizeof(s.addr), strchr(ip, ':') != NULL ?
+	    "[%s]:%s" : "%s:%s", ip, rport);
+	s.expect = 0;
+	if (mpack_copy_str(mpack_map_get(tags, "expect"), expect,
+	    sizeof(expect)) == 0)
+		s.expect = (int)strtol(expect, NULL, 10);
+	w->fn(w->arg, &s);
+}
+
+/* The servers of this datacenter in the LAN pool, with their RPC address. */
+void
+members_servers(void (*fn)(void *, const struct member_server *), void *arg)
+{
+	struct servers_walk	 w;
+
+	w.fn = fn;
+	w.arg = arg;
+	members_walk(0, servers_member, &w);
+}
+
 struct addr_find {
 	const char	*id;
 	char		*buf;
@@ -162,20 +206,13 @@ struct addr_find {
 };
 
 static void
-addr_find_member(void *arg, const char *name, const char *ip, uint64_t port,
-    uint64_t status, const msgpack_object *tags)
+addr_find_server(void *arg, const struct member_server *s)
 {
 	struct addr_find	*f = arg;
-	char			 id[64], rport[8];
 
-	if (f->found || status != 1 ||
-	    mpack_copy_str(mpack_map_get(tags, "id"), id, sizeof(id)) == -1 ||
-	    strcmp(id, f->id) != 0 ||
-	    mpack_copy_str(mpack_map_get(tags, "port"), rport,
-	    sizeof(rport)) == -1)
+	if (f->found || s->status != 1 || strcmp(s->id, f->id) != 0)
 		return;
-	snprintf(f->buf, f->len, strchr(ip, ':') != NULL ? "[%s]:%s" :
-	    "%s:%s", ip, rport);
+	strlcpy(f->buf, s->addr, f->len);
 	f->found = 1;
 }
 
@@ -189,7 +226,7 @@ members_server_addr(const char *id, char *buf, size_t len)
 	f.id = id;
 	f.buf = buf;
 	f.len = len;
-	members_walk(0, addr_find_member, &f);
+	members_servers(addr_find_server, &f);
 	return f.found ? 0 : -1;
 }
 

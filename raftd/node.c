@@ -134,7 +134,7 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 	struct raft_ready	 rd;
 	DB_TXN			*txn;
 	size_t			 i;
-	int			 sync;
+	int			 sync, release;
 
 	r->flush_scheduled = 0;
 	while (raft_has_ready(r->raft)) {
@@ -190,8 +190,12 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 			r->role = rd.role;
 			strlcpy(r->leader, rd.leader, sizeof(r->leader));
 		}
+		/* Held for want of a leader: there is one now. */
+		release = rd.soft_changed && *r->leader != '\0';
 		raft_advance(r->raft, &rd);
 		node_report_failed(r);
+		if (release)
+			hold_release();
 	}
 }
 
@@ -238,45 +242,26 @@ struct expect_scan {
 	int			 conflict;
 };
 
-static const char *
-tag_get(const msgpack_object *tags, const char *key, char *buf, size_t len)
-{
-	if (mpack_copy_str(mpack_map_get(tags, key), buf, len) == -1)
-		return NULL;
-	return buf;
-}
-
 static void
-expect_member(void *arg, const char *name, const char *ip, uint64_t port,
-    uint64_t status, const msgpack_object *tags)
+expect_server(void *arg, const struct member_server *m)
 {
 	struct expect_scan	*e = arg;
 	struct config		*c = raftd_child.conf;
 	struct raft_server	*s;
-	char			 role[16], dc[128], expect[16], id[RAFT_ID_MAX];
-	char			 rport[8];
 
-	if (status != 1 || tag_get(tags, "role", role, sizeof(role)) == NULL ||
-	    strcmp(role, "consul") != 0 ||
-	    tag_get(tags, "dc", dc, sizeof(dc)) == NULL ||
-	    strcmp(dc, c->datacenter) != 0 ||
-	    tag_get(tags, "id", id, sizeof(id)) == NULL ||
-	    tag_get(tags, "port", rport, sizeof(rport)) == NULL ||
-	    e->n == RAFT_SERVERS_MAX)
+	if (m->status != 1 || e->n == RAFT_SERVERS_MAX)
 		return;
-	if (tag_get(tags, "expect", expect, sizeof(expect)) == NULL ||
-	    strtol(expect, NULL, 10) != c->bootstrap_expect) {
+	if (m->expect != c->bootstrap_expect) {
 		if (!e->conflict)
 			log_warnx("raft: server %s does not expect %d servers "
-			    "as this one does; not bootstrapping", name,
+			    "as this one does; not bootstrapping", m->name,
 			    c->bootstrap_expect);
 		e->conflict = 1;
 		return;
 	}
 	s = &e->servers[e->n++];
-	strlcpy(s->id, id, sizeof(s->id));
-	snprintf(s->addr, sizeof(s->addr), strchr(ip, ':') != NULL ?
-	    "[%s]:%s" : "%s:%s", ip, rport);
+	strlcpy(s->id, m->id, sizeof(s->id));
+	strlcpy(s->addr, m->addr, sizeof(s->addr));
 	s->voter = 1;
 }
 
@@ -310,7 +295,7 @@ node_expect_check(struct raftd *r)
 		return;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		fatal("node");
-	members_walk(0, expect_member, e);
+	members_servers(expect_server, e);
 	if (e->conflict || e->n < (size_t)c->bootstrap_expect)
 		goto done;
 	qsort(e->servers, e->n, sizeof(e->servers[0]), server_cmp);

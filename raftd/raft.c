@@ -49,6 +49,7 @@ struct raft_progress {
 	enum raft_pr_state	 state;
 	int			 probe_sent;
 	int			 recent_active;
+	uint64_t		 last_heard;	/* r->ticks of its last answer */
 	int			 vote;		/* 1 granted, -1 refused, 0 not yet */
 	struct raft_inflights	 infl;
 };
@@ -106,6 +107,7 @@ struct raft {
 	int			 heartbeat_elapsed;
 	int			 timeout;	/* randomized election timeout */
 	uint64_t		 contact_elapsed;
+	uint64_t		 ticks;		/* ever, for last_heard */
 	uint64_t		 rng;
 
 	char			 transferee[RAFT_ID_MAX];
@@ -1042,6 +1044,7 @@ become_leader(struct raft *r)
 		pr->probe_sent = 0;
 		pr->pending_snapshot = 0;
 		pr->recent_active = 0;
+		pr->last_heard = r->ticks;
 		pr->read_ack = 0;
 		inflights_reset(&pr->infl);
 	}
@@ -1521,6 +1524,7 @@ step_leader(struct raft *r, const struct raft_msg *m)
 	case RAFT_MSG_SNAPSHOT_RESP:
 		if ((pr = progress_find(r, m->from)) == NULL)
 			return -1;
+		pr->last_heard = r->ticks;
 		if (m->type == RAFT_MSG_APPEND_RESP)
 			return leader_append_resp(r, pr, m);
 		if (m->type == RAFT_MSG_HEARTBEAT_RESP)
@@ -1649,6 +1653,7 @@ raft_tick(struct raft *r)
 			r->deferred_ticks++;
 		return;
 	}
+	r->ticks++;
 	/* UINT64_MAX: no leader heard from since start-up. */
 	if (r->contact_elapsed < UINT64_MAX - 1)
 		r->contact_elapsed++;
@@ -2166,6 +2171,18 @@ raft_last_contact_ticks(const struct raft *r)
 		return -1;
 	return r->contact_elapsed > INT64_MAX ? INT64_MAX :
 	    (int64_t)r->contact_elapsed;
+}
+
+int
+raft_peer_heard(const struct raft *r, const char *id, uint64_t *ago)
+{
+	int	 i;
+
+	if (r->role != RAFT_LEADER || id == NULL ||
+	    (i = conf_find(&r->cur, id)) == -1)
+		return -1;
+	*ago = i == r->self ? 0 : r->ticks - r->prs[i].last_heard;
+	return 0;
 }
 
 int

@@ -243,6 +243,8 @@ const struct raft_conf *raft_config(const struct raft *);
 int64_t	 raft_last_contact_ticks(const struct raft *);
 /* Leader only: how far a server's log is known to match.  -1 if unknown. */
 int	 raft_match_index(const struct raft *, const char *, uint64_t *);
+/* Leader only: ticks since the server last answered (0: us). */
+int	 raft_peer_heard(const struct raft *, const char *, uint64_t *);
 
 /* encode: *buf is malloc'd, the caller frees it. */
 int	 raft_conf_encode(const struct raft_conf *, void **, size_t *);

@@ -40,6 +40,9 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KV_WRITE:
 		kv_write_request(iev, imsg);
 		break;
+	case IMSG_RAFT_CONF_REQ:
+		raft_conf_request(iev, imsg);
+		break;
 	case IMSG_SNAPSHOT_SAVE:
 		snapshot_request(iev, imsg);
 		break;
@@ -60,6 +63,7 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 		imsg_need_len(imsg, 0, iev->name);
 		watch_cancel(&raftd, iev, imsg->hdr.peerid);
 		forward_cancel(iev, imsg->hdr.peerid);
+		hold_cancel(iev, imsg->hdr.peerid);
 		user_event_cancel(iev, imsg->hdr.peerid);
 		break;
 	default:

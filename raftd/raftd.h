@@ -125,6 +125,15 @@ int	 snapshot_read_file(uint64_t, uint64_t, void **, size_t *);
 void	 snapshot_install(struct raftd *, const struct raft_snapshot_meta *,
 	    const void *, size_t);
 
+/* hold.c */
+int	 hold_request(struct imsgev *, struct imsg *);
+void	 hold_release(void);
+void	 hold_cancel(struct imsgev *, uint32_t);
+
+/* operator.c */
+void	 raft_conf_request(struct imsgev *, struct imsg *);
+void	 raft_conf_error(struct imsgev *, uint32_t, const char *);
+
 /* autopilot.c */
 void	 autopilot_check(struct raftd *, uint64_t);
 
@@ -163,6 +172,16 @@ int	 forward_serve(struct rpc_conn *, const struct rpc_fwd *);
 int	 forward_serve_cancel(struct rpc_conn *, const struct rpc_fwd *);
 void	 forward_conn_gone(struct rpc_conn *);
 
+/* A server of this datacenter, as gossip shows it. */
+struct member_server {
+	const char		*name;
+	char			 id[RAFT_ID_MAX];
+	char			 addr[RAFT_ADDR_MAX];	/* its RPC address */
+	uint64_t		 status;		/* 1 alive .. 4 failed */
+	int			 expect;		/* bootstrap_expect */
+};
+void	 members_servers(void (*)(void *, const struct member_server *),
+	    void *);
 int	 members_server_addr(const char *, char *, size_t);
 
 /* serf_snapshot.c */

@@ -72,6 +72,55 @@ snapshot_prune(void)
 	free(list);
 }
 
+/* snapshots/<index>-<term>.snap, durably, through a temporary file. */
+static int
+snapshot_file_write(uint64_t index, uint64_t term, const void *buf,
+    size_t len)
+{
+	char	 path[PATH_MAX], tmp[PATH_MAX + 8];
+	int	 fd;
+
+	if (mkdir(SNAPSHOT_DIR, 0700) == -1 && errno != EEXIST) {
+		log_warn("snapshot: mkdir %s", SNAPSHOT_DIR);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%020llu-%llu.snap", SNAPSHOT_DIR,
+	    (unsigned long long)index, (unsigned long long)term);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		log_warn("snapshot: %s", tmp);
+		return -1;
+	}
+	if (fd_write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+		log_warn("snapshot: %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		log_warn("snapshot: %s", path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The state changed wholesale: every parked query answers. */
+static void
+wake_all(struct raftd *r)
+{
+	struct watch	*w;
+
+	TAILQ_FOREACH(w, &r->watches, entry) {
+		if (!w->fired) {
+			w->fired = 1;
+			r->nfired++;
+		}
+	}
+	watch_deliver(r);
+}
+
 /* Delete log entries [first, upto] in one transaction. */
 static int
 log_cut(struct store *s, DB_TXN *txn, uint64_t upto)
@@ -104,11 +153,9 @@ snapshot_maybe_compact(struct raftd *r)
 	struct snapshot_writer		 w;
 	struct raft_snapshot_meta	 meta;
 	uint64_t			 every, trail, index, term, cut;
-	char				 path[PATH_MAX], tmp[PATH_MAX + 8];
 	void				*conf = NULL;
 	size_t				 conflen;
 	DB_TXN				*txn;
-	int				 fd;
 
 	every = c->raft_snapshot_threshold > 0 ?
 	    (uint64_t)c->raft_snapshot_threshold : SNAPSHOT_DEFAULT_EVERY;
@@ -120,17 +167,8 @@ snapshot_maybe_compact(struct raftd *r)
 		log_warnx("snapshot: cannot build a snapshot");
 		return;
 	}
-	if (mkdir(SNAPSHOT_DIR, 0700) == -1 && errno != EEXIST)
-		fatal("snapshot: mkdir %s", SNAPSHOT_DIR);
-	snprintf(path, sizeof(path), "%s/%020llu-%llu.snap", SNAPSHOT_DIR,
-	    (unsigned long long)index, (unsigned long long)term);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || fd_write_all(fd, w.out.sbuf.data,
-	    w.out.sbuf.size) == -1 || fsync(fd) == -1 || close(fd) == -1 ||
-	    rename(tmp, path) == -1) {
-		log_warn("snapshot: %s", path);
-		unlink(tmp);
+	if (snapshot_file_write(index, term, w.out.sbuf.data,
+	    w.out.sbuf.size) == -1) {
 		snapshot_writer_free(&w);
 		return;
 	}
@@ -219,7 +257,6 @@ const char *
 snapshot_restore(struct raftd *r, const void *buf, size_t len)
 {
 	struct snapshot_info	 info;
-	struct watch		*w;
 	const char		*why;
 
 	if (snapshot_parse(buf, len, &info, NULL, NULL, &why) == -1)
@@ -237,14 +274,7 @@ snapshot_restore(struct raftd *r, const void *buf, size_t len)
 	log_info("snapshot: restored a snapshot of index %llu (%llu keys)",
 	    (unsigned long long)info.index,
 	    (unsigned long long)info.count[SNAP_REC_KV]);
-	/* Everything may have changed: every parked query answers. */
-	TAILQ_FOREACH(w, &r->watches, entry) {
-		if (!w->fired) {
-			w->fired = 1;
-			r->nfired++;
-		}
-	}
-	watch_deliver(r);
+	wake_all(r);
 	return NULL;
 }
 
@@ -258,22 +288,12 @@ snapshot_install(struct raftd *r, const struct raft_snapshot_meta *meta,
     const void *buf, size_t len)
 {
 	struct snapshot_info	 info;
-	struct watch		*w;
 	const char		*why;
-	char			 path[PATH_MAX], tmp[PATH_MAX + 8];
 	void			*conf = NULL;
 	size_t			 conflen;
-	int			 fd;
 
-	if (mkdir(SNAPSHOT_DIR, 0700) == -1 && errno != EEXIST)
-		fatal("snapshot: mkdir %s", SNAPSHOT_DIR);
-	snprintf(path, sizeof(path), "%s/%020llu-%llu.snap", SNAPSHOT_DIR,
-	    (unsigned long long)meta->index, (unsigned long long)meta->term);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || fd_write_all(fd, buf, len) == -1 ||
-	    fsync(fd) == -1 || close(fd) == -1 || rename(tmp, path) == -1)
-		fatal("snapshot: %s", path);
+	if (snapshot_file_write(meta->index, meta->term, buf, len) == -1)
+		fatalx("snapshot: cannot keep the leader's snapshot");
 	if (raft_conf_encode(&meta->conf, &conf, &conflen) == -1)
 		fatalx("snapshot: cannot encode the configuration");
 	r->restore_txn = store_begin(&r->store);
@@ -303,13 +323,7 @@ snapshot_install(struct raftd *r, const struct raft_snapshot_meta *meta,
 	log_info("snapshot: installed the leader's snapshot of index %llu "
 	    "(%llu keys)", (unsigned long long)meta->index,
 	    (unsigned long long)info.count[SNAP_REC_KV]);
-	TAILQ_FOREACH(w, &r->watches, entry) {
-		if (!w->fired) {
-			w->fired = 1;
-			r->nfired++;
-		}
-	}
-	watch_deliver(r);
+	wake_all(r);
 }
 
 /* GET /v1/snapshot: build, then stream it to apid in chunks. */

@@ -15,7 +15,7 @@ cat >"$test_tmp/server.json" <<EOF
 {"server": true, "bootstrap_expect": 3, "retry_interval": "1s",
  "retry_join": ["127.0.0.31:$port_lan", "127.0.0.32:$port_lan",
   "127.0.0.33:$port_lan"],
- "performance": {"raft_multiplier": 1},
+ "performance": {"raft_multiplier": 1, "rpc_hold_timeout": "8s"},
  "autopilot": {"server_stabilization_time": "1s"},
  "raft_snapshot_threshold": 40, "raft_snapshot_interval": "1s",
  "raft_trailing_logs": 10}
@@ -104,6 +104,21 @@ check "status/peers lists the three on every server" \
     "127.0.0.31:$port_rpc 127.0.0.32:$port_rpc 127.0.0.33:$port_rpc " ]
 lip=${leader%:*}
 lnum=${lip##*.}
+conf=$(curl -s "http://127.0.0.31:$port_http/v1/operator/raft/configuration")
+check "operator/raft/configuration lists three voters" \
+    [ "$(echo "$conf" | jq '[.Servers[] | select(.Voter)] | length')" = 3 ]
+check "with the leader marked, by node name" \
+    [ "$(echo "$conf" | jq -r '.Servers[] | select(.Leader) |
+    "\(.Node) \(.Address) \(.ProtocolVersion)"')" = \
+    "r$lnum $leader 3" ]
+check "and an index" [ "$(echo "$conf" | jq '.Index > 0')" = true ]
+"$CONSULCTL" operator raft list-peers -http-addr=127.0.0.32:$port_http \
+    >"$test_tmp/peers" 2>&1
+check "consulctl operator raft list-peers prints Consul's columns" \
+    sh -c "head -1 '$test_tmp/peers' | grep -q '^Node  *ID  *Address  *State  *Voter  *RaftProtocol  *Commit Index  *Trails Leader By$'"
+check "one leader and two followers, all voters" \
+    sh -c "[ \$(grep -c ' leader  *true  *3 ' '$test_tmp/peers') = 1 ] &&
+    [ \$(grep -c ' follower  *true  *3 ' '$test_tmp/peers') = 2 ]"
 check "a write on the leader succeeds" \
     [ "$(curl -s -X PUT -d one "http://$lip:$port_http/v1/kv/k")" = true ]
 check "and is on every server" until_value 10 k one 31 32 33
@@ -138,6 +153,9 @@ out=$(curl -s --max-time 20 \
     "http://127.0.0.34:$port_http/v1/kv/c?raw&index=$idx&wait=15s")
 check "a blocking query through the client is woken by a write elsewhere" \
     [ "$out" = woken ]
+check "operator/raft/configuration through the client" \
+    [ "$(curl -s "http://127.0.0.34:$port_http/v1/operator/raft/configuration" |
+    jq '.Servers | length')" = 3 ]
 check "a missing key through the client is 404" \
     [ "$(curl -s -o /dev/null -w '%{http_code}' \
     "http://127.0.0.34:$port_http/v1/kv/nope")" = 404 ]
@@ -227,13 +245,48 @@ check "through the leader's snapshot" \
     grep -q "installed the leader's snapshot" "$test_tmp/r$victim.log"
 check "with the keys from before it too" until_value 5 many/0 v0 $victim
 
+# Quorum lost: a request that needs the leader waits for one (up to
+# rpc_hold_timeout) and goes through once one is elected, or fails then.
+survivor=$nnum
+others=""
+for n in 31 32 33; do [ "$n" = "$survivor" ] || others="$others $n"; done
+for n in $others; do eval "kill -KILL \$rpid$n"; eval "wait \$rpid$n"; done 2>/dev/null
+i=0
+while [ $i -lt 200 ] && [ -n "$(leader_of $survivor)" ]; do
+	sleep 0.1; i=$((i + 1))
+done
+check "a server alone loses its leader" [ -z "$(leader_of $survivor)" ]
+curl -s -w " %{time_total}" -X PUT -d held \
+    "http://127.0.0.$survivor:$port_http/v1/kv/held" >"$test_tmp/held.out" &
+held=$!
+sleep 1
+first=${others# }; first=${first%% *}
+rstart "$first"
+wait $held
+diag "the held write answered after $(cut -d" " -f2 "$test_tmp/held.out") s"
+check "a write held without a leader goes through once one is elected" \
+    grep -q "^true " "$test_tmp/held.out"
+eval "kill -KILL \$rpid$first"; eval "wait \$rpid$first" 2>/dev/null
+i=0
+while [ $i -lt 200 ] && [ -n "$(leader_of $survivor)" ]; do
+	sleep 0.1; i=$((i + 1))
+done
+start=$(date +%s)
+out=$(curl -s -w ' %{http_code}' -X PUT -d x \
+    "http://127.0.0.$survivor:$port_http/v1/kv/nope")
+took=$(($(date +%s) - start))
+check "with no leader coming, it fails after rpc_hold_timeout" \
+    sh -c "[ '$out' = 'No cluster leader 500' ] && [ $took -ge 6 ]"
+check "a stale read is still served at once" \
+    [ "$(stale $survivor held)" = held ]
+
 # A HELLO from datacenter dc9, as a frame: length, then [1, 1, "dc9", id].
 perl -MIO::Socket::INET -e '
-	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.31:'$port_rpc'")
+	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.'$survivor:$port_rpc'")
 	    or exit 1;
 	my $f = "\x94\x01\x01\xa3dc9\xafnot-a-real-node";
 	print $s pack("N", length($f)) . $f;
 	sleep 1;' 2>/dev/null
 check "a server of another datacenter is refused on :8300" \
-    grep -q "is of datacenter dc9, not dc1" "$test_tmp/r31.log"
+    grep -q "is of datacenter dc9, not dc1" "$test_tmp/r$survivor.log"
 tap_done
