@@ -1,8 +1,8 @@
 /*
- * The /v1/agent/ endpoints: the local agent.  GET /v1/agent/self asks raftd, which
- * owns the agent's identity (the node id persisted in data_dir), and
- * shapes the answer as Consul does: Config, DebugConfig, Coord, Member,
- * Stats, Meta.
+ * The /v1/agent/ endpoints: the local agent.  GET /v1/agent/self asks
+ * raftd, which owns the agent's identity (the node id persisted in
+ * data_dir), and shapes the answer as Consul does: Config, DebugConfig,
+ * Coord, Member, Stats, Meta.
  */
 #include <sys/utsname.h>
 

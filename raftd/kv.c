@@ -77,7 +77,7 @@ read_end(struct imsgev *iev, uint32_t reqid, uint64_t index, int found,
 	/* Consul never reports index 0: clients would spin on it. */
 	end.index = index ? index : 1;
 	end.known_leader = node_leader_addr(&raftd)[0] != '\0';
-	end.last_contact_ms = 0;
+	end.last_contact_ms = node_last_contact_ms(&raftd);
 	end.found = found;
 	if (error != NULL)
 		strlcpy(end.error, error, sizeof(end.error));

@@ -46,6 +46,17 @@ node_leader_addr(struct raftd *r)
 	return "";
 }
 
+/* X-Consul-LastContact: ms since the leader was last heard from. */
+uint64_t
+node_last_contact_ms(struct raftd *r)
+{
+	int64_t	 t;
+
+	if (r->raft == NULL || (t = raft_last_contact_ticks(r->raft)) <= 0)
+		return 0;
+	return (uint64_t)t * NODE_TICK_MS;
+}
+
 /* Leader only: the entry's index, or 0. */
 uint64_t
 node_propose(struct raftd *r, const void *data, size_t len)

@@ -192,6 +192,7 @@ void	 serf_snapshot_rejoin(struct child *);
 void	 node_start(struct raftd *);
 void	 node_schedule_flush(struct raftd *);
 void	 node_expect_check(struct raftd *);
+uint64_t node_last_contact_ms(struct raftd *);
 void	 node_expect_answer(struct raftd *, const char *, int, uint64_t,
 	    char (*)[RAFT_ID_MAX], size_t);
 int	 node_is_leader(struct raftd *);

@@ -130,6 +130,13 @@ check "and is read back on the leader" \
     [ "$(curl -s "http://$lip:$port_http/v1/kv/k2?raw")" = x ]
 check "a default read on a follower is answered by the leader" \
     [ "$(curl -s "http://127.0.0.$follower:$port_http/v1/kv/k2?raw")" = x ]
+hdrs=$(curl -s -o /dev/null -D - \
+    "http://127.0.0.$follower:$port_http/v1/kv/k2?stale" | tr -d '\r')
+lc=$(echo "$hdrs" | sed -n 's/^X-Consul-Lastcontact: //Ip')
+check "a stale read on a follower says how long since the leader spoke" \
+    sh -c "[ -n '$lc' ] && [ '$lc' -lt 1000 ]"
+check "and that it knows a leader" \
+    sh -c "echo '$hdrs' | grep -qix 'X-Consul-KnownLeader: true'"
 check "a CAS on a follower with a stale index fails" \
     [ "$(curl -s -X PUT -d y "http://127.0.0.$follower:$port_http/v1/kv/k2?cas=1")" = false ]
 
