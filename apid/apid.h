@@ -72,7 +72,7 @@ const char *query_get(struct query *, const char *);
 int	 query_has(struct query *, const char *);
 int	 query_u64(struct query *, const char *, uint64_t *);
 const char *query_blocking(struct query *, uint64_t *, uint64_t *);
-const char *query_consistency(struct query *, int *);
+const char *query_consistency(struct query *, int *, uint64_t *);
 void	 read_end_get(struct imsg *, struct imsg_read_end *);
 void	 http_read_headers(struct evhttp_request *,
 	    const struct imsg_read_end *);

@@ -384,14 +384,33 @@ query_blocking(struct query *q, uint64_t *index, uint64_t *wait_ms)
 	return NULL;
 }
 
-/* ?stale / ?consistent; an error text for a 400, or NULL. */
+/*
+ * ?stale / ?consistent / ?max_stale: *cons is a kv_consistency; a
+ * max_stale implies ?stale, as in Consul.  An error text for a 400, or
+ * NULL.  max_stale_ms may be NULL where it does not apply.
+ */
 const char *
-query_consistency(struct query *q, int *stale)
+query_consistency(struct query *q, int *cons, uint64_t *max_stale_ms)
 {
-	*stale = query_has(q, "stale");
-	if (*stale && query_has(q, "consistent"))
+	const char	*v;
+	int64_t		 ns = 0;
+	int		 stale, consistent;
+
+	stale = query_has(q, "stale");
+	consistent = query_has(q, "consistent");
+	if ((v = query_get(q, "max_stale")) != NULL) {
+		if (duration_parse(v, &ns) == -1 || ns < 0)
+			return "Invalid max_stale value";
+		if (ns > 0)
+			stale = 1;
+	}
+	if (max_stale_ms != NULL)
+		*max_stale_ms = (uint64_t)ns / 1000000;
+	if (stale && consistent)
 		return "Cannot specify ?stale with ?consistent, conflicting "
 		    "semantics.";
+	*cons = stale ? KV_CONS_STALE : consistent ? KV_CONS_CONSISTENT :
+	    KV_CONS_DEFAULT;
 	return NULL;
 }
 
@@ -417,6 +436,9 @@ http_read_headers(struct evhttp_request *req, const struct imsg_read_end *e)
 	snprintf(buf, sizeof(buf), "%llu",
 	    (unsigned long long)e->last_contact_ms);
 	evhttp_add_header(h, "X-Consul-LastContact", buf);
+	evhttp_add_header(h, "X-Consul-Effective-Consistency",
+	    e->consistency == KV_CONS_STALE ? "stale" :
+	    e->consistency == KV_CONS_CONSISTENT ? "consistent" : "leader");
 }
 
 /* A body sent as it is, with its own content type. */

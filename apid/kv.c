@@ -166,10 +166,10 @@ kv_get(struct evhttp_request *req, const char *key, size_t keylen,
 	struct mpack_out	 out;
 	struct request		*r;
 	const char		*err, *sep;
-	uint64_t		 min_index, wait_ms;
-	int			 stale, mode = KV_READ_SINGLE;
+	uint64_t		 min_index, wait_ms, max_stale_ms;
+	int			 cons, mode = KV_READ_SINGLE;
 
-	if ((err = query_consistency(q, &stale)) != NULL ||
+	if ((err = query_consistency(q, &cons, &max_stale_ms)) != NULL ||
 	    (err = query_blocking(q, &min_index, &wait_ms)) != NULL) {
 		http_error(req, 400, err);
 		return;
@@ -197,16 +197,14 @@ kv_get(struct evhttp_request *req, const char *key, size_t keylen,
 		r->empty_ok = 1;
 
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
+	msgpack_pack_array(&out.pk, 7);
 	mpack_bin(&out.pk, key, keylen);
 	msgpack_pack_uint8(&out.pk, mode);
 	mpack_str(&out.pk, mode == KV_READ_KEYS ? (sep ? sep : "") : NULL);
 	msgpack_pack_uint64(&out.pk, min_index);
 	msgpack_pack_uint64(&out.pk, wait_ms);
-	if (stale)
-		msgpack_pack_true(&out.pk);
-	else
-		msgpack_pack_false(&out.pk);
+	msgpack_pack_uint8(&out.pk, cons);
+	msgpack_pack_uint64(&out.pk, max_stale_ms);
 	request_send(r, IMSG_KV_READ, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 	if (min_index > 0)

@@ -70,13 +70,13 @@ operator_raft_configuration(struct evhttp_request *req, const char *path)
 		http_error(req, 400, "Bad request: malformed query string");
 		return;
 	}
-	err = query_consistency(&q, &st);
+	err = query_consistency(&q, &st, NULL);
 	query_free(&q);
 	if (err != NULL) {
 		http_error(req, 400, err);
 		return;
 	}
-	stale = st != 0;
+	stale = st == KV_CONS_STALE;
 	if ((r = request_new(req, raft_conf_done)) == NULL) {
 		http_error(req, 500, "out of memory");
 		return;

@@ -204,7 +204,7 @@ txn_handler(struct evhttp_request *req, const char *path)
 	char		 err[TXN_ERR_MAX];
 	uint64_t	 max_value, max_body;
 	size_t		 len = evbuffer_get_length(body);
-	int		 code, stale;
+	int		 code, cons;
 
 	if (query_parse(req, &q) == -1) {
 		http_error(req, 400, "Bad request: malformed query string");
@@ -234,7 +234,7 @@ txn_handler(struct evhttp_request *req, const char *path)
 		goto out;
 	}
 	/* Only the read-only path parses the consistency flags. */
-	if (t.read_only && (qerr = query_consistency(&q, &stale)) != NULL) {
+	if (t.read_only && (qerr = query_consistency(&q, &cons, NULL)) != NULL) {
 		http_error(req, 400, qerr);
 		goto out;
 	}

@@ -165,12 +165,20 @@ enum kv_read_mode {
 };
 
 /* The metadata of every read answer: X-Consul-* and errors. */
+/* How a read is served: ?stale, default (leader) or ?consistent. */
+enum kv_consistency {
+	KV_CONS_DEFAULT,
+	KV_CONS_STALE,
+	KV_CONS_CONSISTENT
+};
+
 struct imsg_read_end {
 	uint64_t	 index;
 	uint64_t	 last_contact_ms;
 	uint8_t		 known_leader;
 	uint8_t		 found;
-	uint8_t		 pad[6];
+	uint8_t		 consistency;	/* enum kv_consistency served */
+	uint8_t		 pad[5];
 	char		 error[192];	/* "" or a 500 reason */
 };
 

@@ -407,6 +407,7 @@ fwd_in_cancel(struct fwd_in *f)
 	watch_cancel(&raftd, &sink, f->gid);
 	forward_cancel(&sink, f->gid);
 	hold_cancel(&sink, f->gid);
+	readindex_cancel(&sink, f->gid);
 	fwd_in_free(f);
 }
 

@@ -1,10 +1,13 @@
 /*
  * KV requests from apid, or forwarded by another agent (forward.c).
- * Reads that need the leader go to it unless we lead; the leader answers
- * from its state (consistent reads do not yet confirm leadership with a
- * ReadIndex round), streamed as one IMSG_KV_ITEM per result and an
- * IMSG_READ_END, or parked by watch.c until the index moves.  Writes
- * are proposed to Raft on the leader and answered once applied.
+ * Reads that need the leader go to it unless we lead.  The leader
+ * answers a default read from its state while its lease holds
+ * (node_read_lease()) and a ?consistent one only after a ReadIndex
+ * round (readindex.c); ?stale reads are answered by any server that has
+ * heard from a leader (within ?max_stale, when given).  Answers go as
+ * one IMSG_KV_ITEM per result and an IMSG_READ_END, or are parked by
+ * watch.c until the index moves.  Writes are proposed to Raft on the
+ * leader and answered once applied.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +32,14 @@ kv_read_parse(const void *buf, size_t len, struct kv_read *rd)
 	msgpack_unpacked	 u;
 	const msgpack_object	*a;
 	const msgpack_object	*k;
-	uint64_t		 mode;
-	int			 stale, rc = -1;
+	uint64_t		 mode, cons;
+	int			 rc = -1;
 
 	memset(rd, 0, sizeof(*rd));
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	a = &u.data;
-	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 6)
+	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 7)
 		goto done;
 	k = &a->via.array.ptr[0];
 	if (k->type != MSGPACK_OBJECT_BIN || k->via.bin.size > KV_KEY_MAX ||
@@ -54,11 +57,13 @@ kv_read_parse(const void *buf, size_t len, struct kv_read *rd)
 	    mpack_get_str(&a->via.array.ptr[2], &rd->sep) == -1 ||
 	    mpack_get_uint(&a->via.array.ptr[3], &rd->min_index) == -1 ||
 	    mpack_get_uint(&a->via.array.ptr[4], &rd->wait_ms) == -1 ||
-	    mpack_get_bool(&a->via.array.ptr[5], &stale) == -1 ||
+	    mpack_get_uint(&a->via.array.ptr[5], &cons) == -1 ||
+	    cons > KV_CONS_CONSISTENT ||
+	    mpack_get_uint(&a->via.array.ptr[6], &rd->max_stale_ms) == -1 ||
 	    rd->wait_ms > KV_WAIT_MAX_MS * 2)
 		goto done;
 	rd->mode = mode;
-	rd->stale = stale;
+	rd->consistency = cons;
 	rc = 0;
  done:
 	msgpack_unpacked_destroy(&u);
@@ -71,9 +76,17 @@ void
 read_end(struct imsgev *iev, uint32_t reqid, uint64_t index, int found,
     const char *error)
 {
+	read_end_served(iev, reqid, index, found, error, KV_CONS_DEFAULT);
+}
+
+void
+read_end_served(struct imsgev *iev, uint32_t reqid, uint64_t index,
+    int found, const char *error, int consistency)
+{
 	struct imsg_read_end	 end;
 
 	memset(&end, 0, sizeof(end));
+	end.consistency = consistency;
 	/* Consul never reports index 0: clients would spin on it. */
 	end.index = index ? index : 1;
 	end.known_leader = node_leader_addr(&raftd)[0] != '\0';
@@ -173,27 +186,70 @@ kv_answer(struct imsgev *iev, uint32_t reqid, struct kv_read *rd)
 	    emit_cb, &e) == -1)
 		fatalx("kv: cannot scan");
 	free(e.last);
-	read_end(iev, reqid, index, e.n > 0, NULL);
+	read_end_served(iev, reqid, index, e.n > 0, NULL, rd->consistency);
+}
+
+/*
+ * Whether this server may answer a ?stale read itself: it has heard from
+ * a leader since it started (a server that never did may hold nothing
+ * yet), and not longer ago than ?max_stale.  Otherwise the read goes to
+ * the leader as a default one would.
+ */
+int
+read_stale_ok(uint64_t max_stale_ms)
+{
+	if (node_is_leader(&raftd))
+		return 1;
+	if (raftd.raft == NULL || raft_last_contact_ticks(raftd.raft) < 0)
+		return 0;
+	return max_stale_ms == 0 ||
+	    node_last_contact_ms(&raftd) <= max_stale_ms;
+}
+
+/*
+ * On the leader: 1 if the read may be answered now; 0 if it waits for a
+ * ReadIndex round (readindex.c owns a copy of the request); -1 if we
+ * cannot lead it (the caller holds or fails it).
+ */
+int
+read_barrier(struct imsgev *iev, struct imsg *imsg, int consistency)
+{
+	if (raftd.read_confirmed || consistency == KV_CONS_STALE)
+		return 1;
+	if (consistency == KV_CONS_DEFAULT && node_read_lease(&raftd))
+		return 1;
+	return readindex_wait(&raftd, iev, imsg) == 0 ? 0 : -1;
 }
 
 void
 kv_read_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct kv_read	 rd;
+	int		 stale, rc;
 
 	if (kv_read_parse(imsg->data, imsg->len, &rd) == -1)
 		fatalx("kv: malformed read request from %s", iev->name);
-	if (forward_request(iev, imsg, rd.stale, rd.mode)) {
+	if (raftd.read_confirmed)
+		goto serve;
+	stale = rd.consistency == KV_CONS_STALE &&
+	    (!raftd_child.conf->server || read_stale_ok(rd.max_stale_ms));
+	if (forward_request(iev, imsg, stale, rd.mode)) {
 		kv_read_free(&rd);
 		return;
 	}
-	if (!rd.stale && !node_is_leader(&raftd)) {
+	if ((!stale && !node_is_leader(&raftd)) ||
+	    (rc = read_barrier(iev, imsg, rd.consistency)) == -1) {
 		if (hold_request(iev, imsg) == -1)
 			read_end(iev, imsg->hdr.peerid, 1, 0,
 			    "No cluster leader");
 		kv_read_free(&rd);
 		return;
 	}
+	if (rc == 0) {
+		kv_read_free(&rd);
+		return;
+	}
+ serve:
 	if (rd.min_index > 0 && kv_read_index(&rd) <= rd.min_index) {
 		watch_add(&raftd, iev, imsg->hdr.peerid, &rd);
 		return;		/* the watch owns rd now */

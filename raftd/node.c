@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "log.h"
@@ -15,6 +16,8 @@
 
 #define NODE_TICK_MS		100
 #define NODE_CHECKPOINT_SEC	30
+/* Ticks a late timer may catch up at once (a paused process, say). */
+#define NODE_CATCHUP_TICKS	100
 
 int
 pending_cmp(struct pending_write *a, struct pending_write *b)
@@ -27,6 +30,35 @@ int
 node_is_leader(struct raftd *r)
 {
 	return r->raft != NULL && raft_role(r->raft) == RAFT_LEADER;
+}
+
+static uint64_t
+node_now_ms(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The leader may answer a default read without a round of heartbeats:
+ * a majority answered within half an election timeout (they will vote
+ * for no one else for a whole one), an entry of this term is committed
+ * (our state holds everything committed before), and our ticks are not
+ * behind the clock (a process that was stopped has not yet noticed how
+ * much time went by).
+ */
+int
+node_read_lease(struct raftd *r)
+{
+	uint64_t	 now = node_now_ms();
+
+	if (!node_is_leader(r) ||
+	    (now > r->tick_ms && now - r->tick_ms > 2 * NODE_TICK_MS))
+		return 0;
+	return raft_lease_valid(r->raft, r->election_ticks / 2);
 }
 
 /* The leader's RPC address, "" when none is known. */
@@ -201,10 +233,12 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 			r->role = rd.role;
 			strlcpy(r->leader, rd.leader, sizeof(r->leader));
 		}
+		readindex_states(rd.read_states, rd.n_read_states);
 		/* Held for want of a leader: there is one now. */
 		release = rd.soft_changed && *r->leader != '\0';
 		raft_advance(r->raft, &rd);
 		node_report_failed(r);
+		readindex_release(r);
 		if (release)
 			hold_release();
 	}
@@ -225,8 +259,23 @@ node_tick(evutil_socket_t fd, short events, void *arg)
 	struct raftd	*r = arg;
 	static int	 ticks;
 	int64_t		 every_ms;
+	uint64_t	 now = node_now_ms(), n;
 
-	raft_tick(r->raft);
+	/*
+	 * One core tick per NODE_TICK_MS of the monotonic clock, however
+	 * late this timer ran: a leader that was stopped for a while must
+	 * see its followers' silence at once, and step down.
+	 */
+	n = now > r->tick_ms ? (now - r->tick_ms) / NODE_TICK_MS : 0;
+	if (n == 0)
+		n = 1;
+	if (n > NODE_CATCHUP_TICKS)
+		n = NODE_CATCHUP_TICKS;
+	r->tick_ms += n * NODE_TICK_MS;
+	if (r->tick_ms > now || now - r->tick_ms > NODE_TICK_MS)
+		r->tick_ms = now;
+	while (n-- > 0)
+		raft_tick(r->raft);
 	ticks++;
 	if (ticks % (NODE_CHECKPOINT_SEC * 1000 / NODE_TICK_MS) == 0)
 		store_checkpoint(&r->store);
@@ -429,6 +478,8 @@ node_start(struct raftd *r)
 	if (mult < 1 || mult > 10)
 		mult = 5;
 	opts.election_ticks = 10 * mult;
+	r->election_ticks = opts.election_ticks;
+	r->tick_ms = node_now_ms();
 	opts.heartbeat_ticks = mult;
 	opts.pre_vote = 1;
 	opts.check_quorum = 1;

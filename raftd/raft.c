@@ -2185,6 +2185,33 @@ raft_peer_heard(const struct raft *r, const char *id, uint64_t *ago)
 	return 0;
 }
 
+/*
+ * Leader only: a majority of voters (us included) answered within the
+ * last `ticks` ticks, an entry of this term is committed and no
+ * transfer is under way.  A follower that answered us will not vote
+ * for anyone else for an election timeout, so for ticks well under
+ * that no other leader can exist: a read may be served without a
+ * round of heartbeats.
+ */
+int
+raft_lease_valid(const struct raft *r, uint64_t ticks)
+{
+	size_t	 i, voters = 0, heard = 0;
+
+	if (r->role != RAFT_LEADER || !r->commit_in_term ||
+	    r->transferee[0] != '\0')
+		return 0;
+	for (i = 0; i < r->cur.n; i++) {
+		if (!r->cur.servers[i].voter)
+			continue;
+		voters++;
+		if ((int)i == r->self ||
+		    r->ticks - r->prs[i].last_heard <= ticks)
+			heard++;
+	}
+	return voters > 0 && heard > voters / 2;
+}
+
 int
 raft_match_index(const struct raft *r, const char *id, uint64_t *match)
 {

@@ -59,11 +59,12 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 		user_event_list_request(iev, imsg);
 		break;
 	case IMSG_REQ_CANCEL:
-		/* Request ids are unique: one of the two holds it, or none. */
+		/* Request ids are unique: one of these holds it, or none. */
 		imsg_need_len(imsg, 0, iev->name);
 		watch_cancel(&raftd, iev, imsg->hdr.peerid);
 		forward_cancel(iev, imsg->hdr.peerid);
 		hold_cancel(iev, imsg->hdr.peerid);
+		readindex_cancel(iev, imsg->hdr.peerid);
 		user_event_cancel(iev, imsg->hdr.peerid);
 		break;
 	default:

@@ -4,7 +4,8 @@
  * to the store once per event-loop turn; fsm.c applies committed
  * commands; kv.c answers KV requests; watch.c parks blocking queries;
  * gossip.c relays gossip operations and keeps the keyring files;
- * events.c keeps the user events.
+ * events.c keeps the user events; readindex.c holds reads until the
+ * leader has confirmed it still leads.
  */
 #ifndef CONSULD_RAFTD_H
 #define CONSULD_RAFTD_H
@@ -48,7 +49,8 @@ struct kv_read {
 	char			*sep;
 	uint64_t		 min_index;
 	uint64_t		 wait_ms;
-	int			 stale;
+	int			 consistency;	/* enum kv_consistency */
+	uint64_t		 max_stale_ms;	/* 0: any */
 };
 
 struct watch {
@@ -89,6 +91,11 @@ struct raftd {
 	}			 failed[16];
 	size_t			 nfailed;
 	int			 bootstrapped;
+	/* Set while readindex.c hands back a read the leader confirmed. */
+	int			 read_confirmed;
+	/* CLOCK_MONOTONIC ms of the last tick (node.c). */
+	uint64_t		 tick_ms;
+	int			 election_ticks;
 	/* bootstrap_expect: asking the others for their Raft state. */
 	struct {
 		int		 asking;
@@ -196,6 +203,7 @@ uint64_t node_last_contact_ms(struct raftd *);
 void	 node_expect_answer(struct raftd *, const char *, int, uint64_t,
 	    char (*)[RAFT_ID_MAX], size_t);
 int	 node_is_leader(struct raftd *);
+int	 node_read_lease(struct raftd *);
 const char *node_leader_addr(struct raftd *);
 uint64_t node_propose(struct raftd *, const void *, size_t);
 
@@ -213,6 +221,10 @@ int	 kv_read_parse(const void *, size_t, struct kv_read *);
 int	 kv_write_decode(const void *, size_t, struct kv_op **, uint32_t *);
 void	 kv_ops_free(struct kv_op *, uint32_t);
 void	 read_end(struct imsgev *, uint32_t, uint64_t, int, const char *);
+void	 read_end_served(struct imsgev *, uint32_t, uint64_t, int,
+	    const char *, int);
+int	 read_stale_ok(uint64_t);
+int	 read_barrier(struct imsgev *, struct imsg *, int);
 void	 kv_write_error(struct imsgev *, uint32_t, const char *);
 
 /* snapshot.c */
@@ -234,6 +246,12 @@ void	 keyring_save(struct imsgev *, struct imsg *);
 void	 user_event_arrived(struct imsgev *, struct imsg *);
 void	 user_event_list_request(struct imsgev *, struct imsg *);
 void	 user_event_cancel(struct imsgev *, uint32_t);
+
+/* readindex.c */
+int	 readindex_wait(struct raftd *, struct imsgev *, struct imsg *);
+void	 readindex_states(const struct raft_read_state *, size_t);
+void	 readindex_release(struct raftd *);
+void	 readindex_cancel(struct imsgev *, uint32_t);
 
 /* watch.c */
 void	 watch_add(struct raftd *, struct imsgev *, uint32_t,

@@ -137,6 +137,28 @@ check "a stale read on a follower says how long since the leader spoke" \
     sh -c "[ -n '$lc' ] && [ '$lc' -lt 1000 ]"
 check "and that it knows a leader" \
     sh -c "echo '$hdrs' | grep -qix 'X-Consul-KnownLeader: true'"
+check "it says the read was stale" \
+    sh -c "echo '$hdrs' | grep -qix 'X-Consul-Effective-Consistency: stale'"
+hdrs=$(curl -s -D - \
+    "http://127.0.0.$follower:$port_http/v1/kv/k2?consistent&raw" |
+    tr -d '\r')
+check "a ?consistent read on a follower is confirmed by the leader" \
+    sh -c "echo '$hdrs' | grep -qix 'X-Consul-Effective-Consistency: consistent' &&
+    [ \"\$(echo '$hdrs' | tail -1)\" = x ]"
+check "a ?consistent read on the leader answers too" \
+    [ "$(curl -s "http://$lip:$port_http/v1/kv/k2?consistent&raw")" = x ]
+check "a default read says the leader answered" \
+    sh -c "curl -s -D - -o /dev/null 'http://127.0.0.$follower:$port_http/v1/kv/k2' |
+    tr -d '\r' | grep -qix 'X-Consul-Effective-Consistency: leader'"
+check "?max_stale implies a stale read" \
+    sh -c "curl -s -D - -o /dev/null 'http://127.0.0.$follower:$port_http/v1/kv/k2?max_stale=10s' |
+    tr -d '\r' | grep -qix 'X-Consul-Effective-Consistency: stale'"
+check "a bad ?max_stale is a 400" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' \
+    "http://127.0.0.$follower:$port_http/v1/kv/k2?max_stale=soon")" = 400 ]
+check "?max_stale with ?consistent is a 400" \
+    [ "$(curl -s "http://127.0.0.$follower:$port_http/v1/kv/k2?max_stale=1s&consistent")" = \
+    "Cannot specify ?stale with ?consistent, conflicting semantics." ]
 check "a CAS on a follower with a stale index fails" \
     [ "$(curl -s -X PUT -d y "http://127.0.0.$follower:$port_http/v1/kv/k2?cas=1")" = false ]
 
@@ -149,6 +171,8 @@ while [ $i -lt 100 ] && [ "$(curl -s -o /dev/null -w '%{http_code}' \
 done
 check "a read on the client is answered by the servers" \
     [ "$(curl -s "http://127.0.0.34:$port_http/v1/kv/k2?raw")" = x ]
+check "a ?consistent read through the client" \
+    [ "$(curl -s "http://127.0.0.34:$port_http/v1/kv/k2?raw&consistent")" = x ]
 check "a write on the client is taken" \
     [ "$(curl -s -X PUT -d fromclient "http://127.0.0.34:$port_http/v1/kv/c")" = true ]
 check "and is on every server" until_value 10 c fromclient 31 32 33
