@@ -165,9 +165,15 @@ bench: deps
 		sh regress/bench/run.sh; fi
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw kv; then \
 		sh regress/bench/kv.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw raft; then \
+		command -v etcd >/dev/null || \
+		    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		    etcd-server >/dev/null; \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/raft.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base:
+kv base raft:
 	@:
 endif
 

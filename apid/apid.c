@@ -23,6 +23,7 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_WRITE_RESULT:
 	case IMSG_GOSSIP_RESULT:
 	case IMSG_RAFT_CONF:
+	case IMSG_RAFT_OP:
 		request_answered(imsg);
 		break;
 	case IMSG_KV_ITEM:

@@ -87,6 +87,9 @@ void	 agent_members(struct evhttp_request *, const char *);
 /* status.c */
 void	 status_leader(struct evhttp_request *, const char *);
 void	 operator_raft_configuration(struct evhttp_request *, const char *);
+void	 operator_autopilot_health(struct evhttp_request *, const char *);
+void	 operator_raft_peer(struct evhttp_request *, const char *);
+void	 operator_raft_transfer_leader(struct evhttp_request *, const char *);
 void	 status_peers(struct evhttp_request *, const char *);
 
 /* snapshot.c */

@@ -43,6 +43,11 @@ static const struct route routes[] = {
 	{ "/v1/event/list",	EVHTTP_REQ_GET,	user_event_list },
 	{ "/v1/operator/raft/configuration", EVHTTP_REQ_GET,
 				operator_raft_configuration },
+	{ "/v1/operator/raft/peer", EVHTTP_REQ_DELETE, operator_raft_peer },
+	{ "/v1/operator/raft/transfer-leader", EVHTTP_REQ_POST,
+				operator_raft_transfer_leader },
+	{ "/v1/operator/autopilot/health", EVHTTP_REQ_GET,
+				operator_autopilot_health },
 	{ "/v1/operator/keyring", EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 				EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
 				operator_keyring },

@@ -144,11 +144,23 @@ enum imsg_type {
 	/*
 	 * apid -> raftd: GET /v1/operator/raft/configuration; uint8_t
 	 * stale.  Forwarded like a read.  Answered by IMSG_RAFT_CONF:
-	 * msgpack {"error": str, "index": uint, "servers": [[id, node,
-	 * address, leader (bool), voter (bool)]...]}.
+	 * msgpack {"error": str, "index": uint, "term": uint, "servers":
+	 * [[id, node, address, leader (bool), voter (bool), last log
+	 * index (0 unknown), ms since last heard (-1 unknown), serf status
+	 * name, healthy (bool), healthy/unhealthy since (unix s, 0
+	 * unknown)]...]}; /v1/operator/autopilot/health reads it too.
 	 */
 	IMSG_RAFT_CONF_REQ,
 	IMSG_RAFT_CONF,
+	/*
+	 * apid -> raftd: DELETE /v1/operator/raft/peer, POST
+	 * /v1/operator/raft/transfer-leader; msgpack [op (1 remove, 2
+	 * transfer), id, address] ("" for what is not given).  Run on the
+	 * leader.  Answered by IMSG_RAFT_OP: msgpack {"error": str, "id":
+	 * str} (the removed server, or the new leader).
+	 */
+	IMSG_RAFT_OP_REQ,
+	IMSG_RAFT_OP,
 
 	IMSG_TYPE_MAX
 };

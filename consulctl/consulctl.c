@@ -35,6 +35,10 @@ static const struct command commands[] = {
 	    "operators", NULL },
 	{ "operator raft list-peers", "Display the current Raft peer "
 	    "configuration", cmd_operator_raft_list_peers },
+	{ "operator raft remove-peer", "Remove a Consul server from the Raft "
+	    "configuration", cmd_operator_raft_remove_peer },
+	{ "operator raft transfer-leader", "Transfer raft leadership to "
+	    "another Consul server", cmd_operator_raft_transfer_leader },
 	{ "snapshot", "Saves, restores and inspects snapshots of Consul "
 	    "server state", NULL },
 	{ "snapshot inspect", "Displays information about a Consul snapshot "

@@ -74,6 +74,8 @@ int	 cmd_keyring(int, char **);
 int	 cmd_leave(int, char **);
 int	 cmd_members(int, char **);
 int	 cmd_operator_raft_list_peers(int, char **);
+int	 cmd_operator_raft_remove_peer(int, char **);
+int	 cmd_operator_raft_transfer_leader(int, char **);
 int	 cmd_snapshot_save(int, char **);
 int	 cmd_snapshot_restore(int, char **);
 int	 cmd_snapshot_inspect(int, char **);

@@ -2,7 +2,9 @@
  * consulctl operator raft list-peers: the Raft configuration from
  * /v1/operator/raft/configuration, with each server's last index from
  * /v1/operator/autopilot/health when the agent offers it ("-" when it
- * does not), in the columns of Consul 1.16+.
+ * does not), in the columns of Consul 1.16+.  remove-peer and
+ * transfer-leader: DELETE /v1/operator/raft/peer and POST
+ * /v1/operator/raft/transfer-leader.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -88,7 +90,8 @@ cmd_operator_raft_list_peers(int argc, char **argv)
 	/* Optional: the agent may not serve autopilot health. */
 	if (http_send(&http, "GET", "/v1/operator/autopilot/health", NULL,
 	    NULL, 0, &resp, err, sizeof(err)) == 0) {
-		if (resp.status == 200)
+		/* 429: not healthy, the same body. */
+		if (resp.status == 200 || resp.status == 429)
 			health = json_loadb(resp.body, resp.len, 0, &jerr);
 		http_response_free(&resp);
 	}
@@ -133,5 +136,124 @@ cmd_operator_raft_list_peers(int argc, char **argv)
 	free(text);
 	json_decref(conf);
 	json_decref(health);
+	return status;
+}
+
+/* A path with ?name=value escaped; NULL on allocation failure. */
+static char *
+op_path(const char *base, const char *name, const char *value)
+{
+	FILE	*f;
+	char	*p = NULL;
+	size_t	 len;
+
+	if ((f = open_memstream(&p, &len)) == NULL)
+		return NULL;
+	fputs(base, f);
+	if (value != NULL && *value != '\0') {
+		fprintf(f, "?%s=", name);
+		http_escape(f, value, "");
+	}
+	if (fclose(f) != 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Run one operator request; 0 on a 200, else prints what went wrong. */
+static int
+op_send(const struct http_opts *http, const char *method, const char *path,
+    const char *what)
+{
+	struct http_response	 resp;
+	char			 err[1024];
+	int			 rc;
+
+	rc = http_send(http, method, path, NULL, NULL, 0, &resp, err,
+	    sizeof(err));
+	if (rc == -2) {
+		fprintf(stderr, "Error connecting to Consul agent: %s\n", err);
+		return -1;
+	}
+	if (rc == 0 && resp.status == 200) {
+		http_response_free(&resp);
+		return 0;
+	}
+	if (rc == 0) {
+		http_unexpected(&resp, err, sizeof(err));
+		http_response_free(&resp);
+	}
+	fprintf(stderr, "Error %s: %s\n", what, err);
+	return -1;
+}
+
+int
+cmd_operator_raft_remove_peer(int argc, char **argv)
+{
+	struct http_opts	 http;
+	const char		*address = NULL, *id = NULL;
+	char			*path;
+	int			 status = 1;
+	const struct cflag	 flags[] = {
+		{ "address", CFLAG_STRING, &address },
+		{ "id", CFLAG_STRING, &id },
+	};
+
+	if (cflags_parse("operator raft remove-peer", flags, 2, &http, argc,
+	    argv) == -1)
+		return 1;
+	if (address != NULL && *address == '\0')
+		address = NULL;
+	if (id != NULL && *id == '\0')
+		id = NULL;
+	if ((address == NULL) == (id == NULL)) {
+		fprintf(stderr, "Error removing peer: Must specify either "
+		    "-address or -id\n");
+		return 1;
+	}
+	path = id != NULL ? op_path("/v1/operator/raft/peer", "id", id) :
+	    op_path("/v1/operator/raft/peer", "address", address);
+	if (path == NULL) {
+		fprintf(stderr, "Error: %s\n", strerror(errno));
+		return 1;
+	}
+	if (op_send(&http, "DELETE", path, "removing peer") == 0) {
+		if (id != NULL)
+			printf("Removed peer with id \"%s\"\n", id);
+		else
+			printf("Removed peer with address \"%s\"\n", address);
+		status = 0;
+	}
+	free(path);
+	return status;
+}
+
+int
+cmd_operator_raft_transfer_leader(int argc, char **argv)
+{
+	struct http_opts	 http;
+	const char		*id = NULL;
+	char			*path;
+	int			 status = 1;
+	const struct cflag	 flags[] = {
+		{ "id", CFLAG_STRING, &id },
+	};
+
+	if (cflags_parse("operator raft transfer-leader", flags, 1, &http,
+	    argc, argv) == -1)
+		return 1;
+	if ((path = op_path("/v1/operator/raft/transfer-leader", "id",
+	    id)) == NULL) {
+		fprintf(stderr, "Error: %s\n", strerror(errno));
+		return 1;
+	}
+	if (op_send(&http, "POST", path, "transferring leadership") == 0) {
+		printf("Success! Leadership transferred%s%s\n",
+		    id != NULL && *id != '\0' ? " to " : ".",
+		    id != NULL && *id != '\0' ? id : "");
+		status = 0;
+	}
+	free(path);
 	return status;
 }

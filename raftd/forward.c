@@ -67,7 +67,7 @@ static int
 final_type(uint32_t type)
 {
 	return type == IMSG_READ_END || type == IMSG_WRITE_RESULT ||
-	    type == IMSG_RAFT_CONF;
+	    type == IMSG_RAFT_CONF || type == IMSG_RAFT_OP;
 }
 
 /* An error answer in the shape the request's asker expects. */
@@ -78,6 +78,8 @@ fail(struct imsgev *iev, uint32_t reqid, uint32_t type, const char *why)
 		kv_write_error(iev, reqid, why);
 	else if (type == IMSG_RAFT_CONF_REQ)
 		raft_conf_error(iev, reqid, why);
+	else if (type == IMSG_RAFT_OP_REQ)
+		raft_op_answer(iev, reqid, why, NULL);
 	else
 		read_end(iev, reqid, 1, 0, why);
 }
@@ -242,20 +244,29 @@ raft_conf_valid(const void *buf, size_t len)
 		goto done;
 	}
 	v = mpack_map_get(&u.data, "servers");
-	if (mpack_map_uint(&u.data, "index", &n) == -1 || v == NULL ||
+	if (mpack_map_uint(&u.data, "index", &n) == -1 ||
+	    mpack_map_uint(&u.data, "term", &n) == -1 || v == NULL ||
 	    v->type != MSGPACK_OBJECT_ARRAY ||
 	    v->via.array.size > RAFT_SERVERS_MAX)
 		goto done;
 	for (i = 0; i < v->via.array.size; i++) {
 		sv = &v->via.array.ptr[i];
-		if (sv->type != MSGPACK_OBJECT_ARRAY || sv->via.array.size != 5)
+		if (sv->type != MSGPACK_OBJECT_ARRAY ||
+		    sv->via.array.size != 10)
 			goto done;
 		for (j = 0; j < 3; j++)
 			if (mpack_copy_str(&sv->via.array.ptr[j], s,
 			    sizeof(s)) == -1)
 				goto done;
 		if (mpack_get_bool(&sv->via.array.ptr[3], &b) == -1 ||
-		    mpack_get_bool(&sv->via.array.ptr[4], &b) == -1)
+		    mpack_get_bool(&sv->via.array.ptr[4], &b) == -1 ||
+		    mpack_get_uint(&sv->via.array.ptr[5], &n) == -1 ||
+		    (sv->via.array.ptr[6].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+		    sv->via.array.ptr[6].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
+		    mpack_copy_str(&sv->via.array.ptr[7], s, sizeof(s)) == -1 ||
+		    mpack_get_bool(&sv->via.array.ptr[8], &b) == -1 ||
+		    (sv->via.array.ptr[9].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+		    sv->via.array.ptr[9].type != MSGPACK_OBJECT_NEGATIVE_INTEGER))
 			goto done;
 	}
 	rc = 0;
@@ -280,6 +291,25 @@ item_valid(const void *buf, size_t len, int mode)
 		kv_pair_free(&p);
 		rc = 0;
 	}
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* An IMSG_RAFT_OP answer: {"error": str, "id": str}. */
+static int
+raft_op_valid(const void *buf, size_t len)
+{
+	msgpack_unpacked	 u;
+	char			 s[256];
+	int			 rc = -1;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	if (u.data.type == MSGPACK_OBJECT_MAP &&
+	    mpack_copy_str(mpack_map_get(&u.data, "error"), s,
+	    sizeof(s)) == 0 &&
+	    mpack_copy_str(mpack_map_get(&u.data, "id"), s, sizeof(s)) == 0)
+		rc = 0;
 	msgpack_unpacked_destroy(&u);
 	return rc;
 }
@@ -320,6 +350,11 @@ forward_reply(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		    raft_conf_valid(rf->data, rf->len) == -1)
 			return -1;
 		break;
+	case IMSG_RAFT_OP:
+		if (f->type != IMSG_RAFT_OP_REQ ||
+		    raft_op_valid(rf->data, rf->len) == -1)
+			return -1;
+		break;
 	default:
 		return -1;
 	}
@@ -348,6 +383,7 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 	struct imsg	 imsg;
 	struct kv_read	 rd;
 	struct kv_op	*ops;
+	struct raft_op	 op;
 	struct fwd_in	*f;
 	uint32_t	 n;
 
@@ -365,6 +401,10 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		break;
 	case IMSG_RAFT_CONF_REQ:
 		if (rf->len != 1)
+			return -1;
+		break;
+	case IMSG_RAFT_OP_REQ:
+		if (raft_op_parse(rf->data, rf->len, &op) == -1)
 			return -1;
 		break;
 	default:
@@ -396,6 +436,8 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		kv_read_request(&sink, &imsg);
 	else if (rf->type == IMSG_KV_WRITE)
 		kv_write_request(&sink, &imsg);
+	else if (rf->type == IMSG_RAFT_OP_REQ)
+		raft_op_request(&sink, &imsg);
 	else
 		raft_conf_request(&sink, &imsg);
 	return 0;
@@ -408,6 +450,7 @@ fwd_in_cancel(struct fwd_in *f)
 	forward_cancel(&sink, f->gid);
 	hold_cancel(&sink, f->gid);
 	readindex_cancel(&sink, f->gid);
+	raft_op_cancel(&sink, f->gid);
 	fwd_in_free(f);
 }
 

@@ -42,6 +42,9 @@ held_fail(struct held *h)
 	else if (h->imsg.hdr.type == IMSG_RAFT_CONF_REQ)
 		raft_conf_error(h->iev, h->imsg.hdr.peerid,
 		    "No cluster leader");
+	else if (h->imsg.hdr.type == IMSG_RAFT_OP_REQ)
+		raft_op_answer(h->iev, h->imsg.hdr.peerid,
+		    "No cluster leader", NULL);
 	else
 		read_end(h->iev, h->imsg.hdr.peerid, 1, 0, "No cluster leader");
 	held_free(h);
@@ -121,6 +124,9 @@ hold_release(void)
 			break;
 		case IMSG_RAFT_CONF_REQ:
 			raft_conf_request(iev, &imsg);
+			break;
+		case IMSG_RAFT_OP_REQ:
+			raft_op_request(iev, &imsg);
 			break;
 		}
 		free(imsg.data);

@@ -61,6 +61,18 @@ node_read_lease(struct raftd *r)
 	return raft_lease_valid(r->raft, r->election_ticks / 2);
 }
 
+uint64_t
+node_tick_ms(void)
+{
+	return NODE_TICK_MS;
+}
+
+uint64_t
+node_heartbeat_ms(struct raftd *r)
+{
+	return (uint64_t)r->heartbeat_ticks * NODE_TICK_MS;
+}
+
 /* The leader's RPC address, "" when none is known. */
 const char *
 node_leader_addr(struct raftd *r)
@@ -239,6 +251,7 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 		raft_advance(r->raft, &rd);
 		node_report_failed(r);
 		readindex_release(r);
+		raft_op_progress(r);
 		if (release)
 			hold_release();
 	}
@@ -479,6 +492,7 @@ node_start(struct raftd *r)
 		mult = 5;
 	opts.election_ticks = 10 * mult;
 	r->election_ticks = opts.election_ticks;
+	r->heartbeat_ticks = opts.heartbeat_ticks;
 	r->tick_ms = node_now_ms();
 	opts.heartbeat_ticks = mult;
 	opts.pre_vote = 1;

@@ -43,6 +43,9 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_RAFT_CONF_REQ:
 		raft_conf_request(iev, imsg);
 		break;
+	case IMSG_RAFT_OP_REQ:
+		raft_op_request(iev, imsg);
+		break;
 	case IMSG_SNAPSHOT_SAVE:
 		snapshot_request(iev, imsg);
 		break;
@@ -65,6 +68,7 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 		forward_cancel(iev, imsg->hdr.peerid);
 		hold_cancel(iev, imsg->hdr.peerid);
 		readindex_cancel(iev, imsg->hdr.peerid);
+		raft_op_cancel(iev, imsg->hdr.peerid);
 		user_event_cancel(iev, imsg->hdr.peerid);
 		break;
 	default:

@@ -96,6 +96,7 @@ struct raftd {
 	/* CLOCK_MONOTONIC ms of the last tick (node.c). */
 	uint64_t		 tick_ms;
 	int			 election_ticks;
+	int			 heartbeat_ticks;
 	/* bootstrap_expect: asking the others for their Raft state. */
 	struct {
 		int		 asking;
@@ -138,8 +139,21 @@ void	 hold_release(void);
 void	 hold_cancel(struct imsgev *, uint32_t);
 
 /* operator.c */
+#define RAFT_OP_REMOVE		1
+#define RAFT_OP_TRANSFER	2
+struct raft_op {
+	int			 op;
+	char			 id[RAFT_ID_MAX];
+	char			 addr[RAFT_ADDR_MAX];
+};
 void	 raft_conf_request(struct imsgev *, struct imsg *);
 void	 raft_conf_error(struct imsgev *, uint32_t, const char *);
+int	 raft_op_parse(const void *, size_t, struct raft_op *);
+void	 raft_op_request(struct imsgev *, struct imsg *);
+void	 raft_op_answer(struct imsgev *, uint32_t, const char *,
+	    const char *);
+void	 raft_op_progress(struct raftd *);
+void	 raft_op_cancel(struct imsgev *, uint32_t);
 
 /* autopilot.c */
 void	 autopilot_check(struct raftd *, uint64_t);
@@ -204,6 +218,8 @@ void	 node_expect_answer(struct raftd *, const char *, int, uint64_t,
 	    char (*)[RAFT_ID_MAX], size_t);
 int	 node_is_leader(struct raftd *);
 int	 node_read_lease(struct raftd *);
+uint64_t node_tick_ms(void);
+uint64_t node_heartbeat_ms(struct raftd *);
 const char *node_leader_addr(struct raftd *);
 uint64_t node_propose(struct raftd *, const void *, size_t);
 

@@ -16,7 +16,8 @@ cat >"$test_tmp/server.json" <<EOF
  "retry_join": ["127.0.0.31:$port_lan", "127.0.0.32:$port_lan",
   "127.0.0.33:$port_lan"],
  "performance": {"raft_multiplier": 1, "rpc_hold_timeout": "8s"},
- "autopilot": {"server_stabilization_time": "1s"},
+ "autopilot": {"server_stabilization_time": "1s",
+  "cleanup_dead_servers": false},
  "raft_snapshot_threshold": 40, "raft_snapshot_interval": "1s",
  "raft_trailing_logs": 10}
 EOF
@@ -201,6 +202,51 @@ while [ $i -lt 50 ]; do
 done
 check "50 more writes are on every server" until_value 10 many/49 v49 31 32 33
 
+health=$(curl -s -w '\n%{http_code}' \
+    "http://127.0.0.$follower:$port_http/v1/operator/autopilot/health")
+check "autopilot/health: healthy, tolerating one failure" \
+    [ "$(echo "$health" | head -1 | jq -c '[.Healthy, .FailureTolerance,
+    (.Servers | length)]')" = '[true,1,3]' ]
+check "with 200" [ "$(echo "$health" | tail -1)" = 200 ]
+check "every server alive, with its last index and contact" \
+    [ "$(echo "$health" | head -1 | jq '[.Servers[] |
+    select(.SerfStatus == "alive" and .LastIndex > 50 and .Healthy and
+    (.LastContact | test("^[0-9.]+(ms|s|µs)$")))] | length')" = 3 ]
+"$CONSULCTL" operator raft list-peers -http-addr=127.0.0.32:$port_http \
+    >"$test_tmp/peers" 2>&1
+check "list-peers fills Commit Index and Trails Leader By" \
+    sh -c "grep ' leader ' '$test_tmp/peers' | grep -Eq ' [1-9][0-9]+ +-\$' &&
+    [ \$(grep -Ec ' follower .* [1-9][0-9]+ +[0-9]+ commits?\$' '$test_tmp/peers') = 2 ]"
+
+# Leadership handed over on request, then back.
+"$CONSULCTL" operator raft transfer-leader \
+    -http-addr=127.0.0.$follower:$port_http >"$test_tmp/tl" 2>&1
+check "consulctl operator raft transfer-leader succeeds" \
+    grep -q "^Success! Leadership transferred" "$test_tmp/tl"
+moved=$(until_leader 10 "$leader" 31 32 33)
+check "and another server leads" [ -n "$moved" ]
+mnum=${moved%:*}; mnum=${mnum##*.}
+check "transfer-leader to a named server" \
+    [ "$(curl -s -X POST "http://127.0.0.$follower:$port_http/v1/operator/raft/transfer-leader?id=$(
+    curl -s "http://127.0.0.31:$port_http/v1/operator/raft/configuration" |
+    jq -r ".Servers[] | select(.Address == \"$leader\") | .ID")" |
+    jq -c .)" = '{"Success":true}' ]
+back=$(until_leader 10 "$moved" 31 32 33)
+check "to the server named" [ "$back" = "$leader" ]
+"$CONSULCTL" operator raft transfer-leader -id=nope \
+    -http-addr=127.0.0.$follower:$port_http >"$test_tmp/tl" 2>&1
+rc=$?
+check "transfer-leader to an unknown server fails and says why" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'not a voter' '$test_tmp/tl'"
+"$CONSULCTL" operator raft remove-peer -address=127.0.0.99:1 \
+    -http-addr=127.0.0.$follower:$port_http >"$test_tmp/rp" 2>&1
+rc=$?
+check "remove-peer of an unknown address fails" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'address \"127.0.0.99:1\" was not found in the Raft configuration' '$test_tmp/rp'"
+check "DELETE /v1/operator/raft/peer without ?id or ?address is a 400" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE \
+    "http://127.0.0.$follower:$port_http/v1/operator/raft/peer")" = 400 ]
+
 # until_peers SECONDS COUNT: the leader's configuration has COUNT servers.
 until_peers() {
 	limit=$(($1 * 10)) i=0
@@ -246,6 +292,12 @@ while [ $i -lt 100 ] && [ "$(curl -s -X PUT -d afterkill \
 done
 check "the client writes again once a leader is elected" [ $i -lt 100 ]
 diag "the client's first write after the kill took $((i * 100)) ms of retries"
+"$CONSULCTL" operator raft remove-peer -address="$leader" \
+    -http-addr=127.0.0.34:$port_http >"$test_tmp/rp" 2>&1
+check "remove-peer takes the dead leader out of the configuration" \
+    grep -qx "Removed peer with address \"$leader\"" "$test_tmp/rp"
+check "leaving two peers" \
+    [ "$(curl -s "http://$nip:$port_http/v1/status/peers" | jq length)" = 2 ]
 
 # The old leader comes back and catches up as a follower.
 rstart "$lnum"
