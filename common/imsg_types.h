@@ -34,7 +34,7 @@ enum imsg_type {
 	/*
 	 * apid -> raftd: a KV read; peerid = request; msgpack
 	 * [key, mode (enum kv_read_mode), separator|nil, min_index,
-	 * wait_ms, stale].  Answered by IMSG_KV_ITEMs and one
+	 * wait_ms, consistency (enum kv_consistency), max_stale_ms].  Answered by IMSG_KV_ITEMs and one
 	 * IMSG_READ_END, possibly after blocking.
 	 */
 	IMSG_KV_READ,

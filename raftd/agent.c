@@ -1,6 +1,7 @@
 /*
  * Answers about the local agent: its identity (GET /v1/agent/self), and
- * the Raft leader and peers (GET /v1/status/leader, /v1/status/peers).
+ * the Raft leader and peers (GET /v1/status/leader, /v1/status/peers),
+ * which a client agent asks a server for.
  */
 #include <string.h>
 
@@ -46,6 +47,8 @@ status_leader_request(struct imsgev *iev, struct imsg *imsg)
 	struct imsg_status_leader	 sl;
 
 	imsg_need_len(imsg, 0, iev->name);
+	if (forward_request(iev, imsg, 1, KV_READ_SINGLE))
+		return;
 	memset(&sl, 0, sizeof(sl));
 	strlcpy(sl.addr, node_leader_addr(&raftd), sizeof(sl.addr));
 	sl.known = sl.addr[0] != '\0';
@@ -58,11 +61,14 @@ status_leader_request(struct imsgev *iev, struct imsg *imsg)
 void
 status_peers_request(struct imsgev *iev, struct imsg *imsg)
 {
-	const struct raft_conf	*conf = raft_config(raftd.raft);
+	const struct raft_conf	*conf;
 	struct mpack_out	 out;
 	size_t			 i;
 
 	imsg_need_len(imsg, 0, iev->name);
+	if (forward_request(iev, imsg, 1, KV_READ_SINGLE))
+		return;
+	conf = raft_config(raftd.raft);
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, conf->n);
 	for (i = 0; i < conf->n; i++)

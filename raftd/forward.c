@@ -10,8 +10,13 @@
  * FWD frame on our connection to the server with a forward id, and
  * each REPLY frame that comes back with that id is checked as apid
  * would check it (the server is another machine) and handed to apid as
- * if answered here.  A lost connection answers every request on it with
- * an error; apid's cancel (its client left) goes on as a CANCEL frame.
+ * if answered here.  A request that could not be delivered (no
+ * connection, or one that never connected) and a read on a lost
+ * connection are held to go again shortly (hold.c), to whichever
+ * server is the one to ask by then, within rpc_hold_timeout of their
+ * arrival; a write on a lost connection may or may not have been
+ * applied and is answered with an error, as Consul does.  apid's cancel
+ * (its client left) goes on as a CANCEL frame.
  *
  * Serving side: a FWD frame's payload is checked like any input from
  * the network, then given to the same request handlers apid's requests
@@ -34,6 +39,7 @@
 #include "rpc_codec.h"
 
 #define FWD_MAX		65536	/* requests in flight, each way */
+#define FWD_KEEP_MAX	(64 * 1024)	/* payloads kept to send again */
 
 /* A request of ours, at a server. */
 struct fwd_out {
@@ -44,6 +50,10 @@ struct fwd_out {
 	uint32_t		 type;
 	int			 mode;		/* KV_READ_*; -1 writes */
 	struct rpc_conn		*conn;
+	void			*data;		/* to send again */
+	size_t			 len;
+	int			 keep;		/* data is kept */
+	uint64_t		 deadline;	/* for hold_retry() */
 };
 
 /* A request we serve for another agent. */
@@ -67,20 +77,34 @@ static int
 final_type(uint32_t type)
 {
 	return type == IMSG_READ_END || type == IMSG_WRITE_RESULT ||
-	    type == IMSG_RAFT_CONF || type == IMSG_RAFT_OP;
+	    type == IMSG_RAFT_CONF || type == IMSG_RAFT_OP ||
+	    type == IMSG_STATUS_LEADER || type == IMSG_STATUS_PEERS;
 }
 
 /* An error answer in the shape the request's asker expects. */
-static void
-fail(struct imsgev *iev, uint32_t reqid, uint32_t type, const char *why)
+void
+forward_fail(struct imsgev *iev, uint32_t reqid, uint32_t type,
+    const char *why)
 {
+	struct imsg_status_leader	 sl;
+
 	if (type == IMSG_KV_WRITE)
 		kv_write_error(iev, reqid, why);
 	else if (type == IMSG_RAFT_CONF_REQ)
 		raft_conf_error(iev, reqid, why);
 	else if (type == IMSG_RAFT_OP_REQ)
 		raft_op_answer(iev, reqid, why, NULL);
-	else
+	else if (type == IMSG_STATUS_LEADER_REQ) {
+		/* No server to ask: no leader known, as Consul's "". */
+		memset(&sl, 0, sizeof(sl));
+		if (imsgev_compose(iev, IMSG_STATUS_LEADER, reqid, -1, &sl,
+		    sizeof(sl)) == -1)
+			fatal("forward: compose");
+	} else if (type == IMSG_STATUS_PEERS_REQ) {
+		if (imsgev_compose(iev, IMSG_STATUS_PEERS, reqid, -1, "\x90",
+		    1) == -1)
+			fatal("forward: compose");
+	} else
 		read_end(iev, reqid, 1, 0, why);
 }
 
@@ -125,7 +149,7 @@ forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
 		memset(&pick, 0, sizeof(pick));
 		members_servers(pick_server, &pick);
 		if (pick.seen == 0) {
-			fail(iev, imsg->hdr.peerid, imsg->hdr.type,
+			forward_fail(iev, imsg->hdr.peerid, imsg->hdr.type,
 			    "No known Consul servers");
 			return 1;
 		}
@@ -133,12 +157,23 @@ forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
 	}
 	if (nouts >= FWD_MAX || (conn = rpc_conn_to(addr)) == NULL ||
 	    rpc_backlogged(conn)) {
-		fail(iev, imsg->hdr.peerid, imsg->hdr.type,
-		    "rpc error: cannot reach the server");
+		if (nouts >= FWD_MAX ||
+		    hold_retry(iev, imsg, hold_deadline()) == -1)
+			forward_fail(iev, imsg->hdr.peerid, imsg->hdr.type,
+			    "rpc error: cannot reach the server");
 		return 1;
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		fatal("forward");
+	f->deadline = hold_deadline();
+	if (imsg->len <= FWD_KEEP_MAX) {
+		if (imsg->len > 0 && (f->data = malloc(imsg->len)) == NULL)
+			fatal("forward");
+		if (imsg->len > 0)
+			memcpy(f->data, imsg->data, imsg->len);
+		f->len = imsg->len;
+		f->keep = 1;
+	}
 	do {
 		f->fid = ++next_fid;
 	} while (f->fid == 0);
@@ -163,6 +198,7 @@ fwd_out_free(struct fwd_out *f)
 {
 	TAILQ_REMOVE(&outs, f, entry);
 	nouts--;
+	free(f->data);
 	free(f);
 }
 
@@ -295,6 +331,30 @@ item_valid(const void *buf, size_t len, int mode)
 	return rc;
 }
 
+/* An IMSG_STATUS_PEERS answer: an array of "ip:port" strings. */
+static int
+peers_valid(const void *buf, size_t len)
+{
+	msgpack_unpacked	 u;
+	char			 s[RAFT_ADDR_MAX];
+	uint32_t		 i;
+	int			 rc = -1;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.size > RAFT_SERVERS_MAX)
+		goto done;
+	for (i = 0; i < u.data.via.array.size; i++)
+		if (mpack_copy_str(&u.data.via.array.ptr[i], s,
+		    sizeof(s)) == -1)
+			goto done;
+	rc = 0;
+ done:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
 /* An IMSG_RAFT_OP answer: {"error": str, "id": str}. */
 static int
 raft_op_valid(const void *buf, size_t len)
@@ -318,6 +378,7 @@ raft_op_valid(const void *buf, size_t len)
 int
 forward_reply(struct rpc_conn *conn, const struct rpc_fwd *rf)
 {
+	struct imsg_status_leader sl;
 	struct imsg_read_end	 end;
 	struct fwd_out		*f;
 	const void		*data = rf->data;
@@ -353,6 +414,19 @@ forward_reply(struct rpc_conn *conn, const struct rpc_fwd *rf)
 	case IMSG_RAFT_OP:
 		if (f->type != IMSG_RAFT_OP_REQ ||
 		    raft_op_valid(rf->data, rf->len) == -1)
+			return -1;
+		break;
+	case IMSG_STATUS_LEADER:
+		if (f->type != IMSG_STATUS_LEADER_REQ ||
+		    rf->len != sizeof(sl))
+			return -1;
+		memcpy(&sl, rf->data, sizeof(sl));
+		sl.addr[sizeof(sl.addr) - 1] = '\0';
+		data = &sl;
+		break;
+	case IMSG_STATUS_PEERS:
+		if (f->type != IMSG_STATUS_PEERS_REQ ||
+		    peers_valid(rf->data, rf->len) == -1)
 			return -1;
 		break;
 	default:
@@ -407,6 +481,11 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		if (raft_op_parse(rf->data, rf->len, &op) == -1)
 			return -1;
 		break;
+	case IMSG_STATUS_LEADER_REQ:
+	case IMSG_STATUS_PEERS_REQ:
+		if (rf->len != 0)
+			return -1;
+		break;
 	default:
 		return -1;
 	}
@@ -438,6 +517,10 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		kv_write_request(&sink, &imsg);
 	else if (rf->type == IMSG_RAFT_OP_REQ)
 		raft_op_request(&sink, &imsg);
+	else if (rf->type == IMSG_STATUS_LEADER_REQ)
+		status_leader_request(&sink, &imsg);
+	else if (rf->type == IMSG_STATUS_PEERS_REQ)
+		status_peers_request(&sink, &imsg);
 	else
 		raft_conf_request(&sink, &imsg);
 	return 0;
@@ -477,13 +560,23 @@ forward_conn_gone(struct rpc_conn *conn)
 {
 	struct fwd_out	*o, *onext;
 	struct fwd_in	*i, *inext;
+	struct imsg	 imsg;
 
 	for (o = TAILQ_FIRST(&outs); o != NULL; o = onext) {
 		onext = TAILQ_NEXT(o, entry);
 		if (o->conn != conn)
 			continue;
-		fail(o->iev, o->reqid, o->type,
-		    "rpc error: lost the connection to the server");
+		memset(&imsg, 0, sizeof(imsg));
+		imsg.hdr.type = o->type;
+		imsg.hdr.peerid = o->reqid;
+		imsg.fd = -1;
+		imsg.data = o->data;
+		imsg.len = o->len;
+		/* A write on a connection that was up may have been applied. */
+		if (!o->keep || (o->mode == -1 && conn->connected) ||
+		    hold_retry(o->iev, &imsg, o->deadline) == -1)
+			forward_fail(o->iev, o->reqid, o->type,
+			    "rpc error: lost the connection to the server");
 		fwd_out_free(o);
 	}
 	for (i = TAILQ_FIRST(&ins); i != NULL; i = inext) {

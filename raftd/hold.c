@@ -4,6 +4,12 @@
  * leader is elected, then serves or forwards them as if they had just
  * arrived; after performance.rpc_hold_timeout (7 s) they fail with "No
  * cluster leader".  The asker's cancel drops a held request.
+ *
+ * forward.c also holds a request it could not deliver (no connection
+ * to the server, or one lost before the server had a chance to take
+ * it): that one goes again after HOLD_RETRY_MS, to the leader known
+ * then or another server, until the same deadline.  A request keeps the
+ * deadline of its first hold however often it goes again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,16 +19,20 @@
 #include "raftd.h"
 
 #define HOLD_MAX	4096
+#define HOLD_RETRY_MS	200
 
 struct held {
 	TAILQ_ENTRY(held)	 entry;
 	struct imsgev		*iev;
 	struct imsg		 imsg;		/* data is ours */
 	struct event		*timer;
+	uint64_t		 deadline;	/* node_now_ms() */
+	int			 retry;
 };
 
 static TAILQ_HEAD(, held)	 helds = TAILQ_HEAD_INITIALIZER(helds);
 static size_t			 nhelds;
+static uint64_t			 again_deadline;	/* see hold_again() */
 
 static void
 held_free(struct held *h)
@@ -37,44 +47,90 @@ held_free(struct held *h)
 static void
 held_fail(struct held *h)
 {
-	if (h->imsg.hdr.type == IMSG_KV_WRITE)
-		kv_write_error(h->iev, h->imsg.hdr.peerid, "No cluster leader");
-	else if (h->imsg.hdr.type == IMSG_RAFT_CONF_REQ)
-		raft_conf_error(h->iev, h->imsg.hdr.peerid,
-		    "No cluster leader");
-	else if (h->imsg.hdr.type == IMSG_RAFT_OP_REQ)
-		raft_op_answer(h->iev, h->imsg.hdr.peerid,
-		    "No cluster leader", NULL);
-	else
-		read_end(h->iev, h->imsg.hdr.peerid, 1, 0, "No cluster leader");
+	forward_fail(h->iev, h->imsg.hdr.peerid, h->imsg.hdr.type,
+	    "No cluster leader");
 	held_free(h);
+}
+
+/* The deadline a request handled now must keep: its first hold's. */
+uint64_t
+hold_deadline(void)
+{
+	int64_t	 ms;
+
+	if (again_deadline != 0)
+		return again_deadline;
+	ms = raftd_child.conf->performance.rpc_hold_timeout / 1000000;
+	return node_now_ms() + (ms > 0 ? (uint64_t)ms : 0);
+}
+
+/* Hand a held request to its handler again, as if just arrived. */
+static void
+hold_again(struct held *h)
+{
+	struct imsg	 imsg = h->imsg;
+	struct imsgev	*iev = h->iev;
+	uint64_t	 deadline = h->deadline;
+
+	h->imsg.data = NULL;	/* imsg owns it for the call */
+	held_free(h);
+	again_deadline = deadline;
+	switch (imsg.hdr.type) {
+	case IMSG_KV_READ:
+		kv_read_request(iev, &imsg);
+		break;
+	case IMSG_KV_WRITE:
+		kv_write_request(iev, &imsg);
+		break;
+	case IMSG_RAFT_CONF_REQ:
+		raft_conf_request(iev, &imsg);
+		break;
+	case IMSG_RAFT_OP_REQ:
+		raft_op_request(iev, &imsg);
+		break;
+	case IMSG_STATUS_LEADER_REQ:
+		status_leader_request(iev, &imsg);
+		break;
+	case IMSG_STATUS_PEERS_REQ:
+		status_peers_request(iev, &imsg);
+		break;
+	}
+	again_deadline = 0;
+	free(imsg.data);
 }
 
 static void
 held_timeout(evutil_socket_t fd, short events, void *arg)
 {
-	held_fail(arg);
+	struct held	*h = arg;
+
+	if (h->retry && node_now_ms() < h->deadline)
+		hold_again(h);
+	else
+		held_fail(h);
 }
 
-/*
- * Hold a request that found no leader; 0 if held, -1 if it must fail
- * now (holding is off, or too many are held).
- */
-int
-hold_request(struct imsgev *iev, struct imsg *imsg)
+static int
+hold_add(struct imsgev *iev, struct imsg *imsg, uint64_t deadline, int retry)
 {
 	struct held	*h;
 	struct timeval	 tv;
-	int64_t		 ms;
+	uint64_t	 now = node_now_ms(), ms;
 
-	ms = raftd_child.conf->performance.rpc_hold_timeout / 1000000;
-	if (ms <= 0 || nhelds >= HOLD_MAX)
+	if (raftd_child.conf->performance.rpc_hold_timeout <= 0 ||
+	    nhelds >= HOLD_MAX || now >= deadline)
 		return -1;
+	ms = deadline - now;
+	if (retry && ms > HOLD_RETRY_MS)
+		ms = HOLD_RETRY_MS;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		fatal("hold");
 	h->iev = iev;
 	h->imsg = *imsg;
 	h->imsg.fd = -1;
+	h->imsg.data = NULL;
+	h->deadline = deadline;
+	h->retry = retry;
 	if (imsg->len > 0) {
 		if ((h->imsg.data = malloc(imsg->len)) == NULL)
 			fatal("hold");
@@ -87,9 +143,26 @@ hold_request(struct imsgev *iev, struct imsg *imsg)
 		fatalx("hold: evtimer");
 	TAILQ_INSERT_TAIL(&helds, h, entry);
 	nhelds++;
-	log_debug("hold: request %u held for want of a leader",
-	    imsg->hdr.peerid);
+	log_debug("hold: request %u held %s", imsg->hdr.peerid,
+	    retry ? "to go again" : "for want of a leader");
 	return 0;
+}
+
+/*
+ * Hold a request that found no leader; 0 if held, -1 if it must fail
+ * now (holding is off, too many are held, or its time is up).
+ */
+int
+hold_request(struct imsgev *iev, struct imsg *imsg)
+{
+	return hold_add(iev, imsg, hold_deadline(), 0);
+}
+
+/* Send it again shortly, until deadline; -1 as hold_request(). */
+int
+hold_retry(struct imsgev *iev, struct imsg *imsg, uint64_t deadline)
+{
+	return hold_add(iev, imsg, deadline, 1);
 }
 
 /*
@@ -101,8 +174,6 @@ hold_release(void)
 {
 	TAILQ_HEAD(, held)	 now = TAILQ_HEAD_INITIALIZER(now);
 	struct held		*h;
-	struct imsg		 imsg;
-	struct imsgev		*iev;
 
 	if (!TAILQ_EMPTY(&helds))
 		log_debug("hold: a leader is known: %zu requests go again",
@@ -111,25 +182,7 @@ hold_release(void)
 	while ((h = TAILQ_FIRST(&now)) != NULL) {
 		TAILQ_REMOVE(&now, h, entry);
 		TAILQ_INSERT_HEAD(&helds, h, entry);
-		imsg = h->imsg;
-		iev = h->iev;
-		h->imsg.data = NULL;	/* imsg owns it for the call */
-		held_free(h);
-		switch (imsg.hdr.type) {
-		case IMSG_KV_READ:
-			kv_read_request(iev, &imsg);
-			break;
-		case IMSG_KV_WRITE:
-			kv_write_request(iev, &imsg);
-			break;
-		case IMSG_RAFT_CONF_REQ:
-			raft_conf_request(iev, &imsg);
-			break;
-		case IMSG_RAFT_OP_REQ:
-			raft_op_request(iev, &imsg);
-			break;
-		}
-		free(imsg.data);
+		hold_again(h);
 	}
 }
 

@@ -32,7 +32,7 @@ node_is_leader(struct raftd *r)
 	return r->raft != NULL && raft_role(r->raft) == RAFT_LEADER;
 }
 
-static uint64_t
+uint64_t
 node_now_ms(void)
 {
 	struct timespec	 ts;
@@ -192,6 +192,8 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 	int			 sync, release;
 
 	r->flush_scheduled = 0;
+	if (r->raft == NULL)
+		return;		/* a client agent */
 	while (raft_has_ready(r->raft)) {
 		raft_ready(r->raft, &rd);
 		/* rpc.c steps a snapshot only once its bytes are here. */
@@ -473,6 +475,14 @@ node_start(struct raftd *r)
 
 	RB_INIT(&r->pending);
 	TAILQ_INIT(&r->watches);
+	r->flush_ev = event_new(r->child->base, -1, 0, node_flush, r);
+	if (r->flush_ev == NULL || event_priority_set(r->flush_ev, 2) == -1)
+		fatalx("node: cannot set up events");
+	/* A client agent holds no Raft state: servers answer for it. */
+	if (!c->server) {
+		log_debug("raft: a client agent: requests go to the servers");
+		return;
+	}
 	if (store_open(&r->store, STORE_DIR) == -1)
 		fatalx("node: cannot open the store in %s", STORE_DIR);
 	/* The core reads the CONF entries of the log itself. */
@@ -515,7 +525,6 @@ node_start(struct raftd *r)
 			    (unsigned long long)meta.index);
 	}
 	if (raft_config(r->raft)->n == 0 && r->store.last_index == 0 &&
-	    c->server &&
 	    (c->bootstrap || c->dev)) {
 		memset(&self, 0, sizeof(self));
 		strlcpy(self.id, raftd_node_id, sizeof(self.id));
@@ -531,11 +540,8 @@ node_start(struct raftd *r)
 	}
 	raft_conf_free(&conf);
 
-	r->flush_ev = event_new(r->child->base, -1, 0, node_flush, r);
 	r->tick_ev = event_new(r->child->base, -1, EV_PERSIST, node_tick, r);
-	if (r->flush_ev == NULL || r->tick_ev == NULL ||
-	    event_priority_set(r->flush_ev, 2) == -1 ||
-	    event_add(r->tick_ev, &tv) == -1)
+	if (r->tick_ev == NULL || event_add(r->tick_ev, &tv) == -1)
 		fatalx("node: cannot set up events");
 	node_schedule_flush(r);
 }

@@ -297,6 +297,7 @@ op_remove(struct imsgev *iev, uint32_t reqid, const struct raft_op *op)
 {
 	const struct raft_conf	*cur = raft_config(raftd.raft);
 	struct raft_conf	 next;
+	struct raft_server	 gone;
 	struct op_wait		*w;
 	char			 why[256];
 	uint64_t		 index;
@@ -317,6 +318,7 @@ op_remove(struct imsgev *iev, uint32_t reqid, const struct raft_op *op)
 		raft_op_answer(iev, reqid, why, NULL);
 		return;
 	}
+	gone = cur->servers[i];	/* cur changes once a change is proposed */
 	if ((next.servers = calloc(cur->n, sizeof(*next.servers))) == NULL)
 		fatal("operator");
 	memcpy(next.servers, cur->servers, i * sizeof(*cur->servers));
@@ -326,15 +328,15 @@ op_remove(struct imsgev *iev, uint32_t reqid, const struct raft_op *op)
 	index = next.n > 0 ? raft_propose_conf(raftd.raft, &next) : 0;
 	free(next.servers);
 	if (index == 0) {
-		raft_op_answer(iev, reqid, cur->n == 1 ?
+		raft_op_answer(iev, reqid, next.n == 0 ?
 		    "cannot remove the last server" :
 		    "a configuration change is already in progress; "
 		    "try again", NULL);
 		return;
 	}
 	log_info("operator: removing server %s (%s) from the Raft "
-	    "configuration", cur->servers[i].id, cur->servers[i].addr);
-	w = op_wait_new(iev, reqid, RAFT_OP_REMOVE, cur->servers[i].id);
+	    "configuration", gone.id, gone.addr);
+	w = op_wait_new(iev, reqid, RAFT_OP_REMOVE, gone.id);
 	w->index = index;
 	node_schedule_flush(&raftd);
 }

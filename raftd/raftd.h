@@ -135,6 +135,8 @@ void	 snapshot_install(struct raftd *, const struct raft_snapshot_meta *,
 
 /* hold.c */
 int	 hold_request(struct imsgev *, struct imsg *);
+int	 hold_retry(struct imsgev *, struct imsg *, uint64_t);
+uint64_t hold_deadline(void);
 void	 hold_release(void);
 void	 hold_cancel(struct imsgev *, uint32_t);
 
@@ -165,6 +167,7 @@ struct rpc_conn {
 	struct bufferevent	*bev;
 	int			 out;		/* ours, to a server */
 	int			 hello;		/* the peer's arrived */
+	int			 connected;	/* out: connect() succeeded */
 	char			 peer[RAFT_ID_MAX];
 	char			 addr[RAFT_ADDR_MAX];
 	char			 label[RAFT_ADDR_MAX];	/* for logs */
@@ -187,6 +190,7 @@ void	 rpc_send_fwd(struct rpc_conn *, int, const struct rpc_fwd *);
 /* forward.c */
 void	 forward_init(struct child *);
 int	 forward_request(struct imsgev *, struct imsg *, int, int);
+void	 forward_fail(struct imsgev *, uint32_t, uint32_t, const char *);
 void	 forward_cancel(struct imsgev *, uint32_t);
 int	 forward_reply(struct rpc_conn *, const struct rpc_fwd *);
 int	 forward_serve(struct rpc_conn *, const struct rpc_fwd *);
@@ -219,6 +223,7 @@ void	 node_expect_answer(struct raftd *, const char *, int, uint64_t,
 int	 node_is_leader(struct raftd *);
 int	 node_read_lease(struct raftd *);
 uint64_t node_tick_ms(void);
+uint64_t node_now_ms(void);
 uint64_t node_heartbeat_ms(struct raftd *);
 const char *node_leader_addr(struct raftd *);
 uint64_t node_propose(struct raftd *, const void *, size_t);

@@ -277,6 +277,7 @@ rpc_event(struct bufferevent *bev, short what, void *arg)
 	struct rpc_conn	*c = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		c->connected = 1;
 		log_debug("rpc: connected to %s (%s)", c->peer, c->addr);
 		return;
 	}
@@ -389,11 +390,11 @@ rpc_peer_addr(const char *id)
 struct rpc_conn *
 rpc_conn_to(const char *addr)
 {
-	struct sockaddr_storage	 ss;
+	struct sockaddr_storage	 ss, self;
 	struct rpc_conn		*c;
 	struct mpack_out	 out;
 	struct timeval		 tv = { RPC_CONNECT_SEC, 0 };
-	socklen_t		 len;
+	socklen_t		 len, slen;
 	int			 fd;
 
 	TAILQ_FOREACH(c, &rpc_conns, entry)
@@ -405,6 +406,21 @@ rpc_conn_to(const char *addr)
 	    SOCK_CLOEXEC, 0)) == -1) {
 		log_warn("rpc: socket");
 		return NULL;
+	}
+	/*
+	 * From our own address, as the peer knows us (and as a test's
+	 * per-address firewall rules on loopback see us); an advertised
+	 * address that is not ours (NAT) leaves the choice to the kernel.
+	 */
+	if ((slen = rpc_sockaddr(raftd.self_addr, &self)) != 0 &&
+	    self.ss_family == ss.ss_family) {
+		if (self.ss_family == AF_INET)
+			((struct sockaddr_in *)&self)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&self)->sin6_port = 0;
+		if (bind(fd, (struct sockaddr *)&self, slen) == -1)
+			log_debug("rpc: cannot bind to %s: %s",
+			    raftd.self_addr, strerror(errno));
 	}
 	c = rpc_conn_new(fd, 1);
 	strlcpy(c->addr, addr, sizeof(c->addr));
@@ -453,10 +469,13 @@ rpc_send(const struct raft_msg *m)
 static void
 rpc_send_state(struct rpc_conn *c)
 {
-	const struct raft_conf	*conf = raft_config(raftd.raft);
+	const struct raft_conf	*conf;
 	struct mpack_out	 out;
 	size_t			 i;
 
+	if (raftd.raft == NULL)
+		return;		/* a client agent: no one should ask */
+	conf = raft_config(raftd.raft);
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 4);
 	msgpack_pack_uint8(&out.pk, RPC_STATE);

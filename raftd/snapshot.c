@@ -340,7 +340,10 @@ snapshot_request(struct imsgev *iev, struct imsg *imsg)
 	memcpy(&stale, imsg->data, sizeof(stale));
 	memset(&end, 0, sizeof(end));
 	end.known_leader = node_leader_addr(&raftd)[0] != '\0';
-	if (!stale && !node_is_leader(&raftd))
+	if (raftd.raft == NULL)
+		strlcpy(end.error, "a client agent holds no state: ask a "
+		    "server for a snapshot", sizeof(end.error));
+	else if (!stale && !node_is_leader(&raftd))
 		strlcpy(end.error, "No cluster leader", sizeof(end.error));
 	else if (snapshot_build(&raftd, &w, &index, &term) == -1)
 		strlcpy(end.error, "cannot build a snapshot",
@@ -413,7 +416,10 @@ snapshot_restore_request(struct imsgev *iev, struct imsg *imsg)
 	imsg_need_len(imsg, 0, iev->name);
 	memset(&end, 0, sizeof(end));
 	u = upload_find(iev, imsg->hdr.peerid, 0);
-	if (!node_is_leader(&raftd))
+	if (raftd.raft == NULL)
+		strlcpy(end.error, "a client agent holds no state: restore "
+		    "a snapshot through a server", sizeof(end.error));
+	else if (!node_is_leader(&raftd))
 		strlcpy(end.error, "No cluster leader", sizeof(end.error));
 	else if ((why = snapshot_restore(&raftd, u ? u->buf.data : "",
 	    u ? u->buf.size : 0)) != NULL)

@@ -172,6 +172,15 @@ while [ $i -lt 100 ] && [ "$(curl -s -o /dev/null -w '%{http_code}' \
 done
 check "a read on the client is answered by the servers" \
     [ "$(curl -s "http://127.0.0.34:$port_http/v1/kv/k2?raw")" = x ]
+check "the client agent holds no Raft state" \
+    sh -c "[ ! -e '$test_tmp/d34/raft' ] && [ -d '$test_tmp/d31/raft' ]"
+check "status/leader on the client names the servers' leader" \
+    [ "$(leader_of 34)" = "$leader" ]
+check "status/peers on the client lists the three servers" \
+    [ "$(curl -s http://127.0.0.34:$port_http/v1/status/peers | jq length)" = 3 ]
+check "a snapshot through the client is refused with a reason" \
+    sh -c "curl -s 'http://127.0.0.34:$port_http/v1/snapshot?stale' |
+    grep -q 'client agent holds no state'"
 check "a ?consistent read through the client" \
     [ "$(curl -s "http://127.0.0.34:$port_http/v1/kv/k2?raw&consistent")" = x ]
 check "a write on the client is taken" \
@@ -302,6 +311,19 @@ check "leaving two peers" \
 # The old leader comes back and catches up as a follower.
 rstart "$lnum"
 check "the old leader, restarted, catches up" until_value 20 k two $lnum
+# voters SECONDS N: the leader's configuration has N voters.
+voters() {
+	limit=$(($1 * 10)) i=0
+	while [ $i -lt $limit ]; do
+		[ "$(curl -s -m 2 "http://$nip:$port_http/v1/operator/raft/configuration" |
+		    jq '[.Servers[] | select(.Voter)] | length')" = "$2" ] &&
+		    return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+check "autopilot adds the removed server back, as a voter once caught up" \
+    voters 20 3
 check "and follows the new leader" \
     sh -c "[ \"\$(curl -s http://$lip:$port_http/v1/status/leader |
     tr -d '\"')\" = '$new' ]"
@@ -315,7 +337,7 @@ eval "kill -KILL \$rpid$victim"
 eval "wait \$rpid$victim" 2>/dev/null
 i=0
 while [ $i -lt 120 ]; do
-	curl -s -X PUT -d "s$i" "http://$nip:$port_http/v1/kv/snap/$i" \
+	curl -s -m 10 -X PUT -d "s$i" "http://$nip:$port_http/v1/kv/snap/$i" \
 	    >/dev/null
 	i=$((i + 1))
 done
