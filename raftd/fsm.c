@@ -158,6 +158,20 @@ send_outcome(struct outcome *o)
 	mpack_out_free(&out);
 }
 
+/* The batch could not be made durable: tell the writers. */
+void
+fsm_discard(struct raftd *r, const char *why)
+{
+	struct outcome	*o;
+
+	while ((o = TAILQ_FIRST(&outbox)) != NULL) {
+		TAILQ_REMOVE(&outbox, o, entry);
+		kv_write_error(o->iev, o->reqid, why);
+		kv_txn_result_free(&o->res);
+		free(o);
+	}
+}
+
 /* The batch is durable: answer the writers. */
 void
 fsm_deliver(struct raftd *r)

@@ -348,7 +348,8 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	idx = node_propose(&raftd, cmd, cmdlen);
 	free(cmd);
 	if (idx == 0) {
-		kv_write_error(iev, imsg->hdr.peerid, "No cluster leader");
+		kv_write_error(iev, imsg->hdr.peerid, raftd.stalled ?
+		    NODE_NO_SPACE : "No cluster leader");
 		goto done;
 	}
 	if ((pw = calloc(1, sizeof(*pw))) == NULL)

@@ -75,6 +75,7 @@ kv_state_put(struct store *s, DB_TXN *txn, const struct kv_pair *p)
 			rc = 0;
 	}
 	if (rc != 0) {
+		store_errno = rc;
 		log_warnx("kv: put: %s", db_strerror(rc));
 		return -1;
 	}
@@ -91,12 +92,14 @@ kv_state_del(struct store *s, DB_TXN *txn, const char *key, size_t keylen,
 
 	dbt_init(&k, key, keylen);
 	if ((rc = s->kv->del(s->kv, txn, &k, 0)) != 0) {
+		store_errno = rc;
 		log_warnx("kv: del: %s", db_strerror(rc));
 		return -1;
 	}
 	be64_put(ib, index);
 	dbt_init(&v, ib, sizeof(ib));
 	if ((rc = s->kv_tomb->put(s->kv_tomb, txn, &k, &v, 0)) != 0) {
+		store_errno = rc;
 		log_warnx("kv: tombstone: %s", db_strerror(rc));
 		return -1;
 	}

@@ -6,6 +6,7 @@
  * entries and hard state durable and applies what the core says is
  * committed, with one fsync.  Only then are answers sent.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,7 +56,7 @@ node_read_lease(struct raftd *r)
 {
 	uint64_t	 now = node_now_ms();
 
-	if (!node_is_leader(r) ||
+	if (!node_is_leader(r) || r->stalled ||
 	    (now > r->tick_ms && now - r->tick_ms > 2 * NODE_TICK_MS))
 		return 0;
 	return raft_lease_valid(r->raft, r->election_ticks / 2);
@@ -182,24 +183,97 @@ node_report_failed(struct raftd *r)
 	r->nfailed = 0;
 }
 
+/*
+ * Make a ready durable and apply what it commits, in one transaction;
+ * 0 once committed.  A write that fails for want of space (ENOSPC,
+ * EDQUOT) returns -1 with everything as it was before: the core stays
+ * in this ready, sending nothing, taking no message and so casting no
+ * vote, until node_tick() tries again.  Any other store error is fatal:
+ * after a failed fsync nothing can be trusted to be on disk.
+ */
+static int
+node_persist(struct raftd *r, struct raft_ready *rd)
+{
+	DB_TXN		*txn;
+	uint64_t	 applied = r->applied, first = r->store.first_index;
+	uint64_t	 last = r->store.last_index;
+	size_t		 i;
+	int		 sync, committing = 0;
+	const char	*what;
+
+	store_errno = 0;
+	txn = store_begin(&r->store);
+	sync = rd->hardstate_changed || rd->n_entries > 0;
+	what = "save the hard state";
+	if (rd->hardstate_changed &&
+	    store_hardstate_save(&r->store, txn, &rd->hardstate) == -1)
+		goto fail;
+	what = "append to the log";
+	if (store_log_append(&r->store, txn, rd->entries,
+	    rd->n_entries) == -1)
+		goto fail;
+	what = "apply a committed entry";
+	for (i = 0; i < rd->n_committed; i++) {
+		if (fsm_apply(r, txn, &rd->committed[i]) == -1) {
+			if (store_errno == 0)
+				fatalx("node: cannot apply entry %llu",
+				    (unsigned long long)rd->committed[i].index);
+			goto fail;
+		}
+		r->applied = rd->committed[i].index;
+	}
+	what = "record the applied index";
+	if (rd->n_committed > 0 && store_put_u64(&r->store,
+	    r->store.stable, txn, "applied", r->applied) == -1)
+		goto fail;
+	what = "commit";
+	committing = 1;
+	if (store_commit(&r->store, txn, sync) == -1)
+		goto fail;
+	if (r->stalled) {
+		log_info("node: the Raft log is written again");
+		r->stalled = 0;
+	}
+	return 0;
+ fail:
+	if (!committing)
+		store_abort(txn);	/* a failed commit aborted it */
+	if (store_errno != ENOSPC && store_errno != EDQUOT)
+		fatalx("node: cannot %s: %s", what, store_errno != 0 ?
+		    db_strerror(store_errno) : "store error");
+	r->applied = applied;
+	r->store.first_index = first;
+	r->store.last_index = last;
+	fsm_discard(r, NODE_NO_SPACE);
+	node_fail_pending(r, NODE_NO_SPACE);
+	if (!r->stalled || node_now_ms() - r->stall_logged >= 10000) {
+		log_warnx("node: cannot %s: %s; Raft waits until there is "
+		    "room", what, db_strerror(store_errno));
+		r->stall_logged = node_now_ms();
+	}
+	r->stalled = 1;
+	return -1;
+}
+
 static void
 node_flush(evutil_socket_t fd, short events, void *arg)
 {
 	struct raftd		*r = arg;
 	struct raft_ready	 rd;
-	DB_TXN			*txn;
 	size_t			 i;
-	int			 sync, release;
+	int			 release;
 
 	r->flush_scheduled = 0;
 	if (r->raft == NULL)
 		return;		/* a client agent */
-	while (raft_has_ready(r->raft)) {
-		raft_ready(r->raft, &rd);
+	while (r->stalled || raft_has_ready(r->raft)) {
+		if (r->stalled)
+			rd = r->stalled_rd;
+		else
+			raft_ready(r->raft, &rd);
 		/* rpc.c steps a snapshot only once its bytes are here. */
-		if (rd.install != NULL) {
-			if (r->incoming == NULL ||
-			    r->incoming_index != rd.install->index ||
+		if (rd.install != NULL && r->incoming != NULL) {
+			if (r->incoming_index != rd.install->index ||
 			    r->incoming_term != rd.install->term)
 				fatalx("node: no data for the snapshot of "
 				    "index %llu", (unsigned long long)
@@ -208,26 +282,13 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 			    r->incoming_len);
 			free(r->incoming);
 			r->incoming = NULL;
+		} else if (rd.install != NULL && !r->stalled)
+			fatalx("node: no data for the snapshot of index %llu",
+			    (unsigned long long)rd.install->index);
+		if (node_persist(r, &rd) == -1) {
+			r->stalled_rd = rd;
+			return;
 		}
-		txn = store_begin(&r->store);
-		sync = rd.hardstate_changed || rd.n_entries > 0;
-		if (rd.hardstate_changed &&
-		    store_hardstate_save(&r->store, txn, &rd.hardstate) == -1)
-			fatalx("node: cannot save the hard state");
-		if (store_log_append(&r->store, txn, rd.entries,
-		    rd.n_entries) == -1)
-			fatalx("node: cannot append to the log");
-		for (i = 0; i < rd.n_committed; i++) {
-			if (fsm_apply(r, txn, &rd.committed[i]) == -1)
-				fatalx("node: cannot apply entry %llu",
-				    (unsigned long long)rd.committed[i].index);
-			r->applied = rd.committed[i].index;
-		}
-		if (rd.n_committed > 0 && store_put_u64(&r->store,
-		    r->store.stable, txn, "applied", r->applied) == -1)
-			fatalx("node: cannot record the applied index");
-		if (store_commit(&r->store, txn, sync) == -1)
-			fatalx("node: commit failed");
 		/* Durable: now the world may hear of it. */
 		for (i = 0; i < rd.n_msgs; i++)
 			node_send(r, &rd.msgs[i]);
@@ -292,6 +353,12 @@ node_tick(evutil_socket_t fd, short events, void *arg)
 	while (n-- > 0)
 		raft_tick(r->raft);
 	ticks++;
+	if (r->stalled) {
+		/* Nothing else until the log is written; try each second. */
+		if (ticks % (1000 / NODE_TICK_MS) == 0)
+			node_schedule_flush(r);
+		return;
+	}
 	if (ticks % (NODE_CHECKPOINT_SEC * 1000 / NODE_TICK_MS) == 0)
 		store_checkpoint(&r->store);
 	every_ms = r->child->conf->raft_snapshot_interval / 1000000;

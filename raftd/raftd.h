@@ -97,6 +97,10 @@ struct raftd {
 	uint64_t		 tick_ms;
 	int			 election_ticks;
 	int			 heartbeat_ticks;
+	/* A ready that could not be made durable (disk full): node.c. */
+	int			 stalled;
+	struct raft_ready	 stalled_rd;
+	uint64_t		 stall_logged;
 	/* bootstrap_expect: asking the others for their Raft state. */
 	struct {
 		int		 asking;
@@ -214,6 +218,7 @@ void	 serf_snapshot_changed(uint8_t, int, uint64_t);
 void	 serf_snapshot_rejoin(struct child *);
 
 /* node.c */
+#define NODE_NO_SPACE	"failed to persist the Raft log: no space left on device"
 void	 node_start(struct raftd *);
 void	 node_schedule_flush(struct raftd *);
 void	 node_expect_check(struct raftd *);
@@ -231,6 +236,7 @@ uint64_t node_propose(struct raftd *, const void *, size_t);
 /* fsm.c */
 int	 fsm_apply(struct raftd *, DB_TXN *, const struct raft_entry *);
 void	 fsm_deliver(struct raftd *);
+void	 fsm_discard(struct raftd *, const char *);
 int	 fsm_encode_kv_txn(struct kv_op *, size_t, void **, size_t *);
 
 /* kv.c */

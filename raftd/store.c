@@ -15,6 +15,8 @@
 #include "mpack.h"
 #include "store.h"
 
+int	store_errno;
+
 #define STORE_CACHE_BYTES	(32u * 1024 * 1024)
 
 void
@@ -182,6 +184,7 @@ store_commit(struct store *s, DB_TXN *txn, int sync)
 	int	 rc;
 
 	if ((rc = txn->commit(txn, sync ? 0 : DB_TXN_WRITE_NOSYNC)) != 0) {
+		store_errno = rc;
 		log_warnx("store: commit: %s", db_strerror(rc));
 		return -1;
 	}
@@ -286,6 +289,7 @@ store_put_blob(struct store *s, DB *db, DB_TXN *txn, const char *name,
 	v.data = (void *)buf;
 	v.size = len;
 	if ((rc = db->put(db, txn, &k, &v, 0)) != 0) {
+		store_errno = rc;
 		log_warnx("store: put %s: %s", name, db_strerror(rc));
 		return -1;
 	}
@@ -374,8 +378,10 @@ store_log_append(struct store *s, DB_TXN *txn, const struct raft_entry *e,
 	for (i = e[0].index; i <= s->last_index; i++) {
 		be64_put(kb, i);
 		rc = s->log->del(s->log, txn, &k, 0);
-		if (rc != 0 && rc != DB_NOTFOUND)
+		if (rc != 0 && rc != DB_NOTFOUND) {
+			store_errno = rc;
 			return -1;
+		}
 	}
 	for (j = 0; j < n; j++) {
 		if (j > 0 && e[j].index != e[j - 1].index + 1)
@@ -392,6 +398,7 @@ store_log_append(struct store *s, DB_TXN *txn, const struct raft_entry *e,
 		rc = s->log->put(s->log, txn, &k, &v, 0);
 		mpack_out_free(&out);
 		if (rc != 0) {
+			store_errno = rc;
 			log_warnx("store: log put: %s", db_strerror(rc));
 			return -1;
 		}

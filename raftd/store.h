@@ -28,6 +28,9 @@ struct store {
 	uint64_t	 snap_term;
 };
 
+/* The Berkeley DB error of the last failed write or commit, 0 if none. */
+extern int	 store_errno;
+
 int	 store_open(struct store *, const char *);
 void	 store_close(struct store *);
 DB_TXN	*store_begin(struct store *);
