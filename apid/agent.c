@@ -34,6 +34,7 @@ struct agent_facts {
 	int		 leader_known;
 	char		*leader_addr;
 	int		 leader;
+	json_t		*raft;		/* Stats "raft", servers only */
 };
 
 static void
@@ -45,6 +46,31 @@ facts_free(struct agent_facts *f)
 	free(f->primary_datacenter);
 	free(f->advertise_addr);
 	free(f->leader_addr);
+	json_decref(f->raft);
+}
+
+/* A map of string to string, as a JSON object; NULL if it is not one. */
+static json_t *
+str_object(const msgpack_object *o)
+{
+	json_t		*j;
+	char		 k[64], v[64];
+	uint32_t	 i;
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_MAP ||
+	    o->via.map.size > 64 || (j = json_object()) == NULL)
+		return NULL;
+	for (i = 0; i < o->via.map.size; i++) {
+		if (mpack_copy_str(&o->via.map.ptr[i].key, k,
+		    sizeof(k)) == -1 ||
+		    mpack_copy_str(&o->via.map.ptr[i].val, v,
+		    sizeof(v)) == -1) {
+			json_decref(j);
+			return NULL;
+		}
+		json_object_set_new(j, k, json_string(v));
+	}
+	return j;
 }
 
 static int
@@ -76,6 +102,9 @@ facts_parse(struct agent_facts *f, const void *buf, size_t len)
 		goto done;
 	if (f->node_id == NULL || f->node_name == NULL ||
 	    f->datacenter == NULL || f->advertise_addr == NULL)
+		goto done;
+	if (mpack_map_get(m, "raft") != NULL &&
+	    (f->raft = str_object(mpack_map_get(m, "raft"))) == NULL)
 		goto done;
 	rc = 0;
  done:
@@ -163,7 +192,9 @@ agent_init(void)
 static json_t *
 stats(const struct agent_facts *f)
 {
-	return json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, "
+	json_t	*s;
+
+	s = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, "
 	    "s:{s:s, s:s, s:s}}",
 	    "build",
 	    "prerelease", "",
@@ -179,6 +210,9 @@ stats(const struct agent_facts *f)
 	    "arch", host_uname.machine,
 	    "cpu_count", host_cpus,
 	    "os", host_uname.sysname);
+	if (s != NULL && f->raft != NULL)
+		json_object_set(s, "raft", f->raft);
+	return s;
 }
 
 static json_t *

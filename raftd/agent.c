@@ -3,13 +3,74 @@
  * the Raft leader and peers (GET /v1/status/leader, /v1/status/peers),
  * which a client agent asks a server for.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
+#include "duration.h"
 #include "imsg_types.h"
 #include "log.h"
 #include "mpack.h"
 #include "raftd.h"
+
+static void
+kv_num(msgpack_packer *pk, const char *k, uint64_t v)
+{
+	char	 buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	mpack_kv_str(pk, k, buf);
+}
+
+/* consul info's "raft" section, all strings, as Consul's. */
+static void
+raft_stats(msgpack_packer *pk)
+{
+	const struct raft_conf	*conf = raft_config(raftd.raft);
+	const char		*state;
+	char			 buf[32];
+	uint64_t		 last_term = 0;
+	int64_t			 t;
+	size_t			 i, peers = 0;
+
+	for (i = 0; i < conf->n; i++)
+		if (conf->servers[i].voter &&
+		    strcmp(conf->servers[i].id, raftd_node_id) != 0)
+			peers++;
+	switch (raft_role(raftd.raft)) {
+	case RAFT_LEADER:
+		state = "Leader";
+		break;
+	case RAFT_FOLLOWER:
+		state = "Follower";
+		break;
+	default:
+		state = "Candidate";
+	}
+	if (raftd.storage.term(raftd.storage.arg,
+	    raft_last_index(raftd.raft), &last_term) == -1)
+		last_term = 0;
+	msgpack_pack_map(pk, 11);
+	kv_num(pk, "applied_index", raftd.applied);
+	kv_num(pk, "commit_index", raft_commit_index(raftd.raft));
+	mpack_kv_str(pk, "fsm_pending", "0");
+	t = raft_last_contact_ticks(raftd.raft);
+	if (t < 0)
+		strlcpy(buf, "never", sizeof(buf));
+	else if (t == 0)
+		strlcpy(buf, "0", sizeof(buf));
+	else
+		duration_format(t * (int64_t)node_tick_ms() * DURATION_MSEC,
+		    buf, sizeof(buf));
+	mpack_kv_str(pk, "last_contact", buf);
+	kv_num(pk, "last_log_index", raft_last_index(raftd.raft));
+	kv_num(pk, "last_log_term", last_term);
+	kv_num(pk, "last_snapshot_index", raftd.store.snap_index);
+	kv_num(pk, "last_snapshot_term", raftd.store.snap_term);
+	kv_num(pk, "num_peers", peers);
+	mpack_kv_str(pk, "state", state);
+	kv_num(pk, "term", raft_term(raftd.raft));
+}
 
 void
 agent_self_request(struct imsgev *iev, struct imsg *imsg)
@@ -20,7 +81,7 @@ agent_self_request(struct imsgev *iev, struct imsg *imsg)
 
 	imsg_need_len(imsg, 0, iev->name);
 	mpack_out_init(&out);
-	msgpack_pack_map(pk, 14);
+	msgpack_pack_map(pk, raftd.raft != NULL ? 15 : 14);
 	mpack_kv_str(pk, "node_id", raftd_node_id);
 	mpack_kv_str(pk, "node_name", c->node_name);
 	mpack_kv_str(pk, "datacenter", c->datacenter);
@@ -35,6 +96,10 @@ agent_self_request(struct imsgev *iev, struct imsg *imsg)
 	mpack_kv_bool(pk, "leader_known", node_leader_addr(&raftd)[0] != '\0');
 	mpack_kv_str(pk, "leader_addr", node_leader_addr(&raftd));
 	mpack_kv_bool(pk, "leader", node_is_leader(&raftd));
+	if (raftd.raft != NULL) {
+		mpack_str(pk, "raft");
+		raft_stats(pk);
+	}
 	if (imsgev_compose(iev, IMSG_AGENT_SELF, imsg->hdr.peerid, -1,
 	    out.sbuf.data, out.sbuf.size) == -1)
 		fatal("agent: compose");

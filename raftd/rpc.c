@@ -42,6 +42,7 @@
 #define RPC_OUTBUF_MAX		(64 * 1024 * 1024)
 #define RPC_HELLO_SEC		10	/* to say HELLO */
 #define RPC_CONNECT_SEC		2
+#define RPC_USER_TIMEOUT_MS	15000	/* unacknowledged data */
 
 TAILQ_HEAD(rpc_conn_list, rpc_conn);
 
@@ -290,12 +291,25 @@ static struct rpc_conn *
 rpc_conn_new(int fd, int out)
 {
 	struct rpc_conn	*c;
-	int		 one = 1;
+	int		 one = 1, idle = 10, intvl = 3, cnt = 3;
+	unsigned int	 user_ms = RPC_USER_TIMEOUT_MS;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("rpc");
 	c->out = out;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/*
+	 * A peer that vanished (power off, partition) is noticed within
+	 * about 20 s on an idle connection by keepalives, and within
+	 * RPC_USER_TIMEOUT_MS when data we sent goes unacknowledged.
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms,
+	    sizeof(user_ms));
 	if ((c->bev = bufferevent_socket_new(raftd_child.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("rpc: bufferevent_socket_new");

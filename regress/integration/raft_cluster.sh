@@ -227,6 +227,14 @@ check "list-peers fills Commit Index and Trails Leader By" \
     sh -c "grep ' leader ' '$test_tmp/peers' | grep -Eq ' [1-9][0-9]+ +-\$' &&
     [ \$(grep -Ec ' follower .* [1-9][0-9]+ +[0-9]+ commits?\$' '$test_tmp/peers') = 2 ]"
 
+"$CONSULCTL" info -http-addr=127.0.0.$follower:$port_http >"$test_tmp/info"
+check "consulctl info on a follower has a raft section" \
+    sh -c "grep -qx '	state = Follower' '$test_tmp/info' &&
+    grep -qx '	num_peers = 2' '$test_tmp/info' &&
+    grep -Eqx '	applied_index = [1-9][0-9]*' '$test_tmp/info'"
+check "and a client agent none" \
+    sh -c "! '$CONSULCTL' info -http-addr=127.0.0.34:$port_http | grep -q '^raft:'"
+
 # Leadership handed over on request, then back.
 "$CONSULCTL" operator raft transfer-leader \
     -http-addr=127.0.0.$follower:$port_http >"$test_tmp/tl" 2>&1
