@@ -64,7 +64,7 @@ TOOL_SRCS	:= $(wildcard regress/tools/*.c)
 TOOL_BINS	:= $(TOOL_SRCS:%.c=$(O)/%)
 
 .PHONY: all build dev check check-build deps install user lint-man \
-	fuzz bench clean unit-bins
+	fuzz soak bench clean unit-bins
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -153,6 +153,12 @@ lint-man:
 
 fuzz: deps
 	sh regress/fuzz/run.sh $${FUZZ_SECONDS:-300}
+
+# `make soak` runs the Raft simulation over SOAK_SEEDS seeds (5000) for
+# 3 and for 5 servers; a seed that fails prints how to replay it.
+soak: deps
+	@$(MAKE) --no-print-directory build
+	sh regress/soak.sh $(O)
 
 # `make bench` runs every benchmark; `make bench kv` only the KV one.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))

@@ -40,6 +40,8 @@ struct raft_inflights {
 	size_t			 count;
 };
 
+#define RAFT_HB_RING		64	/* heartbeat rounds remembered */
+
 /* What a leader knows of one server; also a candidate's vote tally. */
 struct raft_progress {
 	uint64_t		 match;
@@ -50,6 +52,9 @@ struct raft_progress {
 	int			 probe_sent;
 	int			 recent_active;
 	uint64_t		 last_heard;	/* r->ticks of its last answer */
+	/* r->ticks when the newest heartbeat it answered was sent. */
+	uint64_t		 lease_tick;
+#define RAFT_NO_LEASE		UINT64_MAX
 	int			 vote;		/* 1 granted, -1 refused, 0 not yet */
 	struct raft_inflights	 infl;
 };
@@ -116,6 +121,10 @@ struct raft {
 	int			 bcast_pending;
 	int			 heartbeat_pending;
 	uint64_t		 read_seq;
+	/* When each of the last heartbeat rounds went out, by read_seq. */
+	uint64_t		 hb_sent[RAFT_HB_RING];
+	uint64_t		 hb_seq[RAFT_HB_RING];
+	int			 lease_void;	/* a transfer began this term */
 	struct raft_read	*reads;
 	size_t			 reads_head;
 	size_t			 n_reads;
@@ -536,6 +545,7 @@ progress_init(struct raft *r, struct raft_progress *pr)
 	memset(pr, 0, sizeof(*pr));
 	pr->next = log_last_index(r) + 1;
 	pr->state = PR_PROBE;
+	pr->lease_tick = RAFT_NO_LEASE;
 	pr->infl.cap = r->opts.max_inflight;
 	pr->infl.buf = raft_calloc(pr->infl.cap, sizeof(*pr->infl.buf));
 }
@@ -929,6 +939,15 @@ bcast_heartbeat(struct raft *r)
 	struct raft_msg	*m;
 	size_t		 i;
 
+	/*
+	 * Each round has a read_seq of its own, echoed in the answers: a
+	 * read registered before it is confirmed by them, and the lease
+	 * counts from when the round went out, not from when an answer
+	 * (perhaps a late one) came in.
+	 */
+	r->read_seq++;
+	r->hb_seq[r->read_seq % RAFT_HB_RING] = r->read_seq;
+	r->hb_sent[r->read_seq % RAFT_HB_RING] = r->ticks;
 	for (i = 0; i < r->cur.n; i++) {
 		if ((int)i == r->self)
 			continue;
@@ -942,6 +961,8 @@ bcast_heartbeat(struct raft *r)
 static void
 send_timeout_now(struct raft *r, const char *to)
 {
+	/* Its votes ignore leases: ours is void for the rest of the term. */
+	r->lease_void = 1;
 	msg_new(r, RAFT_MSG_TIMEOUT_NOW, to);
 }
 
@@ -1045,9 +1066,12 @@ become_leader(struct raft *r)
 		pr->pending_snapshot = 0;
 		pr->recent_active = 0;
 		pr->last_heard = r->ticks;
+		pr->lease_tick = RAFT_NO_LEASE;
 		pr->read_ack = 0;
 		inflights_reset(&pr->infl);
 	}
+	r->lease_void = 0;
+	memset(r->hb_seq, 0, sizeof(r->hb_seq));
 	if (r->self != -1) {
 		/* Only what is durable counts towards commit. */
 		r->prs[r->self].match = r->u_offset - 1;
@@ -1490,6 +1514,10 @@ leader_heartbeat_resp(struct raft *r, struct raft_progress *pr,
 		inflights_free_first(&pr->infl);
 	if (pr->match < log_last_index(r))
 		maybe_send_append(r, pr, 1);
+	if (m->ctx > 0 && r->hb_seq[m->ctx % RAFT_HB_RING] == m->ctx &&
+	    (pr->lease_tick == RAFT_NO_LEASE ||
+	    r->hb_sent[m->ctx % RAFT_HB_RING] > pr->lease_tick))
+		pr->lease_tick = r->hb_sent[m->ctx % RAFT_HB_RING];
 	if (m->ctx > pr->read_ack) {
 		pr->read_ack = m->ctx;
 		reads_release(r);
@@ -1540,9 +1568,17 @@ step_leader(struct raft *r, const struct raft_msg *m)
 	}
 }
 
+/*
+ * Whether we refuse to vote (but in a leadership transfer): a leader
+ * was heard from within an election timeout, or we started less than
+ * one ago (we may have answered a leader just before a restart, and
+ * its lease counts on us).
+ */
 static int
 in_lease(const struct raft *r)
 {
+	if (r->ticks < (uint64_t)r->opts.election_ticks)
+		return 1;
 	return r->leader[0] != '\0' &&
 	    (r->role == RAFT_LEADER ||
 	    r->election_elapsed < r->opts.election_ticks);
@@ -2186,27 +2222,30 @@ raft_peer_heard(const struct raft *r, const char *id, uint64_t *ago)
 }
 
 /*
- * Leader only: a majority of voters (us included) answered within the
- * last `ticks` ticks, an entry of this term is committed and no
- * transfer is under way.  A follower that answered us will not vote
- * for anyone else for an election timeout, so for ticks well under
- * that no other leader can exist: a read may be served without a
- * round of heartbeats.
+ * Leader only: a majority of voters (us included) answered a heartbeat
+ * sent within the last `ticks` ticks, an entry of this term is
+ * committed, and no leadership transfer began this term.  A follower
+ * that heard from us will not vote for anyone else for an election
+ * timeout (in_lease(); nor will one that just started), so for ticks
+ * well under that no other leader can exist: a read may be served
+ * without a round of heartbeats.
  */
 int
 raft_lease_valid(const struct raft *r, uint64_t ticks)
 {
-	size_t	 i, voters = 0, heard = 0;
+	const struct raft_progress	*pr;
+	size_t				 i, voters = 0, heard = 0;
 
 	if (r->role != RAFT_LEADER || !r->commit_in_term ||
-	    r->transferee[0] != '\0')
+	    r->transferee[0] != '\0' || r->lease_void)
 		return 0;
 	for (i = 0; i < r->cur.n; i++) {
 		if (!r->cur.servers[i].voter)
 			continue;
 		voters++;
-		if ((int)i == r->self ||
-		    r->ticks - r->prs[i].last_heard <= ticks)
+		pr = &r->prs[i];
+		if ((int)i == r->self || (pr->lease_tick != RAFT_NO_LEASE &&
+		    r->ticks - pr->lease_tick <= ticks))
 			heard++;
 	}
 	return voters > 0 && heard > voters / 2;

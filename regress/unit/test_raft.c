@@ -1,18 +1,30 @@
 /*
- * The Raft core driven by a simulated cluster in one process: N cores,
- * an in-memory log store each, and a network that can drop, reorder and
- * partition messages, all from a deterministic seed.  After every step
- * the checker asserts Election Safety (one leader per term, ever),
- * Leader Completeness for what has been applied, and State Machine
- * Safety (every node applies the same entry at an index, in order, once);
- * after a run it asserts Log Matching over committed prefixes.
+ * The Raft core driven by a simulated cluster in one process: up to
+ * SIM_MAXN cores, an in-memory log store each, and a network that can
+ * drop, duplicate, delay, reorder and partition messages, all from a
+ * deterministic seed.  Servers crash (between readies or in the middle
+ * of one) and restart from what they wrote; servers join, leave and
+ * change their voting rights.  As it runs the checker asserts Election
+ * Safety (one leader per term, ever), Leader Completeness for what has
+ * been applied, State Machine Safety (every node applies the same entry
+ * at an index, in order, once) and one vote per term; at intervals and
+ * after a run it asserts Log Matching over what the servers hold, that
+ * every client command acknowledged was applied exactly once wherever
+ * the state machine got that far, and that a read under the leader's
+ * lease sees every commit.
+ *
+ * test_random runs many seeds; the environment picks them (see main()),
+ * and a failing seed prints the command that replays it.
  *
  * The core is compiled into the test (it is not in libcommon).
  */
+#include <err.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "test.h"
 #include "../../raftd/raft.c"
@@ -23,6 +35,8 @@
 
 #define SIM_MAXN	7
 #define SIM_QMAX	20000
+#define SIM_RETIRED_MAX	32	/* servers a run may retire for good */
+#define SIM_CLIENTS	6
 
 /* An in-memory log store, the daemon's role. */
 struct mem_store {
@@ -219,23 +233,35 @@ struct sim_msg {
 	struct raft_msg		 m;
 	int			 from;
 	int			 to;
+	uint32_t		 from_life;	/* the sender's start */
+	uint32_t		 to_gen;	/* the receiver's incarnation */
+	uint64_t		 at;		/* held until this round */
+	int			 dup;		/* a copy the network made */
 	uint64_t		 snap_hash;
+	uint64_t		*snap_cmds;	/* the snapshot's commands */
 };
 
 struct sim_node {
 	char			 id[RAFT_ID_MAX];
 	struct raft		*r;
 	struct mem_store	 st;
+	int			 used;		/* holds state: not a spare */
 	int			 up;
+	uint32_t		 gen;		/* incarnation: an id each */
+	uint32_t		 life;		/* starts, ever, of the slot */
+	uint64_t		 down_until;	/* round it restarts, if down */
 	uint64_t		 applied;
 	uint64_t		 sm_hash;
 	struct raft_conf	 sm_conf;	/* as of applied */
+	uint64_t		*sm_cmds;	/* client commands applied */
 	uint64_t		 snap_index;
 	uint64_t		 snap_term;
 	uint64_t		 snap_hash;
 	struct raft_conf	 snap_conf;
+	uint64_t		*snap_cmds;
 	uint64_t		 inst_index;	/* streamed with a snapshot */
 	uint64_t		 inst_hash;
+	uint64_t		*inst_cmds;
 	int			 installs;
 	uint64_t		 last_term;
 	uint64_t		 last_commit;
@@ -252,6 +278,64 @@ struct sim_commit {
 struct sim_leader {
 	uint64_t		 term;
 	int			 node;
+	uint32_t		 gen;
+};
+
+enum sim_cmd_state {
+	CMD_PENDING,
+	CMD_ACKED,
+	CMD_ABANDONED
+};
+
+/* A client command: one proposal, under an id of its own. */
+struct sim_cmd {
+	uint64_t		 index;		/* raft_propose() gave it */
+	uint64_t		 applied_at;	/* 0: applied nowhere yet */
+	uint64_t		 round;		/* proposed in */
+	uint32_t		 op;		/* the client operation */
+	uint32_t		 life;		/* of the proposer */
+	int			 node;
+	enum sim_cmd_state	 state;
+};
+
+/* A client: one operation at a time, retried under a new id. */
+struct sim_client {
+	int64_t			 op;		/* -1: idle */
+	int64_t			 cmd;		/* -1: none in flight */
+};
+
+/* What a run exercised, summed over runs and printed by name. */
+enum sim_stat {
+	ST_LEADERS,
+	ST_COMMITS,
+	ST_READS,
+	ST_LEASE_READS,
+	ST_CMDS,
+	ST_ACKED,
+	ST_RETRIED,
+	ST_DUP_OPS,		/* operations applied under two ids */
+	ST_CONFS,		/* configuration changes committed */
+	ST_ADDS,
+	ST_REMOVES,
+	ST_FLIPS,
+	ST_RETIRES,
+	ST_TRANSFERS,
+	ST_CRASHES,
+	ST_READY_CRASHES,	/* of them, in the middle of a ready */
+	ST_RESTARTS,
+	ST_PARTITIONS,
+	ST_SNAPSHOTS,
+	ST_INSTALLS,
+	ST_DUPS,
+	ST_DELAYED,
+	ST_MAX
+};
+
+static const char *const sim_stat_names[ST_MAX] = {
+	"leaders", "commits", "reads", "leasereads", "cmds", "acked",
+	"retried", "dupops", "confs", "adds", "removes", "flips", "retires",
+	"transfers", "crashes", "readycrashes", "restarts", "partitions",
+	"snapshots", "installs", "dups", "delayed"
 };
 
 struct sim {
@@ -261,16 +345,30 @@ struct sim {
 	struct sim_msg		*q;
 	size_t			 nq;
 	size_t			 capq;
+	struct sim_msg		*held;		/* delayed until their round */
+	size_t			 nheld;
+	size_t			 capheld;
+	uint64_t		 now;		/* rounds so far */
 	uint64_t		 rng;
 	int			 drop_pct;
+	int			 dup_pct;
+	int			 delay_pct;
+	int			 max_delay;	/* rounds */
+	int			 crash_ready_pm;	/* readies in 1000 */
+	int			 sm_lost_pct;	/* restarts from the snapshot */
+	int			 unreachable_pct;	/* losses reported */
 	int			 reorder;
 	int			 cut[SIM_MAXN][SIM_MAXN];
+	uint64_t		 heal_at;	/* 0: nothing to heal */
 	struct sim_leader	*leaders;
 	size_t			 nleaders;
 	size_t			 capleaders;
 	struct sim_commit	*commits;	/* [i - 1] for index i */
 	size_t			 ncommits;
 	size_t			 capcommits;
+	uint64_t		*cterms;	/* term index i committed in */
+	size_t			 ncterms;
+	size_t			 capcterms;
 	size_t			 delivered[RAFT_MSG_TYPE_MAX];
 	int			 refused;
 	int			 strangers;	/* replies to nobody allowed */
@@ -280,7 +378,25 @@ struct sim {
 	int			 read_done[4096];
 	uint64_t		 nread;
 	size_t			 reads_served;
+	struct sim_cmd		*cmds;		/* by id */
+	size_t			 ncmds;
+	size_t			 maxcmds;
+	size_t			 cmd_words;	/* of a bitmap of ids */
+	uint32_t		*op_applied;	/* ids of an op applied */
+	uint32_t		 nops;
+	struct sim_client	 clients[SIM_CLIENTS];
+	int			 nclients;
+	char			 retired[SIM_RETIRED_MAX][RAFT_ID_MAX];
+	int			 nretired;
+	int			 trace;
+	int			 min_voters;	/* bounds of membership */
+	int			 max_voters;
+	int			 max_members;
+	size_t			 stats[ST_MAX];
 };
+
+static void	 sim_trace(struct sim *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
 
 static uint64_t
 sim_rand(struct sim *s)
@@ -299,6 +415,21 @@ sim_pct(struct sim *s, int pct)
 	return (int)(sim_rand(s) % 100) < pct;
 }
 
+/* RAFT_SIM_TRACE=1: what happened in a run, one event a line. */
+static void
+sim_trace(struct sim *s, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (!s->trace)
+		return;
+	fprintf(stderr, "# %4llu ", (unsigned long long)s->now);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 static int
 sim_find(struct sim *s, const char *id)
 {
@@ -310,6 +441,50 @@ sim_find(struct sim *s, const char *id)
 	return -1;
 }
 
+static int
+sim_retired(struct sim *s, const char *id)
+{
+	int	 i;
+
+	for (i = 0; i < s->nretired; i++)
+		if (strcmp(s->retired[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Bitmaps of client command ids: what a state machine has applied. */
+static int
+cmds_isset(const uint64_t *b, uint64_t id)
+{
+	return (b[id / 64] >> (id % 64)) & 1;
+}
+
+static void
+cmds_set(uint64_t *b, uint64_t id)
+{
+	b[id / 64] |= 1ULL << (id % 64);
+}
+
+static void
+cmds_copy(const struct sim *s, uint64_t *dst, const uint64_t *src)
+{
+	if (s->cmd_words > 0 && dst != NULL && src != NULL)
+		memcpy(dst, src, s->cmd_words * sizeof(*dst));
+}
+
+static uint64_t *
+cmds_dup(const struct sim *s, const uint64_t *src)
+{
+	uint64_t	*b;
+
+	if (s->cmd_words == 0 || src == NULL)
+		return NULL;
+	if ((b = calloc(s->cmd_words, sizeof(*b))) == NULL)
+		abort();
+	memcpy(b, src, s->cmd_words * sizeof(*b));
+	return b;
+}
+
 static void
 sim_msg_free(struct sim_msg *sm)
 {
@@ -319,6 +494,48 @@ sim_msg_free(struct sim_msg *sm)
 		free(sm->m.entries[i].data);
 	free(sm->m.entries);
 	raft_conf_free(&sm->m.snapshot.conf);
+	free(sm->snap_cmds);
+	sm->snap_cmds = NULL;
+}
+
+/* A deep copy: the network keeps the message after the core let go. */
+static void
+sim_msg_copy(const struct sim *s, struct sim_msg *dst,
+    const struct sim_msg *src)
+{
+	size_t	 i;
+
+	*dst = *src;
+	dst->m.entries = NULL;
+	if (src->m.n_entries > 0) {
+		if ((dst->m.entries = calloc(src->m.n_entries,
+		    sizeof(*dst->m.entries))) == NULL)
+			abort();
+		for (i = 0; i < src->m.n_entries; i++)
+			entry_copy(&dst->m.entries[i], &src->m.entries[i]);
+	}
+	conf_copy(&dst->m.snapshot.conf, &src->m.snapshot.conf);
+	dst->snap_cmds = cmds_dup(s, src->snap_cmds);
+}
+
+/* A free slot at the end of a queue; the oldest is lost when full. */
+static struct sim_msg *
+sim_msg_slot(struct sim_msg **v, size_t *n, size_t *cap)
+{
+	struct sim_msg	*sm;
+
+	if (*n == SIM_QMAX) {
+		sim_msg_free(&(*v)[0]);
+		memmove(*v, *v + 1, --*n * sizeof(**v));
+	}
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		if ((*v = reallocarray(*v, *cap, sizeof(**v))) == NULL)
+			abort();
+	}
+	sm = &(*v)[(*n)++];
+	memset(sm, 0, sizeof(*sm));
+	return sm;
 }
 
 static void
@@ -331,24 +548,21 @@ sim_send(struct sim *s, int from, const struct raft_msg *m)
 
 	CHECK_STR(m->from, nd->id);
 	if ((to = sim_find(s, m->to)) == -1) {
-		CHECK(s->strangers);
+		/* A server gone for good: nothing answers at its address. */
+		CHECK(s->strangers || sim_retired(s, m->to));
 		return;
 	}
-	if (s->nq == SIM_QMAX) {
-		sim_msg_free(&s->q[0]);
-		memmove(s->q, s->q + 1, --s->nq * sizeof(*s->q));
-	}
-	if (s->nq == s->capq) {
-		s->capq = s->capq ? s->capq * 2 : 64;
-		if ((s->q = reallocarray(s->q, s->capq, sizeof(*s->q))) ==
-		    NULL)
-			abort();
-	}
-	sm = &s->q[s->nq++];
-	memset(sm, 0, sizeof(*sm));
+	if (s->delay_pct > 0 && sim_pct(s, s->delay_pct)) {
+		sm = sim_msg_slot(&s->held, &s->nheld, &s->capheld);
+		sm->at = s->now + 1 + sim_rand(s) % (uint64_t)s->max_delay;
+		s->stats[ST_DELAYED]++;
+	} else
+		sm = sim_msg_slot(&s->q, &s->nq, &s->capq);
 	sm->m = *m;
 	sm->from = from;
 	sm->to = to;
+	sm->from_life = nd->life;
+	sm->to_gen = s->nodes[to].gen;
 	sm->m.entries = NULL;
 	if (m->n_entries > 0) {
 		if ((sm->m.entries = calloc(m->n_entries,
@@ -362,10 +576,38 @@ sim_send(struct sim *s, int from, const struct raft_msg *m)
 		/* The daemon streams the snapshot it has on disk. */
 		CHECK(m->snapshot.index == nd->snap_index);
 		sm->snap_hash = nd->snap_hash;
+		sm->snap_cmds = cmds_dup(s, nd->snap_cmds);
 	}
 }
 
-/* Election Safety, and Leader Completeness for what was applied. */
+/*
+ * The term in which each index was first committed.  Only a leader moves
+ * the commit index past what anyone knew (its followers learn it from
+ * what it sends after this ready), so a node's term when its commit
+ * index passes the highest seen is the term of that commit.
+ */
+static void
+sim_note_commit(struct sim *s, int i)
+{
+	struct raft	*r = s->nodes[i].r;
+
+	while (s->ncterms < raft_commit_index(r)) {
+		if (s->ncterms == s->capcterms) {
+			s->capcterms = s->capcterms ? s->capcterms * 2 : 256;
+			if ((s->cterms = reallocarray(s->cterms,
+			    s->capcterms, sizeof(*s->cterms))) == NULL)
+				abort();
+		}
+		s->cterms[s->ncterms++] = raft_term(r);
+	}
+}
+
+/*
+ * Election Safety, and Leader Completeness for what was applied: a
+ * leader holds every entry committed in an earlier term.  (A leader of
+ * an older term may still win after a later commit, on votes that were
+ * long on the way.)
+ */
 static void
 sim_check_leader(struct sim *s, int i)
 {
@@ -379,7 +621,8 @@ sim_check_leader(struct sim *s, int i)
 	term = raft_term(nd->r);
 	for (j = 0; j < s->nleaders; j++) {
 		if (s->leaders[j].term == term) {
-			CHECK(s->leaders[j].node == i);
+			CHECK(s->leaders[j].node == i &&
+			    s->leaders[j].gen == nd->gen);
 			return;
 		}
 	}
@@ -390,13 +633,70 @@ sim_check_leader(struct sim *s, int i)
 			abort();
 	}
 	s->leaders[s->nleaders].term = term;
+	s->leaders[s->nleaders].gen = nd->gen;
 	s->leaders[s->nleaders++].node = i;
-	for (k = nd->st.snap_index + 1; k <= s->ncommits; k++) {
+	sim_trace(s, "%s leads term %llu", nd->id, (unsigned long long)term);
+	for (k = nd->st.snap_index + 1; k <= s->ncommits &&
+	    k <= s->ncterms && s->cterms[k - 1] < term; k++) {
 		e = ms_get(&nd->st, k);
 		CHECK(e != NULL && e->term == s->commits[k - 1].term &&
 		    entry_hash(e) == s->commits[k - 1].hash);
 		if (e == NULL)
 			break;
+	}
+}
+
+/* The id of the client command an entry carries: "c", 8 hex digits. */
+static uint64_t
+cmd_id(const struct raft_entry *e)
+{
+	char			 hex[9], *end;
+	unsigned long long	 v;
+
+	if (e->type != RAFT_ENTRY_NORMAL || e->len < 9 ||
+	    ((const char *)e->data)[0] != 'c')
+		return UINT64_MAX;
+	memcpy(hex, (const char *)e->data + 1, 8);
+	hex[8] = '\0';
+	v = strtoull(hex, &end, 16);
+	if (*end != '\0')
+		return UINT64_MAX;
+	return v;
+}
+
+/*
+ * A client command reaches a state machine: once there, at the index it
+ * was given; acknowledged to its client if this is the server that took
+ * it, still running since, and the client still waits.
+ */
+static void
+sim_apply_cmd(struct sim *s, int i, const struct raft_entry *e)
+{
+	struct sim_node	*nd = &s->nodes[i];
+	struct sim_cmd	*c;
+	uint64_t	 id;
+
+	if (s->cmd_words == 0 || (id = cmd_id(e)) == UINT64_MAX)
+		return;
+	CHECK(id < s->ncmds);
+	if (id >= s->ncmds)
+		return;
+	c = &s->cmds[id];
+	CHECK(!cmds_isset(nd->sm_cmds, id));
+	cmds_set(nd->sm_cmds, id);
+	CHECK(e->index == c->index);
+	if (c->applied_at == 0) {
+		c->applied_at = e->index;
+		if (++s->op_applied[c->op] == 2)
+			s->stats[ST_DUP_OPS]++;
+	} else
+		CHECK(c->applied_at == e->index);
+	if (c->state == CMD_PENDING && c->node == i && c->life == nd->life &&
+	    c->index == e->index) {
+		c->state = CMD_ACKED;
+		s->stats[ST_ACKED]++;
+		sim_trace(s, "%s: cmd %llu acknowledged at %llu", nd->id,
+		    (unsigned long long)id, (unsigned long long)e->index);
 	}
 }
 
@@ -419,6 +719,7 @@ sim_apply(struct sim *s, int i, const struct raft_entry *e)
 		c = &s->commits[e->index - 1];
 		CHECK(c->term == e->term && c->hash == h &&
 		    c->prefix == nd->sm_hash);
+		sim_apply_cmd(s, i, e);
 		return;
 	}
 	CHECK(e->index == s->ncommits + 1);
@@ -432,6 +733,12 @@ sim_apply(struct sim *s, int i, const struct raft_entry *e)
 	c->term = e->term;
 	c->hash = h;
 	c->prefix = nd->sm_hash;
+	if (e->type == RAFT_ENTRY_CONF && e->index > 1) {
+		s->stats[ST_CONFS]++;
+		sim_trace(s, "configuration at %llu committed",
+		    (unsigned long long)e->index);
+	}
+	sim_apply_cmd(s, i, e);
 }
 
 static void
@@ -453,7 +760,13 @@ sim_install(struct sim *s, int i, const struct raft_snapshot_meta *meta)
 	nd->snap_hash = nd->inst_hash;
 	raft_conf_free(&nd->snap_conf);
 	conf_copy(&nd->snap_conf, &meta->conf);
+	CHECK(s->cmd_words == 0 || nd->inst_cmds != NULL);
+	cmds_copy(s, nd->sm_cmds, nd->inst_cmds);
+	cmds_copy(s, nd->snap_cmds, nd->inst_cmds);
 	nd->installs++;
+	s->stats[ST_INSTALLS]++;
+	sim_trace(s, "%s: installs snapshot %llu", nd->id,
+	    (unsigned long long)meta->index);
 }
 
 static void	 sim_ready(struct sim *, int);
@@ -502,70 +815,6 @@ sim_read(struct sim *s, int i)
 	sim_ready(s, i);
 }
 
-/* The daemon's loop body: persist, send, apply, advance. */
-static void
-sim_ready(struct sim *s, int i)
-{
-	struct sim_node		*nd = &s->nodes[i];
-	struct raft_ready	 rd;
-	size_t			 k;
-	int			 guard = 0;
-
-	while (nd->up && raft_has_ready(nd->r)) {
-		if (++guard > 1000) {
-			CHECK(guard <= 1000);
-			break;
-		}
-		raft_ready(nd->r, &rd);
-		if (rd.install != NULL)
-			sim_install(s, i, rd.install);
-		if (rd.n_entries > 0)
-			ms_append(&nd->st, rd.entries, rd.n_entries);
-		if (rd.hardstate_changed) {
-			CHECK(rd.hardstate.term >= nd->st.hs.term);
-			CHECK(rd.hardstate.commit >= nd->st.hs.commit);
-			nd->st.hs = rd.hardstate;
-		}
-		for (k = 0; k < rd.n_msgs; k++)
-			sim_send(s, i, &rd.msgs[k]);
-		for (k = 0; k < rd.n_committed; k++)
-			sim_apply(s, i, &rd.committed[k]);
-		for (k = 0; k < rd.n_read_states; k++)
-			sim_read_served(s, i, &rd.read_states[k]);
-		raft_advance(nd->r, &rd);
-		CHECK(raft_term(nd->r) >= nd->last_term);
-		CHECK(raft_commit_index(nd->r) >= nd->last_commit);
-		nd->last_term = raft_term(nd->r);
-		nd->last_commit = raft_commit_index(nd->r);
-	}
-	sim_check_leader(s, i);
-}
-
-static void
-sim_start(struct sim *s, int i)
-{
-	struct sim_node		*nd = &s->nodes[i];
-	struct raft_storage	 st = ms_storage(&nd->st);
-	struct raft_options	 o = s->opts;
-	struct raft_snapshot_meta meta;
-
-	strlcpy(o.id, nd->id, sizeof(o.id));
-	o.seed = sim_rand(s);
-	nd->r = raft_new(&o, &st, &nd->st.hs, &nd->snap_conf, nd->applied);
-	CHECK(nd->r != NULL);
-	if (nd->r == NULL)
-		abort();
-	if (nd->snap_index > 0) {
-		meta.index = nd->snap_index;
-		meta.term = nd->snap_term;
-		meta.conf = nd->snap_conf;
-		CHECK(raft_snapshot_taken(nd->r, &meta) == 0);
-	}
-	nd->up = 1;
-	nd->last_term = raft_term(nd->r);
-	nd->last_commit = raft_commit_index(nd->r);
-}
-
 static void
 sim_crash(struct sim *s, int i)
 {
@@ -580,8 +829,155 @@ sim_crash(struct sim *s, int i)
 	s->nodes[i].up = 0;
 }
 
+/* A crash in a random run: the node comes back after a while. */
 static void
-sim_init(struct sim *s, int n, uint64_t seed)
+sim_kill(struct sim *s, int i, const char *when)
+{
+	struct sim_node	*nd = &s->nodes[i];
+
+	sim_crash(s, i);
+	nd->down_until = s->now + 1 +
+	    sim_rand(s) % (uint64_t)(3 * s->opts.election_ticks);
+	s->stats[ST_CRASHES]++;
+	sim_trace(s, "%s: crashes %s, back at %llu", nd->id, when,
+	    (unsigned long long)nd->down_until);
+}
+
+/* Where in the daemon's loop a crash strikes. */
+enum sim_crash_point {
+	SIM_CRASH_NONE,
+	SIM_CRASH_UNWRITTEN,	/* before the ready is written */
+	SIM_CRASH_WRITTEN,	/* written; nothing sent or applied */
+	SIM_CRASH_SENDING,	/* some of the messages sent */
+	SIM_CRASH_APPLYING	/* all sent, some entries applied */
+};
+
+static enum sim_crash_point
+sim_crash_point(struct sim *s)
+{
+	if (s->crash_ready_pm == 0 ||
+	    sim_rand(s) % 1000 >= (uint64_t)s->crash_ready_pm)
+		return SIM_CRASH_NONE;
+	return SIM_CRASH_UNWRITTEN + sim_rand(s) % 4;
+}
+
+/*
+ * The daemon's loop body: write the snapshot, entries and hard state in
+ * one transaction, send, apply, advance.  A crash may strike at any step
+ * of it; only what was written survives.
+ */
+static void
+sim_ready(struct sim *s, int i)
+{
+	static const char	*when[] = { "", "before writing a ready",
+				    "before sending", "while sending",
+				    "while applying" };
+	struct sim_node		*nd = &s->nodes[i];
+	struct raft_ready	 rd;
+	enum sim_crash_point	 cp;
+	size_t			 k, nsend, napply;
+	int			 guard = 0;
+
+	while (nd->up && raft_has_ready(nd->r)) {
+		if (++guard > 1000) {
+			CHECK(guard <= 1000);
+			break;
+		}
+		raft_ready(nd->r, &rd);
+		sim_note_commit(s, i);
+		if ((cp = sim_crash_point(s)) == SIM_CRASH_UNWRITTEN) {
+			s->stats[ST_READY_CRASHES]++;
+			sim_kill(s, i, when[cp]);
+			break;
+		}
+		if (rd.install != NULL)
+			sim_install(s, i, rd.install);
+		if (rd.n_entries > 0)
+			ms_append(&nd->st, rd.entries, rd.n_entries);
+		if (rd.hardstate_changed) {
+			CHECK(rd.hardstate.term >= nd->st.hs.term);
+			CHECK(rd.hardstate.commit >= nd->st.hs.commit);
+			/* One vote a term, kept across restarts. */
+			if (rd.hardstate.term == nd->st.hs.term &&
+			    nd->st.hs.vote[0] != '\0')
+				CHECK_STR(rd.hardstate.vote, nd->st.hs.vote);
+			nd->st.hs = rd.hardstate;
+		}
+		nsend = rd.n_msgs;
+		napply = rd.n_committed;
+		if (cp == SIM_CRASH_WRITTEN)
+			nsend = napply = 0;
+		else if (cp == SIM_CRASH_SENDING) {
+			nsend = sim_rand(s) % (rd.n_msgs + 1);
+			napply = 0;
+		} else if (cp == SIM_CRASH_APPLYING)
+			napply = sim_rand(s) % (rd.n_committed + 1);
+		for (k = 0; k < nsend; k++)
+			sim_send(s, i, &rd.msgs[k]);
+		for (k = 0; k < napply; k++)
+			sim_apply(s, i, &rd.committed[k]);
+		if (cp != SIM_CRASH_NONE) {
+			s->stats[ST_READY_CRASHES]++;
+			sim_kill(s, i, when[cp]);
+			break;
+		}
+		for (k = 0; k < rd.n_read_states; k++)
+			sim_read_served(s, i, &rd.read_states[k]);
+		raft_advance(nd->r, &rd);
+		CHECK(raft_term(nd->r) >= nd->last_term);
+		CHECK(raft_commit_index(nd->r) >= nd->last_commit);
+		nd->last_term = raft_term(nd->r);
+		nd->last_commit = raft_commit_index(nd->r);
+	}
+	sim_check_leader(s, i);
+}
+
+/*
+ * Start a core on what node i has on disk.  A state machine that is not
+ * kept on disk starts again from the snapshot, and the core hands out
+ * the committed entries after it once more.
+ */
+static void
+sim_start(struct sim *s, int i)
+{
+	struct sim_node		*nd = &s->nodes[i];
+	struct raft_storage	 st = ms_storage(&nd->st);
+	struct raft_options	 o = s->opts;
+	struct raft_snapshot_meta meta;
+
+	if (s->sm_lost_pct > 0 && sim_pct(s, s->sm_lost_pct) &&
+	    nd->applied != nd->snap_index) {
+		sim_trace(s, "%s: state machine back to snapshot %llu from "
+		    "%llu", nd->id, (unsigned long long)nd->snap_index,
+		    (unsigned long long)nd->applied);
+		nd->applied = nd->snap_index;
+		nd->sm_hash = nd->snap_hash;
+		raft_conf_free(&nd->sm_conf);
+		conf_copy(&nd->sm_conf, &nd->snap_conf);
+		cmds_copy(s, nd->sm_cmds, nd->snap_cmds);
+	}
+	strlcpy(o.id, nd->id, sizeof(o.id));
+	o.seed = sim_rand(s);
+	nd->r = raft_new(&o, &st, &nd->st.hs, &nd->snap_conf, nd->applied);
+	CHECK(nd->r != NULL);
+	if (nd->r == NULL)
+		abort();
+	if (nd->snap_index > 0) {
+		meta.index = nd->snap_index;
+		meta.term = nd->snap_term;
+		meta.conf = nd->snap_conf;
+		CHECK(raft_snapshot_taken(nd->r, &meta) == 0);
+	}
+	nd->up = 1;
+	nd->life++;
+	CHECK(raft_term(nd->r) == nd->st.hs.term);
+	nd->last_term = raft_term(nd->r);
+	nd->last_commit = raft_commit_index(nd->r);
+}
+
+/* The options and ids of n servers; nothing started yet. */
+static void
+sim_setup(struct sim *s, int n, uint64_t seed)
 {
 	int	 i;
 
@@ -597,8 +993,19 @@ sim_init(struct sim *s, int n, uint64_t seed)
 	for (i = 0; i < n; i++) {
 		snprintf(s->nodes[i].id, sizeof(s->nodes[i].id), "n%d",
 		    i + 1);
-		sim_start(s, i);
+		s->nodes[i].used = 1;
 	}
+}
+
+/* n servers with empty disks, started. */
+static void
+sim_init(struct sim *s, int n, uint64_t seed)
+{
+	int	 i;
+
+	sim_setup(s, n, seed);
+	for (i = 0; i < n; i++)
+		sim_start(s, i);
 }
 
 /* Bootstrap the first nvoters nodes with a configuration of themselves. */
@@ -630,26 +1037,35 @@ sim_free(struct sim *s)
 	size_t	 k;
 	int	 i;
 
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; i < SIM_MAXN; i++) {
 		if (s->nodes[i].up)
 			sim_crash(s, i);
 		ms_free(&s->nodes[i].st);
 		raft_conf_free(&s->nodes[i].sm_conf);
 		raft_conf_free(&s->nodes[i].snap_conf);
+		free(s->nodes[i].sm_cmds);
+		free(s->nodes[i].snap_cmds);
+		free(s->nodes[i].inst_cmds);
 	}
 	for (k = 0; k < s->nq; k++)
 		sim_msg_free(&s->q[k]);
+	for (k = 0; k < s->nheld; k++)
+		sim_msg_free(&s->held[k]);
 	free(s->q);
+	free(s->held);
 	free(s->leaders);
 	free(s->commits);
+	free(s->cterms);
+	free(s->cmds);
+	free(s->op_applied);
 }
 
 static void
 sim_deliver(struct sim *s, size_t k)
 {
-	struct sim_msg	 sm = s->q[k];
+	struct sim_msg	 sm = s->q[k], *cp;
 	struct sim_node	*to = &s->nodes[sm.to], *from = &s->nodes[sm.from];
-	int		 rv;
+	int		 rv, report;
 
 	memmove(s->q + k, s->q + k + 1, (s->nq - k - 1) * sizeof(*s->q));
 	s->nq--;
@@ -658,10 +1074,27 @@ sim_deliver(struct sim *s, size_t k)
 	    sm.m.n_entries > 0 &&
 	    sm.m.entries[sm.m.n_entries - 1].index >= s->drop_appends_from)
 		free(sm.m.entries[--sm.m.n_entries].data);
-	if (!to->up || s->cut[sm.from][sm.to] || sim_pct(s, s->drop_pct)) {
-		/* A daemon learns that a snapshot stream failed. */
-		if (sm.m.type == RAFT_MSG_SNAPSHOT && from->up) {
+	if (s->dup_pct > 0 && sim_pct(s, s->dup_pct)) {
+		/* The network delivers this one again, later. */
+		cp = sim_msg_slot(&s->held, &s->nheld, &s->capheld);
+		sim_msg_copy(s, cp, &sm);
+		cp->dup = 1;
+		cp->at = s->now + sim_rand(s) % (uint64_t)s->max_delay;
+		s->stats[ST_DUPS]++;
+	}
+	/* Only the daemon that streamed a snapshot hears how it went. */
+	report = sm.m.type == RAFT_MSG_SNAPSHOT && !sm.dup && from->up &&
+	    from->life == sm.from_life;
+	if (!to->up || to->gen != sm.to_gen || s->cut[sm.from][sm.to] ||
+	    sim_pct(s, s->drop_pct)) {
+		if (report) {
 			raft_report_snapshot(from->r, to->id, 0);
+			sim_ready(s, sm.from);
+		} else if (s->unreachable_pct > 0 && from->up &&
+		    from->life == sm.from_life &&
+		    sim_pct(s, s->unreachable_pct)) {
+			/* The daemon's connection failed, and it says so. */
+			raft_report_unreachable(from->r, to->id);
 			sim_ready(s, sm.from);
 		}
 		sim_msg_free(&sm);
@@ -670,7 +1103,10 @@ sim_deliver(struct sim *s, size_t k)
 	if (sm.m.type == RAFT_MSG_SNAPSHOT) {
 		to->inst_index = sm.m.snapshot.index;
 		to->inst_hash = sm.snap_hash;
-		if (from->up) {
+		free(to->inst_cmds);
+		to->inst_cmds = sm.snap_cmds;
+		sm.snap_cmds = NULL;
+		if (report) {
 			raft_report_snapshot(from->r, to->id, 1);
 			sim_ready(s, sm.from);
 		}
@@ -736,12 +1172,40 @@ sim_tick(struct sim *s, int i)
 	sim_ready(s, i);
 }
 
+/*
+ * A new round: the messages held back for it join the queue, and a
+ * partition whose time is up heals.
+ */
+static void
+sim_release(struct sim *s)
+{
+	struct sim_msg	*sm;
+	size_t		 k, j;
+
+	s->now++;
+	for (k = j = 0; k < s->nheld; k++) {
+		if (s->held[k].at > s->now) {
+			s->held[j++] = s->held[k];
+			continue;
+		}
+		sm = sim_msg_slot(&s->q, &s->nq, &s->capq);
+		*sm = s->held[k];
+	}
+	s->nheld = j;
+	if (s->heal_at != 0 && s->now >= s->heal_at) {
+		memset(s->cut, 0, sizeof(s->cut));
+		s->heal_at = 0;
+		sim_trace(s, "partition heals");
+	}
+}
+
 /* One tick everywhere, then the network settles (or gives up). */
 static void
 sim_round(struct sim *s)
 {
 	int	 i, budget = 2000;
 
+	sim_release(s);
 	for (i = 0; i < s->n; i++)
 		sim_tick(s, i);
 	while (s->nq > 0 && budget-- > 0)
@@ -772,11 +1236,16 @@ sim_leader(struct sim *s)
 	return l;
 }
 
+/* The network heals and stops misbehaving; nothing crashes any more. */
 static void
 sim_heal(struct sim *s)
 {
 	memset(s->cut, 0, sizeof(s->cut));
+	s->heal_at = 0;
 	s->drop_pct = 0;
+	s->dup_pct = 0;
+	s->delay_pct = 0;
+	s->crash_ready_pm = 0;
 }
 
 static void
@@ -832,31 +1301,63 @@ sim_stabilize(struct sim *s, int max_rounds)
 	return 0;
 }
 
-/* Log Matching: committed prefixes are identical wherever both exist. */
+/* What node i knows to be committed: its core's word, or its disk's. */
+static uint64_t
+sim_commit_of(struct sim *s, int i)
+{
+	if (s->nodes[i].up)
+		return raft_commit_index(s->nodes[i].r);
+	return s->nodes[i].st.hs.commit;
+}
+
+static int
+entry_equal(const struct raft_entry *a, const struct raft_entry *b)
+{
+	return a->index == b->index && a->term == b->term &&
+	    a->type == b->type && a->len == b->len &&
+	    (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/*
+ * Log Matching over what the servers hold on disk, up or down: where
+ * two logs have an entry of the same index and term they agree on it
+ * and on every entry before it, and committed prefixes are identical.
+ */
 static void
 sim_check_logs(struct sim *s)
 {
+	const struct mem_store	*x, *y;
 	const struct raft_entry	*a, *b;
-	uint64_t		 k, lo, hi;
-	int			 i, j;
+	uint64_t		 k, lo, hi, c;
+	int			 i, j, same;
 
 	for (i = 0; i < s->n; i++) {
 		for (j = i + 1; j < s->n; j++) {
-			if (!s->nodes[i].up || !s->nodes[j].up)
+			if (!s->nodes[i].used || !s->nodes[j].used)
 				continue;
-			lo = s->nodes[i].st.snap_index > s->nodes[j].st.snap_index ?
-			    s->nodes[i].st.snap_index : s->nodes[j].st.snap_index;
-			hi = raft_commit_index(s->nodes[i].r);
-			if (raft_commit_index(s->nodes[j].r) < hi)
-				hi = raft_commit_index(s->nodes[j].r);
-			for (k = lo + 1; k <= hi; k++) {
-				a = ms_get(&s->nodes[i].st, k);
-				b = ms_get(&s->nodes[j].st, k);
+			x = &s->nodes[i].st;
+			y = &s->nodes[j].st;
+			lo = x->snap_index > y->snap_index ? x->snap_index :
+			    y->snap_index;
+			hi = ms_last(&s->nodes[i].st);
+			if (ms_last(&s->nodes[j].st) < hi)
+				hi = ms_last(&s->nodes[j].st);
+			c = sim_commit_of(s, i);
+			if (sim_commit_of(s, j) < c)
+				c = sim_commit_of(s, j);
+			CHECK(c <= hi);
+			for (k = hi, same = 0; k > lo; k--) {
+				a = ms_get(x, k);
+				b = ms_get(y, k);
 				CHECK(a != NULL && b != NULL);
 				if (a == NULL || b == NULL)
 					break;
-				CHECK(a->term == b->term &&
-				    entry_hash(a) == entry_hash(b));
+				if (!same && k > c && a->term != b->term)
+					continue;
+				same = 1;
+				CHECK(entry_equal(a, b));
+				if (!entry_equal(a, b))
+					break;
 			}
 		}
 	}
@@ -878,10 +1379,13 @@ sim_propose(struct sim *s, int i, const char *payload)
 static void
 sim_snapshot(struct sim *s, int i)
 {
-	struct sim_node			*nd = &s->nodes[i];
+	struct sim_node			*nd;
 	struct raft_snapshot_meta	 meta;
 	uint64_t			 t = 0;
 
+	if (i < 0)
+		return;
+	nd = &s->nodes[i];
 	if (!nd->up || nd->applied <= nd->snap_index)
 		return;
 	CHECK(ms_term(&nd->st, nd->applied, &t) == 0);
@@ -894,7 +1398,9 @@ sim_snapshot(struct sim *s, int i)
 	nd->snap_hash = nd->sm_hash;
 	raft_conf_free(&nd->snap_conf);
 	conf_copy(&nd->snap_conf, &nd->sm_conf);
+	cmds_copy(s, nd->snap_cmds, nd->sm_cmds);
 	ms_compact(&nd->st, nd->applied, t);
+	s->stats[ST_SNAPSHOTS]++;
 }
 
 /* Whether a committed entry anywhere carries this payload prefix. */
@@ -1822,11 +2328,6 @@ out:
 }
 
 /*
- * Rounds of ticks on every node with faults in between: loss, delay and
- * reordering (part of the queue waits for later rounds), partitions,
- * crashes and restarts, snapshots with compaction, and voter flips.
- */
-/*
  * A voter whose configuration lags must still vote for a candidate that
  * a newer configuration made a voter; refusing deadlocked a soak run
  * (n=3, seed 288 at 800 rounds) where the lagging voter was needed.
@@ -1869,104 +2370,712 @@ out:
 	sim_free(&s);
 }
 
+/*
+ * The randomized runs.  Each seed draws its own fault rates and load,
+ * then runs rounds of ticks on every server with faults in between:
+ * loss, duplication, delay and reordering of messages; partitions of
+ * random shapes that heal; crashes between readies and in the middle of
+ * one, after which a server has only what it wrote (and its state
+ * machine, sometimes, only as of its snapshot); snapshots with
+ * compaction; servers added (fresh ones catch up, from a snapshot when
+ * the log is gone), removed (the leader too) and flipped between voter
+ * and non-voter, one change at a time; leadership transfers; ReadIndex
+ * and reads under a lease; and clients whose commands carry ids of
+ * their own, are acknowledged once the server that took one applied it
+ * at the index it gave, and are sent again under a new id when that
+ * takes too long.
+ */
+#define SIM_SEEDS		150	/* per cluster size */
+#define SIM_SEEDS_VALGRIND	75
+#define SIM_ROUNDS		400
+#define SIM_ROUNDS_MAX		100000
+
+/* Which seeds test_random runs; main() reads them from the environment. */
+static struct {
+	const char	*argv0;
+	uint64_t	 seed_start;
+	uint64_t	 seeds;
+	int		 rounds;
+	int		 sizes[2];
+	int		 nsizes;
+	int		 trace;
+	int		 stats;
+	int		 valgrind;
+} sim_cfg;
+
+/* A random used slot: up (1), down (0) or either (-1); -1 if none. */
+static int
+sim_pick(struct sim *s, int up)
+{
+	int	 c[SIM_MAXN], n = 0, i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->nodes[i].used && (up == -1 || s->nodes[i].up == up))
+			c[n++] = i;
+	if (n == 0)
+		return -1;
+	return c[sim_rand(s) % (uint64_t)n];
+}
+
+/* A used slot whose server is not in configuration c; -1 if none. */
+static int
+sim_outsider(struct sim *s, const struct raft_conf *c)
+{
+	int	 o[SIM_MAXN], n = 0, i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->nodes[i].used && conf_find(c, s->nodes[i].id) == -1)
+			o[n++] = i;
+	if (n == 0)
+		return -1;
+	return o[sim_rand(s) % (uint64_t)n];
+}
+
+/* A new server, empty, under an id never used before; -1 if no room. */
+static int
+sim_spawn(struct sim *s)
+{
+	struct sim_node	*nd;
+	int		 i, j;
+
+	for (i = 0; i < s->n && s->nodes[i].used; i++)
+		;
+	if (i == s->n)
+		return -1;
+	nd = &s->nodes[i];
+	if (nd->gen == 0)
+		snprintf(nd->id, sizeof(nd->id), "n%d", i + 1);
+	else
+		snprintf(nd->id, sizeof(nd->id), "n%d.%u", i + 1, nd->gen);
+	nd->used = 1;
+	for (j = 0; j < SIM_MAXN; j++)
+		s->cut[i][j] = s->cut[j][i] = 0;
+	sim_start(s, i);
+	sim_trace(s, "%s: starts empty", nd->id);
+	return i;
+}
+
+/*
+ * A server out of the configuration goes for good: its disk is wiped
+ * and its id never used again, so that its slot can take a new server.
+ */
 static void
-random_run(int n, uint64_t seed, int rounds, size_t *leaders,
-    size_t *commits, size_t *reads)
+sim_retire(struct sim *s, int i)
+{
+	struct sim_node	*nd = &s->nodes[i];
+
+	sim_trace(s, "%s: retires", nd->id);
+	if (nd->up)
+		sim_crash(s, i);
+	strlcpy(s->retired[s->nretired++], nd->id, sizeof(s->retired[0]));
+	ms_free(&nd->st);
+	raft_conf_free(&nd->sm_conf);
+	raft_conf_free(&nd->snap_conf);
+	free(nd->inst_cmds);
+	nd->inst_cmds = NULL;
+	memset(nd->sm_cmds, 0, s->cmd_words * sizeof(*nd->sm_cmds));
+	memset(nd->snap_cmds, 0, s->cmd_words * sizeof(*nd->snap_cmds));
+	nd->id[0] = '\0';
+	nd->used = 0;
+	nd->gen++;
+	nd->applied = nd->sm_hash = 0;
+	nd->snap_index = nd->snap_term = nd->snap_hash = 0;
+	nd->inst_index = nd->inst_hash = 0;
+	nd->installs = 0;
+	nd->last_term = nd->last_commit = 0;
+	nd->n_reads = 0;
+	s->stats[ST_RETIRES]++;
+}
+
+/* One configuration change through the leader, if it takes one now. */
+static void
+sim_membership(struct sim *s)
+{
+	const struct raft_conf	*c;
+	struct raft		*lr;
+	const char		*what;
+	char			 id[RAFT_ID_MAX];
+	size_t			 nv, k;
+	uint64_t		 idx;
+	int			 l, i, voter = 0, remove = 0;
+	enum sim_stat		 st;
+
+	if ((l = sim_leader(s)) == -1)
+		return;
+	lr = s->nodes[l].r;
+	c = raft_config(lr);
+	nv = conf_voters(c);
+	switch (sim_rand(s) % 4) {
+	case 0:
+		if (c->n >= (size_t)s->max_members)
+			return;
+		/* A server that was there before, or a new one. */
+		i = sim_pct(s, 50) ? sim_outsider(s, c) : -1;
+		if (i == -1 && (i = sim_spawn(s)) == -1 &&
+		    (i = sim_outsider(s, c)) == -1)
+			return;
+		voter = nv < (size_t)s->max_voters && sim_pct(s, 50);
+		strlcpy(id, s->nodes[i].id, sizeof(id));
+		what = voter ? "add voter" : "add non-voter";
+		st = ST_ADDS;
+		break;
+	case 1:
+		/* The leader itself, often. */
+		if (lr->self != -1 && sim_pct(s, 30))
+			k = (size_t)lr->self;
+		else
+			k = sim_rand(s) % c->n;
+		if (c->servers[k].voter && nv <= (size_t)s->min_voters)
+			return;
+		strlcpy(id, c->servers[k].id, sizeof(id));
+		remove = 1;
+		what = "remove";
+		st = ST_REMOVES;
+		break;
+	case 2:
+		k = sim_rand(s) % c->n;
+		voter = !c->servers[k].voter;
+		if (voter ? nv >= (size_t)s->max_voters :
+		    nv <= (size_t)s->min_voters)
+			return;
+		strlcpy(id, c->servers[k].id, sizeof(id));
+		what = voter ? "promote" : "demote";
+		st = ST_FLIPS;
+		break;
+	default:
+		/*
+		 * Only once the leader's configuration is final: then no
+		 * configuration that names the server can come into force.
+		 */
+		if (!lr->commit_in_term || lr->cur_index > lr->commit ||
+		    s->nretired == SIM_RETIRED_MAX ||
+		    (i = sim_outsider(s, c)) == -1)
+			return;
+		sim_retire(s, i);
+		return;
+	}
+	if ((idx = propose_change(s, l, id, voter, remove)) == 0)
+		return;
+	s->stats[st]++;
+	sim_trace(s, "%s: proposes to %s %s at %llu", s->nodes[l].id, what,
+	    id, (unsigned long long)idx);
+	sim_ready(s, l);
+}
+
+/* The network falls apart for a while, in one of several shapes. */
+static void
+sim_partition(struct sim *s)
+{
+	static const char *const shapes[] = { "leader alone",
+			    "leader in a minority", "leader in a majority",
+			    "random halves", "halves and a bridge",
+			    "one-way links" };
+	char		 desc[256];
+	int		 v[SIM_MAXN], side[SIM_MAXN], m = 0, i, j, l, k, kmax;
+	int		 shape, bridge = -1, t;
+
+	for (i = 0; i < s->n; i++)
+		if (s->nodes[i].used)
+			v[m++] = i;
+	if (m < 2)
+		return;
+	for (i = m - 1; i > 0; i--) {
+		j = (int)(sim_rand(s) % (uint64_t)(i + 1));
+		t = v[i];
+		v[i] = v[j];
+		v[j] = t;
+	}
+	/* The leader first, so that shapes can place it. */
+	if ((l = sim_leader(s)) != -1) {
+		for (i = 0; i < m; i++) {
+			if (v[i] == l) {
+				v[i] = v[0];
+				v[0] = l;
+			}
+		}
+	}
+	memset(side, 0, sizeof(side));
+	kmax = (m - 1) / 2 > 0 ? (m - 1) / 2 : 1;
+	k = 1 + (int)(sim_rand(s) % (uint64_t)kmax);	/* a minority */
+	shape = (int)(sim_rand(s) % nitems(shapes));
+	switch (shape) {
+	case 0:
+		side[v[0]] = 1;
+		break;
+	case 1:
+	case 4:
+		for (i = 0; i < k; i++)
+			side[v[i]] = 1;
+		if (shape == 4)
+			bridge = v[m - 1];
+		break;
+	case 2:
+		for (i = 0; i < m - k; i++)
+			side[v[i]] = 1;
+		break;
+	case 3:
+		for (i = 0; i < m; i++)
+			side[v[i]] = (int)(sim_rand(s) % 2);
+		break;
+	}
+	memset(s->cut, 0, sizeof(s->cut));
+	for (i = 0; i < m; i++) {
+		for (j = 0; j < m; j++) {
+			if (i == j)
+				continue;
+			if (shape == 5)
+				s->cut[v[i]][v[j]] = sim_pct(s, 30);
+			else
+				s->cut[v[i]][v[j]] = side[v[i]] !=
+				    side[v[j]] && v[i] != bridge &&
+				    v[j] != bridge;
+		}
+	}
+	s->heal_at = s->now + 3 +
+	    sim_rand(s) % (uint64_t)(4 * s->opts.election_ticks);
+	s->stats[ST_PARTITIONS]++;
+	if (!s->trace)
+		return;
+	desc[0] = '\0';
+	for (i = 0; i < m; i++) {
+		for (j = 0; j < m; j++) {
+			if (i != j && s->cut[v[i]][v[j]]) {
+				strlcat(desc, " ", sizeof(desc));
+				strlcat(desc, s->nodes[v[i]].id, sizeof(desc));
+				strlcat(desc, "-x>", sizeof(desc));
+				strlcat(desc, s->nodes[v[j]].id, sizeof(desc));
+			}
+		}
+	}
+	sim_trace(s, "partition, %s, until %llu:%s", shapes[shape],
+	    (unsigned long long)s->heal_at, desc);
+}
+
+/* Partitions, broken links, crashes; and restarts when their time comes. */
+static void
+sim_faults(struct sim *s)
+{
+	int	 i, j, l;
+
+	if (s->heal_at == 0 && sim_pct(s, 4))
+		sim_partition(s);
+	if (sim_pct(s, 2) && (i = sim_pick(s, -1)) != -1 &&
+	    (j = sim_pick(s, -1)) != -1 && i != j) {
+		/* A link that fails one way only. */
+		s->cut[i][j] = 1;
+		if (s->heal_at == 0)
+			s->heal_at = s->now + 3 + sim_rand(s) %
+			    (uint64_t)(2 * s->opts.election_ticks);
+		sim_trace(s, "link %s -x> %s", s->nodes[i].id,
+		    s->nodes[j].id);
+	}
+	if (sim_pct(s, 2) && (i = sim_pick(s, 1)) != -1)
+		sim_kill(s, i, "between readies");
+	if (sim_pct(s, 1) && (l = sim_leader(s)) != -1)
+		sim_kill(s, l, "while leading");
+	for (i = 0; i < s->n; i++) {
+		if (!s->nodes[i].used || s->nodes[i].up ||
+		    s->now < s->nodes[i].down_until)
+			continue;
+		sim_start(s, i);
+		s->stats[ST_RESTARTS]++;
+		sim_trace(s, "%s: restarts at term %llu, log to %llu, "
+		    "applied %llu", s->nodes[i].id,
+		    (unsigned long long)raft_term(s->nodes[i].r),
+		    (unsigned long long)raft_last_index(s->nodes[i].r),
+		    (unsigned long long)s->nodes[i].applied);
+	}
+}
+
+/* Where a client sends a command: the leader, or one that thinks so. */
+static int
+sim_pick_leader(struct sim *s)
+{
+	int	 c[SIM_MAXN], n = 0, i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->nodes[i].up &&
+		    raft_role(s->nodes[i].r) == RAFT_LEADER)
+			c[n++] = i;
+	if (n == 0)
+		return -1;
+	if (n == 1 || sim_pct(s, 80))
+		return sim_leader(s);
+	return c[sim_rand(s) % (uint64_t)n];
+}
+
+/*
+ * raftd answers a default read from the leader's state machine at once
+ * while raft_lease_valid() holds for half an election timeout (node.c).
+ * Such a read must see every write committed anywhere so far, whichever
+ * server believes it leads.
+ */
+static void
+sim_check_leases(struct sim *s)
+{
+	struct sim_node	*nd;
+	uint64_t	 known = sim_known_commit(s);
+	int		 i;
+
+	if (s->ncommits > known)
+		known = s->ncommits;
+	for (i = 0; i < s->n; i++) {
+		nd = &s->nodes[i];
+		if (!nd->up || !raft_lease_valid(nd->r,
+		    (uint64_t)s->opts.election_ticks / 2))
+			continue;
+		s->stats[ST_LEASE_READS]++;
+		CHECK(nd->applied >= known);
+		if (nd->applied < known)
+			fprintf(stderr, "# round %llu: %s reads under its "
+			    "lease in term %llu at %llu, but %llu is "
+			    "committed\n", (unsigned long long)s->now, nd->id,
+			    (unsigned long long)raft_term(nd->r),
+			    (unsigned long long)nd->applied,
+			    (unsigned long long)known);
+	}
+}
+
+/* What an operator and the daemons do: changes, transfers, snapshots. */
+static void
+sim_admin(struct sim *s)
+{
+	const char	*to;
+	int		 l, j, voter, rv;
+
+	if (sim_pct(s, 3))
+		sim_membership(s);
+	if (sim_pct(s, 2) && (l = sim_leader(s)) != -1 &&
+	    (j = sim_pick(s, -1)) != -1 && j != l) {
+		to = s->nodes[j].id;
+		voter = conf_is_voter(raft_config(s->nodes[l].r), to);
+		rv = raft_transfer_leader(s->nodes[l].r, to);
+		/* Leadership goes to voters only. */
+		CHECK(rv == -1 || voter);
+		if (rv == 0) {
+			s->stats[ST_TRANSFERS]++;
+			sim_trace(s, "%s: hands leadership to %s",
+			    s->nodes[l].id, to);
+		}
+		sim_ready(s, l);
+	}
+	if (sim_pct(s, 10))
+		sim_read(s, sim_leader(s));
+	if (sim_pct(s, 5))
+		sim_snapshot(s, sim_pick(s, 1));
+}
+
+static void
+sim_client_propose(struct sim *s, struct sim_client *cl)
+{
+	struct sim_cmd	*c;
+	char		 buf[64];
+	uint64_t	 id = s->ncmds, idx;
+	size_t		 len, fill;
+	int		 l;
+
+	if (id == s->maxcmds || (l = sim_pick_leader(s)) == -1)
+		return;
+	len = (size_t)snprintf(buf, sizeof(buf), "c%08llx",
+	    (unsigned long long)id);
+	/* Commands of many sizes fill appends differently. */
+	fill = sim_rand(s) % 32;
+	memset(buf + len, 'a' + (int)(cl->op % 26), fill);
+	len += fill;
+	if ((idx = raft_propose(s->nodes[l].r, buf, len)) == 0)
+		return;
+	c = &s->cmds[s->ncmds++];
+	c->index = idx;
+	c->applied_at = 0;
+	c->round = s->now;
+	c->op = (uint32_t)cl->op;
+	c->life = s->nodes[l].life;
+	c->node = l;
+	c->state = CMD_PENDING;
+	cl->cmd = (int64_t)id;
+	sim_trace(s, "%s: takes cmd %llu (op %u) at %llu, term %llu",
+	    s->nodes[l].id, (unsigned long long)id, c->op,
+	    (unsigned long long)idx,
+	    (unsigned long long)raft_term(s->nodes[l].r));
+	sim_ready(s, l);
+}
+
+/*
+ * Each client waits for its command to be acknowledged.  When that takes
+ * too long, or the server that took it went down, the client gives up
+ * on the id and sends the operation again under a new one, so the
+ * operation may be applied twice, but never an id.
+ */
+static void
+sim_clients(struct sim *s)
+{
+	struct sim_client	*cl;
+	struct sim_cmd		*c;
+	struct sim_node		*p;
+	uint64_t		 timeout = 3 * (uint64_t)s->opts.election_ticks;
+	int			 k;
+
+	for (k = 0; k < s->nclients; k++) {
+		cl = &s->clients[k];
+		if (cl->cmd != -1) {
+			c = &s->cmds[cl->cmd];
+			p = &s->nodes[c->node];
+			if (c->state == CMD_ACKED)
+				cl->cmd = cl->op = -1;
+			else if (s->now - c->round > timeout || !p->up ||
+			    p->life != c->life) {
+				c->state = CMD_ABANDONED;
+				cl->cmd = -1;
+				s->stats[ST_RETRIED]++;
+				sim_trace(s, "client %d: gives up on cmd %lld",
+				    k, (long long)(c - s->cmds));
+			}
+		}
+		if (cl->op == -1 && s->ncmds < s->maxcmds && sim_pct(s, 70))
+			cl->op = s->nops++;
+		if (cl->op != -1 && cl->cmd == -1)
+			sim_client_propose(s, cl);
+	}
+}
+
+/*
+ * Every command applied anywhere, acknowledged or not, was applied once
+ * by every state machine that got as far as its index; an acknowledged
+ * one was applied where it was proposed.
+ */
+static void
+sim_check_cmds(struct sim *s)
+{
+	const struct sim_cmd	*c;
+	size_t			 x;
+	int			 i;
+
+	for (x = 0; x < s->ncmds; x++) {
+		c = &s->cmds[x];
+		if (c->state == CMD_ACKED)
+			CHECK(c->applied_at == c->index);
+		if (c->applied_at == 0)
+			continue;
+		for (i = 0; i < s->n; i++)
+			if (s->nodes[i].used &&
+			    s->nodes[i].applied >= c->applied_at)
+				CHECK(cmds_isset(s->nodes[i].sm_cmds, x));
+	}
+}
+
+/* The seed's own mix of faults and load. */
+static void
+sim_draw(struct sim *s, int n, int rounds)
+{
+	int	 i;
+
+	s->reorder = 1;
+	s->drop_pct = (int)(sim_rand(s) % 25);
+	s->dup_pct = (int)(sim_rand(s) % 10);
+	s->delay_pct = (int)(sim_rand(s) % 30);
+	s->max_delay = 1 + (int)(sim_rand(s) %
+	    (uint64_t)(3 * s->opts.election_ticks));
+	s->crash_ready_pm = (int)(sim_rand(s) % 3);
+	s->sm_lost_pct = (int)(sim_rand(s) % 101);
+	s->unreachable_pct = (int)(sim_rand(s) % 50);
+	s->min_voters = n < 5 ? 2 : 3;
+	s->max_voters = n + 1;
+	s->max_members = n + 2 < SIM_MAXN ? n + 2 : SIM_MAXN;
+	s->nclients = 1 + (int)(sim_rand(s) % SIM_CLIENTS);
+	for (i = 0; i < SIM_CLIENTS; i++)
+		s->clients[i].op = s->clients[i].cmd = -1;
+	/* A client proposes once a round at most. */
+	s->maxcmds = (size_t)rounds * (size_t)s->nclients;
+	s->cmd_words = (s->maxcmds + 63) / 64;
+	if ((s->cmds = calloc(s->maxcmds, sizeof(*s->cmds))) == NULL ||
+	    (s->op_applied = calloc(s->maxcmds + SIM_CLIENTS,
+	    sizeof(*s->op_applied))) == NULL)
+		abort();
+	for (i = 0; i < SIM_MAXN; i++) {
+		if ((s->nodes[i].sm_cmds = calloc(s->cmd_words,
+		    sizeof(uint64_t))) == NULL ||
+		    (s->nodes[i].snap_cmds = calloc(s->cmd_words,
+		    sizeof(uint64_t))) == NULL)
+			abort();
+	}
+	sim_trace(s, "drop %d%% dup %d%% delay %d%% (up to %d rounds) "
+	    "unreachable %d%% crash in ready %d/1000 state machine lost %d%% "
+	    "clients %d", s->drop_pct, s->dup_pct, s->delay_pct,
+	    s->max_delay, s->unreachable_pct, s->crash_ready_pm,
+	    s->sm_lost_pct, s->nclients);
+}
+
+/* One seed; 1 if a check failed, and then the way to replay it. */
+static int
+random_run(int n, uint64_t seed, int rounds, size_t *tot)
 {
 	struct sim	 s;
-	char		 buf[32];
-	int		 round, i, j, l, nprop = 0, voter, k;
-	size_t		 deliver;
+	size_t		 deliver, k;
+	int		 round, i, failed, before = test_current_failed;
 
-	sim_init(&s, n, seed);
+	test_current_failed = 0;
+	sim_setup(&s, n, seed);
+	s.trace = sim_cfg.trace;
+	/* Flow control and heartbeats of the seed's own. */
+	s.opts.heartbeat_ticks = 1 + (int)(sim_rand(&s) % 3);
+	s.opts.max_append_bytes = (size_t)64 << (sim_rand(&s) % 5);
+	s.opts.max_inflight = 1 + (size_t)(sim_rand(&s) % 8);
+	sim_trace(&s, "run n=%d seed=%llu rounds=%d: heartbeat %d ticks, "
+	    "appends of %zu bytes, %zu in flight", n,
+	    (unsigned long long)seed, rounds, s.opts.heartbeat_ticks,
+	    s.opts.max_append_bytes, s.opts.max_inflight);
+	for (i = 0; i < n; i++)
+		sim_start(&s, i);
 	sim_bootstrap(&s, n);
-	s.reorder = 1;
-	s.drop_pct = (int)(sim_rand(&s) % 25);
-	for (round = 0; round < rounds; round++) {
-		i = (int)(sim_rand(&s) % (uint64_t)n);
-		j = (int)(sim_rand(&s) % (uint64_t)n);
-		if (sim_pct(&s, 4) && i != j)
-			s.cut[i][j] = s.cut[j][i] = 1;
-		if (sim_pct(&s, 3))
-			sim_isolate(&s, i, 1);
-		if (sim_pct(&s, 2) && (l = sim_leader(&s)) != -1)
-			sim_isolate(&s, l, 1);
-		if (sim_pct(&s, 2) && (l = sim_leader(&s)) != -1 && l != j &&
-		    raft_transfer_leader(s.nodes[l].r, s.nodes[j].id) == 0)
-			sim_ready(&s, l);
-		if (sim_pct(&s, 10))
-			sim_read(&s, sim_leader(&s));
-		if (sim_pct(&s, 6))
-			memset(s.cut, 0, sizeof(s.cut));
-		if (sim_pct(&s, 3)) {
-			if (s.nodes[j].up)
-				sim_crash(&s, j);
-			else
-				sim_start(&s, j);
-		}
-		if (sim_pct(&s, 5))
-			sim_snapshot(&s, i);
-		if (sim_pct(&s, 2) && (l = sim_leader(&s)) != -1 && i != l) {
-			/* Flip a follower between voter and non-voter. */
-			voter = !conf_is_voter(raft_config(s.nodes[l].r),
-			    s.nodes[i].id);
-			propose_change(&s, l, s.nodes[i].id, voter, 0);
-			sim_ready(&s, l);
-		}
-		for (k = (int)(sim_rand(&s) % 4); k > 0; k--) {
-			snprintf(buf, sizeof(buf), "r%d", nprop);
-			if (sim_propose(&s, sim_leader(&s), buf) != 0)
-				nprop++;
-		}
-		for (i = 0; i < n; i++)
+	s.n = SIM_MAXN;
+	sim_draw(&s, n, rounds);
+	for (round = 0; round < rounds && !test_current_failed; round++) {
+		sim_release(&s);
+		sim_faults(&s);
+		sim_admin(&s);
+		sim_clients(&s);
+		for (i = 0; i < s.n; i++)
 			sim_tick(&s, i);
 		deliver = s.nq / 2 + 1 + sim_rand(&s) % (s.nq + 1);
 		while (deliver-- > 0 && s.nq > 0)
 			sim_deliver_one(&s);
+		sim_check_leases(&s);
+		if (round % 32 == 31)
+			sim_check_logs(&s);
 	}
-	for (i = 0; i < n; i++)
-		if (!s.nodes[i].up)
-			sim_start(&s, i);
-	CHECK(sim_stabilize(&s, 600));
-	sim_rounds(&s, 2 * s.opts.election_ticks);
-	sim_check_logs(&s);
-	CHECK(s.refused == 0);
-	for (k = 0; k < (int)s.nread; k++)
-		CHECK(s.read_done[k] != 0);
-	*leaders += s.nleaders;
-	*commits += s.ncommits;
-	*reads += s.reads_served;
+	if (!test_current_failed) {
+		sim_trace(&s, "faults end");
+		for (i = 0; i < s.n; i++)
+			if (s.nodes[i].used && !s.nodes[i].up)
+				sim_start(&s, i);
+		CHECK(sim_stabilize(&s, 600));
+		sim_rounds(&s, 2 * s.opts.election_ticks);
+		sim_check_logs(&s);
+		sim_check_cmds(&s);
+		for (k = 0; k < s.nread; k++)
+			CHECK(s.read_done[k] != 0);
+	}
+	s.stats[ST_LEADERS] = s.nleaders;
+	s.stats[ST_COMMITS] = s.ncommits;
+	s.stats[ST_READS] = s.reads_served;
+	s.stats[ST_CMDS] = s.ncmds;
+	for (k = 0; k < ST_MAX; k++)
+		tot[k] += s.stats[k];
 	/* RAFT_STATS=1 shows how much each run exercised. */
-	if (getenv("RAFT_STATS"))
-		fprintf(stderr, "# n=%d seed=%llu leaders=%zu commits=%zu "
-		    "snapshots=%zu nprop=%d reads=%zu\n", n,
-		    (unsigned long long)seed, s.nleaders, s.ncommits,
-		    s.delivered[RAFT_MSG_SNAPSHOT], nprop, s.reads_served);
-	if (test_current_failed)
-		fprintf(stderr, "# random run n=%d seed=%llu failed\n", n,
+	if (sim_cfg.stats) {
+		fprintf(stderr, "# n=%d seed=%llu", n,
 		    (unsigned long long)seed);
+		for (k = 0; k < ST_MAX; k++)
+			fprintf(stderr, " %s=%zu", sim_stat_names[k],
+			    s.stats[k]);
+		fputc('\n', stderr);
+	}
+	if ((failed = test_current_failed))
+		fprintf(stderr, "# replay: RAFT_SIM_SEED=%llu RAFT_SIM_N=%d "
+		    "RAFT_SIM_ROUNDS=%d %s\n", (unsigned long long)seed, n,
+		    rounds, sim_cfg.argv0);
+	test_current_failed = before || failed;
 	sim_free(&s);
+	return failed;
 }
 
 static void
 test_random(void)
 {
-	uint64_t	 seed;
-	size_t		 leaders = 0, commits = 0, reads = 0;
+	struct timespec	 t0, t1;
+	size_t		 tot[ST_MAX], k;
+	uint64_t	 runs;
+	int		 size, failed;
 
-	for (seed = 1; seed <= 50 && !test_current_failed; seed++) {
-		random_run(3, seed, 400, &leaders, &commits, &reads);
-		random_run(5, seed, 400, &leaders, &commits, &reads);
+	if (sim_cfg.valgrind)
+		printf("# under valgrind: %llu seeds per cluster size\n",
+		    (unsigned long long)sim_cfg.seeds);
+	for (size = 0; size < sim_cfg.nsizes; size++) {
+		memset(tot, 0, sizeof(tot));
+		failed = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (runs = 0; runs < sim_cfg.seeds; runs++)
+			failed += random_run(sim_cfg.sizes[size],
+			    sim_cfg.seed_start + runs, sim_cfg.rounds, tot);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("# sim: n=%d seeds=%llu first=%llu rounds=%d failed=%d",
+		    sim_cfg.sizes[size], (unsigned long long)runs,
+		    (unsigned long long)sim_cfg.seed_start, sim_cfg.rounds,
+		    failed);
+		for (k = 0; k < ST_MAX; k++)
+			printf(" %s=%zu", sim_stat_names[k], tot[k]);
+		printf(" secs=%.2f\n", (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		fflush(stdout);
+		/* The faults must not have kept the clusters from working. */
+		if (runs >= 20 && sim_cfg.rounds >= SIM_ROUNDS) {
+			CHECK(tot[ST_LEADERS] >= 3 * runs);
+			CHECK(tot[ST_COMMITS] >= 50 * runs);
+			CHECK(tot[ST_ACKED] >= 20 * runs);
+			CHECK(tot[ST_READS] >= 3 * runs);
+			CHECK(tot[ST_CONFS] >= runs);
+			CHECK(tot[ST_INSTALLS] >= runs / 2);
+		}
 	}
-	if (getenv("RAFT_STATS"))
-		fprintf(stderr, "# leaders=%zu commits=%zu reads=%zu\n",
-		    leaders, commits, reads);
-	/* The faults must not have kept the clusters from working. */
-	CHECK(leaders >= 400 && commits >= 10000 && reads >= 500);
+}
+
+/*
+ * The environment picks test_random's seeds: RAFT_SIM_SEEDS of them per
+ * cluster size from RAFT_SIM_SEED_START, for RAFT_SIM_N servers (3 or 5;
+ * both when unset), RAFT_SIM_ROUNDS rounds each.  RAFT_SIM_SEED=S runs
+ * seed S alone, and RAFT_SIM_TRACE=1 prints what happens in a run.
+ * Under valgrind, unless RAFT_SIM_SEEDS says otherwise, fewer seeds.
+ */
+static uint64_t
+env_num(const char *name, long long lo, long long hi, uint64_t def)
+{
+	const char	*v = getenv(name), *errstr;
+	long long	 n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	n = strtonum(v, lo, hi, &errstr);
+	if (errstr != NULL)
+		errx(2, "%s=%s: %s", name, v, errstr);
+	return (uint64_t)n;
+}
+
+static void
+sim_config(const char *argv0)
+{
+	const char	*v, *pre = getenv("LD_PRELOAD");
+	int		 n;
+
+	sim_cfg.argv0 = argv0;
+	sim_cfg.valgrind = pre != NULL && strstr(pre, "vgpreload") != NULL &&
+	    getenv("RAFT_SIM_SEEDS") == NULL;
+	sim_cfg.seeds = env_num("RAFT_SIM_SEEDS", 1, 100000000,
+	    sim_cfg.valgrind ? SIM_SEEDS_VALGRIND : SIM_SEEDS);
+	sim_cfg.seed_start = env_num("RAFT_SIM_SEED_START", 0, INT64_MAX, 1);
+	sim_cfg.rounds = (int)env_num("RAFT_SIM_ROUNDS", 1, SIM_ROUNDS_MAX,
+	    SIM_ROUNDS);
+	if ((v = getenv("RAFT_SIM_SEED")) != NULL && *v != '\0') {
+		sim_cfg.seed_start = env_num("RAFT_SIM_SEED", 0, INT64_MAX, 1);
+		sim_cfg.seeds = 1;
+		sim_cfg.valgrind = 0;
+	}
+	if ((n = (int)env_num("RAFT_SIM_N", 3, 5, 0)) == 4)
+		errx(2, "RAFT_SIM_N=4: 3 or 5");
+	if (n != 0) {
+		sim_cfg.sizes[0] = n;
+		sim_cfg.nsizes = 1;
+	} else {
+		sim_cfg.sizes[0] = 3;
+		sim_cfg.sizes[1] = 5;
+		sim_cfg.nsizes = 2;
+	}
+	v = getenv("RAFT_SIM_TRACE");
+	sim_cfg.trace = v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+	sim_cfg.stats = getenv("RAFT_STATS") != NULL;
 }
 
 int
-main(void)
+main(int argc, char *argv[])
 {
 	static const struct test_case cases[] = {
 		TEST_CASE(test_conf_codec),
@@ -1986,5 +3095,6 @@ main(void)
 		TEST_CASE(test_random),
 	};
 
+	sim_config(argc > 0 ? argv[0] : "test_raft");
 	return test_main(cases, nitems(cases));
 }
