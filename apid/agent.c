@@ -34,7 +34,7 @@ struct agent_facts {
 	int		 leader_known;
 	char		*leader_addr;
 	int		 leader;
-	json_t		*raft;		/* Stats "raft", servers only */
+	json_t		*stats;		/* more Stats sections, from raftd */
 };
 
 static void
@@ -46,7 +46,7 @@ facts_free(struct agent_facts *f)
 	free(f->primary_datacenter);
 	free(f->advertise_addr);
 	free(f->leader_addr);
-	json_decref(f->raft);
+	json_decref(f->stats);
 }
 
 /* A map of string to string, as a JSON object; NULL if it is not one. */
@@ -71,6 +71,31 @@ str_object(const msgpack_object *o)
 		json_object_set_new(j, k, json_string(v));
 	}
 	return j;
+}
+
+/* {section: {key: value}}, all strings; -1 if it is not that. */
+static int
+stats_parse(const msgpack_object *o, json_t **out)
+{
+	json_t		*j, *sec;
+	char		 k[64];
+	uint32_t	 i;
+
+	*out = NULL;
+	if (o == NULL || o->type != MSGPACK_OBJECT_MAP ||
+	    o->via.map.size > 16 || (j = json_object()) == NULL)
+		return -1;
+	for (i = 0; i < o->via.map.size; i++) {
+		if (mpack_copy_str(&o->via.map.ptr[i].key, k,
+		    sizeof(k)) == -1 ||
+		    (sec = str_object(&o->via.map.ptr[i].val)) == NULL) {
+			json_decref(j);
+			return -1;
+		}
+		json_object_set_new(j, k, sec);
+	}
+	*out = j;
+	return 0;
 }
 
 static int
@@ -103,8 +128,7 @@ facts_parse(struct agent_facts *f, const void *buf, size_t len)
 	if (f->node_id == NULL || f->node_name == NULL ||
 	    f->datacenter == NULL || f->advertise_addr == NULL)
 		goto done;
-	if (mpack_map_get(m, "raft") != NULL &&
-	    (f->raft = str_object(mpack_map_get(m, "raft"))) == NULL)
+	if (stats_parse(mpack_map_get(m, "stats"), &f->stats) == -1)
 		goto done;
 	rc = 0;
  done:
@@ -210,8 +234,8 @@ stats(const struct agent_facts *f)
 	    "arch", host_uname.machine,
 	    "cpu_count", host_cpus,
 	    "os", host_uname.sysname);
-	if (s != NULL && f->raft != NULL)
-		json_object_set(s, "raft", f->raft);
+	if (s != NULL && f->stats != NULL)
+		json_object_update(s, f->stats);
 	return s;
 }
 

@@ -72,6 +72,39 @@ raft_stats(msgpack_packer *pk)
 	kv_num(pk, "term", raft_term(raftd.raft));
 }
 
+struct serf_count {
+	uint64_t	 members, failed, left;
+};
+
+static void
+serf_count_member(void *arg, const char *name, const char *ip,
+    uint64_t port, uint64_t status, const msgpack_object *tags)
+{
+	struct serf_count	*n = arg;
+
+	n->members++;
+	if (status == 4)
+		n->failed++;
+	else if (status == 3)
+		n->left++;
+}
+
+/* consul info's "serf_lan" / "serf_wan": what raftd knows of a pool. */
+static void
+serf_stats(msgpack_packer *pk, uint8_t pool)
+{
+	struct serf_count	 n;
+
+	memset(&n, 0, sizeof(n));
+	members_walk(pool, serf_count_member, &n);
+	msgpack_pack_map(pk, 4);
+	mpack_kv_str(pk, "encrypted", keyring_in_use(pool) ? "true" :
+	    "false");
+	kv_num(pk, "failed", n.failed);
+	kv_num(pk, "left", n.left);
+	kv_num(pk, "members", n.members);
+}
+
 void
 agent_self_request(struct imsgev *iev, struct imsg *imsg)
 {
@@ -81,7 +114,7 @@ agent_self_request(struct imsgev *iev, struct imsg *imsg)
 
 	imsg_need_len(imsg, 0, iev->name);
 	mpack_out_init(&out);
-	msgpack_pack_map(pk, raftd.raft != NULL ? 15 : 14);
+	msgpack_pack_map(pk, 15);
 	mpack_kv_str(pk, "node_id", raftd_node_id);
 	mpack_kv_str(pk, "node_name", c->node_name);
 	mpack_kv_str(pk, "datacenter", c->datacenter);
@@ -96,7 +129,14 @@ agent_self_request(struct imsgev *iev, struct imsg *imsg)
 	mpack_kv_bool(pk, "leader_known", node_leader_addr(&raftd)[0] != '\0');
 	mpack_kv_str(pk, "leader_addr", node_leader_addr(&raftd));
 	mpack_kv_bool(pk, "leader", node_is_leader(&raftd));
+	/* Sections of Stats, as consul info prints them. */
+	mpack_str(pk, "stats");
+	msgpack_pack_map(pk, raftd.raft != NULL ? 3 : 1);
+	mpack_str(pk, "serf_lan");
+	serf_stats(pk, 0);
 	if (raftd.raft != NULL) {
+		mpack_str(pk, "serf_wan");
+		serf_stats(pk, 1);
 		mpack_str(pk, "raft");
 		raft_stats(pk);
 	}

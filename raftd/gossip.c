@@ -117,6 +117,18 @@ keyring_send_pool(struct imsgev *gossipd, uint8_t pool)
 	mpack_out_free(&out);
 }
 
+/* Whether a pool's gossip is encrypted: it has a keyring. */
+int
+keyring_in_use(uint8_t pool)
+{
+	const char	*e = raftd_child.conf->encrypt;
+
+	if (pool > 1)
+		return 0;
+	return (e != NULL && *e != '\0') ||
+	    access(keyring_files[pool], F_OK) == 0;
+}
+
 /* At start, before the node id: the keyrings gossipd starts with. */
 void
 keyring_send_init(struct child *c)

@@ -267,6 +267,7 @@ void	 snapshot_restore_request(struct imsgev *, struct imsg *);
 void	 gossip_relay_request(struct imsgev *, struct imsg *);
 void	 gossip_relay_result(struct imsgev *, struct imsg *);
 void	 keyring_send_init(struct child *);
+int	 keyring_in_use(uint8_t);
 void	 keyring_save(struct imsgev *, struct imsg *);
 
 /* events.c */

@@ -105,6 +105,9 @@ check "the keyring file is private" \
     [ "$(stat -c %a "$test_tmp/d11/serf/local.keyring")" = 600 ]
 
 # 2. Keyring operations across the pool.
+check "consulctl info says the LAN pool is encrypted" \
+    sh -c "'$CONSULCTL' info -http-addr=127.0.0.12:$port_http |
+    sed -n '/^serf_lan:/,/^[a-z]/p' | grep -qx '	encrypted = true'"
 out=$("$CONSULCTL" keyring -list -http-addr=127.0.0.12:$port_http)
 check "keyring -list counts the key on all three" \
     sh -c "echo '$out' | grep -q '^  $key1 \\[3/3\\]$'"

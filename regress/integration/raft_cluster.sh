@@ -232,6 +232,10 @@ check "consulctl info on a follower has a raft section" \
     sh -c "grep -qx '	state = Follower' '$test_tmp/info' &&
     grep -qx '	num_peers = 2' '$test_tmp/info' &&
     grep -Eqx '	applied_index = [1-9][0-9]*' '$test_tmp/info'"
+check "and serf_lan counts the members, unencrypted" \
+    sh -c "sed -n '/^serf_lan:/,/^serf_wan:/p' '$test_tmp/info' |
+    grep -qx '	members = 4' && sed -n '/^serf_lan:/,/^serf_wan:/p' \
+    '$test_tmp/info' | grep -qx '	encrypted = false'"
 check "and a client agent none" \
     sh -c "! '$CONSULCTL' info -http-addr=127.0.0.34:$port_http | grep -q '^raft:'"
 
