@@ -103,6 +103,9 @@ $(O)/regress/unit/%: regress/unit/%.c regress/unit/test.h $(LIBCOMMON)
 $(O)/regress/unit/test_raft: raftd/raft.c raftd/raft.h
 $(O)/regress/unit/test_store: raftd/store.c raftd/store.h raftd/kv_state.c \
 	raftd/kv_state.h raftd/raft.c raftd/raft.h
+$(O)/regress/unit/test_catalog_state: raftd/catalog_state.c \
+	raftd/catalog_state.h raftd/store.c raftd/store.h raftd/kv_state.c \
+	raftd/kv_state.h raftd/raft.c raftd/raft.h
 $(O)/regress/unit/test_swim: gossipd/swim.c gossipd/swim.h \
 	gossipd/swim_codec.c gossipd/swim_codec.h gossipd/keyring.c \
 	gossipd/keyring.h

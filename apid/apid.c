@@ -27,6 +27,7 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 		request_answered(imsg);
 		break;
 	case IMSG_KV_ITEM:
+	case IMSG_CAT_ITEM:
 	case IMSG_SNAPSHOT_DATA:
 	case IMSG_MEMBER:
 	case IMSG_USER_EVENT:

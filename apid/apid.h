@@ -37,6 +37,8 @@ struct request {
 	json_t			*items;
 	struct evbuffer		*rawbuf;
 	json_t			*reply;		/* built before the round trip */
+	void			*ctx;		/* a handler's own, or NULL */
+	void			(*ctx_free)(void *);
 };
 
 /* The query string, parsed once. */
@@ -87,6 +89,8 @@ void	 agent_members(struct evhttp_request *, const char *);
 /* status.c */
 void	 status_leader(struct evhttp_request *, const char *);
 void	 operator_raft_configuration(struct evhttp_request *, const char *);
+void	 catalog_handler(struct evhttp_request *, const char *);
+void	 health_handler(struct evhttp_request *, const char *);
 void	 operator_autopilot_health(struct evhttp_request *, const char *);
 void	 operator_raft_peer(struct evhttp_request *, const char *);
 void	 operator_raft_transfer_leader(struct evhttp_request *, const char *);

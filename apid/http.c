@@ -51,6 +51,9 @@ static const struct route routes[] = {
 	{ "/v1/operator/keyring", EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 				EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE,
 				operator_keyring },
+	{ "/v1/catalog/",	EVHTTP_REQ_GET | EVHTTP_REQ_PUT,
+				catalog_handler },
+	{ "/v1/health/",	EVHTTP_REQ_GET,	health_handler },
 	{ "/v1/status/leader",	EVHTTP_REQ_GET,	status_leader },
 	{ "/v1/status/peers",	EVHTTP_REQ_GET,	status_peers },
 	{ "/v1/txn",		EVHTTP_REQ_PUT,	txn_handler },
@@ -225,6 +228,8 @@ request_free(struct request *r)
 		evbuffer_free(r->rawbuf);
 	if (r->reply != NULL)
 		json_decref(r->reply);
+	if (r->ctx != NULL && r->ctx_free != NULL)
+		r->ctx_free(r->ctx);
 	free(r);
 }
 

@@ -162,6 +162,23 @@ enum imsg_type {
 	IMSG_RAFT_OP_REQ,
 	IMSG_RAFT_OP,
 
+	/*
+	 * apid -> raftd: PUT /v1/catalog/register and deregister; msgpack
+	 * [op (enum cat_write_op), packed cat_register or cat_deregister].
+	 * Run on the leader through Raft like a KV write and answered by
+	 * IMSG_WRITE_RESULT (ok, or false with the reason).
+	 */
+	IMSG_CAT_WRITE,
+	/*
+	 * apid -> raftd: a catalog read; msgpack [query (enum cat_query),
+	 * argument (str: node or service name, "" if none), min_index,
+	 * wait_ms, consistency, max_stale_ms].  Answered by IMSG_CAT_ITEMs
+	 * (their shape by query, see enum cat_query) and one
+	 * IMSG_READ_END (found = 0: no such node), maybe after blocking.
+	 */
+	IMSG_CAT_READ,
+	IMSG_CAT_ITEM,
+
 	IMSG_TYPE_MAX
 };
 
@@ -170,13 +187,30 @@ enum imsg_type {
 /* The default and longest wait of a blocking /v1/event/list. */
 #define EVENT_WAIT_MAX_MS	(600 * 1000)
 
+enum cat_write_op {
+	CAT_WRITE_REGISTER = 1,
+	CAT_WRITE_DEREGISTER
+};
+
+/* Catalog reads, and the IMSG_CAT_ITEMs each answers with. */
+enum cat_query {
+	CAT_Q_NODES,		/* packed cat_node, by name */
+	CAT_Q_SERVICES,		/* [name, [tags...]], by name */
+	CAT_Q_SERVICE,		/* [packed cat_node, packed cat_service] */
+	CAT_Q_NODE,		/* [0, packed cat_node], then [1, service]s */
+	CAT_Q_HEALTH_NODE,	/* packed cat_check: the node's checks */
+	CAT_Q_HEALTH_CHECKS,	/* packed cat_check: a service's checks */
+	CAT_Q_HEALTH_SERVICE,	/* [node, service, [checks: node's, its]] */
+	CAT_Q_HEALTH_STATE,	/* packed cat_check in that state ("any") */
+	CAT_Q_MAX
+};
+
 enum kv_read_mode {
 	KV_READ_SINGLE,
 	KV_READ_RECURSE,
 	KV_READ_KEYS
 };
 
-/* The metadata of every read answer: X-Consul-* and errors. */
 /* How a read is served: ?stale, default (leader) or ?consistent. */
 enum kv_consistency {
 	KV_CONS_DEFAULT,
@@ -184,6 +218,7 @@ enum kv_consistency {
 	KV_CONS_CONSISTENT
 };
 
+/* The metadata of every read answer: X-Consul-* and errors. */
 struct imsg_read_end {
 	uint64_t	 index;
 	uint64_t	 last_contact_ms;

@@ -29,6 +29,9 @@ enum snapshot_record {
 	SNAP_REC_KV,		/* [1, packed kv_pair] */
 	SNAP_REC_TOMBSTONE,	/* [2, key, delete index] */
 	SNAP_REC_TABLE,		/* [3, table name, max index] */
+	SNAP_REC_CAT_NODE,	/* [4, packed cat_node] */
+	SNAP_REC_CAT_SERVICE,	/* [5, packed cat_service] */
+	SNAP_REC_CAT_CHECK,	/* [6, packed cat_check] */
 	SNAP_REC_MAX
 };
 

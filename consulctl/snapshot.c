@@ -144,6 +144,9 @@ cmd_snapshot_inspect(int argc, char **argv)
 		[SNAP_REC_KV] = "KVS",
 		[SNAP_REC_TOMBSTONE] = "Tombstone",
 		[SNAP_REC_TABLE] = "Index",
+		[SNAP_REC_CAT_NODE] = "Node",
+		[SNAP_REC_CAT_SERVICE] = "Service",
+		[SNAP_REC_CAT_CHECK] = "Check",
 	};
 	struct snapshot_info	 info;
 	unsigned char		*buf;

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "log.h"
 #include "mpack.h"
+#include "catalog_codec.h"
 #include "raftd.h"
 #include "rpc_codec.h"
 
@@ -88,7 +89,7 @@ forward_fail(struct imsgev *iev, uint32_t reqid, uint32_t type,
 {
 	struct imsg_status_leader	 sl;
 
-	if (type == IMSG_KV_WRITE)
+	if (type == IMSG_KV_WRITE || type == IMSG_CAT_WRITE)
 		kv_write_error(iev, reqid, why);
 	else if (type == IMSG_RAFT_CONF_REQ)
 		raft_conf_error(iev, reqid, why);
@@ -331,6 +332,95 @@ item_valid(const void *buf, size_t len, int mode)
 	return rc;
 }
 
+/* An IMSG_CAT_ITEM of a catalog query, as apid/catalog.c reads it. */
+static int
+cat_item_valid(const void *buf, size_t len, int query)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	struct cat_node		 n;
+	struct cat_service	 s;
+	struct cat_check	 c;
+	char			 str[CAT_STR_MAX + 1];
+	uint32_t		 i;
+	int			 rc = -1;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	a = u.data.via.array.ptr;
+	switch (query) {
+	case CAT_Q_NODES:
+		if (cat_node_unpack(&u.data, &n) == 0) {
+			cat_node_free(&n);
+			rc = 0;
+		}
+		break;
+	case CAT_Q_NODE:
+		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+		    u.data.via.array.size != 2 ||
+		    a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			break;
+		if (a[0].via.u64 == 0 && cat_node_unpack(&a[1], &n) == 0) {
+			cat_node_free(&n);
+			rc = 0;
+		} else if (a[0].via.u64 == 1 &&
+		    cat_service_unpack(&a[1], &s) == 0) {
+			cat_service_free(&s);
+			rc = 0;
+		}
+		break;
+	case CAT_Q_SERVICES:
+		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+		    u.data.via.array.size != 2 ||
+		    mpack_copy_str(&a[0], str, sizeof(str)) == -1 ||
+		    a[1].type != MSGPACK_OBJECT_ARRAY ||
+		    a[1].via.array.size > CAT_LIST_MAX)
+			break;
+		for (i = 0; i < a[1].via.array.size; i++)
+			if (mpack_copy_str(&a[1].via.array.ptr[i], str,
+			    sizeof(str)) == -1)
+				break;
+		if (i == a[1].via.array.size)
+			rc = 0;
+		break;
+	case CAT_Q_SERVICE:
+	case CAT_Q_HEALTH_SERVICE:
+		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+		    u.data.via.array.size != (query == CAT_Q_SERVICE ? 2 : 3) ||
+		    cat_node_unpack(&a[0], &n) == -1)
+			break;
+		cat_node_free(&n);
+		if (cat_service_unpack(&a[1], &s) == -1)
+			break;
+		cat_service_free(&s);
+		if (query == CAT_Q_SERVICE) {
+			rc = 0;
+			break;
+		}
+		if (a[2].type != MSGPACK_OBJECT_ARRAY ||
+		    a[2].via.array.size > CAT_LIST_MAX)
+			break;
+		for (i = 0; i < a[2].via.array.size; i++) {
+			if (cat_check_unpack(&a[2].via.array.ptr[i], &c) == -1)
+				break;
+			cat_check_free(&c);
+		}
+		if (i == a[2].via.array.size)
+			rc = 0;
+		break;
+	case CAT_Q_HEALTH_NODE:
+	case CAT_Q_HEALTH_CHECKS:
+	case CAT_Q_HEALTH_STATE:
+		if (cat_check_unpack(&u.data, &c) == 0) {
+			cat_check_free(&c);
+			rc = 0;
+		}
+		break;
+	}
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
 /* An IMSG_STATUS_PEERS answer: an array of "ip:port" strings. */
 static int
 peers_valid(const void *buf, size_t len)
@@ -394,15 +484,21 @@ forward_reply(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		    item_valid(rf->data, rf->len, f->mode) == -1)
 			return -1;
 		break;
+	case IMSG_CAT_ITEM:
+		if (f->type != IMSG_CAT_READ ||
+		    cat_item_valid(rf->data, rf->len, f->mode) == -1)
+			return -1;
+		break;
 	case IMSG_READ_END:
-		if (f->type != IMSG_KV_READ || rf->len != sizeof(end))
+		if ((f->type != IMSG_KV_READ && f->type != IMSG_CAT_READ) ||
+		    rf->len != sizeof(end))
 			return -1;
 		memcpy(&end, rf->data, sizeof(end));
 		end.error[sizeof(end.error) - 1] = '\0';
 		data = &end;
 		break;
 	case IMSG_WRITE_RESULT:
-		if (f->type != IMSG_KV_WRITE ||
+		if ((f->type != IMSG_KV_WRITE && f->type != IMSG_CAT_WRITE) ||
 		    write_result_valid(rf->data, rf->len) == -1)
 			return -1;
 		break;
@@ -458,8 +554,10 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 	struct kv_read	 rd;
 	struct kv_op	*ops;
 	struct raft_op	 op;
+	struct cat_read_args cra;
 	struct fwd_in	*f;
 	uint32_t	 n;
+	int		 cop;
 
 	/* Checked here as input from the network; the handlers trust. */
 	switch (rf->type) {
@@ -484,6 +582,14 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 	case IMSG_STATUS_LEADER_REQ:
 	case IMSG_STATUS_PEERS_REQ:
 		if (rf->len != 0)
+			return -1;
+		break;
+	case IMSG_CAT_READ:
+		if (cat_read_parse(rf->data, rf->len, &cra) == -1)
+			return -1;
+		break;
+	case IMSG_CAT_WRITE:
+		if (cat_write_parse(rf->data, rf->len, &cop) == -1)
 			return -1;
 		break;
 	default:
@@ -517,6 +623,10 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		kv_write_request(&sink, &imsg);
 	else if (rf->type == IMSG_RAFT_OP_REQ)
 		raft_op_request(&sink, &imsg);
+	else if (rf->type == IMSG_CAT_READ)
+		cat_read_request(&sink, &imsg);
+	else if (rf->type == IMSG_CAT_WRITE)
+		cat_write_request(&sink, &imsg);
 	else if (rf->type == IMSG_STATUS_LEADER_REQ)
 		status_leader_request(&sink, &imsg);
 	else if (rf->type == IMSG_STATUS_PEERS_REQ)
@@ -534,6 +644,7 @@ fwd_in_cancel(struct fwd_in *f)
 	hold_cancel(&sink, f->gid);
 	readindex_cancel(&sink, f->gid);
 	raft_op_cancel(&sink, f->gid);
+	cat_watch_cancel(&sink, f->gid);
 	fwd_in_free(f);
 }
 
@@ -583,7 +694,7 @@ forward_conn_gone(struct rpc_conn *conn)
 		inext = TAILQ_NEXT(i, entry);
 		if (i->conn != conn)
 			continue;
-		if (i->type != IMSG_KV_WRITE)
+		if (i->type != IMSG_KV_WRITE && i->type != IMSG_CAT_WRITE)
 			fwd_in_cancel(i);
 		else
 			i->conn = NULL;
@@ -605,7 +716,7 @@ sink_dispatch(struct imsgev *iev, struct imsg *imsg)
 		return;
 	/* An agent that does not read its answers is cut off. */
 	if (f->conn != NULL && rpc_backlogged(f->conn)) {
-		read = f->type != IMSG_KV_WRITE;
+		read = f->type != IMSG_KV_WRITE && f->type != IMSG_CAT_WRITE;
 		rpc_conn_fail(f->conn, "not reading its answers");
 		if (read)
 			return;		/* f went with the connection */

@@ -93,6 +93,10 @@ fsm_apply(struct raftd *r, DB_TXN *txn, const struct raft_entry *e)
 			rc = fsm_apply_kv_txn(r, txn, e->index,
 			    &a->via.array.ptr[1], &res);
 			break;
+		case FSM_CATALOG:
+			rc = cat_apply(r, txn, e->index,
+			    &a->via.array.ptr[1], &res);
+			break;
 		default:
 			log_warnx("fsm: unknown command %llu at %llu",
 			    (unsigned long long)cmd,

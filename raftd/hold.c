@@ -82,6 +82,12 @@ hold_again(struct held *h)
 	case IMSG_KV_WRITE:
 		kv_write_request(iev, &imsg);
 		break;
+	case IMSG_CAT_READ:
+		cat_read_request(iev, &imsg);
+		break;
+	case IMSG_CAT_WRITE:
+		cat_write_request(iev, &imsg);
+		break;
 	case IMSG_RAFT_CONF_REQ:
 		raft_conf_request(iev, &imsg);
 		break;

@@ -658,7 +658,7 @@ kv_state_load(struct store *s, DB_TXN *txn, enum snapshot_record type,
 	struct kv_pair		 p;
 	DBT			 k, v;
 	unsigned char		 ib[8];
-	char			 name[64];
+	char			 name[KV_TABLE_NAME_MAX];
 	uint64_t		 idx;
 	DB			*db;
 	int			 rc;

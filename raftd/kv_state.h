@@ -11,6 +11,8 @@
 #include "store.h"
 
 #define KV_ERR_MAX	256
+/* The longest table name: "service/" and a service name. */
+#define KV_TABLE_NAME_MAX	(16 + 1024 + 1)
 
 struct kv_txn_result {
 	int		 ok;

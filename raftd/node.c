@@ -294,6 +294,7 @@ node_flush(evutil_socket_t fd, short events, void *arg)
 			node_send(r, &rd.msgs[i]);
 		fsm_deliver(r);
 		watch_deliver(r);
+		cat_watch_deliver(r);
 		if (rd.soft_changed) {
 			if (rd.role != r->role || strcmp(rd.leader,
 			    r->leader) != 0)

@@ -40,6 +40,12 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KV_WRITE:
 		kv_write_request(iev, imsg);
 		break;
+	case IMSG_CAT_READ:
+		cat_read_request(iev, imsg);
+		break;
+	case IMSG_CAT_WRITE:
+		cat_write_request(iev, imsg);
+		break;
 	case IMSG_RAFT_CONF_REQ:
 		raft_conf_request(iev, imsg);
 		break;
@@ -69,6 +75,7 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 		hold_cancel(iev, imsg->hdr.peerid);
 		readindex_cancel(iev, imsg->hdr.peerid);
 		raft_op_cancel(iev, imsg->hdr.peerid);
+		cat_watch_cancel(iev, imsg->hdr.peerid);
 		user_event_cancel(iev, imsg->hdr.peerid);
 		break;
 	default:

@@ -27,7 +27,8 @@
 
 /* What a log entry's command is: the first element of its array. */
 enum fsm_command {
-	FSM_KV_TXN = 1
+	FSM_KV_TXN = 1,
+	FSM_CATALOG		/* [2, bin: the IMSG_CAT_WRITE payload] */
 };
 
 /* A write waiting for its entry to be committed and applied. */
@@ -91,6 +92,8 @@ struct raftd {
 	}			 failed[16];
 	size_t			 nfailed;
 	int			 bootstrapped;
+	/* A batch applied a catalog change: catalog.c wakes its watches. */
+	int			 cat_changed;
 	/* Set while readindex.c hands back a read the leader confirmed. */
 	int			 read_confirmed;
 	/* CLOCK_MONOTONIC ms of the last tick (node.c). */
@@ -274,6 +277,25 @@ void	 keyring_save(struct imsgev *, struct imsg *);
 void	 user_event_arrived(struct imsgev *, struct imsg *);
 void	 user_event_list_request(struct imsgev *, struct imsg *);
 void	 user_event_cancel(struct imsgev *, uint32_t);
+
+/* catalog.c */
+struct cat_read_args {
+	int			 query;		/* enum cat_query */
+	char			 arg[1024 + 1];	/* CAT_STR_MAX */
+	uint64_t		 min_index;
+	uint64_t		 wait_ms;
+	int			 consistency;
+	uint64_t		 max_stale_ms;
+};
+int	 cat_read_parse(const void *, size_t, struct cat_read_args *);
+int	 cat_write_parse(const void *, size_t, int *);
+void	 cat_read_request(struct imsgev *, struct imsg *);
+void	 cat_write_request(struct imsgev *, struct imsg *);
+int	 cat_apply(struct raftd *, DB_TXN *, uint64_t, const msgpack_object *,
+	    struct kv_txn_result *);
+void	 cat_watch_deliver(struct raftd *);
+void	 cat_watch_wake_all(void);
+void	 cat_watch_cancel(struct imsgev *, uint32_t);
 
 /* readindex.c */
 int	 readindex_wait(struct raftd *, struct imsgev *, struct imsg *);

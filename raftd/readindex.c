@@ -113,6 +113,9 @@ readindex_release(struct raftd *r)
 		case IMSG_KV_READ:
 			kv_read_request(iev, &imsg);
 			break;
+		case IMSG_CAT_READ:
+			cat_read_request(iev, &imsg);
+			break;
 		case IMSG_RAFT_CONF_REQ:
 			raft_conf_request(iev, &imsg);
 			break;

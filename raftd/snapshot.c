@@ -19,6 +19,7 @@
 #include "config.h"
 #include "fdio.h"
 #include "log.h"
+#include "catalog_state.h"
 #include "raftd.h"
 
 #define SNAPSHOT_DIR		"snapshots"
@@ -41,7 +42,8 @@ snapshot_build(struct raftd *r, struct snapshot_writer *w, uint64_t *index,
 		return -1;
 	snapshot_begin(w, *index, *term, (uint64_t)time(NULL), conf, conflen);
 	free(conf);
-	if (kv_state_dump(&r->store, w) == -1) {
+	if (kv_state_dump(&r->store, w) == -1 ||
+	    cat_state_dump(&r->store, w) == -1) {
 		snapshot_writer_free(w);
 		return -1;
 	}
@@ -119,6 +121,7 @@ wake_all(struct raftd *r)
 		}
 	}
 	watch_deliver(r);
+	cat_watch_wake_all();
 }
 
 /* Delete log entries [first, upto] in one transaction. */
@@ -245,6 +248,9 @@ restore_record(void *arg, enum snapshot_record type,
 {
 	struct raftd	*r = arg;
 
+	if (type == SNAP_REC_CAT_NODE || type == SNAP_REC_CAT_SERVICE ||
+	    type == SNAP_REC_CAT_CHECK)
+		return cat_state_load(&r->store, r->restore_txn, type, rec);
 	return kv_state_load(&r->store, r->restore_txn, type, rec);
 }
 
@@ -263,6 +269,7 @@ snapshot_restore(struct raftd *r, const void *buf, size_t len)
 		return why;
 	r->restore_txn = store_begin(&r->store);
 	if (kv_state_clear(&r->store, r->restore_txn) == -1 ||
+	    cat_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1) {
 		store_abort(r->restore_txn);
 		r->restore_txn = NULL;
@@ -298,6 +305,7 @@ snapshot_install(struct raftd *r, const struct raft_snapshot_meta *meta,
 		fatalx("snapshot: cannot encode the configuration");
 	r->restore_txn = store_begin(&r->store);
 	if (kv_state_clear(&r->store, r->restore_txn) == -1 ||
+	    cat_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1 ||
 	    store_put_u64(&r->store, r->store.stable, r->restore_txn,
 	    "snap_index", meta->index) == -1 ||

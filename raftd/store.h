@@ -22,6 +22,10 @@ struct store {
 	DB		*kv;		/* key -> kv record (kv_state.c) */
 	DB		*kv_tomb;	/* deleted key -> be64 delete index */
 	DB		*tables;	/* table name -> be64 max index */
+	DB		*cat_nodes;	/* catalog_state.h: node -> cat_node */
+	DB		*cat_services;	/* node NUL id -> cat_service */
+	DB		*cat_svc_names;	/* name NUL node NUL id -> "" */
+	DB		*cat_checks;	/* node NUL check id -> cat_check */
 	uint64_t	 first_index;	/* first entry in the log, 0 if none */
 	uint64_t	 last_index;	/* last entry in the log, 0 if none */
 	uint64_t	 snap_index;	/* the log starts after it */

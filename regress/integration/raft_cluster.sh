@@ -181,6 +181,15 @@ check "status/peers on the client lists the three servers" \
 check "a snapshot through the client is refused with a reason" \
     sh -c "curl -s 'http://127.0.0.34:$port_http/v1/snapshot?stale' |
     grep -q 'client agent holds no state'"
+check "a catalog registration through the client" \
+    [ "$(curl -s -X PUT -d '{"Node":"ext","Address":"10.9.0.1",
+    "Service":{"Service":"db","Port":5432}}' \
+    "http://127.0.0.34:$port_http/v1/catalog/register")" = true ]
+check "is read back through a follower and the client" \
+    sh -c "[ \"\$(curl -s http://127.0.0.$follower:$port_http/v1/catalog/service/db |
+    jq -r '.[0].Node')\" = ext ] &&
+    [ \"\$(curl -s 'http://127.0.0.34:$port_http/v1/health/service/db?consistent' |
+    jq -r '.[0].Service.Port')\" = 5432 ]"
 check "a ?consistent read through the client" \
     [ "$(curl -s "http://127.0.0.34:$port_http/v1/kv/k2?raw&consistent")" = x ]
 check "a write on the client is taken" \

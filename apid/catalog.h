@@ -1,0 +1,47 @@
+/*
+ * What apid/catalog.c and apid/health.c share: catalog reads, their
+ * filters, and the JSON shapes of catalog records.
+ */
+#ifndef CONSULD_APID_CATALOG_H
+#define CONSULD_APID_CATALOG_H
+
+#include <jansson.h>
+
+#include "apid.h"
+#include "catalog_codec.h"
+
+#define CAT_FILTERS_MAX		64
+
+/* ?tag and ?node-meta=key:value, repeatable: all must match. */
+struct cat_filters {
+	char		*tags[CAT_FILTERS_MAX];
+	size_t		 ntags;
+	char		*meta_k[CAT_FILTERS_MAX];
+	char		*meta_v[CAT_FILTERS_MAX];
+	size_t		 nmeta;
+};
+
+/* What a read's request keeps until raftd's answer is in. */
+struct cat_req {
+	int			 query;		/* enum cat_query */
+	struct cat_filters	 f;
+	json_t			*node;		/* CAT_Q_NODE */
+	int			 list;		/* node-services: a list */
+	int			 passing;	/* health/service?passing */
+};
+
+void	 cat_read(struct evhttp_request *, struct query *, int,
+	    const char *, int);
+void	 cat_read_passing(struct evhttp_request *, struct query *, int,
+	    const char *, int, int);
+int	 node_matches(const struct cat_filters *, const struct cat_node *);
+int	 service_matches(const struct cat_filters *,
+	    const struct cat_service *);
+json_t	*node_json(const struct cat_node *);
+json_t	*node_service_json(const struct cat_service *);
+json_t	*strs_json(char **, size_t);
+
+/* health.c: one item of a CAT_Q_HEALTH_* answer, or NULL to skip it. */
+json_t	*health_item(struct cat_req *, const msgpack_object *);
+
+#endif
