@@ -596,11 +596,43 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	return rc;
 }
 
+/* The command is [FSM_CATALOG, an IMSG_CAT_WRITE payload]. */
+static uint64_t
+cat_propose_raw(struct raftd *r, const void *buf, size_t len)
+{
+	struct mpack_out	 out;
+	uint64_t		 idx;
+
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_uint8(&out.pk, FSM_CATALOG);
+	msgpack_pack_bin(&out.pk, len);
+	msgpack_pack_bin_body(&out.pk, buf, len);
+	idx = node_propose(r, out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
+	return idx;
+}
+
+/* Leader only: propose [op, rec] as a catalog write; its index or 0. */
+uint64_t
+cat_propose(struct raftd *r, int op, const struct mpack_out *rec)
+{
+	struct mpack_out	 out;
+	uint64_t		 idx;
+
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_uint8(&out.pk, op);
+	msgpack_sbuffer_write(&out.sbuf, rec->sbuf.data, rec->sbuf.size);
+	idx = cat_propose_raw(r, out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
+	return idx;
+}
+
 void
 cat_write_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct pending_write	*pw;
-	struct mpack_out	 out;
 	uint64_t		 idx;
 	int			 op;
 
@@ -614,14 +646,7 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 			    "No cluster leader");
 		return;
 	}
-	/* The command is [FSM_CATALOG, the request as apid sent it]. */
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
-	msgpack_pack_uint8(&out.pk, FSM_CATALOG);
-	msgpack_pack_bin(&out.pk, imsg->len);
-	msgpack_pack_bin_body(&out.pk, imsg->data, imsg->len);
-	idx = node_propose(&raftd, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
+	idx = cat_propose_raw(&raftd, imsg->data, imsg->len);
 	if (idx == 0) {
 		kv_write_error(iev, imsg->hdr.peerid, raftd.stalled ?
 		    NODE_NO_SPACE : "No cluster leader");

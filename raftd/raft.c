@@ -2230,6 +2230,13 @@ raft_peer_heard(const struct raft *r, const char *id, uint64_t *ago)
  * well under that no other leader can exist: a read may be served
  * without a round of heartbeats.
  */
+/* Leader only: an entry of this term is committed. */
+int
+raft_committed_in_term(const struct raft *r)
+{
+	return r->role == RAFT_LEADER && r->commit_in_term;
+}
+
 int
 raft_lease_valid(const struct raft *r, uint64_t ticks)
 {

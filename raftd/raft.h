@@ -241,6 +241,8 @@ uint64_t raft_last_index(const struct raft *);
 const struct raft_conf *raft_config(const struct raft *);
 /* Ticks since a leader was last heard from: 0 on the leader, -1 never. */
 int64_t	 raft_last_contact_ticks(const struct raft *);
+/* Leader only: an entry of this term is committed. */
+int	 raft_committed_in_term(const struct raft *);
 /* Leader only: a majority answered within ticks; see raft.c. */
 int	 raft_lease_valid(const struct raft *, uint64_t);
 /* Leader only: how far a server's log is known to match.  -1 if unknown. */

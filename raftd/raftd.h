@@ -294,6 +294,10 @@ void	 cat_write_request(struct imsgev *, struct imsg *);
 int	 cat_apply(struct raftd *, DB_TXN *, uint64_t, const msgpack_object *,
 	    struct kv_txn_result *);
 void	 cat_watch_deliver(struct raftd *);
+uint64_t cat_propose(struct raftd *, int, const struct mpack_out *);
+
+/* reconcile.c */
+void	 reconcile_check(struct raftd *);
 void	 cat_watch_wake_all(void);
 void	 cat_watch_cancel(struct imsgev *, uint32_t);
 

@@ -17,6 +17,20 @@ done
 
 put() { curl -s -X PUT --data-binary "$2" "$url/v1/catalog/$1"; }
 get() { curl -s "$url/v1/catalog/$1"; }
+
+# The leader puts the server itself in the catalog, from gossip.
+i=0
+until [ "$(get service/consul | jq length)" = 1 ] || [ $i -gt 50 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+check "the server is in the catalog with the consul service on its RPC port" \
+    [ "$(get service/consul | jq -c '.[0] | [.Node, .Address, .ServicePort,
+    .NodeMeta["consul-network-segment"], .TaggedAddresses.lan_ipv4]')" = \
+    "[\"node13\",\"127.0.0.1\",$server_port,\"\",\"127.0.0.1\"]" ]
+check "and a passing serfHealth check" \
+    [ "$(curl -s "$url/v1/health/node/node13" | jq -c '.[] | [.CheckID,
+    .Name, .Status, .Output]')" = \
+    '["serfHealth","Serf Health Status","passing","Agent alive and reachable"]' ]
 code() {
 	curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary "$2" \
 	    "$url/v1/catalog/$1"
@@ -36,8 +50,8 @@ check "a node with no service" \
     [ "$(put register '{"Node":"n3","Address":"10.1.0.3"}')" = true ]
 
 nodes=$(get nodes)
-check "catalog/nodes lists the nodes by name" \
-    [ "$(echo "$nodes" | jq -c '[.[].Node]')" = '["n1","n2","n3"]' ]
+check "catalog/nodes lists the nodes by name, the server's own too" \
+    [ "$(echo "$nodes" | jq -c '[.[].Node]')" = '["n1","n2","n3","node13"]' ]
 check "in Consul's Node shape" \
     [ "$(echo "$nodes" | jq -c '.[0] | [.Address, .Datacenter, .Meta.rack,
     .TaggedAddresses.wan, (.CreateIndex > 0), (.ModifyIndex > 0)]')" = \
@@ -120,7 +134,7 @@ check "?tag on health/service" \
 check "health/state/critical" \
     [ "$(health state/critical | jq -c '[.[] | [.Node, .CheckID, .Output]]')" = \
     '[["n2","disk","full"]]' ]
-check "health/state/any" [ "$(health state/any | jq length)" = 2 ]
+check "health/state/any" [ "$(health state/any | jq length)" = 3 ]
 check "an unknown state is []" [ "$(health state/bogus)" = '[]' ]
 check "no state is a 400" \
     [ "$(curl -s "$url/v1/health/state/")" = "Missing check state" ]
@@ -182,7 +196,7 @@ curl -s "$url/v1/snapshot" -o "$test_tmp/snap"
 put register '{"Node":"later","Address":"10.1.0.9"}' >/dev/null
 check "a snapshot restore brings back the catalog as it was" \
     sh -c "curl -s -X PUT --data-binary @'$test_tmp/snap' '$url/v1/snapshot' >/dev/null &&
-    [ \"\$(curl -s '$url/v1/catalog/nodes' | jq -c '[.[].Node]')\" = '[\"n1\",\"n3\"]' ]"
+    [ \"\$(curl -s '$url/v1/catalog/nodes' | jq -c '[.[].Node]')\" = '[\"n1\",\"n3\",\"node13\"]' ]"
 kill -TERM "$agent_pid"
 wait "$agent_pid" 2>/dev/null
 agent_start_server 13 "$test_tmp/agent.log" "$test_tmp/data"

@@ -181,6 +181,26 @@ check "status/peers on the client lists the three servers" \
 check "a snapshot through the client is refused with a reason" \
     sh -c "curl -s 'http://127.0.0.34:$port_http/v1/snapshot?stale' |
     grep -q 'client agent holds no state'"
+# serf_status SECONDS NODE STATUS: the node's serfHealth has STATUS.
+serf_status() {
+	limit=$(($1 * 10)) i=0
+	while [ $i -lt $limit ]; do
+		[ "$(curl -s -m 2 "http://127.0.0.34:$port_http/v1/health/node/$2?stale" |
+		    jq -r '.[] | select(.CheckID == "serfHealth") | .Status')" = "$3" ] &&
+		    return 0
+		sleep 0.2; i=$((i + 2))
+	done
+	return 1
+}
+all_passing() {
+	for n in r31 r32 r33 r34; do
+		serf_status 10 $n passing || return 1
+	done
+}
+check "the leader puts every agent in the catalog, passing" all_passing
+check "and the consul service on the three servers" \
+    [ "$(curl -s "http://127.0.0.34:$port_http/v1/catalog/service/consul" |
+    jq -c '[[.[] | .ServicePort] | unique, length]')" = "[[$port_rpc],3]" ]
 check "a catalog registration through the client" \
     [ "$(curl -s -X PUT -d '{"Node":"ext","Address":"10.9.0.1",
     "Service":{"Service":"db","Port":5432}}' \
@@ -299,6 +319,11 @@ check "it has the data" until_value 10 many/49 v49 35
 check "when it leaves, autopilot removes it" until_peers 20 3
 check "and says so" \
     grep -q 'autopilot: removing left server r35' "$test_tmp"/r3[123].log
+i=0
+while [ $i -lt 100 ] && [ "$(curl -s "http://$lip:$port_http/v1/catalog/node/r35")" != null ]; do
+	sleep 0.1; i=$((i + 1))
+done
+check "and it leaves the catalog" [ $i -lt 100 ]
 
 # The leader dies: the two others elect one of themselves.
 eval "kill -KILL \$rpid$lnum"
@@ -322,6 +347,8 @@ while [ $i -lt 100 ] && [ "$(curl -s -X PUT -d afterkill \
 done
 check "the client writes again once a leader is elected" [ $i -lt 100 ]
 diag "the client's first write after the kill took $((i * 100)) ms of retries"
+check "the dead server's serfHealth turns critical" \
+    serf_status 30 "r$lnum" critical
 "$CONSULCTL" operator raft remove-peer -address="$leader" \
     -http-addr=127.0.0.34:$port_http >"$test_tmp/rp" 2>&1
 check "remove-peer takes the dead leader out of the configuration" \
@@ -332,6 +359,7 @@ check "leaving two peers" \
 # The old leader comes back and catches up as a follower.
 rstart "$lnum"
 check "the old leader, restarted, catches up" until_value 20 k two $lnum
+check "and its serfHealth is passing again" serf_status 30 "r$lnum" passing
 # voters SECONDS N: the leader's configuration has N voters.
 voters() {
 	limit=$(($1 * 10)) i=0
