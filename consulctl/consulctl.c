@@ -10,6 +10,13 @@
 #include "consulctl.h"
 
 static const struct command commands[] = {
+	{ "catalog", "Interact with the catalog", NULL },
+	{ "catalog datacenters", "Lists all known datacenters",
+	    cmd_catalog_datacenters },
+	{ "catalog nodes", "Lists all nodes in the given datacenter",
+	    cmd_catalog_nodes },
+	{ "catalog services", "Lists all registered services in a "
+	    "datacenter", cmd_catalog_services },
 	{ "event", "Fire a new event", cmd_event },
 	{ "force-leave", "Forces a member of the cluster to enter the "
 	    "\"left\" state", cmd_force_leave },

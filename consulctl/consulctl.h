@@ -67,6 +67,9 @@ int	 tab_print(FILE *, const char *, size_t, long);
 size_t	 utf8_len(const unsigned char *, size_t);
 
 /* commands */
+int	 cmd_catalog_datacenters(int, char **);
+int	 cmd_catalog_nodes(int, char **);
+int	 cmd_catalog_services(int, char **);
 int	 cmd_event(int, char **);
 int	 cmd_force_leave(int, char **);
 int	 cmd_join(int, char **);

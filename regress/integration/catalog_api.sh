@@ -86,6 +86,23 @@ check "catalog/node-services/n1: the services as a list" \
 check "an unknown node is null with 200" \
     [ "$(curl -s -w ' %{http_code}' "$url/v1/catalog/node/nope")" = 'null 200' ]
 check "catalog/datacenters" [ "$(get datacenters)" = '["dc1"]' ]
+ctl() { "$CONSULCTL" catalog "$@" -http-addr=127.0.0.1:$http_port; }
+check "consulctl catalog datacenters" [ "$(ctl datacenters)" = dc1 ]
+check "consulctl catalog services: one name a line, sorted" \
+    [ "$(ctl services | tr '\n' ' ')" = "consul web " ]
+check "consulctl catalog services -tags" \
+    sh -c "$(printf '%s' "'$CONSULCTL' catalog services -tags -http-addr=127.0.0.1:$http_port") |
+    grep -Eq '^web +(primary,v1,v2|v1,primary,v2|primary,v2,v1|v2,primary,v1|v1,v2,primary|v2,v1,primary)\$'"
+check "consulctl catalog services -node" \
+    [ "$(ctl services -node=n1)" = web ]
+ctl nodes >"$test_tmp/nodes"
+check "consulctl catalog nodes: Node, ID cut to 8, Address, DC" \
+    sh -c "head -1 '$test_tmp/nodes' | grep -Eq '^Node +ID +Address +DC\$' &&
+    grep -Eq '^node13 +[0-9a-f]{8} +127.0.0.1 +dc1\$' '$test_tmp/nodes' &&
+    grep -Eq '^n1 +10.1.0.1 +dc1\$' '$test_tmp/nodes'"
+check "consulctl catalog nodes -service=web -detailed" \
+    sh -c "'$CONSULCTL' catalog nodes -service=web -detailed -http-addr=127.0.0.1:$http_port |
+    grep -Eq '^n1 +10.1.0.1 +dc1 +wan=192.0.2.1 +rack=r1\$'"
 hdrs=$(curl -s -D - -o /dev/null "$url/v1/catalog/service/web" | tr -d '\r')
 idx=$(echo "$hdrs" | sed -n 's/^X-Consul-Index: //Ip')
 check "reads carry X-Consul-Index" [ -n "$idx" ]
