@@ -38,7 +38,7 @@ endif
 DEPS_PKGS	:= build-essential pkg-config libevent-dev libtls-dev \
 		   libyaml-dev libsodium-dev libjansson-dev libmsgpack-dev \
 		   libseccomp-dev libdb5.3-dev libbsd-dev mandoc curl jq \
-		   bind9-dnsutils clang libclang-rt-14-dev valgrind procps \
+		   bind9-dnsutils clang libclang-rt-14-dev valgrind procps nftables \
 		   passwd
 
 PROGS		:= consuld raftd gossipd apid dnsd checkd consulctl
@@ -110,6 +110,7 @@ $(O)/regress/unit/test_swim: gossipd/swim.c gossipd/swim.h \
 	gossipd/swim_codec.c gossipd/swim_codec.h gossipd/keyring.c \
 	gossipd/keyring.h
 $(O)/regress/unit/test_keyring: gossipd/keyring.c gossipd/keyring.h
+$(O)/regress/unit/test_checkd: $(wildcard checkd/*.c checkd/*.h)
 
 $(O)/regress/tools/%: regress/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

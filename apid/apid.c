@@ -24,6 +24,7 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_GOSSIP_RESULT:
 	case IMSG_RAFT_CONF:
 	case IMSG_RAFT_OP:
+	case IMSG_LOCAL_RESULT:
 		request_answered(imsg);
 		break;
 	case IMSG_KV_ITEM:

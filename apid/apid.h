@@ -90,6 +90,7 @@ void	 agent_members(struct evhttp_request *, const char *);
 void	 status_leader(struct evhttp_request *, const char *);
 void	 operator_raft_configuration(struct evhttp_request *, const char *);
 void	 catalog_handler(struct evhttp_request *, const char *);
+void	 agent_local_handler(struct evhttp_request *, const char *);
 void	 health_handler(struct evhttp_request *, const char *);
 void	 operator_autopilot_health(struct evhttp_request *, const char *);
 void	 operator_raft_peer(struct evhttp_request *, const char *);

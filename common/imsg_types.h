@@ -179,6 +179,20 @@ enum imsg_type {
 	IMSG_CAT_READ,
 	IMSG_CAT_ITEM,
 
+	/*
+	 * apid -> raftd: the agent's own services and checks; msgpack
+	 * [op (enum local_op), ...] (see raftd/local.c).  Answered by
+	 * IMSG_LOCAL_RESULT: msgpack {"code": HTTP status, "error": str,
+	 * "data": nil | [agent_service...] | [agent_check...]}.
+	 */
+	IMSG_LOCAL_REQ,
+	IMSG_LOCAL_RESULT,
+
+	/* raftd <-> checkd, see check_proto.h. */
+	IMSG_CHECK_SET,
+	IMSG_CHECK_DEL,
+	IMSG_CHECK_RESULT,
+
 	IMSG_TYPE_MAX
 };
 
@@ -186,6 +200,18 @@ enum imsg_type {
 #define EVENT_RING_MAX		256	/* user events kept by an agent */
 /* The default and longest wait of a blocking /v1/event/list. */
 #define EVENT_WAIT_MAX_MS	(600 * 1000)
+
+enum local_op {
+	LOCAL_SERVICES = 1,		/* [op] */
+	LOCAL_CHECKS,			/* [op] */
+	LOCAL_SERVICE_REGISTER,		/* [op, service, [checks], replace] */
+	LOCAL_SERVICE_DEREGISTER,	/* [op, id] */
+	LOCAL_CHECK_REGISTER,		/* [op, check] */
+	LOCAL_CHECK_DEREGISTER,		/* [op, id] */
+	LOCAL_CHECK_UPDATE,		/* [op, id, status, output|nil] */
+	LOCAL_SERVICE_MAINT,		/* [op, id, enable, reason] */
+	LOCAL_NODE_MAINT		/* [op, "", enable, reason] */
+};
 
 enum cat_write_op {
 	CAT_WRITE_REGISTER = 1,

@@ -67,6 +67,9 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_EVENT_LIST_REQ:
 		user_event_list_request(iev, imsg);
 		break;
+	case IMSG_LOCAL_REQ:
+		local_request(iev, imsg);
+		break;
 	case IMSG_REQ_CANCEL:
 		/* Request ids are unique: one of these holds it, or none. */
 		imsg_need_len(imsg, 0, iev->name);
@@ -107,6 +110,19 @@ raftd_dispatch_gossipd(struct imsgev *iev, struct imsg *imsg)
 
 /* dnsd and checkd have nothing to ask yet. */
 static void
+raftd_dispatch_checkd(struct imsgev *iev, struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_CHECK_RESULT:
+		local_check_result(iev, imsg);
+		break;
+	default:
+		fatalx("raftd: unexpected type %u from checkd",
+		    imsg->hdr.type);
+	}
+}
+
+static void
 raftd_dispatch_other(struct imsgev *iev, struct imsg *imsg)
 {
 	fatalx("raftd: unexpected type %u from %s", imsg->hdr.type,
@@ -122,11 +138,12 @@ main(int argc, char *argv[])
 	proc_child_peer(c, PROC_APID, raftd_dispatch_apid);
 	proc_child_peer(c, PROC_GOSSIPD, raftd_dispatch_gossipd);
 	proc_child_peer(c, PROC_DNSD, raftd_dispatch_other);
-	proc_child_peer(c, PROC_CHECKD, raftd_dispatch_other);
+	proc_child_peer(c, PROC_CHECKD, raftd_dispatch_checkd);
 	/* Server RPC (:8300), on servers. */
 	rpc_fd = proc_child_socket(c, SOCKET_SERVER_RPC);
 
 	forward_init(c);
+	ae_init(c);
 	if (chdir(c->conf->data_dir) == -1)
 		fatal("raftd: data_dir %s", c->conf->data_dir);
 	sandbox_enter(PROC_RAFTD, c->conf->data_dir, c->conf->user);
@@ -138,6 +155,8 @@ main(int argc, char *argv[])
 	    c->conf->advertise_addr, c->conf->ports.server);
 	node_start(&raftd);
 	rpc_start(rpc_fd);
+	local_start();
+	ae_start(c);
 	/* gossipd starts its pools on the node id, with these keys. */
 	keyring_send_init(c);
 	serf_snapshot_rejoin(c);

@@ -296,6 +296,23 @@ int	 cat_apply(struct raftd *, DB_TXN *, uint64_t, const msgpack_object *,
 void	 cat_watch_deliver(struct raftd *);
 uint64_t cat_propose(struct raftd *, int, const struct mpack_out *);
 
+/* local.c */
+struct agent_service;
+struct agent_check;
+void	 local_start(void);
+void	 local_request(struct imsgev *, struct imsg *);
+void	 local_check_result(struct imsgev *, struct imsg *);
+void	 local_tick(void);
+uint64_t local_state_version(void);
+void	 local_services(void (*)(void *, const struct agent_service *),
+	    void *);
+void	 local_checks(void (*)(void *, const struct agent_check *), void *);
+
+/* antientropy.c */
+void	 ae_init(struct child *);
+void	 ae_start(struct child *);
+void	 ae_schedule(void);
+
 /* reconcile.c */
 void	 reconcile_check(struct raftd *);
 void	 cat_watch_wake_all(void);

@@ -1,0 +1,970 @@
+/*
+ * The agent's local state, as Consul's agent keeps it: the services and
+ * checks of this node, from the configuration and from
+ * /v1/agent/service/register and /v1/agent/check/register, with the
+ * status of each check as this agent sees it.  API-registered ones are
+ * kept in data_dir/agent/local.state (rewritten whole, atomically, on a
+ * change), so a restart keeps them; configured ones come back from the
+ * configuration.  antientropy.c makes the catalog say the same.
+ *
+ * Where status comes from: TTL checks from pass/warn/fail/update (and
+ * go critical when not updated within their TTL); http and tcp checks
+ * from checkd's probes, through success_before_passing and
+ * failures_before_warning/critical; maintenance checks are critical
+ * while set.  A service whose check stayed critical for longer than its
+ * deregister_critical_service_after is deregistered.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent_codec.h"
+#include "check_proto.h"
+#include "config.h"
+#include "duration.h"
+#include "fdio.h"
+#include "log.h"
+#include "raftd.h"
+
+#define LOCAL_DIR		"agent"
+#define LOCAL_FILE		LOCAL_DIR "/local.state"
+#define LOCAL_FILE_MAX		(16 * 1024 * 1024)
+#define LOCAL_SERVICES_MAX	4096
+#define LOCAL_CHECKS_MAX	8192
+#define NODE_MAINT_ID		"_node_maintenance"
+#define SVC_MAINT_PREFIX	"_service_maintenance:"
+
+struct local_svc {
+	TAILQ_ENTRY(local_svc)	 entry;
+	struct agent_service	 a;
+};
+
+struct local_chk {
+	TAILQ_ENTRY(local_chk)	 entry;
+	struct agent_check	 a;
+	struct event		*ttl_ev;
+	int64_t			 successes;
+	int64_t			 failures;
+	uint64_t		 critical_since;	/* node_now_ms(), 0 */
+};
+
+static TAILQ_HEAD(, local_svc)	 lsvcs = TAILQ_HEAD_INITIALIZER(lsvcs);
+static TAILQ_HEAD(, local_chk)	 lchks = TAILQ_HEAD_INITIALIZER(lchks);
+static size_t			 nlsvcs, nlchks;
+static uint64_t			 local_version;	/* bumped on any change */
+
+static void	local_changed(int);
+
+uint64_t
+local_state_version(void)
+{
+	return local_version;
+}
+
+static struct local_svc *
+svc_find(const char *id)
+{
+	struct local_svc	*s;
+
+	TAILQ_FOREACH(s, &lsvcs, entry)
+		if (strcmp(s->a.s.id, id) == 0)
+			return s;
+	return NULL;
+}
+
+static struct local_chk *
+chk_find(const char *id)
+{
+	struct local_chk	*c;
+
+	TAILQ_FOREACH(c, &lchks, entry)
+		if (strcmp(c->a.c.check_id, id) == 0)
+			return c;
+	return NULL;
+}
+
+/* Walks for antientropy.c and the agent endpoints. */
+void
+local_services(void (*fn)(void *, const struct agent_service *), void *arg)
+{
+	struct local_svc	*s;
+
+	TAILQ_FOREACH(s, &lsvcs, entry)
+		fn(arg, &s->a);
+}
+
+void
+local_checks(void (*fn)(void *, const struct agent_check *), void *arg)
+{
+	struct local_chk	*c;
+
+	TAILQ_FOREACH(c, &lchks, entry)
+		fn(arg, &c->a);
+}
+
+static int
+replace_str(char **dst, const char *src)
+{
+	char	*n = NULL;
+
+	if (src != NULL && (n = strdup(src)) == NULL)
+		fatal("local");
+	free(*dst);
+	*dst = n;
+	return 0;
+}
+
+/* Set a check's status and output; 1 if that changed anything. */
+static int
+chk_set(struct local_chk *c, const char *status, const char *output)
+{
+	int	 changed;
+
+	changed = strcmp(c->a.c.status, status) != 0 ||
+	    strcmp(c->a.c.output != NULL ? c->a.c.output : "",
+	    output != NULL ? output : "") != 0;
+	if (strcmp(c->a.c.status, status) != 0)
+		c->critical_since = strcmp(status, CAT_CRITICAL) == 0 ?
+		    node_now_ms() : 0;
+	replace_str(&c->a.c.status, status);
+	replace_str(&c->a.c.output, output);
+	return changed;
+}
+
+static void
+ttl_expired(evutil_socket_t fd, short events, void *arg)
+{
+	struct local_chk	*c = arg;
+	char			 out[128];
+
+	snprintf(out, sizeof(out), "TTL expired");
+	if (chk_set(c, CAT_CRITICAL, out)) {
+		log_info("local: check %s: TTL expired", c->a.c.check_id);
+		local_changed(0);
+	}
+}
+
+static void
+ttl_arm(struct local_chk *c)
+{
+	struct timeval	 tv;
+
+	if (c->a.kind != AGENT_CHECK_TTL || c->a.ttl_ms <= 0)
+		return;
+	if (c->ttl_ev == NULL && (c->ttl_ev = evtimer_new(raftd_child.base,
+	    ttl_expired, c)) == NULL)
+		fatalx("local: evtimer");
+	tv.tv_sec = c->a.ttl_ms / 1000;
+	tv.tv_usec = (c->a.ttl_ms % 1000) * 1000;
+	if (evtimer_add(c->ttl_ev, &tv) == -1)
+		fatalx("local: evtimer_add");
+}
+
+/* Tell checkd to run (or stop) a check of its kinds. */
+static void
+checkd_set(const struct local_chk *c)
+{
+	struct mpack_out	 out;
+	size_t			 i;
+
+	if (c->a.kind != AGENT_CHECK_HTTP && c->a.kind != AGENT_CHECK_TCP)
+		return;
+	mpack_out_init(&out);
+	msgpack_pack_map(&out.pk, 10);
+	mpack_kv_str(&out.pk, "id", c->a.c.check_id);
+	mpack_kv_uint(&out.pk, "type", c->a.kind == AGENT_CHECK_HTTP ?
+	    CHECK_TYPE_HTTP : CHECK_TYPE_TCP);
+	mpack_kv_str(&out.pk, "target", c->a.kind == AGENT_CHECK_HTTP ?
+	    c->a.c.http : c->a.c.tcp);
+	mpack_kv_str(&out.pk, "method", c->a.method != NULL ? c->a.method :
+	    "");
+	mpack_str(&out.pk, "headers");
+	msgpack_pack_array(&out.pk, c->a.nheaders);
+	for (i = 0; i < c->a.nheaders; i++) {
+		msgpack_pack_array(&out.pk, 2);
+		mpack_str(&out.pk, c->a.headers[i].key);
+		mpack_str(&out.pk, c->a.headers[i].value);
+	}
+	mpack_str(&out.pk, "body");
+	mpack_str(&out.pk, c->a.body);
+	mpack_kv_bool(&out.pk, "tls_skip_verify", c->a.tls_skip_verify);
+	mpack_kv_uint(&out.pk, "interval_ms", c->a.interval_ms <
+	    CHECK_INTERVAL_MIN_MS ? CHECK_INTERVAL_MIN_MS : c->a.interval_ms);
+	mpack_kv_uint(&out.pk, "timeout_ms", c->a.timeout_ms > 0 ?
+	    c->a.timeout_ms : 10000);
+	mpack_kv_uint(&out.pk, "output_max", CHECK_OUTPUT_DEFAULT);
+	if (imsgev_compose(&raftd_child.peers[PROC_CHECKD], IMSG_CHECK_SET, 0,
+	    -1, out.sbuf.data, out.sbuf.size) == -1)
+		fatal("local: compose");
+	mpack_out_free(&out);
+}
+
+static void
+checkd_del(const struct local_chk *c)
+{
+	struct mpack_out	 out;
+
+	if (c->a.kind != AGENT_CHECK_HTTP && c->a.kind != AGENT_CHECK_TCP)
+		return;
+	mpack_out_init(&out);
+	msgpack_pack_map(&out.pk, 1);
+	mpack_kv_str(&out.pk, "id", c->a.c.check_id);
+	if (imsgev_compose(&raftd_child.peers[PROC_CHECKD], IMSG_CHECK_DEL, 0,
+	    -1, out.sbuf.data, out.sbuf.size) == -1)
+		fatal("local: compose");
+	mpack_out_free(&out);
+}
+
+static void
+chk_free(struct local_chk *c)
+{
+	TAILQ_REMOVE(&lchks, c, entry);
+	nlchks--;
+	checkd_del(c);
+	if (c->ttl_ev != NULL)
+		event_free(c->ttl_ev);
+	agent_check_free(&c->a);
+	free(c);
+}
+
+/* Takes a; the check replaces one of the same id (status kept). */
+static void
+chk_add(struct agent_check *a)
+{
+	struct local_chk	*c, *old;
+
+	if ((old = chk_find(a->c.check_id)) != NULL) {
+		/* As Consul: a re-registered check keeps its status. */
+		if (old->a.kind == a->kind && a->kind != AGENT_CHECK_MAINT) {
+			replace_str(&a->c.status, old->a.c.status);
+			replace_str(&a->c.output, old->a.c.output);
+		}
+		chk_free(old);
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("local");
+	c->a = *a;
+	memset(a, 0, sizeof(*a));
+	if (strcmp(c->a.c.status, CAT_CRITICAL) == 0)
+		c->critical_since = node_now_ms();
+	TAILQ_INSERT_TAIL(&lchks, c, entry);
+	nlchks++;
+	ttl_arm(c);
+	checkd_set(c);
+}
+
+static void
+svc_free(struct local_svc *s)
+{
+	TAILQ_REMOVE(&lsvcs, s, entry);
+	nlsvcs--;
+	agent_service_free(&s->a);
+	free(s);
+}
+
+/* Remove a service with its checks. */
+static void
+svc_remove(struct local_svc *s)
+{
+	struct local_chk	*c, *next;
+
+	for (c = TAILQ_FIRST(&lchks); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->a.c.service_id != NULL &&
+		    strcmp(c->a.c.service_id, s->a.s.id) == 0)
+			chk_free(c);
+	}
+	svc_free(s);
+}
+
+/* Persistence of what the API registered. */
+
+static void
+local_save(void)
+{
+	struct mpack_out	 out;
+	struct local_svc	*s;
+	struct local_chk	*c;
+	size_t			 n;
+	char			 tmp[] = LOCAL_FILE ".tmp";
+	int			 fd, dfd;
+
+	if (mkdir(LOCAL_DIR, 0700) == -1 && errno != EEXIST) {
+		log_warn("local: mkdir %s", LOCAL_DIR);
+		return;
+	}
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 2);
+	n = 0;
+	TAILQ_FOREACH(s, &lsvcs, entry)
+		n += !s->a.from_config;
+	msgpack_pack_array(&out.pk, n);
+	TAILQ_FOREACH(s, &lsvcs, entry)
+		if (!s->a.from_config)
+			agent_service_pack(&out.pk, &s->a);
+	n = 0;
+	TAILQ_FOREACH(c, &lchks, entry)
+		n += !c->a.from_config;
+	msgpack_pack_array(&out.pk, n);
+	TAILQ_FOREACH(c, &lchks, entry)
+		if (!c->a.from_config)
+			agent_check_pack(&out.pk, &c->a);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1 || fd_write_all(fd, out.sbuf.data,
+	    out.sbuf.size) == -1 || fsync(fd) == -1 || close(fd) == -1 ||
+	    rename(tmp, LOCAL_FILE) == -1) {
+		log_warn("local: cannot write %s", LOCAL_FILE);
+		mpack_out_free(&out);
+		return;
+	}
+	if ((dfd = open(LOCAL_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
+	    -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	mpack_out_free(&out);
+}
+
+/* The whole file, at most max bytes; -1 with errno. */
+static int
+read_all(int fd, size_t max, unsigned char **bufp, size_t *lenp)
+{
+	unsigned char	*buf;
+	size_t		 len = 0;
+	ssize_t		 r;
+
+	if ((buf = malloc(max)) == NULL)
+		return -1;
+	while ((r = read(fd, buf + len, max - len)) > 0)
+		if ((len += (size_t)r) == max) {
+			free(buf);
+			errno = EFBIG;
+			return -1;
+		}
+	if (r == -1) {
+		free(buf);
+		return -1;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+static void
+local_load(void)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	struct agent_service	 as;
+	struct agent_check	 ac;
+	struct local_svc	*s;
+	unsigned char		*buf;
+	size_t			 len;
+	uint32_t		 i;
+	int			 fd;
+
+	if ((fd = open(LOCAL_FILE, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			log_warn("local: %s", LOCAL_FILE);
+		return;
+	}
+	if (read_all(fd, LOCAL_FILE_MAX, &buf, &len) == -1) {
+		log_warn("local: cannot read %s", LOCAL_FILE);
+		close(fd);
+		return;
+	}
+	close(fd);
+	if (mpack_parse(&u, buf, len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 2 ||
+	    u.data.via.array.ptr[0].type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.ptr[1].type != MSGPACK_OBJECT_ARRAY) {
+		log_warnx("local: %s is damaged; ignoring it", LOCAL_FILE);
+		free(buf);
+		return;
+	}
+	a = u.data.via.array.ptr;
+	for (i = 0; i < a[0].via.array.size; i++) {
+		if (agent_service_unpack(&a[0].via.array.ptr[i], &as) == -1 ||
+		    svc_find(as.s.id) != NULL || nlsvcs >= LOCAL_SERVICES_MAX) {
+			agent_service_free(&as);
+			continue;
+		}
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			fatal("local");
+		s->a = as;
+		TAILQ_INSERT_TAIL(&lsvcs, s, entry);
+		nlsvcs++;
+	}
+	for (i = 0; i < a[1].via.array.size; i++) {
+		if (agent_check_unpack(&a[1].via.array.ptr[i], &ac) == -1 ||
+		    nlchks >= LOCAL_CHECKS_MAX) {
+			agent_check_free(&ac);
+			continue;
+		}
+		chk_add(&ac);
+	}
+	msgpack_unpacked_destroy(&u);
+	free(buf);
+}
+
+/* The configuration's services and checks. */
+
+static void
+strs_copy(char ***dst, size_t *n, const struct config_strlist *l)
+{
+	size_t	 i;
+
+	*dst = NULL;
+	*n = 0;
+	if (l->n == 0)
+		return;
+	if ((*dst = calloc(l->n, sizeof(**dst))) == NULL)
+		fatal("local");
+	for (i = 0; i < l->n; i++)
+		if (((*dst)[i] = strdup(l->v[i])) == NULL)
+			fatal("local");
+	*n = l->n;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char	*d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		fatal("local");
+	return d;
+}
+
+/* A configured check as the agent runs it; -1 if it cannot run. */
+static int
+check_from_config(const struct config_check *cc, const char *sid,
+    struct agent_check *a)
+{
+	struct config	*c = raftd_child.conf;
+	char		 dur[32];
+	size_t		 i, n;
+
+	memset(a, 0, sizeof(*a));
+	a->from_config = 1;
+	a->c.node = xstrdup(c->node_name);
+	a->c.check_id = xstrdup(cc->id);
+	a->c.name = xstrdup(cc->name);
+	a->c.notes = xstrdup(cc->notes);
+	a->c.service_id = xstrdup(sid != NULL ? sid : cc->service_id);
+	a->c.status = xstrdup(cc->status != NULL && *cc->status != '\0' ?
+	    cc->status : CAT_CRITICAL);
+	a->interval_ms = cc->interval / 1000000;
+	a->timeout_ms = cc->timeout / 1000000;
+	if (cc->interval > 0)
+		a->c.interval = xstrdup(duration_format(cc->interval, dur,
+		    sizeof(dur)));
+	if (cc->timeout > 0)
+		a->c.timeout = xstrdup(duration_format(cc->timeout, dur,
+		    sizeof(dur)));
+	a->ttl_ms = cc->ttl / 1000000;
+	a->dereg_after_ms = cc->deregister_critical_service_after / 1000000;
+	a->success_before_passing = cc->success_before_passing;
+	a->failures_before_warning = cc->failures_before_warning < 0 ? 0 :
+	    cc->failures_before_warning;
+	a->failures_before_critical = cc->failures_before_critical;
+	a->tls_skip_verify = cc->tls_skip_verify;
+	a->method = xstrdup(cc->method);
+	a->body = xstrdup(cc->body);
+	if (cc->http != NULL) {
+		a->kind = AGENT_CHECK_HTTP;
+		a->c.http = xstrdup(cc->http);
+		a->c.type = xstrdup("http");
+	} else if (cc->tcp != NULL) {
+		a->kind = AGENT_CHECK_TCP;
+		a->c.tcp = xstrdup(cc->tcp);
+		a->c.type = xstrdup("tcp");
+	} else if (cc->ttl > 0) {
+		a->kind = AGENT_CHECK_TTL;
+		a->c.type = xstrdup("ttl");
+	} else if (cc->args.n > 0) {
+		a->kind = AGENT_CHECK_SCRIPT;
+		a->c.type = xstrdup("script");
+		strs_copy(&a->args, &a->nargs, &cc->args);
+		log_warnx("local: check %s: script checks do not run yet; it "
+		    "keeps its initial status", cc->id != NULL ? cc->id : "");
+	} else
+		return -1;
+	for (n = 0, i = 0; i < cc->nheader; i++)
+		n += cc->header[i].vals.n;
+	if (n > 0 && (a->headers = calloc(n, sizeof(*a->headers))) == NULL)
+		fatal("local");
+	for (i = 0; i < cc->nheader; i++) {
+		size_t	 j;
+
+		for (j = 0; j < cc->header[i].vals.n; j++) {
+			a->headers[a->nheaders].key = xstrdup(cc->header[i].key);
+			a->headers[a->nheaders].value =
+			    xstrdup(cc->header[i].vals.v[j]);
+			a->nheaders++;
+		}
+	}
+	if (a->c.check_id == NULL || a->c.name == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+local_load_config(void)
+{
+	struct config		*c = raftd_child.conf;
+	struct config_service	*cs;
+	struct local_svc	*s;
+	struct agent_check	 ac;
+	size_t			 i, j;
+
+	for (i = 0; i < c->nservices; i++) {
+		cs = &c->services[i];
+		if (cs->id == NULL || cs->name == NULL || svc_find(cs->id))
+			continue;
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			fatal("local");
+		s->a.from_config = 1;
+		s->a.s.node = xstrdup(c->node_name);
+		s->a.s.id = xstrdup(cs->id);
+		s->a.s.service = xstrdup(cs->name);
+		s->a.s.kind = xstrdup(cs->kind);
+		s->a.s.address = xstrdup(cs->address);
+		s->a.s.port = cs->port > 0 ? (uint64_t)cs->port : 0;
+		strs_copy(&s->a.s.tags, &s->a.s.ntags, &cs->tags);
+		if (cs->meta.n > 0 && (s->a.s.meta = calloc(cs->meta.n,
+		    sizeof(*s->a.s.meta))) == NULL)
+			fatal("local");
+		for (j = 0; j < cs->meta.n; j++) {
+			s->a.s.meta[j].key = xstrdup(cs->meta.v[j].key);
+			s->a.s.meta[j].value = xstrdup(cs->meta.v[j].val);
+		}
+		s->a.s.nmeta = cs->meta.n;
+		s->a.s.weight_passing = cs->weights.passing > 0 ?
+		    cs->weights.passing : 1;
+		s->a.s.weight_warning = cs->weights.warning > 0 ?
+		    cs->weights.warning : 1;
+		s->a.s.enable_tag_override = cs->enable_tag_override;
+		TAILQ_INSERT_TAIL(&lsvcs, s, entry);
+		nlsvcs++;
+		for (j = 0; j < cs->nchecks; j++) {
+			if (check_from_config(&cs->checks[j], cs->id,
+			    &ac) == -1) {
+				log_warnx("local: service %s: check %zu cannot "
+				    "run here", cs->id, j + 1);
+				agent_check_free(&ac);
+				continue;
+			}
+			chk_add(&ac);
+		}
+	}
+	for (i = 0; i < c->nchecks; i++) {
+		if (check_from_config(&c->checks[i], NULL, &ac) == -1) {
+			log_warnx("local: check %zu cannot run here", i + 1);
+			agent_check_free(&ac);
+			continue;
+		}
+		chk_add(&ac);
+	}
+}
+
+void
+local_start(void)
+{
+	local_load_config();
+	local_load();
+	local_changed(0);
+}
+
+/* Requests from apid. */
+
+static void
+answer(struct imsgev *iev, uint32_t reqid, int code, const char *error,
+    struct mpack_out *data)
+{
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	msgpack_pack_map(&out.pk, 3);
+	mpack_kv_uint(&out.pk, "code", (uint64_t)code);
+	mpack_kv_str(&out.pk, "error", error != NULL ? error : "");
+	mpack_str(&out.pk, "data");
+	if (data != NULL)
+		msgpack_sbuffer_write(&out.sbuf, data->sbuf.data,
+		    data->sbuf.size);
+	else
+		msgpack_pack_nil(&out.pk);
+	if (out.sbuf.size > IMSG_MAX_DATA) {
+		mpack_out_free(&out);
+		answer(iev, reqid, 500, "answer too large", NULL);
+		return;
+	}
+	if (imsgev_compose(iev, IMSG_LOCAL_RESULT, reqid, -1, out.sbuf.data,
+	    out.sbuf.size) == -1)
+		fatal("local: compose");
+	mpack_out_free(&out);
+}
+
+/* A check may run on this agent; NULL, or why not (with its code). */
+static const char *
+check_allowed(const struct agent_check *a, int *code)
+{
+	struct config	*c = raftd_child.conf;
+
+	*code = 400;
+	if (a->kind == AGENT_CHECK_SCRIPT && !c->enable_script_checks) {
+		*code = 500;
+		return "Scripts are disabled on this agent from remote calls; "
+		    "to enable, configure 'enable_script_checks' to true";
+	}
+	if (a->kind == AGENT_CHECK_SCRIPT)
+		return "script checks are not supported yet";
+	if ((a->kind == AGENT_CHECK_HTTP || a->kind == AGENT_CHECK_TCP) &&
+	    a->interval_ms < 1000)
+		return "Interval must be > 1s";
+	return NULL;
+}
+
+static void
+req_service_register(struct imsgev *iev, uint32_t reqid,
+    const msgpack_object *a, uint32_t n)
+{
+	struct agent_service	 as;
+	struct agent_check	*acs = NULL;
+	struct local_svc	*s;
+	struct local_chk	*c, *next;
+	const char		*why;
+	uint32_t		 i, nc;
+	int			 replace, code, keep;
+
+	if (n != 4 || agent_service_unpack(&a[1], &as) == -1 ||
+	    a[2].type != MSGPACK_OBJECT_ARRAY ||
+	    (nc = a[2].via.array.size) > CAT_LIST_MAX ||
+	    mpack_get_bool(&a[3], &replace) == -1)
+		fatalx("local: malformed service registration");
+	if (nc > 0 && (acs = calloc(nc, sizeof(*acs))) == NULL)
+		fatal("local");
+	for (i = 0; i < nc; i++)
+		if (agent_check_unpack(&a[2].via.array.ptr[i], &acs[i]) == -1)
+			fatalx("local: malformed check in a registration");
+	for (i = 0; i < nc; i++)
+		if ((why = check_allowed(&acs[i], &code)) != NULL) {
+			answer(iev, reqid, code, why, NULL);
+			goto done;
+		}
+	if ((s = svc_find(as.s.id)) == NULL && nlsvcs >= LOCAL_SERVICES_MAX) {
+		answer(iev, reqid, 500, "too many services", NULL);
+		goto done;
+	}
+	if (s != NULL) {
+		agent_service_free(&s->a);
+		s->a = as;
+	} else {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			fatal("local");
+		s->a = as;
+		TAILQ_INSERT_TAIL(&lsvcs, s, entry);
+		nlsvcs++;
+	}
+	memset(&as, 0, sizeof(as));
+	/* ?replace-existing-checks: checks not given again go. */
+	if (replace)
+		for (c = TAILQ_FIRST(&lchks); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			if (c->a.c.service_id == NULL ||
+			    strcmp(c->a.c.service_id, s->a.s.id) != 0)
+				continue;
+			for (keep = 0, i = 0; i < nc; i++)
+				if (strcmp(acs[i].c.check_id,
+				    c->a.c.check_id) == 0)
+					keep = 1;
+			if (!keep)
+				chk_free(c);
+		}
+	for (i = 0; i < nc; i++)
+		chk_add(&acs[i]);
+	local_changed(1);
+	answer(iev, reqid, 200, NULL, NULL);
+ done:
+	for (i = 0; i < nc; i++)
+		agent_check_free(&acs[i]);
+	free(acs);
+	agent_service_free(&as);
+}
+
+static void
+req_check_register(struct imsgev *iev, uint32_t reqid,
+    const msgpack_object *a, uint32_t n)
+{
+	struct agent_check	 ac;
+	const char		*why;
+	char			 err[CAT_STR_MAX + 64];
+	int			 code;
+
+	if (n != 2 || agent_check_unpack(&a[1], &ac) == -1)
+		fatalx("local: malformed check registration");
+	if ((why = check_allowed(&ac, &code)) != NULL)
+		answer(iev, reqid, code, why, NULL);
+	else if (ac.c.service_id != NULL && svc_find(ac.c.service_id) ==
+	    NULL) {
+		snprintf(err, sizeof(err), "ServiceID \"%s\" does not exist",
+		    ac.c.service_id);
+		answer(iev, reqid, 404, err, NULL);
+	} else if (chk_find(ac.c.check_id) == NULL &&
+	    nlchks >= LOCAL_CHECKS_MAX)
+		answer(iev, reqid, 500, "too many checks", NULL);
+	else {
+		chk_add(&ac);
+		local_changed(1);
+		answer(iev, reqid, 200, NULL, NULL);
+	}
+	agent_check_free(&ac);
+}
+
+/* The service's name for a check's ServiceName, filled on the way out. */
+static void
+pack_check(msgpack_packer *pk, const struct local_chk *c)
+{
+	struct agent_check	 a = c->a;
+	struct local_svc	*s;
+
+	if (a.c.service_id != NULL && (s = svc_find(a.c.service_id)) != NULL) {
+		a.c.service_name = s->a.s.service;
+		a.c.service_tags = s->a.s.tags;
+		a.c.nservice_tags = s->a.s.ntags;
+	}
+	agent_check_pack(pk, &a);
+}
+
+static void
+maint_set(const char *id, const char *sid, int enable, const char *reason)
+{
+	struct agent_check	 ac;
+	struct local_chk	*c;
+
+	if (!enable) {
+		if ((c = chk_find(id)) != NULL)
+			chk_free(c);
+		return;
+	}
+	memset(&ac, 0, sizeof(ac));
+	ac.kind = AGENT_CHECK_MAINT;
+	ac.c.node = xstrdup(raftd_child.conf->node_name);
+	ac.c.check_id = xstrdup(id);
+	ac.c.name = xstrdup(sid != NULL ? "Service Maintenance Mode" :
+	    "Node Maintenance Mode");
+	ac.c.notes = xstrdup(reason != NULL && *reason != '\0' ? reason :
+	    "Maintenance mode is enabled for this node via the API");
+	if (sid != NULL && (reason == NULL || *reason == '\0'))
+		replace_str(&ac.c.notes, "Maintenance mode is enabled for "
+		    "this service via the API");
+	ac.c.status = xstrdup(CAT_CRITICAL);
+	ac.c.service_id = xstrdup(sid);
+	ac.c.type = xstrdup("maintenance");
+	chk_add(&ac);
+	agent_check_free(&ac);
+}
+
+void
+local_request(struct imsgev *iev, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	struct mpack_out	 data;
+	struct local_svc	*s;
+	struct local_chk	*c;
+	char			 id[CAT_STR_MAX + 1], status[16];
+	char			 err[CAT_STR_MAX + 128], *output = NULL;
+	char			 reason[CAT_NOTES_MAX + 1];
+	char			 mid[CAT_STR_MAX + 32];
+	uint64_t		 op;
+	uint32_t		 n;
+	int			 enable;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    (n = u.data.via.array.size) == 0 ||
+	    mpack_get_uint(&u.data.via.array.ptr[0], &op) == -1)
+		fatalx("local: malformed request from %s", iev->name);
+	a = u.data.via.array.ptr;
+	switch (op) {
+	case LOCAL_SERVICES:
+	case LOCAL_CHECKS:
+		mpack_out_init(&data);
+		if (op == LOCAL_SERVICES) {
+			msgpack_pack_array(&data.pk, nlsvcs);
+			TAILQ_FOREACH(s, &lsvcs, entry)
+				agent_service_pack(&data.pk, &s->a);
+		} else {
+			msgpack_pack_array(&data.pk, nlchks);
+			TAILQ_FOREACH(c, &lchks, entry)
+				pack_check(&data.pk, c);
+		}
+		answer(iev, imsg->hdr.peerid, 200, NULL, &data);
+		mpack_out_free(&data);
+		break;
+	case LOCAL_SERVICE_REGISTER:
+		req_service_register(iev, imsg->hdr.peerid, a, n);
+		break;
+	case LOCAL_CHECK_REGISTER:
+		req_check_register(iev, imsg->hdr.peerid, a, n);
+		break;
+	case LOCAL_SERVICE_DEREGISTER:
+	case LOCAL_CHECK_DEREGISTER:
+		if (n != 2 || mpack_copy_str(&a[1], id, sizeof(id)) == -1)
+			fatalx("local: malformed deregistration");
+		if (op == LOCAL_SERVICE_DEREGISTER &&
+		    (s = svc_find(id)) != NULL) {
+			svc_remove(s);
+			snprintf(mid, sizeof(mid), SVC_MAINT_PREFIX "%s", id);
+			maint_set(mid, NULL, 0, NULL);
+		} else if (op == LOCAL_CHECK_DEREGISTER &&
+		    (c = chk_find(id)) != NULL)
+			chk_free(c);
+		else {
+			snprintf(err, sizeof(err), op ==
+			    LOCAL_SERVICE_DEREGISTER ? "Unknown service ID "
+			    "\"%s\". Ensure that the service ID is passed, not "
+			    "the service name." : "Unknown check ID \"%s\". "
+			    "Ensure that the check ID is passed, not the check "
+			    "name.", id);
+			answer(iev, imsg->hdr.peerid, 404, err, NULL);
+			break;
+		}
+		local_changed(1);
+		answer(iev, imsg->hdr.peerid, 200, NULL, NULL);
+		break;
+	case LOCAL_CHECK_UPDATE:
+		if (n != 4 || mpack_copy_str(&a[1], id, sizeof(id)) == -1 ||
+		    mpack_copy_str(&a[2], status, sizeof(status)) == -1 ||
+		    !cat_status_valid(status) ||
+		    (a[3].type != MSGPACK_OBJECT_NIL &&
+		    mpack_get_str(&a[3], &output) == -1))
+			fatalx("local: malformed check update");
+		if ((c = chk_find(id)) == NULL ||
+		    c->a.kind != AGENT_CHECK_TTL) {
+			snprintf(err, sizeof(err), "CheckID \"%s\" does not "
+			    "have associated TTL", id);
+			answer(iev, imsg->hdr.peerid, c == NULL ? 404 : 500,
+			    err, NULL);
+			free(output);
+			break;
+		}
+		if (output != NULL && strlen(output) > CHECK_OUTPUT_DEFAULT)
+			output[CHECK_OUTPUT_DEFAULT] = '\0';
+		if (chk_set(c, status, output))
+			local_changed(0);
+		ttl_arm(c);
+		free(output);
+		answer(iev, imsg->hdr.peerid, 200, NULL, NULL);
+		break;
+	case LOCAL_SERVICE_MAINT:
+	case LOCAL_NODE_MAINT:
+		if (n != 4 || mpack_copy_str(&a[1], id, sizeof(id)) == -1 ||
+		    mpack_get_bool(&a[2], &enable) == -1 ||
+		    mpack_copy_str(&a[3], reason, sizeof(reason)) == -1)
+			fatalx("local: malformed maintenance request");
+		if (op == LOCAL_SERVICE_MAINT) {
+			if (svc_find(id) == NULL) {
+				snprintf(err, sizeof(err), "Unknown service ID "
+				    "\"%s\"", id);
+				answer(iev, imsg->hdr.peerid, 404, err, NULL);
+				break;
+			}
+			snprintf(mid, sizeof(mid), SVC_MAINT_PREFIX "%s", id);
+			maint_set(mid, id, enable, reason);
+		} else
+			maint_set(NODE_MAINT_ID, NULL, enable, reason);
+		local_changed(1);
+		answer(iev, imsg->hdr.peerid, 200, NULL, NULL);
+		break;
+	default:
+		fatalx("local: unknown request %llu from %s",
+		    (unsigned long long)op, iev->name);
+	}
+	msgpack_unpacked_destroy(&u);
+}
+
+/* checkd's result for an http or tcp check. */
+void
+local_check_result(struct imsgev *iev, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	struct local_chk	*c;
+	char			 id[CAT_STR_MAX + 1], status[16], *output = NULL;
+	const char		*want;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_MAP ||
+	    mpack_copy_str(mpack_map_get(&u.data, "id"), id,
+	    sizeof(id)) == -1 ||
+	    mpack_copy_str(mpack_map_get(&u.data, "status"), status,
+	    sizeof(status)) == -1 || !cat_status_valid(status) ||
+	    mpack_map_str(&u.data, "output", &output) == -1)
+		fatalx("local: malformed check result from %s", iev->name);
+	msgpack_unpacked_destroy(&u);
+	if ((c = chk_find(id)) == NULL ||
+	    (c->a.kind != AGENT_CHECK_HTTP && c->a.kind != AGENT_CHECK_TCP)) {
+		free(output);
+		return;		/* deregistered meanwhile */
+	}
+	/* Consul's thresholds: consecutive results before a change. */
+	want = NULL;
+	if (strcmp(status, CAT_PASSING) == 0) {
+		c->failures = 0;
+		if (++c->successes >= c->a.success_before_passing)
+			want = CAT_PASSING;
+	} else {
+		c->successes = 0;
+		c->failures++;
+		if (c->failures >= c->a.failures_before_critical)
+			want = status;
+		else if (c->a.failures_before_warning > 0 &&
+		    c->failures >= c->a.failures_before_warning)
+			want = CAT_WARNING;
+	}
+	if (want != NULL && chk_set(c, want, output))
+		local_changed(0);
+	free(output);
+}
+
+/* Every second: deregister services critical for too long. */
+void
+local_tick(void)
+{
+	struct local_chk	*c;
+	struct local_svc	*s;
+	uint64_t		 now = node_now_ms();
+
+	TAILQ_FOREACH(c, &lchks, entry) {
+		if (c->a.dereg_after_ms <= 0 || c->critical_since == 0 ||
+		    c->a.c.service_id == NULL ||
+		    now - c->critical_since < (uint64_t)c->a.dereg_after_ms)
+			continue;
+		if ((s = svc_find(c->a.c.service_id)) == NULL)
+			continue;
+		log_info("local: service %s critical for longer than its "
+		    "deregister_critical_service_after: deregistering it",
+		    s->a.s.id);
+		svc_remove(s);
+		local_changed(1);
+		return;		/* the list changed; the rest next time */
+	}
+}
+
+/* Something changed: save it (if it was the API's) and sync. */
+static void
+local_changed(int save)
+{
+	local_version++;
+	if (save)
+		local_save();
+	ae_schedule();
+}
