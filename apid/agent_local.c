@@ -322,6 +322,10 @@ decode_check(json_t *o, const char *sid, const char *sname, int idx,
 	}
 	if (a->c.check_id == NULL || a->c.name == NULL)
 		return fail(e, 500, "out of memory%s", NULL);
+	if (strlen(a->c.check_id) > CAT_STR_MAX ||
+	    strlen(a->c.name) > CAT_STR_MAX)
+		return fail(e, 400, "Invalid check: CheckID or Name too "
+		    "long%s", NULL);
 	if (a->c.status == NULL || *a->c.status == '\0') {
 		free(a->c.status);
 		a->c.status = strdup(CAT_CRITICAL);
