@@ -525,10 +525,11 @@ cat_read_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct cat_read_args	 a;
 	struct cat_read		 rd;
-	int			 stale, rc;
 
 	if (cat_read_parse(imsg->data, imsg->len, &a) == -1)
 		fatalx("catalog: malformed read request from %s", iev->name);
+	if (!read_route(iev, imsg, a.consistency, a.max_stale_ms, a.query))
+		return;
 	memset(&rd, 0, sizeof(rd));
 	rd.query = a.query;
 	rd.min_index = a.min_index;
@@ -537,27 +538,6 @@ cat_read_request(struct imsgev *iev, struct imsg *imsg)
 	rd.max_stale_ms = a.max_stale_ms;
 	if ((rd.arg = strdup(a.arg)) == NULL)
 		fatal("catalog");
-	if (raftd.read_confirmed)
-		goto serve;
-	stale = rd.consistency == KV_CONS_STALE &&
-	    (!raftd_child.conf->server || read_stale_ok(rd.max_stale_ms));
-	if (forward_request(iev, imsg, stale, rd.query)) {
-		cat_read_free(&rd);
-		return;
-	}
-	if ((!stale && !node_is_leader(&raftd)) ||
-	    (rc = read_barrier(iev, imsg, rd.consistency)) == -1) {
-		if (hold_request(iev, imsg) == -1)
-			read_end(iev, imsg->hdr.peerid, 1, 0,
-			    "No cluster leader");
-		cat_read_free(&rd);
-		return;
-	}
-	if (rc == 0) {
-		cat_read_free(&rd);
-		return;
-	}
- serve:
 	if (rd.min_index > 0 && cat_query_index(&rd) <= rd.min_index &&
 	    cat_watch_add(iev, imsg->hdr.peerid, &rd) == 0)
 		return;		/* the watch owns rd now */

@@ -195,7 +195,7 @@ kv_answer(struct imsgev *iev, uint32_t reqid, struct kv_read *rd)
  * yet), and not longer ago than ?max_stale.  Otherwise the read goes to
  * the leader as a default one would.
  */
-int
+static int
 read_stale_ok(uint64_t max_stale_ms)
 {
 	if (node_is_leader(&raftd))
@@ -211,7 +211,7 @@ read_stale_ok(uint64_t max_stale_ms)
  * ReadIndex round (readindex.c owns a copy of the request); -1 if we
  * cannot lead it (the caller holds or fails it).
  */
-int
+static int
 read_barrier(struct imsgev *iev, struct imsg *imsg, int consistency)
 {
 	if (raftd.read_confirmed || consistency == KV_CONS_STALE)
@@ -221,35 +221,46 @@ read_barrier(struct imsgev *iev, struct imsg *imsg, int consistency)
 	return readindex_wait(&raftd, iev, imsg) == 0 ? 0 : -1;
 }
 
+/*
+ * Where a read (KV or catalog) goes: 1 if it is ours to answer now; 0
+ * if it was forwarded, held for want of a leader, failed, or left to
+ * wait for a ReadIndex round (readindex.c hands it back later).  mode
+ * is what forward.c checks the answers against.
+ */
+int
+read_route(struct imsgev *iev, struct imsg *imsg, int consistency,
+    uint64_t max_stale_ms, int mode)
+{
+	int	 stale, rc;
+
+	if (raftd.read_confirmed)
+		return 1;
+	stale = consistency == KV_CONS_STALE &&
+	    (!raftd_child.conf->server || read_stale_ok(max_stale_ms));
+	if (forward_request(iev, imsg, stale, mode))
+		return 0;
+	if ((!stale && !node_is_leader(&raftd)) ||
+	    (rc = read_barrier(iev, imsg, consistency)) == -1) {
+		if (hold_request(iev, imsg) == -1)
+			read_end(iev, imsg->hdr.peerid, 1, 0,
+			    "No cluster leader");
+		return 0;
+	}
+	return rc;
+}
+
 void
 kv_read_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct kv_read	 rd;
-	int		 stale, rc;
 
 	if (kv_read_parse(imsg->data, imsg->len, &rd) == -1)
 		fatalx("kv: malformed read request from %s", iev->name);
-	if (raftd.read_confirmed)
-		goto serve;
-	stale = rd.consistency == KV_CONS_STALE &&
-	    (!raftd_child.conf->server || read_stale_ok(rd.max_stale_ms));
-	if (forward_request(iev, imsg, stale, rd.mode)) {
+	if (!read_route(iev, imsg, rd.consistency, rd.max_stale_ms,
+	    rd.mode)) {
 		kv_read_free(&rd);
 		return;
 	}
-	if ((!stale && !node_is_leader(&raftd)) ||
-	    (rc = read_barrier(iev, imsg, rd.consistency)) == -1) {
-		if (hold_request(iev, imsg) == -1)
-			read_end(iev, imsg->hdr.peerid, 1, 0,
-			    "No cluster leader");
-		kv_read_free(&rd);
-		return;
-	}
-	if (rc == 0) {
-		kv_read_free(&rd);
-		return;
-	}
- serve:
 	if (rd.min_index > 0 && kv_read_index(&rd) <= rd.min_index) {
 		watch_add(&raftd, iev, imsg->hdr.peerid, &rd);
 		return;		/* the watch owns rd now */

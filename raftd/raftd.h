@@ -253,8 +253,7 @@ void	 kv_ops_free(struct kv_op *, uint32_t);
 void	 read_end(struct imsgev *, uint32_t, uint64_t, int, const char *);
 void	 read_end_served(struct imsgev *, uint32_t, uint64_t, int,
 	    const char *, int);
-int	 read_stale_ok(uint64_t);
-int	 read_barrier(struct imsgev *, struct imsg *, int);
+int	 read_route(struct imsgev *, struct imsg *, int, uint64_t, int);
 void	 kv_write_error(struct imsgev *, uint32_t, const char *);
 
 /* snapshot.c */
