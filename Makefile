@@ -101,11 +101,12 @@ $(O)/regress/unit/%: regress/unit/%.c regress/unit/test.h $(LIBCOMMON)
 
 # Unit tests that compile daemon sources in directly.
 $(O)/regress/unit/test_raft: raftd/raft.c raftd/raft.h
-$(O)/regress/unit/test_store: raftd/store.c raftd/store.h raftd/kv_state.c \
-	raftd/kv_state.h raftd/raft.c raftd/raft.h
-$(O)/regress/unit/test_catalog_state: raftd/catalog_state.c \
-	raftd/catalog_state.h raftd/store.c raftd/store.h raftd/kv_state.c \
-	raftd/kv_state.h raftd/raft.c raftd/raft.h
+STATE_SRCS	:= raftd/store.c raftd/store.h raftd/kv_state.c \
+	raftd/kv_state.h raftd/catalog_state.c raftd/catalog_state.h \
+	raftd/catalog_table.c raftd/catalog_table.h raftd/session_state.c \
+	raftd/session_state.h raftd/raft.c raftd/raft.h
+$(O)/regress/unit/test_store: $(STATE_SRCS)
+$(O)/regress/unit/test_catalog_state: $(STATE_SRCS)
 $(O)/regress/unit/test_swim: gossipd/swim.c gossipd/swim.h \
 	gossipd/swim_codec.c gossipd/swim_codec.h gossipd/keyring.c \
 	gossipd/keyring.h

@@ -115,8 +115,12 @@ void	 agent_force_leave(struct evhttp_request *, const char *);
 void	 operator_keyring(struct evhttp_request *, const char *);
 
 /* event.c */
+void	 uuid_v4(char *, size_t);
 void	 user_event_fire(struct evhttp_request *, const char *);
 void	 user_event_list(struct evhttp_request *, const char *);
+
+/* session.c */
+void	 session_handler(struct evhttp_request *, const char *);
 
 /* txn.c */
 void	 txn_handler(struct evhttp_request *, const char *);

@@ -55,7 +55,7 @@ user_event_json(const char *id, const char *name, const void *payload,
 }
 
 /* A random version 4 UUID, in lower case as Consul writes them. */
-static void
+void
 uuid_v4(char *buf, size_t len)
 {
 	unsigned char	 b[16];

@@ -60,6 +60,8 @@ static const struct route routes[] = {
 	{ "/v1/catalog/",	EVHTTP_REQ_GET | EVHTTP_REQ_PUT,
 				catalog_handler },
 	{ "/v1/health/",	EVHTTP_REQ_GET,	health_handler },
+	{ "/v1/session/",	EVHTTP_REQ_GET | EVHTTP_REQ_PUT,
+	    session_handler },
 	{ "/v1/status/leader",	EVHTTP_REQ_GET,	status_leader },
 	{ "/v1/status/peers",	EVHTTP_REQ_GET,	status_peers },
 	{ "/v1/txn",		EVHTTP_REQ_PUT,	txn_handler },

@@ -20,6 +20,9 @@
  *	register	{"node": node, "skip": skip_node_update,
  *			 "svc": service or nil, "checks": [check...]}
  *	deregister	{"node": node, "sid": service_id, "cid": check_id}
+ *	session		{"id", "nm": name, "n": node, "b": behavior, "ttl",
+ *			 "ld": lock delay, "nc": [node checks],
+ *			 "sc": [service checks], "ci", "mi"}
  *
  * The decoders are strict about what they know and ignore keys they do
  * not, so that a newer peer can add fields.  A known key given twice is
@@ -120,6 +123,21 @@ static const struct cat_field check_fields[] = {
 static const struct cat_field taddr_fields[] = {
 	STR("a", struct cat_taddr, address, CAT_STR_MAX, 0),
 	NUM("p", FT_PORT, struct cat_taddr, port),
+};
+
+static const struct cat_field session_fields[] = {
+	STR("id", struct cat_session, id, CAT_STR_MAX, F_REQUIRED),
+	STR("nm", struct cat_session, name, CAT_STR_MAX, 0),
+	STR("n", struct cat_session, node, CAT_STR_MAX, F_REQUIRED),
+	STR("b", struct cat_session, behavior, CAT_STR_MAX, F_REQUIRED),
+	STR("ttl", struct cat_session, ttl, CAT_STR_MAX, 0),
+	NUM("ld", FT_UINT, struct cat_session, lock_delay),
+	LIST("nc", FT_STRLIST, struct cat_session, node_checks,
+	    nnode_checks),
+	LIST("sc", FT_STRLIST, struct cat_session, service_checks,
+	    nservice_checks),
+	NUM("ci", FT_UINT, struct cat_session, create_index),
+	NUM("mi", FT_UINT, struct cat_session, modify_index),
 };
 
 static const struct cat_field deregister_fields[] = {
@@ -670,4 +688,41 @@ cat_deregister_free(struct cat_deregister *d)
 {
 	free_fields(deregister_fields, nfields(deregister_fields), d);
 	memset(d, 0, sizeof(*d));
+}
+
+void
+cat_session_pack(msgpack_packer *pk, const struct cat_session *se)
+{
+	pack_fields(pk, session_fields, nfields(session_fields), se);
+}
+
+/* The behavior is one of the two; a check ID is never empty. */
+int
+cat_session_unpack(const msgpack_object *o, struct cat_session *se)
+{
+	size_t	 i;
+
+	memset(se, 0, sizeof(*se));
+	if (unpack_fields(o, session_fields, nfields(session_fields),
+	    se) == -1 ||
+	    (strcmp(se->behavior, CAT_SESSION_RELEASE) != 0 &&
+	    strcmp(se->behavior, CAT_SESSION_DELETE) != 0))
+		goto fail;
+	for (i = 0; i < se->nnode_checks; i++)
+		if (se->node_checks[i][0] == '\0')
+			goto fail;
+	for (i = 0; i < se->nservice_checks; i++)
+		if (se->service_checks[i][0] == '\0')
+			goto fail;
+	return 0;
+ fail:
+	cat_session_free(se);
+	return -1;
+}
+
+void
+cat_session_free(struct cat_session *se)
+{
+	free_fields(session_fields, nfields(session_fields), se);
+	memset(se, 0, sizeof(*se));
 }

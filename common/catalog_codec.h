@@ -117,6 +117,30 @@ struct cat_deregister {
 	char			*check_id;	/* NULL */
 };
 
+/*
+ * A session (/v1/session/create): its checks must stay healthy and its
+ * TTL renewed, or it is invalidated and the KV locks it holds are
+ * released or their keys deleted (behavior).  LockDelay is kept as
+ * given, in nanoseconds; TTL as the duration string given ("" none).
+ */
+#define CAT_SESSION_RELEASE	"release"
+#define CAT_SESSION_DELETE	"delete"
+
+struct cat_session {
+	char			*id;		/* UUID; required */
+	char			*name;
+	char			*node;		/* required */
+	char			*behavior;	/* release|delete; required */
+	char			*ttl;		/* "" or "30s" */
+	uint64_t		 lock_delay;	/* ns */
+	char		       **node_checks;
+	size_t			 nnode_checks;
+	char		       **service_checks;
+	size_t			 nservice_checks;
+	uint64_t		 create_index;
+	uint64_t		 modify_index;
+};
+
 int	 cat_status_valid(const char *);
 
 void	 cat_node_pack(msgpack_packer *, const struct cat_node *);
@@ -134,6 +158,10 @@ void	 cat_check_free(struct cat_check *);
 void	 cat_register_pack(msgpack_packer *, const struct cat_register *);
 int	 cat_register_unpack(const msgpack_object *, struct cat_register *);
 void	 cat_register_free(struct cat_register *);
+
+void	 cat_session_pack(msgpack_packer *, const struct cat_session *);
+int	 cat_session_unpack(const msgpack_object *, struct cat_session *);
+void	 cat_session_free(struct cat_session *);
 
 void	 cat_deregister_pack(msgpack_packer *, const struct cat_deregister *);
 int	 cat_deregister_unpack(const msgpack_object *,

@@ -576,7 +576,7 @@ const struct config_key config_keys[] = {
 	    NONNEG),
 	DUR("raft_snapshot_interval", C(raft_snapshot_interval), 30 * SEC),
 	INT("raft_trailing_logs", C(raft_trailing_logs), 10000, NONNEG),
-	DUR("session_ttl_min", C(session_ttl_min), 10 * SEC, P),
+	DUR("session_ttl_min", C(session_ttl_min), 10 * SEC),
 	DUR("default_query_time", C(default_query_time), 300 * SEC),
 	DUR("max_query_time", C(max_query_time), 600 * SEC),
 	DUR("check_update_interval", C(check_update_interval), 5 * MIN, P),

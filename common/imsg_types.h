@@ -215,7 +215,9 @@ enum local_op {
 
 enum cat_write_op {
 	CAT_WRITE_REGISTER = 1,
-	CAT_WRITE_DEREGISTER
+	CAT_WRITE_DEREGISTER,
+	CAT_WRITE_SESSION_CREATE,	/* packed cat_session */
+	CAT_WRITE_SESSION_DESTROY	/* the session ID (str) */
 };
 
 /* Catalog reads, and the IMSG_CAT_ITEMs each answers with. */
@@ -228,6 +230,14 @@ enum cat_query {
 	CAT_Q_HEALTH_CHECKS,	/* packed cat_check: a service's checks */
 	CAT_Q_HEALTH_SERVICE,	/* [node, service, [checks: node's, its]] */
 	CAT_Q_HEALTH_STATE,	/* packed cat_check in that state ("any") */
+	CAT_Q_SESSION_INFO,	/* packed cat_session: the one with that ID */
+	CAT_Q_SESSION_NODE,	/* packed cat_session: the node's */
+	CAT_Q_SESSION_LIST,	/* packed cat_session: all, by ID */
+	/*
+	 * The leader restarts the session's TTL and answers with it, as
+	 * CAT_Q_SESSION_INFO; never stale, never blocking.
+	 */
+	CAT_Q_SESSION_RENEW,
 	CAT_Q_MAX
 };
 

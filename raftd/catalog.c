@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "raftd.h"
+#include "session_state.h"
 
 #define CAT_WAIT_MAX_MS		(1200u * 1000)
 #define CAT_WATCH_MAX		65536
@@ -68,8 +69,13 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    mpack_get_uint(&a[4], &cons) == -1 || cons > KV_CONS_CONSISTENT ||
 	    mpack_get_uint(&a[5], &out->max_stale_ms) == -1)
 		goto done;
-	/* Every query but two names a node, a service or a state. */
-	if ((q != CAT_Q_NODES && q != CAT_Q_SERVICES) == (arg[0] == '\0'))
+	/* Every query but three names a node, a service, a state or ID. */
+	if ((q != CAT_Q_NODES && q != CAT_Q_SERVICES &&
+	    q != CAT_Q_SESSION_LIST) == (arg[0] == '\0'))
+		goto done;
+	/* A renewal goes to the leader and answers at once. */
+	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
+	    out->min_index != 0))
 		goto done;
 	out->query = q;
 	out->consistency = cons;
@@ -97,6 +103,11 @@ cat_query_index(const struct cat_read *rd)
 		return cat_state_service_index(&raftd.store, rd->arg);
 	case CAT_Q_HEALTH_STATE:
 		return cat_state_index(&raftd.store, "checks");
+	case CAT_Q_SESSION_INFO:
+	case CAT_Q_SESSION_NODE:
+	case CAT_Q_SESSION_LIST:
+	case CAT_Q_SESSION_RENEW:
+		return cat_state_index(&raftd.store, SESSIONS_TABLE);
 	case CAT_Q_HEALTH_NODE:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "checks");
@@ -262,6 +273,17 @@ emit_health(void *arg, const struct cat_service *s)
 	return 0;
 }
 
+static int
+emit_session(void *arg, const struct cat_session *se)
+{
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	cat_session_pack(&out.pk, se);
+	emit(arg, &out);
+	return 0;
+}
+
 /* CAT_Q_NODE: [0, node] first, then [1, service] for each. */
 static void
 emit_tagged_node(struct cat_emit *e, const struct cat_node *n)
@@ -372,6 +394,7 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 {
 	struct cat_emit		 e;
 	struct cat_node		 n;
+	struct cat_session	 se;
 	uint64_t		 index = cat_query_index(rd);
 	int			 rc = 0, found = 1;
 
@@ -409,6 +432,28 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		checks_clear(&e, 0);
 		free(e.checks);
 		cat_node_free(&e.node);
+		break;
+	case CAT_Q_SESSION_INFO:
+	case CAT_Q_SESSION_RENEW:
+		if ((rc = session_state_get(&raftd.store, NULL, rd->arg,
+		    &se)) == 1) {
+			found = 0;
+			rc = 0;
+			break;
+		}
+		if (rc == -1)
+			break;
+		if (rd->query == CAT_Q_SESSION_RENEW)
+			session_renew(&se);
+		emit_session(&e, &se);
+		cat_session_free(&se);
+		break;
+	case CAT_Q_SESSION_NODE:
+		rc = session_state_node(&raftd.store, rd->arg, emit_session,
+		    &e);
+		break;
+	case CAT_Q_SESSION_LIST:
+		rc = session_state_list(&raftd.store, emit_session, &e);
 		break;
 	case CAT_Q_NODE:
 		if ((rc = cat_state_node(&raftd.store, rd->arg, &n)) == 1) {
@@ -553,6 +598,8 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	const msgpack_object	*a;
 	struct cat_register	 reg;
 	struct cat_deregister	 dereg;
+	struct cat_session	 se;
+	char			 id[CAT_STR_MAX + 1];
 	uint64_t		 o;
 	int			 rc = -1;
 
@@ -569,7 +616,13 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	    cat_deregister_unpack(&a[1], &dereg) == 0) {
 		cat_deregister_free(&dereg);
 		rc = 0;
-	}
+	} else if (o == CAT_WRITE_SESSION_CREATE &&
+	    cat_session_unpack(&a[1], &se) == 0) {
+		cat_session_free(&se);
+		rc = 0;
+	} else if (o == CAT_WRITE_SESSION_DESTROY &&
+	    mpack_copy_str(&a[1], id, sizeof(id)) == 0 && id[0] != '\0')
+		rc = 0;
 	*op = (int)o;
  done:
 	msgpack_unpacked_destroy(&u);
@@ -654,6 +707,10 @@ cat_apply(struct raftd *r, DB_TXN *txn, uint64_t index,
 	const msgpack_object	*a;
 	struct cat_register	 reg;
 	struct cat_deregister	 dereg;
+	struct cat_session	 se;
+	struct session_effects	 fx = { watch_kv_changed, session_lock_delay,
+				    session_gone, r };
+	char			 id[CAT_STR_MAX + 1];
 	uint64_t		 op;
 	int			 rc = 1;
 
@@ -669,13 +726,29 @@ cat_apply(struct raftd *r, DB_TXN *txn, uint64_t index,
 		    cat_register_unpack(&a[1], &reg) == 0) {
 			rc = cat_state_register(&r->store, txn, index, &reg,
 			    res->err, sizeof(res->err));
+			if (rc == 0)
+				rc = session_state_node_changed(&r->store,
+				    txn, index, reg.node.node, &fx);
 			cat_register_free(&reg);
 		} else if (op == CAT_WRITE_DEREGISTER &&
 		    cat_deregister_unpack(&a[1], &dereg) == 0) {
 			rc = cat_state_deregister(&r->store, txn, index,
 			    &dereg, res->err, sizeof(res->err));
+			if (rc == 0)
+				rc = session_state_node_changed(&r->store,
+				    txn, index, dereg.node, &fx);
 			cat_deregister_free(&dereg);
-		}
+		} else if (op == CAT_WRITE_SESSION_CREATE &&
+		    cat_session_unpack(&a[1], &se) == 0) {
+			rc = session_state_create(&r->store, txn, index, &se,
+			    res->err, sizeof(res->err));
+			if (rc == 0)
+				session_created(&se);
+			cat_session_free(&se);
+		} else if (op == CAT_WRITE_SESSION_DESTROY &&
+		    mpack_copy_str(&a[1], id, sizeof(id)) == 0)
+			rc = session_state_destroy(&r->store, txn, index, id,
+			    &fx);
 	}
 	msgpack_unpacked_destroy(&u);
 	if (rc == -1)

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog_state.h"
+#include "catalog_table.h"
 #include "goquote.h"
 #include "log.h"
 
@@ -22,8 +22,6 @@
 #define CHECKS_TABLE	"checks"
 #define SERVICE_TABLE	"service/"	/* + the service name */
 
-/* Up to three strings of CAT_STR_MAX bytes, NUL-separated. */
-#define CAT_KEY_MAX	(3 * (CAT_STR_MAX + 1))
 #define TABLE_KEY_MAX	(sizeof(SERVICE_TABLE) + CAT_STR_MAX)
 
 /*
@@ -32,319 +30,16 @@
  */
 #define QUOTE_ID	112
 
-enum cat_kind {
-	CAT_NODE,
-	CAT_SERVICE,
-	CAT_CHECK
-};
-
-struct cat_key {
-	char		 buf[CAT_KEY_MAX];
-	size_t		 len;
-};
-
-/* What a cursor walk hands its callbacks. */
-struct cat_walk {
-	struct store	*s;
-	DB_TXN		*txn;
-	uint64_t	 index;
-	cat_node_fn	 node_fn;
-	cat_service_fn	 service_fn;
-	cat_check_fn	 check_fn;
-	void		*arg;
-	const char	*name;		/* service_checks: the name */
-	const char	*sid;		/* deregister: the service ID */
-	char		 node[CAT_STR_MAX + 1];
-	int		 stopped;	/* the caller's callback said stop */
-	size_t		 deleted;
-	enum cat_kind	 kind;		/* dump: what db holds */
-	struct snapshot_writer *w;
-};
-
-/* 0 to go on, 1 to stop the walk, -1 on an error. */
-typedef int (*walk_fn)(struct cat_walk *, DBC *, const DBT *, const DBT *);
-
-static void
-dbt_set(DBT *d, const void *p, size_t len)
-{
-	memset(d, 0, sizeof(*d));
-	d->data = (void *)p;
-	d->size = len;
-}
-
-static int
-db_fail(const char *what, int rc)
-{
-	store_errno = rc;
-	log_warnx("catalog: %s: %s", what, db_strerror(rc));
-	return -1;
-}
-
-/* The parts (a NULL ends them early) joined by NULs; -1 if too long. */
-static int
-key_make(struct cat_key *k, const char *a, const char *b, const char *c)
-{
-	const char	*parts[3] = { a, b, c };
-	size_t		 i, n;
-
-	k->len = 0;
-	for (i = 0; i < 3 && parts[i] != NULL; i++) {
-		if ((n = strnlen(parts[i], CAT_STR_MAX + 1)) > CAT_STR_MAX)
-			return -1;
-		if (i > 0)
-			k->buf[k->len++] = '\0';
-		memcpy(k->buf + k->len, parts[i], n);
-		k->len += n;
-	}
-	return 0;
-}
-
-static int
-str_ok(const char *s)
-{
-	return s != NULL && *s != '\0' &&
-	    strnlen(s, CAT_STR_MAX + 1) <= CAT_STR_MAX;
-}
-
-static void
-rec_pack(enum cat_kind kind, const void *rec, struct mpack_out *out)
-{
-	mpack_out_init(out);
-	switch (kind) {
-	case CAT_NODE:
-		cat_node_pack(&out->pk, rec);
-		break;
-	case CAT_SERVICE:
-		cat_service_pack(&out->pk, rec);
-		break;
-	case CAT_CHECK:
-		cat_check_pack(&out->pk, rec);
-		break;
-	}
-}
-
-static int
-rec_unpack(enum cat_kind kind, const msgpack_object *o, void *rec)
-{
-	switch (kind) {
-	case CAT_NODE:
-		return cat_node_unpack(o, rec);
-	case CAT_SERVICE:
-		return cat_service_unpack(o, rec);
-	case CAT_CHECK:
-		return cat_check_unpack(o, rec);
-	}
-	return -1;
-}
-
-static void
-rec_free(enum cat_kind kind, void *rec)
-{
-	switch (kind) {
-	case CAT_NODE:
-		cat_node_free(rec);
-		break;
-	case CAT_SERVICE:
-		cat_service_free(rec);
-		break;
-	case CAT_CHECK:
-		cat_check_free(rec);
-		break;
-	}
-}
-
-static int
-rec_decode(enum cat_kind kind, const void *p, size_t len, void *rec)
-{
-	msgpack_unpacked	 u;
-	int			 rc;
-
-	if (mpack_parse(&u, p, len) == -1) {
-		log_warnx("catalog: damaged record");
-		return -1;
-	}
-	rc = rec_unpack(kind, &u.data, rec);
-	msgpack_unpacked_destroy(&u);
-	if (rc == -1)
-		log_warnx("catalog: damaged record");
-	return rc;
-}
-
-/* 0 and the record, 1 if absent, -1 on an error. */
-static int
-rec_get(DB *db, DB_TXN *txn, enum cat_kind kind, const struct cat_key *k,
-    void *rec)
-{
-	DBT	 key, v;
-	int	 rc;
-
-	dbt_set(&key, k->buf, k->len);
-	memset(&v, 0, sizeof(v));
-	v.flags = DB_DBT_MALLOC;
-	if ((rc = db->get(db, txn, &key, &v, 0)) == DB_NOTFOUND)
-		return 1;
-	if (rc != 0)
-		return db_fail("get", rc);
-	rc = rec_decode(kind, v.data, v.size, rec);
-	free(v.data);
-	return rc;
-}
-
-/* 0 if the key is there, 1 if not, -1 on an error. */
-static int
-key_exists(DB *db, DB_TXN *txn, const struct cat_key *k)
-{
-	DBT	 key, v;
-	int	 rc;
-
-	dbt_set(&key, k->buf, k->len);
-	memset(&v, 0, sizeof(v));
-	v.flags = DB_DBT_PARTIAL;	/* no data wanted */
-	if ((rc = db->get(db, txn, &key, &v, 0)) == DB_NOTFOUND)
-		return 1;
-	if (rc != 0)
-		return db_fail("get", rc);
-	return 0;
-}
-
-static int
-rec_put(DB *db, DB_TXN *txn, enum cat_kind kind, const struct cat_key *k,
-    const void *rec)
-{
-	struct mpack_out	 out;
-	DBT			 key, v;
-	int			 rc;
-
-	rec_pack(kind, rec, &out);
-	dbt_set(&key, k->buf, k->len);
-	dbt_set(&v, out.sbuf.data, out.sbuf.size);
-	rc = db->put(db, txn, &key, &v, 0);
-	mpack_out_free(&out);
-	if (rc != 0)
-		return db_fail("put", rc);
-	return 0;
-}
-
-static int
-key_put(DB *db, DB_TXN *txn, const struct cat_key *k)
-{
-	DBT	 key, v;
-	int	 rc;
-
-	dbt_set(&key, k->buf, k->len);
-	dbt_set(&v, "", 0);
-	if ((rc = db->put(db, txn, &key, &v, 0)) != 0)
-		return db_fail("put", rc);
-	return 0;
-}
-
-/* 0 deleted, 1 was not there, -1 on an error. */
-static int
-key_del(DB *db, DB_TXN *txn, const struct cat_key *k)
-{
-	DBT	 key;
-	int	 rc;
-
-	dbt_set(&key, k->buf, k->len);
-	if ((rc = db->del(db, txn, &key, 0)) == DB_NOTFOUND)
-		return 1;
-	if (rc != 0)
-		return db_fail("del", rc);
-	return 0;
-}
-
-/* Whether two records pack the same. */
-static int
-rec_same(enum cat_kind kind, const void *a, const void *b)
-{
-	struct mpack_out	 pa, pb;
-	int			 same;
-
-	rec_pack(kind, a, &pa);
-	rec_pack(kind, b, &pb);
-	same = pa.sbuf.size == pb.sbuf.size &&
-	    memcmp(pa.sbuf.data, pb.sbuf.data, pa.sbuf.size) == 0;
-	mpack_out_free(&pa);
-	mpack_out_free(&pb);
-	return same;
-}
-
-/*
- * Walk the records of db whose key starts with prefix, in key order.
- * Returns 0, also when fn stopped the walk, or -1.
- */
-static int
-walk(DB *db, DB_TXN *txn, const void *prefix, size_t plen, walk_fn fn,
-    struct cat_walk *wk)
-{
-	DBC	*c;
-	DBT	 k, v;
-	int	 rc, ret = 0, flag = plen > 0 ? DB_SET_RANGE : DB_FIRST;
-
-	if ((rc = db->cursor(db, txn, &c, 0)) != 0)
-		return db_fail("cursor", rc);
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	k.flags = v.flags = DB_DBT_REALLOC;
-	if ((k.data = malloc(plen + 1)) == NULL) {
-		c->close(c);
-		return -1;
-	}
-	if (plen > 0)
-		memcpy(k.data, prefix, plen);
-	k.size = plen;
-	while ((rc = c->get(c, &k, &v, flag)) == 0) {
-		flag = DB_NEXT;
-		if (k.size < plen ||
-		    (plen > 0 && memcmp(k.data, prefix, plen) != 0))
-			break;
-		if ((ret = fn(wk, c, &k, &v)) != 0)
-			break;
-	}
-	if (rc != 0 && rc != DB_NOTFOUND)
-		ret = db_fail("cursor get", rc);
-	free(k.data);
-	free(v.data);
-	if ((rc = c->close(c)) != 0 && ret >= 0)
-		ret = db_fail("cursor close", rc);
-	return ret == -1 ? -1 : 0;
-}
-
-/* Move a table index up to index. */
-static int
-index_bump(struct store *s, DB_TXN *txn, const char *table, uint64_t index)
-{
-	DBT		 k, v;
-	unsigned char	 buf[8];
-	int		 rc;
-
-	dbt_set(&k, table, strlen(table));
-	memset(&v, 0, sizeof(v));
-	v.data = buf;
-	v.ulen = sizeof(buf);
-	v.flags = DB_DBT_USERMEM;
-	rc = s->tables->get(s->tables, txn, &k, &v, 0);
-	if (rc == 0 && v.size == sizeof(buf) && be64_get(buf) >= index)
-		return 0;
-	if (rc != 0 && rc != DB_NOTFOUND)
-		return db_fail("get index", rc);
-	be64_put(buf, index);
-	dbt_set(&v, buf, sizeof(buf));
-	if ((rc = s->tables->put(s->tables, txn, &k, &v, 0)) != 0)
-		return db_fail("put index", rc);
-	return 0;
-}
-
 static int
 service_index_bump(struct store *s, DB_TXN *txn, const char *name,
     uint64_t index)
 {
 	char	 table[TABLE_KEY_MAX];
 
-	if (!str_ok(name))
+	if (!tbl_str_ok(name))
 		return 0;
 	snprintf(table, sizeof(table), "%s%s", SERVICE_TABLE, name);
-	return index_bump(s, txn, table, index);
+	return tbl_index_bump(s, txn, table, index);
 }
 
 static int
@@ -353,7 +48,7 @@ bump_service_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 	struct cat_service	 svc;
 	int			 rc;
 
-	if (rec_decode(CAT_SERVICE, v->data, v->size, &svc) == -1)
+	if (tbl_rec_decode(CAT_SERVICE, v->data, v->size, &svc) == -1)
 		return -1;
 	rc = service_index_bump(wk->s, wk->txn, svc.service, wk->index);
 	cat_service_free(&svc);
@@ -371,31 +66,14 @@ bump_node_services(struct store *s, DB_TXN *txn, const char *node,
 	struct cat_walk	 wk;
 	struct cat_key	 prefix;
 
-	if (key_make(&prefix, node, "", NULL) == -1)
+	if (tbl_key_make(&prefix, node, "", NULL) == -1)
 		return 0;
 	memset(&wk, 0, sizeof(wk));
 	wk.s = s;
 	wk.txn = txn;
 	wk.index = index;
-	return walk(s->cat_services, txn, prefix.buf, prefix.len,
+	return tbl_walk(s->cat_services, txn, prefix.buf, prefix.len,
 	    bump_service_cb, &wk);
-}
-
-static int	refuse(char *, size_t, const char *, ...)
-		    __attribute__((__format__(printf, 3, 4)));
-
-/* The registration is refused with this message: returns 1. */
-static int
-refuse(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return 1;
 }
 
 /* An ID as Go's %q prints it, cut to fit a message. */
@@ -422,48 +100,49 @@ register_check(struct store *s, DB_TXN *txn, const struct cat_register *r,
 
 	if ((!node_exists || !r->skip_node_update) &&
 	    (r->node.address == NULL || *r->node.address == '\0'))
-		return refuse(err, errlen, "Must provide address%s",
+		return tbl_refuse(err, errlen, "Must provide address%s",
 		    r->skip_node_update ? "" :
 		    " if SkipNodeUpdate is not set");
 	if (svc != NULL) {
 		if (svc->id == NULL || *svc->id == '\0')
-			return refuse(err, errlen, "Must provide service ID");
+			return tbl_refuse(err, errlen,
+			    "Must provide service ID");
 		if (svc->service == NULL || *svc->service == '\0')
-			return refuse(err, errlen,
+			return tbl_refuse(err, errlen,
 			    "Must provide service name with ID");
-		if (!str_ok(svc->id) || !str_ok(svc->service))
-			return refuse(err, errlen,
+		if (!tbl_str_ok(svc->id) || !tbl_str_ok(svc->service))
+			return tbl_refuse(err, errlen,
 			    "Service ID or name is too long");
 	}
 	for (i = 0; i < r->nchecks; i++) {
 		ck = &r->checks[i];
 		if (ck->check_id == NULL || *ck->check_id == '\0')
-			return refuse(err, errlen, "Must provide check ID");
-		if (!str_ok(ck->check_id))
-			return refuse(err, errlen, "Check ID is too long");
+			return tbl_refuse(err, errlen, "Must provide check ID");
+		if (!tbl_str_ok(ck->check_id))
+			return tbl_refuse(err, errlen, "Check ID is too long");
 		if (ck->name == NULL || *ck->name == '\0')
-			return refuse(err, errlen, "Must provide a name for "
-			    "check ID %s", quote(qa, ck->check_id));
+			return tbl_refuse(err, errlen, "Must provide a name "
+			    "for check ID %s", quote(qa, ck->check_id));
 		if (ck->node != NULL && *ck->node != '\0' &&
 		    strcmp(ck->node, r->node.node) != 0)
-			return refuse(err, errlen, "check node %s does not "
+			return tbl_refuse(err, errlen, "check node %s does not "
 			    "match node %s", quote(qa, ck->node),
 			    quote(qb, r->node.node));
 		if (ck->status != NULL && *ck->status != '\0' &&
 		    !cat_status_valid(ck->status))
-			return refuse(err, errlen, "Invalid check status %s",
-			    quote(qa, ck->status));
+			return tbl_refuse(err, errlen,
+			    "Invalid check status %s", quote(qa, ck->status));
 		if (ck->service_id == NULL || *ck->service_id == '\0')
 			continue;
 		if (svc != NULL && strcmp(ck->service_id, svc->id) == 0)
 			continue;
-		if (key_make(&k, r->node.node, ck->service_id, NULL) == -1)
+		if (tbl_key_make(&k, r->node.node, ck->service_id, NULL) == -1)
 			rc = 1;
-		else if ((rc = key_exists(s->cat_services, txn, &k)) == -1)
+		else if ((rc = tbl_key_exists(s->cat_services, txn, &k)) == -1)
 			return -1;
 		if (rc == 1)
-			return refuse(err, errlen, "Unknown service ID %s for "
-			    "check ID %s", quote(qa, ck->service_id),
+			return tbl_refuse(err, errlen, "Unknown service ID %s "
+			    "for check ID %s", quote(qa, ck->service_id),
 			    quote(qb, ck->check_id));
 	}
 	return 0;
@@ -480,11 +159,11 @@ register_node(struct store *s, DB_TXN *txn, uint64_t index,
 		return 0;
 	n.create_index = exists ? old->create_index : index;
 	n.modify_index = exists ? old->modify_index : index;
-	if (exists && rec_same(CAT_NODE, &n, old))
+	if (exists && tbl_rec_same(CAT_NODE, &n, old))
 		return 0;
 	n.modify_index = index;
-	if (rec_put(s->cat_nodes, txn, CAT_NODE, k, &n) == -1 ||
-	    index_bump(s, txn, NODES_TABLE, index) == -1)
+	if (tbl_rec_put(s->cat_nodes, txn, CAT_NODE, k, &n) == -1 ||
+	    tbl_index_bump(s, txn, NODES_TABLE, index) == -1)
 		return -1;
 	if (exists && bump_node_services(s, txn, n.node, index) == -1)
 		return -1;
@@ -500,28 +179,29 @@ register_service(struct store *s, DB_TXN *txn, uint64_t index,
 	int			 rc, ret = -1;
 
 	svc.node = r->node.node;
-	if (key_make(&k, svc.node, svc.id, NULL) == -1 ||
-	    key_make(&nk, svc.service, svc.node, svc.id) == -1)
+	if (tbl_key_make(&k, svc.node, svc.id, NULL) == -1 ||
+	    tbl_key_make(&nk, svc.service, svc.node, svc.id) == -1)
 		return -1;
-	if ((rc = rec_get(s->cat_services, txn, CAT_SERVICE, &k, &old)) == -1)
+	if ((rc = tbl_rec_get(s->cat_services, txn, CAT_SERVICE, &k,
+	    &old)) == -1)
 		return -1;
 	svc.create_index = rc == 0 ? old.create_index : index;
 	svc.modify_index = rc == 0 ? old.modify_index : index;
-	if (rc == 0 && rec_same(CAT_SERVICE, &svc, &old)) {
+	if (rc == 0 && tbl_rec_same(CAT_SERVICE, &svc, &old)) {
 		cat_service_free(&old);
 		return 0;
 	}
 	svc.modify_index = index;
-	if (rec_put(s->cat_services, txn, CAT_SERVICE, &k, &svc) == -1)
+	if (tbl_rec_put(s->cat_services, txn, CAT_SERVICE, &k, &svc) == -1)
 		goto done;
 	/* Renamed: the instance leaves its old name. */
 	if (rc == 0 && strcmp(old.service, svc.service) != 0 &&
-	    (key_make(&ok, old.service, svc.node, svc.id) == -1 ||
-	    key_del(s->cat_svc_names, txn, &ok) == -1 ||
+	    (tbl_key_make(&ok, old.service, svc.node, svc.id) == -1 ||
+	    tbl_key_del(s->cat_svc_names, txn, &ok) == -1 ||
 	    service_index_bump(s, txn, old.service, index) == -1))
 		goto done;
-	if (key_put(s->cat_svc_names, txn, &nk) == -1 ||
-	    index_bump(s, txn, SERVICES_TABLE, index) == -1 ||
+	if (tbl_key_put(s->cat_svc_names, txn, &nk) == -1 ||
+	    tbl_index_bump(s, txn, SERVICES_TABLE, index) == -1 ||
 	    service_index_bump(s, txn, svc.service, index) == -1)
 		goto done;
 	ret = 0;
@@ -554,8 +234,8 @@ register_check_one(struct store *s, DB_TXN *txn, uint64_t index,
 		ck.service_tags = r->service->tags;
 		ck.nservice_tags = r->service->ntags;
 	} else if (ck.service_id != NULL) {
-		if (key_make(&k, ck.node, ck.service_id, NULL) == -1 ||
-		    (rc = rec_get(s->cat_services, txn, CAT_SERVICE, &k,
+		if (tbl_key_make(&k, ck.node, ck.service_id, NULL) == -1 ||
+		    (rc = tbl_rec_get(s->cat_services, txn, CAT_SERVICE, &k,
 		    &stored)) == -1)
 			return -1;
 		if (rc == 1) {
@@ -569,19 +249,19 @@ register_check_one(struct store *s, DB_TXN *txn, uint64_t index,
 		ck.nservice_tags = stored.ntags;
 	}
 
-	if (key_make(&k, ck.node, ck.check_id, NULL) == -1 ||
-	    (rc = rec_get(s->cat_checks, txn, CAT_CHECK, &k, &old)) == -1)
+	if (tbl_key_make(&k, ck.node, ck.check_id, NULL) == -1 ||
+	    (rc = tbl_rec_get(s->cat_checks, txn, CAT_CHECK, &k, &old)) == -1)
 		goto done;
 	have_old = rc == 0;
 	ck.create_index = have_old ? old.create_index : index;
 	ck.modify_index = have_old ? old.modify_index : index;
-	if (have_old && rec_same(CAT_CHECK, &ck, &old)) {
+	if (have_old && tbl_rec_same(CAT_CHECK, &ck, &old)) {
 		ret = 0;
 		goto done;
 	}
 	ck.modify_index = index;
-	if (rec_put(s->cat_checks, txn, CAT_CHECK, &k, &ck) == -1 ||
-	    index_bump(s, txn, CHECKS_TABLE, index) == -1)
+	if (tbl_rec_put(s->cat_checks, txn, CAT_CHECK, &k, &ck) == -1 ||
+	    tbl_index_bump(s, txn, CHECKS_TABLE, index) == -1)
 		goto done;
 	/* A service check shows in its service; a node check in all. */
 	if (ck.service_id != NULL)
@@ -608,10 +288,10 @@ cat_state_register(struct store *s, DB_TXN *txn, uint64_t index,
 	if (errlen > 0)
 		err[0] = '\0';
 	if (r->node.node == NULL || *r->node.node == '\0')
-		return refuse(err, errlen, "Must provide node");
-	if (key_make(&k, r->node.node, NULL, NULL) == -1)
-		return refuse(err, errlen, "Node name is too long");
-	if ((rc = rec_get(s->cat_nodes, txn, CAT_NODE, &k, &old)) == -1)
+		return tbl_refuse(err, errlen, "Must provide node");
+	if (tbl_key_make(&k, r->node.node, NULL, NULL) == -1)
+		return tbl_refuse(err, errlen, "Node name is too long");
+	if ((rc = tbl_rec_get(s->cat_nodes, txn, CAT_NODE, &k, &old)) == -1)
 		return -1;
 	if ((ret = register_check(s, txn, r, rc == 0, err, errlen)) != 0)
 		goto done;
@@ -639,14 +319,14 @@ del_node_service_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 	struct cat_key		 nk;
 	int			 rc, ret = -1;
 
-	if (rec_decode(CAT_SERVICE, v->data, v->size, &svc) == -1)
+	if (tbl_rec_decode(CAT_SERVICE, v->data, v->size, &svc) == -1)
 		return -1;
-	if (key_make(&nk, svc.service, svc.node, svc.id) == -1 ||
-	    key_del(wk->s->cat_svc_names, wk->txn, &nk) == -1 ||
+	if (tbl_key_make(&nk, svc.service, svc.node, svc.id) == -1 ||
+	    tbl_key_del(wk->s->cat_svc_names, wk->txn, &nk) == -1 ||
 	    service_index_bump(wk->s, wk->txn, svc.service, wk->index) == -1)
 		goto done;
 	if ((rc = c->del(c, 0)) != 0) {
-		db_fail("del", rc);
+		tbl_db_fail("del", rc);
 		goto done;
 	}
 	wk->deleted++;
@@ -664,7 +344,7 @@ del_check_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 	int			 rc, match = 1;
 
 	if (wk->sid != NULL) {
-		if (rec_decode(CAT_CHECK, v->data, v->size, &ck) == -1)
+		if (tbl_rec_decode(CAT_CHECK, v->data, v->size, &ck) == -1)
 			return -1;
 		match = ck.service_id != NULL &&
 		    strcmp(ck.service_id, wk->sid) == 0;
@@ -673,7 +353,7 @@ del_check_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 	if (!match)
 		return 0;
 	if ((rc = c->del(c, 0)) != 0)
-		return db_fail("del", rc);
+		return tbl_db_fail("del", rc);
 	wk->deleted++;
 	return 0;
 }
@@ -686,28 +366,28 @@ deregister_node(struct store *s, DB_TXN *txn, uint64_t index,
 	struct cat_key	 k, prefix;
 	int		 rc;
 
-	if (key_make(&k, node, NULL, NULL) == -1 ||
-	    key_make(&prefix, node, "", NULL) == -1)
+	if (tbl_key_make(&k, node, NULL, NULL) == -1 ||
+	    tbl_key_make(&prefix, node, "", NULL) == -1)
 		return 0;
 	memset(&wk, 0, sizeof(wk));
 	wk.s = s;
 	wk.txn = txn;
 	wk.index = index;
-	if (walk(s->cat_services, txn, prefix.buf, prefix.len,
+	if (tbl_walk(s->cat_services, txn, prefix.buf, prefix.len,
 	    del_node_service_cb, &wk) == -1)
 		return -1;
 	if (wk.deleted > 0 &&
-	    index_bump(s, txn, SERVICES_TABLE, index) == -1)
+	    tbl_index_bump(s, txn, SERVICES_TABLE, index) == -1)
 		return -1;
 	wk.deleted = 0;
-	if (walk(s->cat_checks, txn, prefix.buf, prefix.len, del_check_cb,
+	if (tbl_walk(s->cat_checks, txn, prefix.buf, prefix.len, del_check_cb,
 	    &wk) == -1)
 		return -1;
-	if (wk.deleted > 0 && index_bump(s, txn, CHECKS_TABLE, index) == -1)
+	if (wk.deleted > 0 && tbl_index_bump(s, txn, CHECKS_TABLE, index) == -1)
 		return -1;
-	if ((rc = key_del(s->cat_nodes, txn, &k)) != 0)
+	if ((rc = tbl_key_del(s->cat_nodes, txn, &k)) != 0)
 		return rc == 1 ? 0 : -1;
-	return index_bump(s, txn, NODES_TABLE, index);
+	return tbl_index_bump(s, txn, NODES_TABLE, index);
 }
 
 static int
@@ -719,29 +399,30 @@ deregister_service(struct store *s, DB_TXN *txn, uint64_t index,
 	struct cat_key		 k, nk, prefix;
 	int			 rc, ret = -1;
 
-	if (key_make(&k, node, sid, NULL) == -1 ||
-	    key_make(&prefix, node, "", NULL) == -1)
+	if (tbl_key_make(&k, node, sid, NULL) == -1 ||
+	    tbl_key_make(&prefix, node, "", NULL) == -1)
 		return 0;
-	if ((rc = rec_get(s->cat_services, txn, CAT_SERVICE, &k, &svc)) != 0)
+	if ((rc = tbl_rec_get(s->cat_services, txn, CAT_SERVICE, &k,
+	    &svc)) != 0)
 		return rc == 1 ? 0 : -1;
 	memset(&wk, 0, sizeof(wk));
 	wk.s = s;
 	wk.txn = txn;
 	wk.index = index;
 	wk.sid = sid;
-	if (walk(s->cat_checks, txn, prefix.buf, prefix.len, del_check_cb,
+	if (tbl_walk(s->cat_checks, txn, prefix.buf, prefix.len, del_check_cb,
 	    &wk) == -1)
 		goto done;
-	if (wk.deleted > 0 && index_bump(s, txn, CHECKS_TABLE, index) == -1)
+	if (wk.deleted > 0 && tbl_index_bump(s, txn, CHECKS_TABLE, index) == -1)
 		goto done;
 	/*
 	 * The name's index moves even when this was its last instance, so
 	 * that a query blocked on the name sees it go.
 	 */
-	if (key_make(&nk, svc.service, node, sid) == -1 ||
-	    key_del(s->cat_svc_names, txn, &nk) == -1 ||
-	    key_del(s->cat_services, txn, &k) == -1 ||
-	    index_bump(s, txn, SERVICES_TABLE, index) == -1 ||
+	if (tbl_key_make(&nk, svc.service, node, sid) == -1 ||
+	    tbl_key_del(s->cat_svc_names, txn, &nk) == -1 ||
+	    tbl_key_del(s->cat_services, txn, &k) == -1 ||
+	    tbl_index_bump(s, txn, SERVICES_TABLE, index) == -1 ||
 	    service_index_bump(s, txn, svc.service, index) == -1)
 		goto done;
 	ret = 0;
@@ -759,20 +440,21 @@ deregister_check(struct store *s, DB_TXN *txn, uint64_t index,
 	struct cat_key		 k;
 	int			 rc, ret = -1;
 
-	if (key_make(&k, node, cid, NULL) == -1)
+	if (tbl_key_make(&k, node, cid, NULL) == -1)
 		return 0;
-	if ((rc = rec_get(s->cat_checks, txn, CAT_CHECK, &k, &ck)) != 0)
+	if ((rc = tbl_rec_get(s->cat_checks, txn, CAT_CHECK, &k, &ck)) != 0)
 		return rc == 1 ? 0 : -1;
-	if (key_del(s->cat_checks, txn, &k) == -1 ||
-	    index_bump(s, txn, CHECKS_TABLE, index) == -1)
+	if (tbl_key_del(s->cat_checks, txn, &k) == -1 ||
+	    tbl_index_bump(s, txn, CHECKS_TABLE, index) == -1)
 		goto done;
 	if (ck.service_id == NULL) {
 		ret = bump_node_services(s, txn, node, index);
 		goto done;
 	}
 	/* The service's name now: the check's copy may be older. */
-	if (key_make(&k, node, ck.service_id, NULL) == -1 ||
-	    (rc = rec_get(s->cat_services, txn, CAT_SERVICE, &k, &svc)) == -1)
+	if (tbl_key_make(&k, node, ck.service_id, NULL) == -1 ||
+	    (rc = tbl_rec_get(s->cat_services, txn, CAT_SERVICE, &k,
+	    &svc)) == -1)
 		goto done;
 	if (rc == 0) {
 		ret = service_index_bump(s, txn, svc.service, index);
@@ -791,7 +473,7 @@ cat_state_deregister(struct store *s, DB_TXN *txn, uint64_t index,
 	if (errlen > 0)
 		err[0] = '\0';
 	if (d->node == NULL || *d->node == '\0')
-		return refuse(err, errlen, "Must provide node");
+		return tbl_refuse(err, errlen, "Must provide node");
 	if (d->service_id != NULL && *d->service_id != '\0')
 		return deregister_service(s, txn, index, d->node,
 		    d->service_id);
@@ -806,9 +488,9 @@ cat_state_node(struct store *s, const char *name, struct cat_node *n)
 	struct cat_key	 k;
 
 	memset(n, 0, sizeof(*n));
-	if (name == NULL || key_make(&k, name, NULL, NULL) == -1)
+	if (name == NULL || tbl_key_make(&k, name, NULL, NULL) == -1)
 		return 1;
-	return rec_get(s->cat_nodes, NULL, CAT_NODE, &k, n);
+	return tbl_rec_get(s->cat_nodes, NULL, CAT_NODE, &k, n);
 }
 
 static int
@@ -817,7 +499,7 @@ node_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 	struct cat_node	 n;
 	int		 rc;
 
-	if (rec_decode(CAT_NODE, v->data, v->size, &n) == -1)
+	if (tbl_rec_decode(CAT_NODE, v->data, v->size, &n) == -1)
 		return -1;
 	rc = wk->node_fn(wk->arg, &n);
 	cat_node_free(&n);
@@ -830,7 +512,7 @@ service_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 	struct cat_service	 svc;
 	int			 rc;
 
-	if (rec_decode(CAT_SERVICE, v->data, v->size, &svc) == -1)
+	if (tbl_rec_decode(CAT_SERVICE, v->data, v->size, &svc) == -1)
 		return -1;
 	rc = wk->service_fn(wk->arg, &svc);
 	cat_service_free(&svc);
@@ -843,7 +525,7 @@ check_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 	struct cat_check	 ck;
 	int			 rc;
 
-	if (rec_decode(CAT_CHECK, v->data, v->size, &ck) == -1)
+	if (tbl_rec_decode(CAT_CHECK, v->data, v->size, &ck) == -1)
 		return -1;
 	rc = wk->check_fn(wk->arg, &ck);
 	cat_check_free(&ck);
@@ -887,7 +569,7 @@ instance_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 		return -1;
 	sk.len = k->size - off;
 	memcpy(sk.buf, (const char *)k->data + off, sk.len);
-	if ((rc = rec_get(wk->s->cat_services, NULL, CAT_SERVICE, &sk,
+	if ((rc = tbl_rec_get(wk->s->cat_services, NULL, CAT_SERVICE, &sk,
 	    &svc)) != 0) {
 		if (rc == 1)
 			log_warnx("catalog: service name index names a "
@@ -908,7 +590,7 @@ cat_state_nodes(struct store *s, cat_node_fn fn, void *arg)
 	wk.s = s;
 	wk.node_fn = fn;
 	wk.arg = arg;
-	return walk(s->cat_nodes, NULL, NULL, 0, node_cb, &wk);
+	return tbl_walk(s->cat_nodes, NULL, NULL, 0, node_cb, &wk);
 }
 
 int
@@ -918,14 +600,14 @@ cat_state_node_services(struct store *s, const char *node,
 	struct cat_walk	 wk;
 	struct cat_key	 prefix;
 
-	if (node == NULL || key_make(&prefix, node, "", NULL) == -1)
+	if (node == NULL || tbl_key_make(&prefix, node, "", NULL) == -1)
 		return 0;
 	memset(&wk, 0, sizeof(wk));
 	wk.s = s;
 	wk.service_fn = fn;
 	wk.arg = arg;
-	return walk(s->cat_services, NULL, prefix.buf, prefix.len, service_cb,
-	    &wk);
+	return tbl_walk(s->cat_services, NULL, prefix.buf, prefix.len,
+	    service_cb, &wk);
 }
 
 int
@@ -935,13 +617,13 @@ cat_state_node_checks(struct store *s, const char *node, cat_check_fn fn,
 	struct cat_walk	 wk;
 	struct cat_key	 prefix;
 
-	if (node == NULL || key_make(&prefix, node, "", NULL) == -1)
+	if (node == NULL || tbl_key_make(&prefix, node, "", NULL) == -1)
 		return 0;
 	memset(&wk, 0, sizeof(wk));
 	wk.s = s;
 	wk.check_fn = fn;
 	wk.arg = arg;
-	return walk(s->cat_checks, NULL, prefix.buf, prefix.len, check_cb,
+	return tbl_walk(s->cat_checks, NULL, prefix.buf, prefix.len, check_cb,
 	    &wk);
 }
 
@@ -954,7 +636,7 @@ cat_state_services(struct store *s, cat_service_fn fn, void *arg)
 	wk.s = s;
 	wk.service_fn = fn;
 	wk.arg = arg;
-	return walk(s->cat_svc_names, NULL, NULL, 0, instance_cb, &wk);
+	return tbl_walk(s->cat_svc_names, NULL, NULL, 0, instance_cb, &wk);
 }
 
 int
@@ -964,13 +646,13 @@ cat_state_service_instances(struct store *s, const char *name,
 	struct cat_walk	 wk;
 	struct cat_key	 prefix;
 
-	if (name == NULL || key_make(&prefix, name, "", NULL) == -1)
+	if (name == NULL || tbl_key_make(&prefix, name, "", NULL) == -1)
 		return 0;
 	memset(&wk, 0, sizeof(wk));
 	wk.s = s;
 	wk.service_fn = fn;
 	wk.arg = arg;
-	return walk(s->cat_svc_names, NULL, prefix.buf, prefix.len,
+	return tbl_walk(s->cat_svc_names, NULL, prefix.buf, prefix.len,
 	    instance_cb, &wk);
 }
 
@@ -982,11 +664,11 @@ service_check_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 	struct cat_key		 nk;
 	int			 rc = 0;
 
-	if (rec_decode(CAT_CHECK, v->data, v->size, &ck) == -1)
+	if (tbl_rec_decode(CAT_CHECK, v->data, v->size, &ck) == -1)
 		return -1;
 	if (ck.service_id != NULL &&
-	    key_make(&nk, wk->name, wk->node, ck.service_id) == 0 &&
-	    (rc = key_exists(wk->s->cat_svc_names, NULL, &nk)) == 0) {
+	    tbl_key_make(&nk, wk->name, wk->node, ck.service_id) == 0 &&
+	    (rc = tbl_key_exists(wk->s->cat_svc_names, NULL, &nk)) == 0) {
 		if (wk->check_fn(wk->arg, &ck) != 0) {
 			wk->stopped = 1;
 			rc = 1;
@@ -1011,8 +693,8 @@ service_node_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 		return 0;
 	memcpy(wk->node, (const char *)k->data + off, nlen);
 	wk->node[nlen] = '\0';
-	if (key_make(&prefix, wk->node, "", NULL) == -1 ||
-	    walk(wk->s->cat_checks, NULL, prefix.buf, prefix.len,
+	if (tbl_key_make(&prefix, wk->node, "", NULL) == -1 ||
+	    tbl_walk(wk->s->cat_checks, NULL, prefix.buf, prefix.len,
 	    service_check_cb, wk) == -1)
 		return -1;
 	return wk->stopped;
@@ -1025,14 +707,14 @@ cat_state_service_checks(struct store *s, const char *name,
 	struct cat_walk	 wk;
 	struct cat_key	 prefix;
 
-	if (name == NULL || key_make(&prefix, name, "", NULL) == -1)
+	if (name == NULL || tbl_key_make(&prefix, name, "", NULL) == -1)
 		return 0;
 	memset(&wk, 0, sizeof(wk));
 	wk.s = s;
 	wk.check_fn = fn;
 	wk.arg = arg;
 	wk.name = name;
-	return walk(s->cat_svc_names, NULL, prefix.buf, prefix.len,
+	return tbl_walk(s->cat_svc_names, NULL, prefix.buf, prefix.len,
 	    service_node_cb, &wk);
 }
 
@@ -1045,7 +727,7 @@ cat_state_checks(struct store *s, cat_check_fn fn, void *arg)
 	wk.s = s;
 	wk.check_fn = fn;
 	wk.arg = arg;
-	return walk(s->cat_checks, NULL, NULL, 0, check_cb, &wk);
+	return tbl_walk(s->cat_checks, NULL, NULL, 0, check_cb, &wk);
 }
 
 uint64_t
@@ -1064,7 +746,7 @@ cat_state_service_index(struct store *s, const char *name)
 	char		 table[TABLE_KEY_MAX];
 	uint64_t	 idx = 0;
 
-	if (str_ok(name)) {
+	if (tbl_str_ok(name)) {
 		snprintf(table, sizeof(table), "%s%s", SERVICE_TABLE, name);
 		idx = cat_state_index(s, table);
 	}
@@ -1081,7 +763,7 @@ dump_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 	}			 rec;
 	msgpack_packer		*pk = &wk->w->out.pk;
 
-	if (rec_decode(wk->kind, v->data, v->size, &rec) == -1)
+	if (tbl_rec_decode(wk->kind, v->data, v->size, &rec) == -1)
 		return -1;
 	msgpack_pack_array(pk, 2);
 	switch (wk->kind) {
@@ -1097,8 +779,10 @@ dump_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 		msgpack_pack_uint8(pk, SNAP_REC_CAT_CHECK);
 		cat_check_pack(pk, &rec.ck);
 		break;
+	case CAT_SESSION:	/* session_state.c dumps those */
+		fatalx("catalog: a session among the catalog records");
 	}
-	rec_free(wk->kind, &rec);
+	tbl_rec_free(wk->kind, &rec);
 	wk->w->records++;
 	return 0;
 }
@@ -1117,13 +801,13 @@ cat_state_dump(struct store *s, struct snapshot_writer *w)
 	wk.s = s;
 	wk.w = w;
 	wk.kind = CAT_NODE;
-	if (walk(s->cat_nodes, NULL, NULL, 0, dump_cb, &wk) == -1)
+	if (tbl_walk(s->cat_nodes, NULL, NULL, 0, dump_cb, &wk) == -1)
 		return -1;
 	wk.kind = CAT_SERVICE;
-	if (walk(s->cat_services, NULL, NULL, 0, dump_cb, &wk) == -1)
+	if (tbl_walk(s->cat_services, NULL, NULL, 0, dump_cb, &wk) == -1)
 		return -1;
 	wk.kind = CAT_CHECK;
-	return walk(s->cat_checks, NULL, NULL, 0, dump_cb, &wk);
+	return tbl_walk(s->cat_checks, NULL, NULL, 0, dump_cb, &wk);
 }
 
 int
@@ -1137,7 +821,7 @@ cat_state_clear(struct store *s, DB_TXN *txn)
 
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 		if ((rc = dbs[i]->truncate(dbs[i], txn, &n, 0)) != 0)
-			return db_fail("truncate", rc);
+			return tbl_db_fail("truncate", rc);
 	return 0;
 }
 
@@ -1173,24 +857,27 @@ cat_state_load(struct store *s, DB_TXN *txn, enum snapshot_record type,
 		return -1;
 	}
 	if (rec->type != MSGPACK_OBJECT_ARRAY || rec->via.array.size != 2 ||
-	    rec_unpack(kind, &rec->via.array.ptr[1], &r) == -1)
+	    tbl_rec_unpack(kind, &rec->via.array.ptr[1], &r) == -1)
 		return -1;
 	switch (kind) {
 	case CAT_NODE:
-		if (key_make(&k, r.n.node, NULL, NULL) == 0)
-			rc = rec_put(db, txn, kind, &k, &r.n);
+		if (tbl_key_make(&k, r.n.node, NULL, NULL) == 0)
+			rc = tbl_rec_put(db, txn, kind, &k, &r.n);
 		break;
 	case CAT_SERVICE:
-		if (key_make(&k, r.svc.node, r.svc.id, NULL) == 0 &&
-		    key_make(&nk, r.svc.service, r.svc.node, r.svc.id) == 0 &&
-		    (rc = rec_put(db, txn, kind, &k, &r.svc)) == 0)
-			rc = key_put(s->cat_svc_names, txn, &nk);
+		if (tbl_key_make(&k, r.svc.node, r.svc.id, NULL) == 0 &&
+		    tbl_key_make(&nk, r.svc.service, r.svc.node,
+		    r.svc.id) == 0 &&
+		    (rc = tbl_rec_put(db, txn, kind, &k, &r.svc)) == 0)
+			rc = tbl_key_put(s->cat_svc_names, txn, &nk);
 		break;
 	case CAT_CHECK:
-		if (key_make(&k, r.ck.node, r.ck.check_id, NULL) == 0)
-			rc = rec_put(db, txn, kind, &k, &r.ck);
+		if (tbl_key_make(&k, r.ck.node, r.ck.check_id, NULL) == 0)
+			rc = tbl_rec_put(db, txn, kind, &k, &r.ck);
+		break;
+	case CAT_SESSION:	/* not from the switch above */
 		break;
 	}
-	rec_free(kind, &r);
+	tbl_rec_free(kind, &r);
 	return rc;
 }

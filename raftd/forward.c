@@ -341,6 +341,7 @@ cat_item_valid(const void *buf, size_t len, int query)
 	struct cat_node		 n;
 	struct cat_service	 s;
 	struct cat_check	 c;
+	struct cat_session	 se;
 	char			 str[CAT_STR_MAX + 1];
 	uint32_t		 i;
 	int			 rc = -1;
@@ -413,6 +414,15 @@ cat_item_valid(const void *buf, size_t len, int query)
 	case CAT_Q_HEALTH_STATE:
 		if (cat_check_unpack(&u.data, &c) == 0) {
 			cat_check_free(&c);
+			rc = 0;
+		}
+		break;
+	case CAT_Q_SESSION_INFO:
+	case CAT_Q_SESSION_NODE:
+	case CAT_Q_SESSION_LIST:
+	case CAT_Q_SESSION_RENEW:
+		if (cat_session_unpack(&u.data, &se) == 0) {
+			cat_session_free(&se);
 			rc = 0;
 		}
 		break;

@@ -269,6 +269,26 @@ kv_read_request(struct imsgev *iev, struct imsg *imsg)
 	kv_read_free(&rd);
 }
 
+/* The write was refused as an operation fails: no error, just false. */
+static void
+kv_write_refused(struct imsgev *iev, uint32_t reqid, const char *what)
+{
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 6);
+	msgpack_pack_false(&out.pk);
+	msgpack_pack_nil(&out.pk);
+	msgpack_pack_uint64(&out.pk, 0);
+	msgpack_pack_uint64(&out.pk, 0);
+	mpack_str(&out.pk, what);
+	msgpack_pack_array(&out.pk, 0);
+	if (imsgev_compose(iev, IMSG_WRITE_RESULT, reqid, -1, out.sbuf.data,
+	    out.sbuf.size) == -1)
+		fatal("kv: compose");
+	mpack_out_free(&out);
+}
+
 void
 kv_write_error(struct imsgev *iev, uint32_t reqid, const char *error)
 {
@@ -352,6 +372,17 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 		if (hold_request(iev, imsg) == -1)
 			kv_write_error(iev, imsg->hdr.peerid,
 			    "No cluster leader");
+		goto done;
+	}
+	/*
+	 * A lock lost with its session may not be taken again until its
+	 * lock delay passes: Consul's leader answers false without a
+	 * proposal.
+	 */
+	if (n == 1 && ops[0].verb == KV_LOCK &&
+	    session_lock_delayed(ops[0].key, ops[0].keylen)) {
+		kv_write_refused(iev, imsg->hdr.peerid,
+		    "lock delay in effect");
 		goto done;
 	}
 	if (fsm_encode_kv_txn(ops, n, &cmd, &cmdlen) == -1)

@@ -14,6 +14,7 @@
 #include "goquote.h"
 #include "kv_state.h"
 #include "log.h"
+#include "session_state.h"
 
 #define KV_TABLE	"kv"
 
@@ -321,7 +322,8 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
     size_t i, struct kv_txn_result *r, kv_changed_fn changed, void *arg,
     int *touched)
 {
-	struct kv_pair	 cur, np;
+	struct kv_pair	 cur, np, res;
+	struct cat_session se;
 	struct tree_ctx	 t;
 	char		 q[QUOTE_KEY], s1[QUOTE_SESSION], s2[QUOTE_SESSION];
 	size_t		 j;
@@ -342,6 +344,59 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 		}
 		/* FALLTHROUGH */
 	case KV_SET:
+		np.lock_index = found ? cur.lock_index : 0;
+		np.session = found ? cur.session : NULL;
+		goto put;
+	case KV_LOCK:
+		if (op->session == NULL || *op->session == '\0') {
+			op_error(r, i, "missing session");
+			goto fail;
+		}
+		if ((rc = session_state_get(s, txn, op->session, &se)) == -1)
+			goto error;
+		if (rc == 1) {
+			op_error(r, i, "invalid session %s", go_quote(s1,
+			    sizeof(s1), op->session, strlen(op->session)));
+			goto fail;
+		}
+		cat_session_free(&se);
+		np.lock_index = found ? cur.lock_index : 0;
+		if (found && cur.session != NULL &&
+		    strcmp(cur.session, op->session) == 0) {
+			/* The holder may rewrite the value. */
+			np.session = cur.session;
+			goto put;
+		}
+		if (found && cur.session != NULL) {
+			op_error(r, i, "failed to lock key %s, lock is already "
+			    "held", go_quote(q, sizeof(q), op->key,
+			    op->keylen));
+			goto fail;
+		}
+		np.lock_index++;
+		np.session = op->session;
+		if (session_state_key(s, txn, op->session, op->key,
+		    op->keylen, 1) == -1)
+			goto error;
+		goto put;
+	case KV_UNLOCK:
+		if (op->session == NULL || *op->session == '\0') {
+			op_error(r, i, "missing session");
+			goto fail;
+		}
+		if (!found || cur.session == NULL ||
+		    strcmp(cur.session, op->session) != 0) {
+			op_error(r, i, "failed to unlock key %s, lock isn't "
+			    "held, or is held by another session",
+			    go_quote(q, sizeof(q), op->key, op->keylen));
+			goto fail;
+		}
+		if (session_state_key(s, txn, op->session, op->key,
+		    op->keylen, 0) == -1)
+			goto error;
+		np.lock_index = cur.lock_index;
+		np.session = NULL;
+	put:
 		np.key = op->key;
 		np.keylen = op->keylen;
 		np.value = op->value;
@@ -349,45 +404,30 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 		np.flags = op->flags;
 		np.create_index = found ? cur.create_index : index;
 		np.modify_index = index;
-		np.lock_index = found ? cur.lock_index : 0;
-		np.session = found ? cur.session : NULL;
 		if (kv_state_put(s, txn, &np) == -1)
 			goto error;
 		*touched = 1;
 		changed(arg, op->key, op->keylen);
 		/* The result names the key; the value is not repeated. */
+		memset(&res, 0, sizeof(res));
+		if ((res.key = strdup(op->key)) == NULL ||
+		    (np.session && (res.session = strdup(np.session)) ==
+		    NULL)) {
+			kv_pair_free(&res);
+			goto error;
+		}
+		res.keylen = op->keylen;
+		res.flags = np.flags;
+		res.create_index = np.create_index;
+		res.modify_index = np.modify_index;
+		res.lock_index = np.lock_index;
 		if (found)
 			kv_pair_free(&cur);
-		memset(&cur, 0, sizeof(cur));
-		if ((cur.key = strdup(op->key)) == NULL ||
-		    (np.session && (cur.session = strdup(np.session)) == NULL))
-			goto error;
-		cur.keylen = op->keylen;
-		cur.flags = np.flags;
-		cur.create_index = np.create_index;
-		cur.modify_index = np.modify_index;
-		cur.lock_index = np.lock_index;
-		if (result_add(r, &cur, 0) == -1)
-			goto error;
+		if (result_add(r, &res, 0) == -1) {
+			kv_pair_free(&res);
+			return -1;
+		}
 		return 0;
-	case KV_LOCK:
-		if (op->session == NULL || *op->session == '\0') {
-			op_error(r, i, "missing session");
-			goto fail;
-		}
-		/* Sessions land with their issue; until then none is valid. */
-		op_error(r, i, "invalid session %s", go_quote(s1, sizeof(s1),
-		    op->session, strlen(op->session)));
-		goto fail;
-	case KV_UNLOCK:
-		if (op->session == NULL || *op->session == '\0') {
-			op_error(r, i, "missing session");
-			goto fail;
-		}
-		op_error(r, i, "failed to unlock key %s, lock isn't held, "
-		    "or is held by another session",
-		    go_quote(q, sizeof(q), op->key, op->keylen));
-		goto fail;
 	case KV_GET:
 		if (!found) {
 			op_error(r, i, "key %s doesn't exist",
@@ -489,7 +529,9 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 	case KV_DELETE:
 		if (found) {
 			if (kv_state_del(s, txn, op->key, op->keylen,
-			    index) == -1)
+			    index) == -1 || (cur.session != NULL &&
+			    session_state_key(s, txn, cur.session, op->key,
+			    op->keylen, 0) == -1))
 				goto error;
 			*touched = 1;
 			changed(arg, op->key, op->keylen);
@@ -507,6 +549,10 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 		for (j = 0; j < t.n; j++) {
 			if (rc == 0 && kv_state_del(s, txn, t.pairs[j].key,
 			    t.pairs[j].keylen, index) == -1)
+				rc = -1;
+			if (rc == 0 && t.pairs[j].session != NULL &&
+			    session_state_key(s, txn, t.pairs[j].session,
+			    t.pairs[j].key, t.pairs[j].keylen, 0) == -1)
 				rc = -1;
 			if (rc == 0)
 				changed(arg, t.pairs[j].key,
@@ -530,6 +576,38 @@ apply_op(struct store *s, DB_TXN *txn, uint64_t index, struct kv_op *op,
 	if (found)
 		kv_pair_free(&cur);
 	return -1;
+}
+
+/*
+ * A session that held key was invalidated (session_state.c, which keeps
+ * its index of held keys): the lock is released, or the key deleted.  A
+ * key another session holds by now is left alone.  0 or -1.
+ */
+int
+kv_state_release(struct store *s, DB_TXN *txn, uint64_t index,
+    const char *key, size_t keylen, const char *id, int del)
+{
+	struct kv_pair	 p;
+	int		 rc;
+
+	if ((rc = kv_state_get(s, txn, key, keylen, &p)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (p.session == NULL || strcmp(p.session, id) != 0) {
+		kv_pair_free(&p);
+		return 0;
+	}
+	if (del)
+		rc = kv_state_del(s, txn, key, keylen, index);
+	else {
+		free(p.session);
+		p.session = NULL;
+		p.modify_index = index;
+		rc = kv_state_put(s, txn, &p);
+	}
+	kv_pair_free(&p);
+	if (rc == 0)
+		rc = store_put_u64(s, s->tables, txn, KV_TABLE, index);
+	return rc;
 }
 
 /*
@@ -668,6 +746,9 @@ kv_state_load(struct store *s, DB_TXN *txn, enum snapshot_record type,
 		if (rec->via.array.size != 2 || kv_pair_unpack(&a[1], &p) == -1)
 			return -1;
 		rc = kv_state_put(s, txn, &p);
+		if (rc == 0 && p.session != NULL)
+			rc = session_state_key(s, txn, p.session, p.key,
+			    p.keylen, 1);
 		kv_pair_free(&p);
 		return rc;
 	case SNAP_REC_TOMBSTONE:

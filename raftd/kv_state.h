@@ -35,6 +35,8 @@ uint64_t kv_state_key_index(struct store *, const char *, size_t);
 uint64_t kv_state_prefix_index(struct store *, const char *, size_t);
 int	 kv_state_apply(struct store *, DB_TXN *, uint64_t, struct kv_op *,
 	    size_t, struct kv_txn_result *, kv_changed_fn, void *);
+int	 kv_state_release(struct store *, DB_TXN *, uint64_t, const char *,
+	    size_t, const char *, int);
 void	 kv_txn_result_free(struct kv_txn_result *);
 int	 kv_state_dump(struct store *, struct snapshot_writer *);
 int	 kv_state_clear(struct store *, DB_TXN *);

@@ -157,6 +157,7 @@ main(int argc, char *argv[])
 	rpc_start(rpc_fd);
 	local_start();
 	ae_start(c);
+	session_start();
 	/* gossipd starts its pools on the node id, with these keys. */
 	keyring_send_init(c);
 	serf_snapshot_rejoin(c);

@@ -307,6 +307,16 @@ void	 local_services(void (*)(void *, const struct agent_service *),
 	    void *);
 void	 local_checks(void (*)(void *, const struct agent_check *), void *);
 
+/* session.c */
+struct cat_session;
+void	 session_start(void);
+void	 session_created(const struct cat_session *);
+void	 session_gone(void *, const char *);
+uint64_t session_renew(const struct cat_session *);
+void	 session_lock_delay(void *, const char *, size_t, uint64_t);
+int	 session_lock_delayed(const char *, size_t);
+void	 session_reset(void);
+
 /* antientropy.c */
 void	 ae_init(struct child *);
 void	 ae_start(struct child *);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "catalog_state.h"
 #include "raftd.h"
+#include "session_state.h"
 
 #define SNAPSHOT_DIR		"snapshots"
 #define SNAPSHOT_KEEP		2
@@ -43,7 +44,8 @@ snapshot_build(struct raftd *r, struct snapshot_writer *w, uint64_t *index,
 	snapshot_begin(w, *index, *term, (uint64_t)time(NULL), conf, conflen);
 	free(conf);
 	if (kv_state_dump(&r->store, w) == -1 ||
-	    cat_state_dump(&r->store, w) == -1) {
+	    cat_state_dump(&r->store, w) == -1 ||
+	    session_state_dump(&r->store, w) == -1) {
 		snapshot_writer_free(w);
 		return -1;
 	}
@@ -122,6 +124,7 @@ wake_all(struct raftd *r)
 	}
 	watch_deliver(r);
 	cat_watch_wake_all();
+	session_reset();
 }
 
 /* Delete log entries [first, upto] in one transaction. */
@@ -251,6 +254,8 @@ restore_record(void *arg, enum snapshot_record type,
 	if (type == SNAP_REC_CAT_NODE || type == SNAP_REC_CAT_SERVICE ||
 	    type == SNAP_REC_CAT_CHECK)
 		return cat_state_load(&r->store, r->restore_txn, type, rec);
+	if (type == SNAP_REC_SESSION)
+		return session_state_load(&r->store, r->restore_txn, rec);
 	return kv_state_load(&r->store, r->restore_txn, type, rec);
 }
 
@@ -270,6 +275,7 @@ snapshot_restore(struct raftd *r, const void *buf, size_t len)
 	r->restore_txn = store_begin(&r->store);
 	if (kv_state_clear(&r->store, r->restore_txn) == -1 ||
 	    cat_state_clear(&r->store, r->restore_txn) == -1 ||
+	    session_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1) {
 		store_abort(r->restore_txn);
 		r->restore_txn = NULL;
@@ -306,6 +312,7 @@ snapshot_install(struct raftd *r, const struct raft_snapshot_meta *meta,
 	r->restore_txn = store_begin(&r->store);
 	if (kv_state_clear(&r->store, r->restore_txn) == -1 ||
 	    cat_state_clear(&r->store, r->restore_txn) == -1 ||
+	    session_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1 ||
 	    store_put_u64(&r->store, r->store.stable, r->restore_txn,
 	    "snap_index", meta->index) == -1 ||

@@ -26,6 +26,9 @@ struct store {
 	DB		*cat_services;	/* node NUL id -> cat_service */
 	DB		*cat_svc_names;	/* name NUL node NUL id -> "" */
 	DB		*cat_checks;	/* node NUL check id -> cat_check */
+	DB		*sessions;	/* session_state.h: id -> cat_session */
+	DB		*sess_nodes;	/* node NUL id -> "" */
+	DB		*sess_keys;	/* id NUL held key -> "" */
 	uint64_t	 first_index;	/* first entry in the log, 0 if none */
 	uint64_t	 last_index;	/* last entry in the log, 0 if none */
 	uint64_t	 snap_index;	/* the log starts after it */

@@ -116,6 +116,24 @@ deregister_ok(const struct cat_deregister *d)
 		abort();
 }
 
+static void
+session_ok(const struct cat_session *se)
+{
+	size_t	 i;
+
+	bounded(se->id, CAT_STR_MAX, 1);
+	bounded(se->node, CAT_STR_MAX, 1);
+	if (strcmp(se->behavior, CAT_SESSION_RELEASE) != 0 &&
+	    strcmp(se->behavior, CAT_SESSION_DELETE) != 0)
+		abort();
+	list_ok(se->node_checks, se->nnode_checks);
+	list_ok(se->service_checks, se->nservice_checks);
+	for (i = 0; i < se->nnode_checks; i++)
+		bounded(se->node_checks[i], CAT_STR_MAX, 1);
+	for (i = 0; i < se->nservice_checks; i++)
+		bounded(se->service_checks[i], CAT_STR_MAX, 1);
+}
+
 /*
  * Pack rec, unpack the bytes into a fresh record, pack that: the same
  * bytes, or abort().
@@ -151,6 +169,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cat_check	 c;
 	struct cat_register	 r;
 	struct cat_deregister	 d;
+	struct cat_session	 se;
 
 	if (mpack_parse(&u, data, size) == -1)
 		return 0;
@@ -178,6 +197,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		deregister_ok(&d);
 		REPACK(deregister, &d);
 		cat_deregister_free(&d);
+	}
+	if (cat_session_unpack(&u.data, &se) == 0) {
+		session_ok(&se);
+		REPACK(session, &se);
+		cat_session_free(&se);
 	}
 	msgpack_unpacked_destroy(&u);
 	return 0;

@@ -256,32 +256,29 @@ kv import '[{"key":"imp/a","flags":1,"value":"YQ=="},
 is "import stops at a bad value" 1 "Imported: imp/a" "Error base 64 \
 decoding value for key imp/b: illegal base64 data at input byte 0"
 
-# locks: with a session when the agent has sessions, else the error path
-sid=$(curl -sf -X PUT "$api/session/create" 2>/dev/null | jq -r .ID 2>/dev/null)
+# locks, with a session of the agent
+sid=$(curl -sf -X PUT "$api/session/create" | jq -r .ID)
+check "a session for the lock tests" [ -n "$sid" -a "$sid" != null ]
 kv put -acquire lock v
 is "acquire without -session" 1 "" \
     "Error! Missing -session (required with -acquire and -release)"
-if [ -n "$sid" ] && [ "$sid" != null ]; then
-	kv put -acquire -session="$sid" lock held
-	is "acquire" 0 "Success! Lock acquired on: lock" ""
-	kv get -detailed lock
-	check "-detailed shows the holder" \
-	    [ "$(field Session) $(field LockIndex)" = "$sid 1" ]
-	kv put -release -session=00000000-0000-0000-0000-000000000000 lock
-	check "release by another session fails" [ "$rc" = 1 ]
-	kv put -release -session="$sid" lock
-	is "release" 0 "Success! Lock released on: lock" ""
-else
-	skip "lock acquire and release (no /v1/session/create yet)"
-	kv put -acquire -session=0d2f3b6a-0000-0000-0000-000000000000 lock
-	case $err in
-	"Error! Failed writing data: Unexpected response code: 500 "\
+kv put -acquire -session="$sid" lock held
+is "acquire" 0 "Success! Lock acquired on: lock" ""
+kv get -detailed lock
+check "-detailed shows the holder" \
+    [ "$(field Session) $(field LockIndex)" = "$sid 1" ]
+kv put -release -session=00000000-0000-0000-0000-000000000000 lock
+check "release by another session fails" [ "$rc" = 1 ]
+kv put -release -session="$sid" lock
+is "release" 0 "Success! Lock released on: lock" ""
+kv put -acquire -session=0d2f3b6a-0000-0000-0000-000000000000 lock
+case $err in
+"Error! Failed writing data: Unexpected response code: 500 "\
 "(invalid session"*)
-		ok "acquire with an unknown session shows the agent's 500" ;;
-	*) not_ok "acquire with an unknown session shows the agent's 500"
-		diag "$err" ;;
-	esac
-fi
+	ok "acquire with an unknown session shows the agent's 500" ;;
+*) not_ok "acquire with an unknown session shows the agent's 500"
+	diag "$err" ;;
+esac
 
 # HTTP flags and environment
 kv get -http-addr="http://127.0.0.1:$http_port" -datacenter=dc1 -stale \

@@ -18,7 +18,9 @@
 
 #include "../../raftd/store.c"
 #include "../../raftd/kv_state.c"
+#include "../../raftd/catalog_table.c"
 #include "../../raftd/catalog_state.c"
+#include "../../raftd/session_state.c"
 #include "../../raftd/raft.c"
 
 #define S(x)		((char *)(x))
@@ -734,6 +736,8 @@ load_cb(void *arg, enum snapshot_record type, const msgpack_object *rec)
 {
 	void	**a = arg;
 
+	if (type == SNAP_REC_SESSION)
+		return session_state_load(a[0], a[1], rec);
 	if (type >= SNAP_REC_CAT_NODE)
 		return cat_state_load(a[0], a[1], type, rec);
 	return kv_state_load(a[0], a[1], type, rec);
@@ -903,12 +907,222 @@ test_store_errors(void)
 	CHECK(idx(&s, "nodes") == 10);
 
 	/* A damaged record fails the reads that meet it. */
-	dbt_set(&k, "bad", 3);
-	dbt_set(&v, "\xc1", 1);
+	tbl_dbt_set(&k, "bad", 3);
+	tbl_dbt_set(&v, "\xc1", 1);
 	CHECK(s.cat_nodes->put(s.cat_nodes, NULL, &k, &v, 0) == 0);
 	CHECK(cat_state_node(&s, "bad", &n) == -1);
 	CHECK(cat_state_nodes(&s, node_cb_text, &(struct text){ 0 }) == -1);
 	done(&s);
+}
+
+/* Sessions: creation checks, locks held, invalidation, snapshots. */
+struct fx_seen {
+	char	 keys[256];
+	char	 gone[256];
+	uint64_t delay;
+};
+
+static void
+fx_changed(void *arg, const char *k, size_t len)
+{
+	struct fx_seen	*f = arg;
+
+	strlcat(f->keys, k, sizeof(f->keys));
+	strlcat(f->keys, ",", sizeof(f->keys));
+}
+
+static void
+fx_delay(void *arg, const char *k, size_t len, uint64_t ns)
+{
+	((struct fx_seen *)arg)->delay = ns;
+}
+
+static void
+fx_gone(void *arg, const char *id)
+{
+	struct fx_seen	*f = arg;
+
+	strlcat(f->gone, id, sizeof(f->gone));
+	strlcat(f->gone, ",", sizeof(f->gone));
+}
+
+static struct cat_session
+mksess(const char *id, const char *node, const char *behavior, char **nc,
+    size_t n)
+{
+	struct cat_session	 se;
+
+	memset(&se, 0, sizeof(se));
+	se.id = S(id);
+	se.node = S(node);
+	se.behavior = S(behavior);
+	se.ttl = S("");
+	se.lock_delay = 90ull * 1000 * 1000 * 1000;
+	se.node_checks = nc;
+	se.nnode_checks = n;
+	return se;
+}
+
+/* One KV op in its own transaction: 0 done, 1 failed (err), -1. */
+static int
+kv_op(struct store *s, uint64_t index, int verb, const char *key,
+    const char *session, char *err)
+{
+	struct kv_txn_result	 res;
+	struct kv_op		 op;
+	DB_TXN			*txn = store_begin(s);
+	int			 n = 0, rc;
+
+	memset(&op, 0, sizeof(op));
+	op.verb = verb;
+	op.key = S(key);
+	op.keylen = strlen(key);
+	op.session = S(session);
+	CHECK((rc = kv_state_apply(s, txn, index, &op, 1, &res, no_change_cb,
+	    &n)) == 0);
+	CHECK(store_commit(s, txn, 0) == 0);
+	strlcpy(err, res.ok ? "" : res.err, CAT_ERR_MAX);
+	rc = res.ok ? 0 : 1;
+	kv_txn_result_free(&res);
+	return rc;
+}
+
+static int
+sess_text(void *arg, const struct cat_session *se)
+{
+	text_add(arg, "%s@%llu,", se->id, (unsigned long long)se->create_index);
+	return 0;
+}
+
+static void
+test_sessions(void)
+{
+	struct store		 s, t;
+	struct cat_check	 c[2];
+	struct cat_register	 r;
+	struct cat_session	 se, got;
+	struct session_effects	 fx = { fx_changed, fx_delay, fx_gone, NULL };
+	struct fx_seen		 seen;
+	struct snapshot_writer	 w;
+	struct snapshot_info	 info;
+	struct text		 tx;
+	struct kv_pair		 p;
+	void			*arg[2];
+	char			*serf[] = { S("serfHealth") };
+	char			*both[] = { S("serfHealth"), S("app") };
+	char			 err[CAT_ERR_MAX];
+	const char		*why;
+	DB_TXN			*txn;
+
+	fresh(&s);
+	memset(&seen, 0, sizeof(seen));
+	fx.arg = &seen;
+	c[0] = mkcheck("serfHealth", NULL, CAT_PASSING);
+	c[1] = mkcheck("app", NULL, CAT_PASSING);
+	r = mkreg("n1", "10.0.0.1", NULL, c, 2);
+	CHECK(reg(&s, 10, &r, err) == 0);
+
+	/* Creation: the node and checks must be there, none critical. */
+	txn = store_begin(&s);
+	se = mksess("s-ghost", "ghost", "release", serf, 1);
+	CHECK(session_state_create(&s, txn, 11, &se, err, sizeof(err)) == 1);
+	CHECK_STR(err, "Missing node registration");
+	se = mksess("s-x", "n1", "release", both, 2);
+	se.node_checks[1] = S("nope");
+	CHECK(session_state_create(&s, txn, 11, &se, err, sizeof(err)) == 1);
+	CHECK_STR(err, "Missing check 'nope' registration");
+	both[1] = S("app");
+	se = mksess("s1", "n1", "release", both, 2);
+	CHECK(session_state_create(&s, txn, 11, &se, err, sizeof(err)) == 0);
+	CHECK(session_state_create(&s, txn, 11, &se, err, sizeof(err)) == 1);
+	CHECK_STR(err, "Session ID already exists");
+	se = mksess("s2", "n1", "delete", serf, 1);
+	CHECK(session_state_create(&s, txn, 12, &se, err, sizeof(err)) == 0);
+	CHECK(store_commit(&s, txn, 0) == 0);
+	CHECK(idx(&s, SESSIONS_TABLE) == 12);
+	CHECK(session_state_get(&s, NULL, "s1", &got) == 0);
+	CHECK(got.create_index == 11 && got.nnode_checks == 2);
+	cat_session_free(&got);
+	memset(&tx, 0, sizeof(tx));
+	CHECK(session_state_node(&s, "n1", sess_text, &tx) == 0);
+	CHECK_STR(tx.buf, "s1@11,s2@12,");
+
+	/* Locks: one holder at a time, unknown sessions refused. */
+	CHECK(kv_op(&s, 13, KV_LOCK, "a", "s1", err) == 0);
+	CHECK(kv_op(&s, 14, KV_LOCK, "a", "s2", err) == 1);
+	CHECK_STR(err, "failed to lock key \"a\", lock is already held");
+	CHECK(kv_op(&s, 14, KV_LOCK, "b", "nope", err) == 1);
+	CHECK_STR(err, "invalid session \"nope\"");
+	CHECK(kv_op(&s, 14, KV_UNLOCK, "a", "s2", err) == 1);
+	CHECK(kv_op(&s, 15, KV_LOCK, "b", "s2", err) == 0);
+	CHECK(kv_op(&s, 16, KV_LOCK, "c", "s1", err) == 0);
+	CHECK(kv_op(&s, 17, KV_UNLOCK, "c", "s1", err) == 0);
+	CHECK(kv_state_get(&s, NULL, "c", 1, &p) == 0);
+	CHECK(p.session == NULL && p.lock_index == 1);
+	kv_pair_free(&p);
+
+	/* The app check turning critical invalidates s1: "a" released. */
+	c[1] = mkcheck("app", NULL, CAT_CRITICAL);
+	r = mkreg("n1", "10.0.0.1", NULL, &c[1], 1);
+	txn = store_begin(&s);
+	CHECK(cat_state_register(&s, txn, 20, &r, err, sizeof(err)) == 0);
+	CHECK(session_state_node_changed(&s, txn, 20, "n1", &fx) == 0);
+	CHECK(store_commit(&s, txn, 0) == 0);
+	CHECK_STR(seen.gone, "s1,");
+	CHECK_STR(seen.keys, "a,");
+	CHECK(seen.delay == SESSION_LOCK_DELAY_MAX);
+	CHECK(session_state_get(&s, NULL, "s1", &got) == 1);
+	CHECK(kv_state_get(&s, NULL, "a", 1, &p) == 0);
+	CHECK(p.session == NULL && p.lock_index == 1 && p.modify_index == 20);
+	kv_pair_free(&p);
+
+	/* A snapshot carries s2 and its lock (loaded below). */
+	snapshot_begin(&w, 20, 2, 1, "conf", 4);
+	CHECK(kv_state_dump(&s, &w) == 0);
+	CHECK(cat_state_dump(&s, &w) == 0);
+	CHECK(session_state_dump(&s, &w) == 0);
+	snapshot_finish(&w);
+	CHECK(snapshot_parse(w.out.sbuf.data, w.out.sbuf.size, &info, NULL,
+	    NULL, &why) == 0);
+	CHECK(info.count[SNAP_REC_SESSION] == 1);
+
+	/* Node gone: s2 goes, and with behavior delete its key too. */
+	memset(&seen, 0, sizeof(seen));
+	txn = store_begin(&s);
+	CHECK(cat_state_deregister(&s, txn, 30,
+	    &(struct cat_deregister){ S("n1"), NULL, NULL }, err,
+	    sizeof(err)) == 0);
+	CHECK(session_state_node_changed(&s, txn, 30, "n1", &fx) == 0);
+	CHECK(store_commit(&s, txn, 0) == 0);
+	CHECK_STR(seen.gone, "s2,");
+	CHECK(kv_state_get(&s, NULL, "b", 1, &p) == 1);
+	CHECK(idx(&s, SESSIONS_TABLE) == 30);
+	memset(&tx, 0, sizeof(tx));
+	CHECK(session_state_list(&s, sess_text, &tx) == 0);
+	CHECK_STR(tx.buf, "");
+	done(&s);
+
+	/* The snapshot: s2 and its hold on "b" come back. */
+	fresh(&t);
+	txn = store_begin(&t);
+	arg[0] = &t;
+	arg[1] = txn;
+	CHECK(session_state_clear(&t, txn) == 0);
+	CHECK(snapshot_parse(w.out.sbuf.data, w.out.sbuf.size, &info, load_cb,
+	    arg, &why) == 0);
+	CHECK(store_commit(&t, txn, 0) == 0);
+	snapshot_writer_free(&w);
+	memset(&tx, 0, sizeof(tx));
+	CHECK(session_state_list(&t, sess_text, &tx) == 0);
+	CHECK_STR(tx.buf, "s2@12,");
+	memset(&seen, 0, sizeof(seen));
+	txn = store_begin(&t);
+	CHECK(session_state_destroy(&t, txn, 40, "s2", &fx) == 0);
+	CHECK(session_state_destroy(&t, txn, 40, "s2", &fx) == 0);
+	CHECK(store_commit(&t, txn, 0) == 0);
+	CHECK_STR(seen.keys, "b,");
+	CHECK(kv_state_get(&t, NULL, "b", 1, &p) == 1);
+	done(&t);
 }
 
 int
@@ -924,6 +1138,7 @@ main(void)
 		TEST_CASE(test_walk_order),
 		TEST_CASE(test_snapshot_roundtrip),
 		TEST_CASE(test_store_errors),
+		TEST_CASE(test_sessions),
 	};
 
 	return test_main(cases, sizeof(cases) / sizeof(cases[0]));

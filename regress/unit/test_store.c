@@ -16,6 +16,9 @@
 
 #include "../../raftd/store.c"
 #include "../../raftd/kv_state.c"
+#include "../../raftd/catalog_table.c"
+#include "../../raftd/catalog_state.c"
+#include "../../raftd/session_state.c"
 #include "../../raftd/raft.c"
 
 static char	 dir[64];
