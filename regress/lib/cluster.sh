@@ -25,7 +25,7 @@ cl_http=19880 cl_dns=19881 cl_lan=19882 cl_wan=19883 cl_rpc=19884
 cl_table="crt$$"
 cl_nft=0
 cl_servers=""
-cl_client=""
+cl_client=""		# the client agents, a list
 cl_up=""		# nodes started and not killed since
 cl_pgids=""		# every process group ever started, for the trap
 cl_hold=4		# performance.rpc_hold_timeout, in seconds
@@ -60,10 +60,12 @@ sleep_until() {
 	sleep "$(echo "$left" | awk '{ printf "%.3f", $1 / 1000 }')"
 }
 
-# cluster_init "SERVERS" [CLIENT] [JSON]: the configuration of a cluster
-# of the servers listed (bootstrap_expect is their number) and of an
-# optional client agent; JSON is merged into the servers' configuration
-# (raft_snapshot_threshold, say).
+# cluster_init "SERVERS" ["CLIENTS"] [JSON]: the configuration of a
+# cluster of the servers listed (bootstrap_expect is their number) and of
+# the client agents listed, if any; JSON is merged into the servers'
+# configuration (raft_snapshot_threshold, say).  A node N whose directory
+# $cl_dir/conf$N.d exists when it starts gets it as its -config-dir (a
+# client's service definitions, say).
 cluster_init() {
 	local extra join n
 	cl_servers=$1 cl_client=${2:-} extra=${3:-"{}"}
@@ -91,16 +93,26 @@ EOF
 EOF
 }
 
-# node_start N: start node N (a server unless it is the client) with its
+# is_client N: node N is one of the client agents.
+is_client() {
+	case " $cl_client " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
+# node_start N: start node N (a server unless it is a client) with its
 # data dir, kept across restarts; records its process group.
 node_start() {
 	local n=$1 conf=server
-	[ "$n" = "$cl_client" ] && conf=client
+	is_client "$n" && conf=client
+	set --
+	[ -d "$cl_dir/conf$n.d" ] && set -- -config-dir="$cl_dir/conf$n.d"
 	setsid "$CONSULD" -d -node="f$n" -data-dir="$cl_dir/d$n" \
 	    -bind=127.0.0.$n -client=127.0.0.$n -http-port=$cl_http \
 	    -dns-port=$cl_dns -serf-lan-port=$cl_lan \
 	    -serf-wan-port=$cl_wan -server-port=$cl_rpc \
-	    -config-file="$cl_dir/$conf.json" >>"$cl_dir/n$n.log" 2>&1 &
+	    -config-file="$cl_dir/$conf.json" "$@" >>"$cl_dir/n$n.log" 2>&1 &
 	eval "cl_pgid_$n=$!"
 	eval "cl_procs_$n="
 	cl_pgids="$cl_pgids $!"
@@ -200,16 +212,19 @@ wait_leader() {
 	echo "$cl_leader"
 }
 
-# client_ready: the client agent knows the leader the servers know.
+# client_ready: every client agent knows the leader the servers know.
 client_ready() {
-	[ -n "$cl_client" ] || return 0
-	[ -n "$(leader_num "$cl_client")" ] &&
-	    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-	    "$(cl_url "$cl_client" /v1/kv/cluster-ready?consistent)")" = 404 ]
+	local c
+	for c in $cl_client; do
+		[ -n "$(leader_num "$c")" ] &&
+		    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+		    "$(cl_url "$c" /v1/kv/cluster-ready?consistent)")" = 404 ] ||
+		    return 1
+	done
 }
 
-# cluster_start: start every server and the client, wait for one leader
-# (its number in $cl_leader), for the client, and for every tree to have
+# cluster_start: start every server and client, wait for one leader
+# (its number in $cl_leader), for the clients, and for every tree to have
 # its processes.  Not in a subshell: it records the process groups.
 cluster_start() {
 	local n l
