@@ -136,17 +136,30 @@ chk_set(struct local_chk *c, const char *status, const char *output)
 	return changed;
 }
 
+#define TTL_EXPIRED	"TTL expired"
+
+static char	*xstrdup(const char *);
+
 static void
 ttl_expired(evutil_socket_t fd, short events, void *arg)
 {
 	struct local_chk	*c = arg;
-	char			 out[128];
+	const char		*last = c->a.c.output;
+	char			*out;
 
-	snprintf(out, sizeof(out), "TTL expired");
+	/* Consul's text, with the last output the check was given. */
+	if (last == NULL || *last == '\0')
+		out = xstrdup(TTL_EXPIRED);
+	else if (strncmp(last, TTL_EXPIRED, strlen(TTL_EXPIRED)) == 0)
+		out = xstrdup(last);	/* expired before a restart */
+	else if (asprintf(&out, "%s (last output before timeout follows): "
+	    "%.*s", TTL_EXPIRED, CAT_OUTPUT_MAX - 64, last) == -1)
+		fatal("local");
 	if (chk_set(c, CAT_CRITICAL, out)) {
 		log_info("local: check %s: TTL expired", c->a.c.check_id);
 		local_changed(0);
 	}
+	free(out);
 }
 
 static void

@@ -113,7 +113,8 @@ check "a bad status for update is a 400" \
 check "a TTL that runs out makes it critical" \
     poll 10 health_is web service:web1 critical
 check "with Consul's output" \
-    [ "$(curl -s "$url/v1/agent/checks" | jq -r '.["service:web1"].Output')" = "TTL expired" ]
+    [ "$(curl -s "$url/v1/agent/checks" | jq -r '.["service:web1"].Output')" = \
+    "TTL expired (last output before timeout follows): slow" ]
 
 check "check/register of a node check" \
     [ "$(put check/register '{"Name":"mem","TTL":"60s","Status":"passing"}')" = ' 200' ]

@@ -9,14 +9,15 @@
 #     visible on every server; consulctl lists it.
 #   - A second instance of web on B: health shows both.
 #   - A TTL check registered on B through /v1/agent/check/register is
-#     passed, then lapses: critical, with Consul's TTL output (a TODO:
-#     the last output is dropped).
+#     passed, then lapses: critical, with Consul's TTL output.
 #   - The endpoint answering 500 turns A's check critical (output in
 #     Consul's form) and takes A's instance out of ?passing on every
 #     server; /v1/health/state/critical lists it; 200 brings it back.
 #   - A killed with SIGKILL (its whole tree): its serfHealth goes
 #     critical and web drops from ?passing on every server within the
-#     gossip failure time, while the catalog keeps the failed node.
+#     gossip failure time, while the catalog keeps the failed node; the
+#     KV lock A's session held is released, and B's session takes it
+#     once the lock delay has passed.
 #   - Anti-entropy: a service registered on B through the agent API and
 #     deleted from the catalog behind B's back (PUT /v1/catalog/deregister
 #     on a server) comes back through B's periodic sync (60 s plus up to
@@ -281,8 +282,7 @@ else
 fi
 # spec/consul-api.md 4.2, Consul's CheckTTL.getExpiredOutput().
 out=$(check_field 51 worker "f$B" worker-ttl Output)
-todo "with Consul's TTL output for a check that had output" \
-    "raftd/local.c ttl_expired() always writes \"TTL expired\", dropping the last output" \
+check "with Consul's TTL output for a check that had output" \
     [ "$out" = "TTL expired (last output before timeout follows): beat" ]
 diag "TTL check output: \"$out\""
 check "and the worker is gone from ?passing on every server" \
@@ -338,6 +338,16 @@ else
 	for s in $servers; do diag "f$s: $(passing_nodes $s web)"; done
 fi
 
+# A lock held by a session of A's node; B wants it too.
+sa=$(put $A /v1/session/create '{"Name":"a-lock","LockDelay":"15s"}' |
+    sed 's/ [0-9]*$//' | jq -r .ID)
+sb=$(put $B /v1/session/create '{"Name":"b-lock"}' | sed 's/ [0-9]*$//' |
+    jq -r .ID)
+check "A's session takes the lock" \
+    [ "$(put $A "/v1/kv/locks/leader?acquire=$sa" a)" = "true 200" ]
+check "B's session cannot while A holds it" \
+    [ "$(put $B "/v1/kv/locks/leader?acquire=$sb" b)" = "false 200" ]
+
 # A killed with SIGKILL, its whole tree.
 t0=$(now_ms)
 check "kill -9 of A's whole process group" node_kill $A
@@ -355,6 +365,25 @@ check "with Consul's output" \
     "Agent not live or unreachable" ]
 check "A's own web check is left as it was, passing: serfHealth alone takes it out" \
     [ "$(check_field 52 web "f$A" service:web Status)" = passing ]
+lock_free() {
+	[ "$(get 51 /v1/kv/locks/leader | jq -r '.[0].Session // "none"')" = \
+	    none ]
+}
+check "A's failure invalidates its session: the lock is released" \
+    poll $server_bound lock_free
+check "and A's session is gone" \
+    [ "$(get 52 "/v1/session/info/$sa")" = "[]" ]
+t_free=$(now_ms)
+check "within the lock delay B still cannot take it" \
+    [ "$(put $B "/v1/kv/locks/leader?acquire=$sb" b)" = "false 200" ]
+b_locks() { [ "$(put $B "/v1/kv/locks/leader?acquire=$sb" b)" = "true 200" ]; }
+if poll 60 b_locks; then
+	ok "after the lock delay B takes it ($(secs_since "$t_free") s after the release, LockDelay 15s)"
+else
+	not_ok "after the lock delay B takes it"
+fi
+check "with LockIndex 2" [ "$(get 53 /v1/kv/locks/leader |
+    jq -r '.[0] | "\(.Session) \(.LockIndex)"')" = "$sb 2" ]
 a_failed() {
 	[ "$(ctl 51 members | awk -v a="f$A" '$1 == a { print $3 }')" = failed ]
 }

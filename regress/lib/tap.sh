@@ -15,17 +15,5 @@ check() {
 	d=$1; shift
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
-# todo "description" "reason" command...: a check of a known bug, marked
-# "# TODO reason" as TAP has it: "not ok" while the command fails, not
-# counted as a failure; "ok" once it passes (then the TODO can go).
-todo() {
-	d=$1 r=$2; shift 2
-	tap_n=$((tap_n + 1))
-	if "$@"; then
-		echo "ok $tap_n - $d # TODO $r"
-	else
-		echo "not ok $tap_n - $d # TODO $r"
-	fi
-}
 diag() { echo "# $*"; }
 tap_done() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
