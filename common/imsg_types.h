@@ -193,6 +193,12 @@ enum imsg_type {
 	IMSG_CHECK_DEL,
 	IMSG_CHECK_RESULT,
 
+	/* raftd -> dnsd: the health view, see dns_proto.h. */
+	IMSG_DNS_BEGIN,
+	IMSG_DNS_NODE,
+	IMSG_DNS_NODE_DEL,
+	IMSG_DNS_END,
+
 	IMSG_TYPE_MAX
 };
 

@@ -1,0 +1,39 @@
+/*
+ * raftd -> dnsd: the health view dnsd answers DNS queries from, pushed
+ * as it changes (raftd/dnsfeed.c), so that a query never waits for
+ * another process.  A full copy comes first, then only the nodes that
+ * changed; every message is MessagePack and uses the catalog codecs
+ * (catalog_codec.h):
+ *
+ * IMSG_DNS_BEGIN	[]: a full copy of the view follows; what dnsd holds
+ *			goes once the copy's IMSG_DNS_END arrives (until then
+ *			it keeps answering from the old one).
+ * IMSG_DNS_NODE	[packed cat_node, node status, [instance...]], an
+ *			instance being [packed cat_service, status].  It
+ *			replaces the node and every instance on it.  The
+ *			node status aggregates the node's own checks (the
+ *			serfHealth check among them); an instance's status
+ *			aggregates the node's checks and its own: "passing",
+ *			"warning" or "critical" (the worst one; "passing"
+ *			when there are none).
+ * IMSG_DNS_NODE_DEL	str: the node is gone, with its instances.
+ * IMSG_DNS_END		[index, datacenter]: the copy or the batch of
+ *			changes is complete, as of the catalog's index.  It
+ *			is also sent when nothing changed, each time raftd
+ *			has confirmed that its view is current: dnsd may
+ *			treat a view whose last IMSG_DNS_END is older than
+ *			dns_config.max_stale as unusable (SERVFAIL).
+ *
+ * Every node, service and instance is bounded as catalog_codec.h says;
+ * a message is at most IMSG_MAX_DATA bytes (instances beyond that are
+ * left out, with a warning in raftd's log).  dnsd answers nothing from
+ * the view before the first IMSG_DNS_END.
+ */
+#ifndef CONSULD_DNS_PROTO_H
+#define CONSULD_DNS_PROTO_H
+
+#define DNS_STATUS_PASSING	"passing"
+#define DNS_STATUS_WARNING	"warning"
+#define DNS_STATUS_CRITICAL	"critical"
+
+#endif
