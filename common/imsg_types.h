@@ -244,6 +244,8 @@ enum cat_query {
 	 * CAT_Q_SESSION_INFO; never stale, never blocking.
 	 */
 	CAT_Q_SESSION_RENEW,
+	/* Each node with its health and instances: an IMSG_DNS_NODE. */
+	CAT_Q_DNS_VIEW,
 	CAT_Q_MAX
 };
 

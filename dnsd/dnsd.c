@@ -13,7 +13,16 @@ static struct child	 dnsd_child;
 static void
 dnsd_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 {
-	fatalx("dnsd: unexpected type %u from raftd", imsg->hdr.type);
+	switch (imsg->hdr.type) {
+	case IMSG_DNS_BEGIN:
+	case IMSG_DNS_NODE:
+	case IMSG_DNS_NODE_DEL:
+	case IMSG_DNS_END:
+		break;	/* the view: kept once dnsd answers */
+	default:
+		fatalx("dnsd: unexpected type %u from raftd",
+		    imsg->hdr.type);
+	}
 }
 
 int

@@ -17,6 +17,8 @@
 
 #define CAT_WAIT_MAX_MS		(1200u * 1000)
 #define CAT_WATCH_MAX		65536
+/* Instances of one node in the DNS view: what one imsg holds. */
+#define CAT_DNS_INSTANCES_MAX	4096
 
 struct cat_read {
 	int			 query;		/* enum cat_query */
@@ -69,9 +71,10 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    mpack_get_uint(&a[4], &cons) == -1 || cons > KV_CONS_CONSISTENT ||
 	    mpack_get_uint(&a[5], &out->max_stale_ms) == -1)
 		goto done;
-	/* Every query but three names a node, a service, a state or ID. */
+	/* Every query but four names a node, a service, a state or ID. */
 	if ((q != CAT_Q_NODES && q != CAT_Q_SERVICES &&
-	    q != CAT_Q_SESSION_LIST) == (arg[0] == '\0'))
+	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW) ==
+	    (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
@@ -112,6 +115,12 @@ cat_query_index(const struct cat_read *rd)
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "checks");
 		return a > b ? a : b;
+	case CAT_Q_DNS_VIEW:
+		a = cat_state_index(&raftd.store, "nodes");
+		b = cat_state_index(&raftd.store, "services");
+		a = a > b ? a : b;
+		b = cat_state_index(&raftd.store, "checks");
+		return a > b ? a : b;
 	default:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
@@ -135,6 +144,9 @@ struct cat_emit {
 	size_t			 nchecks;
 	size_t			 nnode_checks;
 	const char		*service_id;
+	/* CAT_Q_DNS_VIEW: the node's instances as they are packed. */
+	struct mpack_out	*dns_out;
+	size_t			 dns_n;
 };
 
 static int	gather_check(void *, const struct cat_check *);
@@ -269,6 +281,95 @@ emit_health(void *arg, const struct cat_service *s)
 	msgpack_pack_array(&out.pk, e->nchecks);
 	for (i = 0; i < e->nchecks; i++)
 		cat_check_pack(&out.pk, &e->checks[i]);
+	emit(e, &out);
+	return 0;
+}
+
+/* The worse of two statuses. */
+static const char *
+status_worse(const char *a, const char *b)
+{
+	if (strcmp(a, CAT_CRITICAL) == 0 || strcmp(b, CAT_CRITICAL) == 0)
+		return CAT_CRITICAL;
+	if (strcmp(a, CAT_WARNING) == 0 || strcmp(b, CAT_WARNING) == 0)
+		return CAT_WARNING;
+	return CAT_PASSING;
+}
+
+/* The worst status of the gathered checks of one service ("": node's). */
+static const char *
+checks_status(const struct cat_emit *e, const char *sid)
+{
+	const char	*st = CAT_PASSING;
+	size_t		 i;
+
+	for (i = 0; i < e->nchecks; i++) {
+		if ((sid == NULL) != (e->checks[i].service_id == NULL) ||
+		    (sid != NULL && strcmp(sid, e->checks[i].service_id) != 0))
+			continue;
+		st = status_worse(st, e->checks[i].status);
+	}
+	return st;
+}
+
+static int
+gather_dns_service(void *arg, const struct cat_service *s)
+{
+	struct cat_emit		*e = arg;
+	struct mpack_out	*out = e->dns_out;
+
+	if (e->dns_n >= CAT_DNS_INSTANCES_MAX)
+		return 0;
+	msgpack_pack_array(&out->pk, 2);
+	cat_service_pack(&out->pk, s);
+	mpack_str(&out->pk, status_worse(e->state,
+	    checks_status(e, s->id)));
+	e->dns_n++;
+	return 0;
+}
+
+static int
+count_service(void *arg, const struct cat_service *s)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* CAT_Q_DNS_VIEW: [node, node status, [[service, status]...]]. */
+static int
+emit_dns_node(void *arg, const struct cat_node *n)
+{
+	struct cat_emit		*e = arg;
+	struct mpack_out	 out, svcs;
+	size_t			 nsvc = 0;
+
+	checks_clear(e, 0);
+	e->service_id = NULL;
+	if (cat_state_node_checks(&raftd.store, n->node, gather_check,
+	    e) == -1 ||
+	    cat_state_node_services(&raftd.store, n->node, count_service,
+	    &nsvc) == -1)
+		return -1;
+	e->state = checks_status(e, NULL);
+	mpack_out_init(&svcs);
+	e->dns_out = &svcs;
+	e->dns_n = 0;
+	if (cat_state_node_services(&raftd.store, n->node,
+	    gather_dns_service, e) == -1) {
+		mpack_out_free(&svcs);
+		return -1;
+	}
+	if (e->dns_n < nsvc)
+		log_warnx("catalog: node %s: %zu of its %zu instances in the "
+		    "DNS view", n->node, e->dns_n, nsvc);
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 3);
+	cat_node_pack(&out.pk, n);
+	mpack_str(&out.pk, e->state);
+	msgpack_pack_array(&out.pk, e->dns_n);
+	msgpack_sbuffer_write(&out.sbuf, svcs.sbuf.data, svcs.sbuf.size);
+	mpack_out_free(&svcs);
+	e->state = NULL;
 	emit(e, &out);
 	return 0;
 }
@@ -454,6 +555,11 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		break;
 	case CAT_Q_SESSION_LIST:
 		rc = session_state_list(&raftd.store, emit_session, &e);
+		break;
+	case CAT_Q_DNS_VIEW:
+		rc = cat_state_nodes(&raftd.store, emit_dns_node, &e);
+		checks_clear(&e, 0);
+		free(e.checks);
 		break;
 	case CAT_Q_NODE:
 		if ((rc = cat_state_node(&raftd.store, rd->arg, &n)) == 1) {

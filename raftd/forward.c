@@ -417,6 +417,29 @@ cat_item_valid(const void *buf, size_t len, int query)
 			rc = 0;
 		}
 		break;
+	case CAT_Q_DNS_VIEW:
+		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+		    u.data.via.array.size != 3 ||
+		    mpack_copy_str(&a[1], str, sizeof(str)) == -1 ||
+		    !cat_status_valid(str) ||
+		    a[2].type != MSGPACK_OBJECT_ARRAY ||
+		    cat_node_unpack(&a[0], &n) == -1)
+			break;
+		cat_node_free(&n);
+		for (i = 0; i < a[2].via.array.size; i++) {
+			const msgpack_object	*in = &a[2].via.array.ptr[i];
+
+			if (in->type != MSGPACK_OBJECT_ARRAY ||
+			    in->via.array.size != 2 ||
+			    mpack_copy_str(&in->via.array.ptr[1], str,
+			    sizeof(str)) == -1 || !cat_status_valid(str) ||
+			    cat_service_unpack(&in->via.array.ptr[0], &s) == -1)
+				break;
+			cat_service_free(&s);
+		}
+		if (i == a[2].via.array.size)
+			rc = 0;
+		break;
 	case CAT_Q_SESSION_INFO:
 	case CAT_Q_SESSION_NODE:
 	case CAT_Q_SESSION_LIST:

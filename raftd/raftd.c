@@ -144,6 +144,7 @@ main(int argc, char *argv[])
 
 	forward_init(c);
 	ae_init(c);
+	dnsfeed_init(c);
 	if (chdir(c->conf->data_dir) == -1)
 		fatal("raftd: data_dir %s", c->conf->data_dir);
 	sandbox_enter(PROC_RAFTD, c->conf->data_dir, c->conf->user);
@@ -158,6 +159,7 @@ main(int argc, char *argv[])
 	local_start();
 	ae_start(c);
 	session_start();
+	dnsfeed_start(c);
 	/* gossipd starts its pools on the node id, with these keys. */
 	keyring_send_init(c);
 	serf_snapshot_rejoin(c);

@@ -317,6 +317,10 @@ void	 session_lock_delay(void *, const char *, size_t, uint64_t);
 int	 session_lock_delayed(const char *, size_t);
 void	 session_reset(void);
 
+/* dnsfeed.c */
+void	 dnsfeed_init(struct child *);
+void	 dnsfeed_start(struct child *);
+
 /* antientropy.c */
 void	 ae_init(struct child *);
 void	 ae_start(struct child *);

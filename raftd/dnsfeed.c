@@ -1,0 +1,273 @@
+/*
+ * The health view dnsd answers from (dns_proto.h).  A blocking catalog
+ * read of the whole view (CAT_Q_DNS_VIEW: every node with its health and
+ * its instances) goes out on an internal channel to the same handlers
+ * apid's reads go to, so that on a client agent it is forwarded to a
+ * server, and on a server it is answered from the local state, stale as
+ * dns_config allows.  Each answer is compared, node by node, with the
+ * last one: dnsd gets a full copy first, then only the nodes that
+ * changed or went, and an IMSG_DNS_END each time the view was confirmed
+ * current (at the latest when the read's wait runs out).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog_codec.h"
+#include "config.h"
+#include "dns_proto.h"
+#include "log.h"
+#include "raftd.h"
+
+#define FEED_WAIT_MS		(60 * 1000)
+#define FEED_RETRY_MS		1000
+
+/* A node of the view, as the item that carried it. */
+struct feed_node {
+	RB_ENTRY(feed_node)	 entry;
+	char			*name;
+	void			*item;
+	size_t			 len;
+	int			 seen;		/* in the answer being read */
+};
+
+int	feed_node_cmp(struct feed_node *, struct feed_node *);
+RB_HEAD(feed_tree, feed_node);
+RB_PROTOTYPE(feed_tree, feed_node, entry, feed_node_cmp)
+RB_GENERATE(feed_tree, feed_node, entry, feed_node_cmp)
+
+int
+feed_node_cmp(struct feed_node *a, struct feed_node *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+static struct imsgev	 feed_req;	/* the handlers answer here */
+static struct imsgev	 feed_back;	/* and we read it here */
+static struct event	*feed_timer;
+static struct feed_tree	 sent = RB_INITIALIZER(&sent);	/* what dnsd has */
+static struct feed_tree	 incoming = RB_INITIALIZER(&incoming);
+static uint64_t		 feed_index;
+static uint32_t		 feed_reqid;
+static int		 feed_reading;
+static int		 feed_full;	/* next answer is a full copy */
+
+static void
+feed_node_free(struct feed_tree *t, struct feed_node *n)
+{
+	RB_REMOVE(feed_tree, t, n);
+	free(n->name);
+	free(n->item);
+	free(n);
+}
+
+static void
+feed_tree_clear(struct feed_tree *t)
+{
+	struct feed_node	*n;
+
+	while ((n = RB_MIN(feed_tree, t)) != NULL)
+		feed_node_free(t, n);
+}
+
+static void
+to_dnsd(uint32_t type, const void *data, size_t len)
+{
+	if (imsgev_compose(&raftd_child.peers[PROC_DNSD], type, 0, -1, data,
+	    len) == -1)
+		fatal("dnsfeed: compose");
+}
+
+static void
+feed_arm(uint64_t ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (evtimer_add(feed_timer, &tv) == -1)
+		fatalx("dnsfeed: evtimer_add");
+}
+
+/* Ask for the view, blocking until it moves past what dnsd has. */
+static void
+feed_read(evutil_socket_t fd, short events, void *arg)
+{
+	struct config		*c = raftd_child.conf;
+	struct mpack_out	 out;
+	struct imsg		 imsg;
+	int			 stale = c->dns_config.allow_stale;
+
+	if (feed_reading)
+		return;
+	feed_reading = 1;
+	if (++feed_reqid == 0)
+		feed_reqid = 1;
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 6);
+	msgpack_pack_uint8(&out.pk, CAT_Q_DNS_VIEW);
+	mpack_str(&out.pk, "");
+	msgpack_pack_uint64(&out.pk, feed_full ? 0 : feed_index);
+	msgpack_pack_uint64(&out.pk, FEED_WAIT_MS);
+	msgpack_pack_uint8(&out.pk, stale ? KV_CONS_STALE : KV_CONS_DEFAULT);
+	msgpack_pack_uint64(&out.pk, stale && c->dns_config.max_stale > 0 ?
+	    (uint64_t)c->dns_config.max_stale / 1000000 : 0);
+	memset(&imsg, 0, sizeof(imsg));
+	imsg.hdr.type = IMSG_CAT_READ;
+	imsg.hdr.peerid = feed_reqid;
+	imsg.fd = -1;
+	imsg.data = out.sbuf.data;
+	imsg.len = out.sbuf.size;
+	cat_read_request(&feed_req, &imsg);
+	mpack_out_free(&out);
+}
+
+/* One node of the answer being read: kept until the answer is whole. */
+static void
+feed_item(struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	struct cat_node		 cn;
+	struct feed_node	*n;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.size != 3 ||
+	    cat_node_unpack(&u.data.via.array.ptr[0], &cn) == -1)
+		fatalx("dnsfeed: malformed view item");
+	msgpack_unpacked_destroy(&u);
+	if ((n = calloc(1, sizeof(*n))) == NULL ||
+	    (n->item = malloc(imsg->len)) == NULL)
+		fatal("dnsfeed");
+	n->name = cn.node;
+	cn.node = NULL;
+	cat_node_free(&cn);
+	memcpy(n->item, imsg->data, imsg->len);
+	n->len = imsg->len;
+	if (RB_INSERT(feed_tree, &incoming, n) != NULL) {
+		log_warnx("dnsfeed: node %s twice in the view", n->name);
+		free(n->name);
+		free(n->item);
+		free(n);
+	}
+}
+
+/*
+ * The answer is whole: send dnsd what changed (everything after a
+ * reset), then END; what was sent becomes the answer.
+ */
+static void
+feed_apply(uint64_t index)
+{
+	struct mpack_out	 out;
+	struct feed_node	*n, *o, *next;
+	size_t			 changed = 0, gone = 0;
+
+	if (feed_full)
+		to_dnsd(IMSG_DNS_BEGIN, "\x90", 1);
+	RB_FOREACH(n, feed_tree, &incoming) {
+		o = RB_FIND(feed_tree, &sent, n);
+		if (!feed_full && o != NULL && o->len == n->len &&
+		    memcmp(o->item, n->item, n->len) == 0)
+			continue;
+		to_dnsd(IMSG_DNS_NODE, n->item, n->len);
+		changed++;
+	}
+	if (!feed_full) {
+		RB_FOREACH(o, feed_tree, &sent) {
+			if (RB_FIND(feed_tree, &incoming, o) != NULL)
+				continue;
+			mpack_out_init(&out);
+			mpack_str(&out.pk, o->name);
+			to_dnsd(IMSG_DNS_NODE_DEL, out.sbuf.data, out.sbuf.size);
+			mpack_out_free(&out);
+			gone++;
+		}
+	}
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_uint64(&out.pk, index);
+	mpack_str(&out.pk, raftd_child.conf->datacenter);
+	to_dnsd(IMSG_DNS_END, out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
+	if (changed > 0 || gone > 0 || feed_full)
+		log_debug("dnsfeed: index %llu: %zu nodes sent, %zu gone%s",
+		    (unsigned long long)index, changed, gone,
+		    feed_full ? " (full copy)" : "");
+	feed_tree_clear(&sent);
+	for (n = RB_MIN(feed_tree, &incoming); n != NULL; n = next) {
+		next = RB_NEXT(feed_tree, &incoming, n);
+		RB_REMOVE(feed_tree, &incoming, n);
+		RB_INSERT(feed_tree, &sent, n);
+	}
+	feed_full = 0;
+}
+
+static void
+feed_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	struct imsg_read_end	 end;
+
+	if (imsg->hdr.peerid != feed_reqid || !feed_reading)
+		return;		/* an answer to a read given up */
+	switch (imsg->hdr.type) {
+	case IMSG_CAT_ITEM:
+		feed_item(imsg);
+		break;
+	case IMSG_READ_END:
+		imsg_need_len(imsg, sizeof(end), "dnsfeed");
+		memcpy(&end, imsg->data, sizeof(end));
+		end.error[sizeof(end.error) - 1] = '\0';
+		feed_reading = 0;
+		if (end.error[0] != '\0') {
+			log_debug("dnsfeed: cannot read the view: %s",
+			    end.error);
+			feed_tree_clear(&incoming);
+			feed_arm(FEED_RETRY_MS);
+			break;
+		}
+		/* The state went back (a restore): start over. */
+		if (end.index < feed_index)
+			feed_full = 1;
+		feed_apply(end.index);
+		feed_index = end.index;
+		feed_arm(0);
+		break;
+	default:
+		log_warnx("dnsfeed: unexpected imsg %u", imsg->hdr.type);
+	}
+}
+
+static void
+feed_unexpected(struct imsgev *iev, struct imsg *imsg)
+{
+	fatalx("dnsfeed: unexpected imsg %u on the request side",
+	    imsg->hdr.type);
+}
+
+/* Before the sandbox: the internal channel. */
+void
+dnsfeed_init(struct child *c)
+{
+	int	 sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1)
+		fatal("dnsfeed: socketpair");
+	imsgev_init(&feed_req, c->base, sv[0], "dnsfeed", feed_unexpected,
+	    NULL);
+	imsgev_init(&feed_back, c->base, sv[1], "dnsfeed", feed_dispatch,
+	    NULL);
+}
+
+void
+dnsfeed_start(struct child *c)
+{
+	if ((feed_timer = evtimer_new(c->base, feed_read, NULL)) == NULL)
+		fatalx("dnsfeed: cannot set up its timer");
+	feed_full = 1;
+	feed_arm(0);
+}
