@@ -334,6 +334,10 @@ decode_check(json_t *o, const char *sid, const char *sname, int idx,
 	if (a->ttl_ms > 0 && a->interval_ms > 0)
 		return fail(e, 400, "Invalid check: Interval and TTL cannot "
 		    "both be specified%s", NULL);
+	if ((a->c.http != NULL) + (a->c.tcp != NULL) + (a->ttl_ms > 0) +
+	    (a->nargs > 0) > 1)
+		return fail(e, 400, "Invalid check: only one of HTTP, TCP, TTL "
+		    "or Args may be given%s", NULL);
 	if (a->c.http != NULL) {
 		a->kind = AGENT_CHECK_HTTP;
 		a->c.type = strdup("http");

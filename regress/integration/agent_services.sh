@@ -128,6 +128,18 @@ check "a check without a name is a 400" \
 check "Interval and TTL together are a 400" \
     [ "$(put check/register '{"Name":"x","TTL":"5s","Interval":"5s","HTTP":"http://127.0.0.1:1/"}')" = \
     "Invalid check: Interval and TTL cannot both be specified 400" ]
+check "a check with both HTTP and Args is a 400" \
+    [ "$(put check/register '{"Name":"x","HTTP":"http://127.0.0.1/","Args":["true"],"Interval":"10s"}')" = \
+    "Invalid check: only one of HTTP, TCP, TTL or Args may be given 400" ]
+check "a check of no known type is a 400" \
+    [ "$(put check/register '{"Name":"x","Interval":"10s"}')" = \
+    "Invalid check: one of HTTP, TCP, TTL or Args must be given 400" ]
+check "an http check interval below 1s is a 400" \
+    [ "$(put check/register '{"Name":"x","HTTP":"http://127.0.0.1/","Interval":"500ms"}')" = \
+    "Interval must be > 1s 400" ]
+check "a bad port is a 400 naming it" \
+    [ "$(put service/register '{"Name":"x","Port":70000}')" = \
+    "Request decode failed: invalid Port 400" ]
 check "an unknown field is a 400" \
     [ "$(put service/register '{"Name":"x","Bogus":1}')" = \
     'Request decode failed: json: unknown field "Bogus" 400' ]
