@@ -38,6 +38,7 @@ struct request {
 	struct evbuffer		*rawbuf;
 	json_t			*reply;		/* built before the round trip */
 	void			*ctx;		/* a handler's own, or NULL */
+	char			 dc[64];	/* another datacenter, or "" */
 	void			(*ctx_free)(void *);
 };
 

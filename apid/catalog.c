@@ -368,21 +368,6 @@ write_done(struct request *r, struct imsg *imsg)
 	http_error(r->req, 500, err);
 }
 
-static int
-check_dc(struct evhttp_request *req, struct query *q)
-{
-	const char	*dc;
-
-	if ((dc = query_get(q, "datacenter")) == NULL)
-		dc = query_get(q, "dc");
-	if (dc != NULL && *dc != '\0' &&
-	    strcmp(dc, apid_child.conf->datacenter) != 0) {
-		http_error(req, 500, "No path to datacenter");
-		return -1;
-	}
-	return 0;
-}
-
 /* The request body as JSON; NULL after answering 400. */
 static json_t *
 body_json(struct evhttp_request *req)
@@ -743,6 +728,11 @@ cat_item(struct request *r, struct imsg *imsg)
 		fatalx("catalog: malformed item from raftd");
 	a = u.data.via.array.ptr;
 	switch (cr->query) {
+	case CAT_Q_DATACENTERS:
+		if (u.data.type != MSGPACK_OBJECT_STR)
+			fatalx("catalog: malformed datacenter from raftd");
+		j = json_stringn(u.data.via.str.ptr, u.data.via.str.size);
+		break;
 	case CAT_Q_NODES:
 		if (cat_node_unpack(&u.data, &n) == -1)
 			fatalx("catalog: malformed node from raftd");
@@ -930,14 +920,11 @@ catalog_handler(struct evhttp_request *req, const char *path)
 	struct query		 q;
 	const char		*p = path + strlen(CAT_PREFIX);
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
-	json_t			*dcs;
 
 	if (query_parse(req, &q) == -1) {
 		http_error(req, 400, "Bad request: malformed query string");
 		return;
 	}
-	if (check_dc(req, &q) == -1)
-		goto done;
 	if (strcmp(p, "register") == 0 || strcmp(p, "deregister") == 0) {
 		if (cmd != EVHTTP_REQ_PUT) {
 			http_error(req, 405, "method not allowed");
@@ -953,11 +940,9 @@ catalog_handler(struct evhttp_request *req, const char *path)
 		http_error(req, 405, "method not allowed");
 		goto done;
 	}
-	if (strcmp(p, "datacenters") == 0) {
-		/* Other datacenters come with WAN federation. */
-		dcs = json_pack("[s]", apid_child.conf->datacenter);
-		http_reply_json(req, dcs, 0);
-	} else if (strcmp(p, "nodes") == 0)
+	if (strcmp(p, "datacenters") == 0)
+		cat_read(req, &q, CAT_Q_DATACENTERS, "", 0);
+	else if (strcmp(p, "nodes") == 0)
 		cat_read(req, &q, CAT_Q_NODES, "", 0);
 	else if (strcmp(p, "services") == 0)
 		cat_read(req, &q, CAT_Q_SERVICES, "", 0);

@@ -134,19 +134,12 @@ void
 health_handler(struct evhttp_request *req, const char *path)
 {
 	struct query	 q;
-	const char	*p = path + strlen(HEALTH_PREFIX), *dc;
+	const char	*p = path + strlen(HEALTH_PREFIX);
 	int		 passing;
 
 	if (query_parse(req, &q) == -1) {
 		http_error(req, 400, "Bad request: malformed query string");
 		return;
-	}
-	if ((dc = query_get(&q, "datacenter")) == NULL)
-		dc = query_get(&q, "dc");
-	if (dc != NULL && *dc != '\0' &&
-	    strcmp(dc, apid_child.conf->datacenter) != 0) {
-		http_error(req, 500, "No path to datacenter");
-		goto done;
 	}
 	if (strncmp(p, "node/", 5) == 0 && p[5] != '\0')
 		cat_read(req, &q, CAT_Q_HEALTH_NODE, p + 5, 0);
@@ -168,6 +161,5 @@ health_handler(struct evhttp_request *req, const char *path)
 		http_error(req, 400, "Missing service name");
 	else
 		http_error(req, 404, "Invalid URL path: not a health endpoint");
- done:
 	query_free(&q);
 }

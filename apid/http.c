@@ -78,6 +78,8 @@ RB_GENERATE(request_tree, request, entry, request_cmp)
 static struct request_tree	 requests = RB_INITIALIZER(&requests);
 static uint32_t			 request_next_id = 1;
 static struct evhttp		*http;
+/* ?dc of the request being routed: request_new() copies it. */
+static char			 request_dc[64];
 
 static int
 request_cmp(struct request *a, struct request *b)
@@ -201,6 +203,7 @@ request_new(struct evhttp_request *req, request_done_fn done)
 	r->req = req;
 	r->done = done;
 	r->pretty = http_pretty(req);
+	strlcpy(r->dc, request_dc, sizeof(r->dc));
 	do {
 		r->id = request_next_id++;
 	} while (r->id == 0 || RB_FIND(request_tree, &requests, r) != NULL);
@@ -208,9 +211,30 @@ request_new(struct evhttp_request *req, request_done_fn done)
 	return r;
 }
 
+/*
+ * To raftd; a request for another datacenter goes inside an
+ * IMSG_DC_REQ, when it is of a kind that may be forwarded.
+ */
 void
 request_send(struct request *r, uint32_t type, const void *data, size_t len)
 {
+	struct mpack_out	 out;
+
+	if (r->dc[0] != '\0' && (type == IMSG_KV_READ ||
+	    type == IMSG_KV_WRITE || type == IMSG_CAT_READ ||
+	    type == IMSG_CAT_WRITE || type == IMSG_RAFT_CONF_REQ ||
+	    type == IMSG_STATUS_LEADER_REQ || type == IMSG_STATUS_PEERS_REQ)) {
+		mpack_out_init(&out);
+		msgpack_pack_array(&out.pk, 3);
+		mpack_str(&out.pk, r->dc);
+		msgpack_pack_uint32(&out.pk, type);
+		mpack_bin(&out.pk, data, len);
+		if (imsgev_compose(&apid_child.peers[PROC_RAFTD], IMSG_DC_REQ,
+		    r->id, -1, out.sbuf.data, out.sbuf.size) == -1)
+			fatal("http: compose");
+		mpack_out_free(&out);
+		return;
+	}
 	if (imsgev_compose(&apid_child.peers[PROC_RAFTD], type, r->id, -1,
 	    data, len) == -1)
 		fatal("http: compose");
@@ -520,6 +544,56 @@ method_not_allowed(struct evhttp_request *req, const struct route *rt)
 	http_error(req, 405, reason);
 }
 
+/*
+ * ?dc= (or ?datacenter=) naming another datacenter: the requests of the
+ * endpoints that forward go there (request_send() wraps them); the
+ * agent's own endpoints ignore it, as Consul's do, and the others can
+ * only answer for this datacenter.  0 to go on, -1 when answered.
+ */
+static int
+route_dc(struct evhttp_request *req, const char *path)
+{
+	static const char	*fwd[] = { "/v1/kv/", "/v1/txn", "/v1/catalog/",
+				    "/v1/health/", "/v1/session/",
+				    "/v1/operator/raft/", "/v1/status/" };
+	struct query		 q;
+	const char		*dc;
+	char			 lc[sizeof(request_dc)];
+	size_t			 i;
+
+	request_dc[0] = '\0';
+	if (strncmp(path, "/v1/agent/", 10) == 0 ||
+	    strcmp(path, "/v1/catalog/datacenters") == 0 ||
+	    query_parse(req, &q) == -1)
+		return 0;	/* a bad query string: the handler says so */
+	if ((dc = query_get(&q, "dc")) == NULL)
+		dc = query_get(&q, "datacenter");
+	if (dc == NULL || *dc == '\0') {
+		query_free(&q);
+		return 0;
+	}
+	for (i = 0; dc[i] != '\0' && i < sizeof(lc) - 1; i++)
+		lc[i] = dc[i] >= 'A' && dc[i] <= 'Z' ? dc[i] - 'A' + 'a' :
+		    dc[i];
+	lc[i] = '\0';
+	if (dc[i] != '\0' || !dc_name_valid(lc)) {
+		query_free(&q);
+		http_error(req, 400, "Bad request: invalid datacenter name "
+		    "in ?dc");
+		return -1;
+	}
+	query_free(&q);
+	if (strcmp(lc, apid_child.conf->datacenter) == 0)
+		return 0;
+	for (i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
+		if (strncmp(path, fwd[i], strlen(fwd[i])) == 0) {
+			strlcpy(request_dc, lc, sizeof(request_dc));
+			return 0;
+		}
+	http_error(req, 500, "No path to datacenter");
+	return -1;
+}
+
 static void
 http_route(struct evhttp_request *req, void *arg)
 {
@@ -550,8 +624,10 @@ http_route(struct evhttp_request *req, void *arg)
 			continue;
 		if ((evhttp_request_get_command(req) & rt->methods) == 0)
 			method_not_allowed(req, rt);
-		else
+		else if (route_dc(req, path) == 0) {
 			rt->handler(req, path);
+			request_dc[0] = '\0';
+		}
 		goto done;
 	}
 	if (strcmp(path, "/") == 0) {

@@ -350,20 +350,13 @@ void
 kv_handler(struct evhttp_request *req, const char *path)
 {
 	struct query		 q;
-	const char		*key = path + strlen(KV_PREFIX), *dc;
+	const char		*key = path + strlen(KV_PREFIX);
 	size_t			 keylen = strlen(key);
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 
 	if (query_parse(req, &q) == -1) {
 		http_error(req, 400, "Bad request: malformed query string");
 		return;
-	}
-	if ((dc = query_get(&q, "datacenter")) == NULL)
-		dc = query_get(&q, "dc");
-	if (dc != NULL && *dc != '\0' &&
-	    strcmp(dc, apid_child.conf->datacenter) != 0) {
-		http_error(req, 500, "No path to datacenter");
-		goto done;
 	}
 	if (keylen > KV_KEY_MAX || !utf8_valid((const unsigned char *)key,
 	    keylen)) {

@@ -429,20 +429,13 @@ void
 session_handler(struct evhttp_request *req, const char *path)
 {
 	struct query	 q;
-	const char	*p = path + strlen(SESSION_PREFIX), *dc, *arg;
+	const char	*p = path + strlen(SESSION_PREFIX), *arg;
 	int		 put = evhttp_request_get_command(req) ==
 			    EVHTTP_REQ_PUT;
 
 	if (query_parse(req, &q) == -1) {
 		http_error(req, 400, "Bad request: malformed query string");
 		return;
-	}
-	if ((dc = query_get(&q, "datacenter")) == NULL)
-		dc = query_get(&q, "dc");
-	if (dc != NULL && *dc != '\0' &&
-	    strcmp(dc, apid_child.conf->datacenter) != 0) {
-		http_error(req, 500, "No path to datacenter");
-		goto done;
 	}
 	if (strcmp(p, "create") == 0 && put)
 		session_create(req);
@@ -481,6 +474,5 @@ session_handler(struct evhttp_request *req, const char *path)
 	} else
 		http_error(req, 404, "Invalid URL path: not a session "
 		    "endpoint");
- done:
 	query_free(&q);
 }

@@ -200,7 +200,7 @@ txn_handler(struct evhttp_request *req, const char *path)
 	struct request	*r;
 	struct query	 q;
 	struct txn	 t;
-	const char	*text = "", *dc, *qerr;
+	const char	*text = "", *qerr;
 	char		 err[TXN_ERR_MAX];
 	uint64_t	 max_value, max_body;
 	size_t		 len = evbuffer_get_length(body);
@@ -225,12 +225,6 @@ txn_handler(struct evhttp_request *req, const char *path)
 	if ((code = txn_decode(text, len, max_body, max_value, &t, err,
 	    sizeof(err))) != 0) {
 		http_error(req, code, err);
-		goto out;
-	}
-	if ((dc = query_get(&q, "datacenter")) == NULL)
-		dc = query_get(&q, "dc");
-	if (dc != NULL && *dc != '\0' && strcmp(dc, c->datacenter) != 0) {
-		http_error(req, 500, "No path to datacenter");
 		goto out;
 	}
 	/* Only the read-only path parses the consistency flags. */

@@ -1817,6 +1817,21 @@ dns_label_lower(char *s)
 	return 0;
 }
 
+/* A datacenter name as config and ?dc= allow: [a-z0-9-_], a DNS label. */
+int
+dc_name_valid(const char *s)
+{
+	size_t	 n = 0;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	for (; *s != '\0'; s++, n++)
+		if (n >= 63 || (!ascii_digit(*s) && !(*s >= 'a' && *s <= 'z') &&
+		    *s != '-' && *s != '_'))
+			return 0;
+	return 1;
+}
+
 static int
 uuid_lower(char *s)
 {

@@ -493,4 +493,6 @@ extern const struct config_key config_check_keys[];
 
 int		 config_key_match(const char *, const char *, size_t);
 
+int	 dc_name_valid(const char *);
+
 #endif

@@ -193,6 +193,14 @@ enum imsg_type {
 	IMSG_CHECK_DEL,
 	IMSG_CHECK_RESULT,
 
+	/*
+	 * apid -> raftd: a request for another datacenter (?dc=); msgpack
+	 * [datacenter, type, bin: the request's own payload].  Answered as
+	 * that type's request is.  Also forwarded, as is, from a client
+	 * agent to a server of its own datacenter.
+	 */
+	IMSG_DC_REQ,
+
 	/* raftd -> dnsd: the health view, see dns_proto.h. */
 	IMSG_DNS_BEGIN,
 	IMSG_DNS_NODE,
@@ -246,6 +254,8 @@ enum cat_query {
 	CAT_Q_SESSION_RENEW,
 	/* Each node with its health and instances: an IMSG_DNS_NODE. */
 	CAT_Q_DNS_VIEW,
+	/* str: the datacenters known, this one first (WAN gossip). */
+	CAT_Q_DATACENTERS,
 	CAT_Q_MAX
 };
 

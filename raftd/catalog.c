@@ -73,8 +73,8 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 		goto done;
 	/* Every query but four names a node, a service, a state or ID. */
 	if ((q != CAT_Q_NODES && q != CAT_Q_SERVICES &&
-	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW) ==
-	    (arg[0] == '\0'))
+	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW &&
+	    q != CAT_Q_DATACENTERS) == (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
@@ -115,6 +115,8 @@ cat_query_index(const struct cat_read *rd)
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "checks");
 		return a > b ? a : b;
+	case CAT_Q_DATACENTERS:
+		return 1;	/* from gossip: nothing to block on */
 	case CAT_Q_DNS_VIEW:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
@@ -283,6 +285,64 @@ emit_health(void *arg, const struct cat_service *s)
 		cat_check_pack(&out.pk, &e->checks[i]);
 	emit(e, &out);
 	return 0;
+}
+
+/* The datacenters of the WAN pool's servers, distinct. */
+struct dc_list {
+	char		 dcs[256][64];
+	size_t		 n;
+};
+
+static void
+dc_member(void *arg, const char *name, const char *ip, uint64_t port,
+    uint64_t status, const msgpack_object *tags)
+{
+	struct dc_list	*l = arg;
+	char		 dc[64], role[16];
+	size_t		 i;
+
+	if (mpack_copy_str(mpack_map_get(tags, "role"), role,
+	    sizeof(role)) == -1 || strcmp(role, "consul") != 0 ||
+	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, sizeof(dc)) == -1 ||
+	    !dc_name_valid(dc))
+		return;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->dcs[i], dc) == 0)
+			return;
+	if (l->n < sizeof(l->dcs) / sizeof(l->dcs[0]))
+		strlcpy(l->dcs[l->n++], dc, sizeof(l->dcs[0]));
+}
+
+static int
+dc_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * CAT_Q_DATACENTERS: this one first, then the others by name (by
+ * round-trip time once there are network coordinates).
+ */
+static void
+emit_datacenters(struct cat_emit *e)
+{
+	struct dc_list		*l;
+	struct mpack_out	 out;
+	const char		*self = raftd_child.conf->datacenter;
+	size_t			 i;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal("catalog");
+	strlcpy(l->dcs[0], self, sizeof(l->dcs[0]));
+	l->n = 1;
+	members_walk(1, dc_member, l);
+	qsort(l->dcs[1], l->n - 1, sizeof(l->dcs[0]), dc_cmp);
+	for (i = 0; i < l->n; i++) {
+		mpack_out_init(&out);
+		mpack_str(&out.pk, l->dcs[i]);
+		emit(e, &out);
+	}
+	free(l);
 }
 
 /* The worse of two statuses. */
@@ -555,6 +615,9 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		break;
 	case CAT_Q_SESSION_LIST:
 		rc = session_state_list(&raftd.store, emit_session, &e);
+		break;
+	case CAT_Q_DATACENTERS:
+		emit_datacenters(&e);
 		break;
 	case CAT_Q_DNS_VIEW:
 		rc = cat_state_nodes(&raftd.store, emit_dns_node, &e);

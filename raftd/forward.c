@@ -51,6 +51,7 @@ struct fwd_out {
 	uint32_t		 type;
 	int			 mode;		/* KV_READ_*; -1 writes */
 	struct rpc_conn		*conn;
+	uint32_t		 rtype;		/* IMSG_DC_REQ: data wraps */
 	void			*data;		/* to send again */
 	size_t			 len;
 	int			 keep;		/* data is kept */
@@ -131,13 +132,13 @@ pick_server(void *arg, const struct member_server *s)
  * stale: a read that any server may answer; mode: the read's mode, or
  * -1 for a write.
  */
+static void	send_out(struct imsgev *, struct imsg *, const char *,
+		    uint32_t, int, const void *, size_t, int);
+
 int
 forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
 {
 	struct server_pick	 pick;
-	struct fwd_out		*f;
-	struct rpc_fwd		 rf;
-	struct rpc_conn		*conn;
 	const char		*addr;
 
 	if (raftd_child.conf->server) {
@@ -156,16 +157,40 @@ forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
 		}
 		addr = pick.addr;
 	}
+	send_out(iev, imsg, addr, imsg->hdr.type, mode, NULL, 0, 0);
+	return 1;
+}
+
+/*
+ * Send a request to the server at addr as a FWD frame of type (with the
+ * payload data, or the imsg's); an imsg of type IMSG_DC_REQ is what is
+ * held and sent again.  why: the error when it cannot be delivered.
+ */
+static void
+send_out(struct imsgev *iev, struct imsg *imsg, const char *addr,
+    uint32_t type, int mode, const void *data, size_t len, int dc)
+{
+	struct fwd_out		*f;
+	struct rpc_fwd		 rf;
+	struct rpc_conn		*conn;
+	const char		*why = dc ? "No path to datacenter" :
+				    "rpc error: cannot reach the server";
+
+	if (data == NULL) {
+		data = imsg->data;
+		len = imsg->len;
+	}
 	if (nouts >= FWD_MAX || (conn = rpc_conn_to(addr)) == NULL ||
 	    rpc_backlogged(conn)) {
 		if (nouts >= FWD_MAX ||
 		    hold_retry(iev, imsg, hold_deadline()) == -1)
-			forward_fail(iev, imsg->hdr.peerid, imsg->hdr.type,
-			    "rpc error: cannot reach the server");
-		return 1;
+			forward_fail(iev, imsg->hdr.peerid, type, why);
+		return;
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		fatal("forward");
+	if (imsg->hdr.type == IMSG_DC_REQ)
+		f->rtype = IMSG_DC_REQ;
 	f->deadline = hold_deadline();
 	if (imsg->len <= FWD_KEEP_MAX) {
 		if (imsg->len > 0 && (f->data = malloc(imsg->len)) == NULL)
@@ -180,18 +205,169 @@ forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
 	} while (f->fid == 0);
 	f->iev = iev;
 	f->reqid = imsg->hdr.peerid;
-	f->type = imsg->hdr.type;
+	f->type = type;
 	f->mode = mode;
 	f->conn = conn;
 	TAILQ_INSERT_TAIL(&outs, f, entry);
 	nouts++;
 	memset(&rf, 0, sizeof(rf));
 	rf.fid = f->fid;
-	rf.type = imsg->hdr.type;
-	rf.data = imsg->data;
-	rf.len = imsg->len;
+	/* To a server of ours a DC request goes as is; to the DC, inside. */
+	rf.type = dc == 1 ? IMSG_DC_REQ : type;
+	rf.data = dc == 1 ? imsg->data : data;
+	rf.len = dc == 1 ? imsg->len : len;
 	rpc_send_fwd(conn, RPC_FWD, &rf);
-	return 1;
+}
+
+/*
+ * Requests for another datacenter.  A client agent hands them, as they
+ * are, to a server of its own datacenter; a server sends the request
+ * inside to a server of that datacenter known from WAN gossip, which
+ * serves it as any forwarded request (through its leader if need be).
+ */
+struct dc_req {
+	char			 dc[RPC_DC_MAX];
+	uint32_t		 type;
+	const void		*data;
+	size_t			 len;
+};
+
+/* [dc, type, bin]; data points into buf.  -1 if malformed. */
+static int
+dc_req_parse(const void *buf, size_t len, struct dc_req *r)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	uint64_t		 t;
+	const char		*p;
+	size_t			 off;
+	int			 rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	a = u.data.via.array.ptr;
+	if (u.data.type == MSGPACK_OBJECT_ARRAY &&
+	    u.data.via.array.size == 3 &&
+	    mpack_copy_str(&a[0], r->dc, sizeof(r->dc)) == 0 &&
+	    dc_name_valid(r->dc) && mpack_get_uint(&a[1], &t) == 0 &&
+	    t != IMSG_DC_REQ && t < IMSG_TYPE_MAX &&
+	    a[2].type == MSGPACK_OBJECT_BIN) {
+		/* The bin's bytes are in buf: find them there. */
+		p = a[2].via.bin.ptr;
+		off = (size_t)(p - (const char *)buf);
+		if (p >= (const char *)buf && off <= len &&
+		    a[2].via.bin.size <= len - off) {
+			r->type = t;
+			r->data = p;
+			r->len = a[2].via.bin.size;
+			rc = 0;
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* The type of the request inside a DC request (0 if malformed). */
+uint32_t
+dc_request_type(const void *buf, size_t len)
+{
+	struct dc_req	 r;
+
+	return dc_req_parse(buf, len, &r) == 0 ? r.type : 0;
+}
+
+struct dc_pick {
+	const char		*dc;
+	char			 addr[RAFT_ADDR_MAX];
+	size_t			 known, seen;
+};
+
+static void
+dc_pick_member(void *arg, const char *name, const char *ip, uint64_t port,
+    uint64_t status, const msgpack_object *tags)
+{
+	struct dc_pick	*p = arg;
+	char		 role[16], dc[RPC_DC_MAX], rport[8];
+
+	if (mpack_copy_str(mpack_map_get(tags, "role"), role,
+	    sizeof(role)) == -1 || strcmp(role, "consul") != 0 ||
+	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, sizeof(dc)) == -1 ||
+	    strcmp(dc, p->dc) != 0 ||
+	    mpack_copy_str(mpack_map_get(tags, "port"), rport,
+	    sizeof(rport)) == -1)
+		return;
+	p->known++;
+	if (status == 1 && arc4random_uniform(++p->seen) == 0)
+		snprintf(p->addr, sizeof(p->addr), strchr(ip, ':') != NULL ?
+		    "[%s]:%s" : "%s:%s", ip, rport);
+}
+
+/* The mode forward_reply() checks a request's answers with. */
+static int
+request_mode(uint32_t type, const void *data, size_t len)
+{
+	struct kv_read		 rd;
+	struct cat_read_args	 cra;
+	int			 mode = -1;
+
+	if (type == IMSG_KV_READ) {
+		if (kv_read_parse(data, len, &rd) == -1)
+			return -2;
+		mode = rd.mode;
+		kv_read_free(&rd);
+	} else if (type == IMSG_CAT_READ) {
+		if (cat_read_parse(data, len, &cra) == -1)
+			return -2;
+		mode = cra.query;
+	}
+	return mode;
+}
+
+void
+dc_request(struct imsgev *iev, struct imsg *imsg)
+{
+	struct dc_req		 r;
+	struct server_pick	 pick;
+	struct dc_pick		 dp;
+	struct imsg		 inner;
+	int			 mode;
+
+	if (dc_req_parse(imsg->data, imsg->len, &r) == -1 ||
+	    (mode = request_mode(r.type, r.data, r.len)) == -2)
+		fatalx("forward: malformed datacenter request from %s",
+		    iev->name);
+	if (strcmp(r.dc, raftd_child.conf->datacenter) == 0) {
+		inner = *imsg;
+		inner.hdr.type = r.type;
+		inner.data = (void *)r.data;
+		inner.len = r.len;
+		request_dispatch(iev, &inner);
+		return;
+	}
+	if (!raftd_child.conf->server) {
+		memset(&pick, 0, sizeof(pick));
+		members_servers(pick_server, &pick);
+		if (pick.seen == 0) {
+			forward_fail(iev, imsg->hdr.peerid, r.type,
+			    "No known Consul servers");
+			return;
+		}
+		send_out(iev, imsg, pick.addr, r.type, mode, NULL, 0, 1);
+		return;
+	}
+	memset(&dp, 0, sizeof(dp));
+	dp.dc = r.dc;
+	members_walk(1, dc_pick_member, &dp);
+	if (dp.seen == 0) {
+		if (dp.known > 0)
+			log_debug("forward: no server of datacenter %s is "
+			    "alive", r.dc);
+		forward_fail(iev, imsg->hdr.peerid, r.type,
+		    "No path to datacenter");
+		return;
+	}
+	send_out(iev, imsg, dp.addr, r.type, mode, r.data, r.len, 2);
 }
 
 static void
@@ -417,6 +593,11 @@ cat_item_valid(const void *buf, size_t len, int query)
 			rc = 0;
 		}
 		break;
+	case CAT_Q_DATACENTERS:
+		if (mpack_copy_str(&u.data, str, sizeof(str)) == 0 &&
+		    dc_name_valid(str))
+			rc = 0;
+		break;
 	case CAT_Q_DNS_VIEW:
 		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
 		    u.data.via.array.size != 3 ||
@@ -588,12 +769,24 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 	struct kv_op	*ops;
 	struct raft_op	 op;
 	struct cat_read_args cra;
+	struct dc_req	 dr;
 	struct fwd_in	*f;
 	uint32_t	 n;
 	int		 cop;
 
 	/* Checked here as input from the network; the handlers trust. */
+	if (conn->wan && (rf->type == IMSG_DC_REQ ||
+	    rf->type == IMSG_RAFT_OP_REQ)) {
+		log_warnx("rpc: %s of another datacenter sent a request "
+		    "it may not (imsg %u)", conn->label, rf->type);
+		return -1;
+	}
 	switch (rf->type) {
+	case IMSG_DC_REQ:
+		if (dc_req_parse(rf->data, rf->len, &dr) == -1 ||
+		    request_mode(dr.type, dr.data, dr.len) == -2)
+			return -1;
+		break;
 	case IMSG_KV_READ:
 		if (kv_read_parse(rf->data, rf->len, &rd) == -1)
 			return -1;
@@ -664,6 +857,8 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		status_leader_request(&sink, &imsg);
 	else if (rf->type == IMSG_STATUS_PEERS_REQ)
 		status_peers_request(&sink, &imsg);
+	else if (rf->type == IMSG_DC_REQ)
+		dc_request(&sink, &imsg);
 	else
 		raft_conf_request(&sink, &imsg);
 	return 0;
@@ -711,7 +906,7 @@ forward_conn_gone(struct rpc_conn *conn)
 		if (o->conn != conn)
 			continue;
 		memset(&imsg, 0, sizeof(imsg));
-		imsg.hdr.type = o->type;
+		imsg.hdr.type = o->rtype ? o->rtype : o->type;
 		imsg.hdr.peerid = o->reqid;
 		imsg.fd = -1;
 		imsg.data = o->data;
@@ -719,7 +914,8 @@ forward_conn_gone(struct rpc_conn *conn)
 		/* A write on a connection that was up may have been applied. */
 		if (!o->keep || (o->mode == -1 && conn->connected) ||
 		    hold_retry(o->iev, &imsg, o->deadline) == -1)
-			forward_fail(o->iev, o->reqid, o->type,
+			forward_fail(o->iev, o->reqid, o->type, o->rtype ?
+			    "No path to datacenter" :
 			    "rpc error: lost the connection to the server");
 		fwd_out_free(o);
 	}

@@ -47,8 +47,13 @@ held_free(struct held *h)
 static void
 held_fail(struct held *h)
 {
-	forward_fail(h->iev, h->imsg.hdr.peerid, h->imsg.hdr.type,
-	    "No cluster leader");
+	if (h->imsg.hdr.type == IMSG_DC_REQ)
+		forward_fail(h->iev, h->imsg.hdr.peerid,
+		    dc_request_type(h->imsg.data, h->imsg.len),
+		    "No path to datacenter");
+	else
+		forward_fail(h->iev, h->imsg.hdr.peerid, h->imsg.hdr.type,
+		    "No cluster leader");
 	held_free(h);
 }
 
@@ -64,6 +69,43 @@ hold_deadline(void)
 	return node_now_ms() + (ms > 0 ? (uint64_t)ms : 0);
 }
 
+/* A request to its handler: from apid, held, or for a datacenter. */
+void
+request_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_KV_READ:
+		kv_read_request(iev, imsg);
+		break;
+	case IMSG_KV_WRITE:
+		kv_write_request(iev, imsg);
+		break;
+	case IMSG_CAT_READ:
+		cat_read_request(iev, imsg);
+		break;
+	case IMSG_CAT_WRITE:
+		cat_write_request(iev, imsg);
+		break;
+	case IMSG_RAFT_CONF_REQ:
+		raft_conf_request(iev, imsg);
+		break;
+	case IMSG_RAFT_OP_REQ:
+		raft_op_request(iev, imsg);
+		break;
+	case IMSG_STATUS_LEADER_REQ:
+		status_leader_request(iev, imsg);
+		break;
+	case IMSG_STATUS_PEERS_REQ:
+		status_peers_request(iev, imsg);
+		break;
+	case IMSG_DC_REQ:
+		dc_request(iev, imsg);
+		break;
+	default:
+		fatalx("hold: no handler for imsg %u", imsg->hdr.type);
+	}
+}
+
 /* Hand a held request to its handler again, as if just arrived. */
 static void
 hold_again(struct held *h)
@@ -75,32 +117,7 @@ hold_again(struct held *h)
 	h->imsg.data = NULL;	/* imsg owns it for the call */
 	held_free(h);
 	again_deadline = deadline;
-	switch (imsg.hdr.type) {
-	case IMSG_KV_READ:
-		kv_read_request(iev, &imsg);
-		break;
-	case IMSG_KV_WRITE:
-		kv_write_request(iev, &imsg);
-		break;
-	case IMSG_CAT_READ:
-		cat_read_request(iev, &imsg);
-		break;
-	case IMSG_CAT_WRITE:
-		cat_write_request(iev, &imsg);
-		break;
-	case IMSG_RAFT_CONF_REQ:
-		raft_conf_request(iev, &imsg);
-		break;
-	case IMSG_RAFT_OP_REQ:
-		raft_op_request(iev, &imsg);
-		break;
-	case IMSG_STATUS_LEADER_REQ:
-		status_leader_request(iev, &imsg);
-		break;
-	case IMSG_STATUS_PEERS_REQ:
-		status_peers_request(iev, &imsg);
-		break;
-	}
+	request_dispatch(iev, &imsg);
 	again_deadline = 0;
 	free(imsg.data);
 }

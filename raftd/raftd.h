@@ -175,6 +175,7 @@ struct rpc_conn {
 	int			 out;		/* ours, to a server */
 	int			 hello;		/* the peer's arrived */
 	int			 connected;	/* out: connect() succeeded */
+	int			 wan;		/* in: from another datacenter */
 	char			 peer[RAFT_ID_MAX];
 	char			 addr[RAFT_ADDR_MAX];
 	char			 label[RAFT_ADDR_MAX];	/* for logs */
@@ -203,6 +204,9 @@ int	 forward_reply(struct rpc_conn *, const struct rpc_fwd *);
 int	 forward_serve(struct rpc_conn *, const struct rpc_fwd *);
 int	 forward_serve_cancel(struct rpc_conn *, const struct rpc_fwd *);
 void	 forward_conn_gone(struct rpc_conn *);
+void	 dc_request(struct imsgev *, struct imsg *);
+uint32_t dc_request_type(const void *, size_t);
+void	 request_dispatch(struct imsgev *, struct imsg *);
 
 /* A server of this datacenter, as gossip shows it. */
 struct member_server {

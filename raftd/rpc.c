@@ -203,14 +203,27 @@ rpc_frame(struct rpc_conn *c, const void *buf, size_t len)
 		msgpack_unpacked_destroy(&u);
 		return rc;
 	}
+	if (c->wan && (t == RPC_RAFT || t == RPC_SNAP || t == RPC_ASK)) {
+		log_warnx("rpc: %s is of another datacenter: it may only "
+		    "forward requests, not take part in Raft", c->label);
+		msgpack_unpacked_destroy(&u);
+		return -1;
+	}
 	switch (t) {
 	case RPC_HELLO:
 		if (c->hello || rpc_hello_unpack(&u.data, &h) == -1)
 			break;
+		/*
+		 * A server of another datacenter (WAN federation) may only
+		 * forward requests to us, never take part in our Raft.
+		 */
 		if (strcmp(h.dc, dc) != 0) {
-			log_warnx("rpc: from %s: server %s is of datacenter "
-			    "%s, not %s", c->label, h.id, h.dc, dc);
-			break;
+			if (!raftd_child.conf->server || !dc_name_valid(h.dc)) {
+				log_warnx("rpc: from %s: %s is of datacenter "
+				    "%s, not %s", c->label, h.id, h.dc, dc);
+				break;
+			}
+			c->wan = 1;
 		}
 		c->hello = 1;
 		strlcpy(c->peer, h.id, sizeof(c->peer));
@@ -218,15 +231,15 @@ rpc_frame(struct rpc_conn *c, const void *buf, size_t len)
 		rc = 0;
 		break;
 	case RPC_RAFT:
-		if (c->hello)
+		if (c->hello && !c->wan)
 			rc = rpc_raft_frame(c, &u.data);
 		break;
 	case RPC_SNAP:
-		if (c->hello)
+		if (c->hello && !c->wan)
 			rc = rpc_snap_frame(c, &u.data);
 		break;
 	case RPC_ASK:
-		if (c->hello) {
+		if (c->hello && !c->wan) {
 			rpc_send_state(c);
 			rc = 0;
 		}

@@ -434,13 +434,17 @@ check "with no leader coming, it fails after rpc_hold_timeout" \
 check "a stale read is still served at once" \
     [ "$(stale $survivor held)" = held ]
 
-# A HELLO from datacenter dc9, as a frame: length, then [1, 1, "dc9", id].
+# A HELLO from datacenter dc9, as a frame: length, then [1, 1, "dc9", id],
+# then a Raft frame [2, nil]: a server of another datacenter may forward
+# requests (WAN federation), never speak Raft.
 perl -MIO::Socket::INET -e '
 	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.'$survivor:$port_rpc'")
 	    or exit 1;
 	my $f = "\x94\x01\x01\xa3dc9\xafnot-a-real-node";
-	print $s pack("N", length($f)) . $f;
+	my $r = "\x92\x02\xc0";
+	print $s pack("N", length($f)) . $f . pack("N", length($r)) . $r;
 	sleep 1;' 2>/dev/null
-check "a server of another datacenter is refused on :8300" \
-    grep -q "is of datacenter dc9, not dc1" "$test_tmp/r$survivor.log"
+check "a server of another datacenter may not speak Raft on :8300" \
+    grep -q "is of another datacenter: it may only forward requests" \
+    "$test_tmp/r$survivor.log"
 tap_done

@@ -1,0 +1,113 @@
+#!/bin/sh
+# Two datacenters of one server each, WAN-joined: both list both
+# datacenters; ?dc= sends KV, catalog, health, session and status
+# requests to the other datacenter over server RPC (a blocking read
+# included), and consulctl -datacenter does too; the agent's own
+# endpoints ignore ?dc; a bad or unknown datacenter is an error; with the
+# other datacenter down, requests for it fail with "No path to
+# datacenter" while local ones go on, and work again once it is back.
+. "$(dirname "$0")/../lib/agent.sh"
+
+dc1_pid="" dc2_pid=""
+stop_all() {
+	for p in $dc1_pid $dc2_pid; do
+		kill -KILL "$p" 2>/dev/null
+		for c in $(pgrep -P "$p" 2>/dev/null); do
+			kill -KILL "$c" 2>/dev/null
+		done
+	done
+}
+trap 'stop_all; cleanup' EXIT INT TERM
+
+start_dc() {
+	agent_start_server "$1" "$test_tmp/dc$2.log" "$test_tmp/data$2" \
+	    -datacenter="dc$2" -node="node$1"
+	eval "dc${2}_pid=$agent_pid"
+}
+start_dc 42 1
+start_dc 43 2
+agent_ports 42; u1="http://127.0.0.1:$http_port/v1"
+agent_ports 43; u2="http://127.0.0.1:$http_port/v1"; wan2=$serf_wan_port
+leader() { [ "$(curl -s "$1/status/leader")" != '""' ] &&
+    curl -sf -o /dev/null "$1/status/leader"; }
+poll() {
+	limit=$(($1 * 10)) i=0; shift
+	while [ $i -lt $limit ]; do
+		"$@" && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+leaders() { poll 15 leader "$u1" && poll 15 leader "$u2"; }
+check "both datacenters elect a leader" leaders
+curl -s -X PUT "$u1/agent/join/127.0.0.1:$wan2?wan=1" >/dev/null
+both() { [ "$(curl -s "$1/catalog/datacenters")" = "$2" ]; }
+check "dc1 lists dc1 then dc2" poll 15 both "$u1" '["dc1","dc2"]'
+check "dc2 lists dc2 then dc1" poll 15 both "$u2" '["dc2","dc1"]'
+check "members -wan shows both servers" [ "$(curl -s "$u1/agent/members?wan=1" |
+    jq -r 'map(.Name) | sort | join(" ")')" = "node42.dc1 node43.dc2" ]
+
+# KV
+check "a write with ?dc=dc2 from dc1 is true" \
+    [ "$(curl -s -X PUT --data-binary there "$u1/kv/where?dc=dc2")" = true ]
+check "it lands in dc2" [ "$(curl -s "$u2/kv/where?raw")" = there ]
+check "and not in dc1" [ "$(curl -s -o /dev/null -w '%{http_code}' \
+    "$u1/kv/where")" = 404 ]
+check "?dc=DC2 is the same datacenter" \
+    [ "$(curl -s "$u1/kv/where?dc=DC2&raw")" = there ]
+idx=$(curl -s -D - -o /dev/null "$u1/kv/where?dc=dc2" |
+    sed -n 's/^X-Consul-Index: *//ip' | tr -d '\r')
+check "a read through dc1 carries dc2's index" [ "$idx" -gt 0 ]
+curl -s -o "$test_tmp/block" "$u1/kv/where?dc=dc2&index=$idx&wait=30s" &
+bpid=$!
+sleep 1
+curl -s -X PUT --data-binary moved "$u2/kv/where" >/dev/null
+wait $bpid
+check "a blocking read with ?dc=dc2 returns on a write made in dc2" \
+    [ "$(jq -r '.[0].Value | @base64d' "$test_tmp/block")" = moved ]
+check "consulctl -datacenter=dc2 kv get" [ "$("$CONSULCTL" kv get \
+    -http-addr="${u1%/v1}" -datacenter=dc2 where)" = moved ]
+
+# catalog, health, sessions, status
+curl -s -X PUT "$u2/catalog/register" -d '{"Node":"ext","Address":"10.9.9.9",
+    "Service":{"Service":"only2","Port":9}}' >/dev/null
+check "catalog of a service only in dc2, asked from dc1" \
+    [ "$(curl -s "$u1/catalog/service/only2?dc=dc2" | jq -r '.[0].Node')" = ext ]
+check "and not in dc1's own catalog" \
+    [ "$(curl -s "$u1/catalog/service/only2")" = "[]" ]
+check "health of it from dc1" \
+    [ "$(curl -s "$u1/health/service/only2?dc=dc2" | jq -r '.[0].Service.Port')" = 9 ]
+sid=$(curl -s -X PUT "$u1/session/create?dc=dc2" -d '{"Node":"node43"}' |
+    jq -r .ID)
+check "a session created with ?dc=dc2 exists in dc2" \
+    [ "$(curl -s "$u2/session/info/$sid" | jq -r '.[0].Node')" = node43 ]
+check "status/leader?dc=dc2 names dc2's server" \
+    [ "$(curl -s "$u1/status/leader?dc=dc2")" = "\"127.0.0.1:$((18000 + 430 + 4))\"" ]
+check "the agent's own endpoints ignore ?dc" \
+    [ "$(curl -s "$u1/agent/self?dc=dc2" | jq -r .Config.Datacenter)" = dc1 ]
+
+# bad input
+check "an unknown datacenter is 500 No path to datacenter" \
+    [ "$(curl -s -w ' %{http_code}' "$u1/kv/where?dc=dc9")" = \
+    "No path to datacenter 500" ]
+check "a datacenter name with bad characters is a 400" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$u1/kv/where?dc=d%2Fc")" = 400 ]
+
+# dc2 down: dc1 answers its own requests, fails dc2's, then recovers.
+stop_kill() {
+	kill -KILL "$dc2_pid"
+	for c in $(pgrep -P "$dc2_pid" 2>/dev/null); do kill -KILL "$c"; done
+}
+stop_kill
+check "with dc2 down, ?dc=dc2 fails with No path to datacenter" \
+    [ "$(curl -s -m 20 -w ' %{http_code}' "$u1/kv/where?dc=dc2")" = \
+    "No path to datacenter 500" ]
+check "while dc1 answers its own requests" \
+    [ "$(curl -s -X PUT --data-binary here "$u1/kv/local")" = true ]
+start_dc 43 2
+back() { [ "$(curl -s -m 10 "$u1/kv/where?dc=dc2&raw")" = moved ]; }
+check "dc2 back: forwarding works again" poll 60 back
+
+check "no sanitizer report" sh -c "! grep -q 'runtime error\|AddressSanitizer' \
+    '$test_tmp/dc1.log' '$test_tmp/dc2.log'"
+tap_done
