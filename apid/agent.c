@@ -2,7 +2,8 @@
  * The /v1/agent/ endpoints: the local agent.  GET /v1/agent/self asks
  * raftd, which owns the agent's identity (the node id persisted in
  * data_dir), and shapes the answer as Consul does: Config, DebugConfig,
- * Coord, Member, Stats, Meta.
+ * Coord, Member, Stats, Meta.  PUT /v1/agent/reload asks the parent,
+ * which owns the configuration.
  */
 #include <sys/utsname.h>
 
@@ -387,4 +388,42 @@ agent_members(struct evhttp_request *req, const char *path)
 	}
 	r->item = member_item;
 	request_send(r, IMSG_MEMBERS_REQ, &wan, sizeof(wan));
+}
+
+/* The parent's answer: "" when the configuration was reloaded. */
+static void
+reload_done(struct request *r, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	char			*error = NULL;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1)
+		fatalx("agent: malformed reload answer from parent");
+	if (u.data.type != MSGPACK_OBJECT_MAP ||
+	    mpack_map_str(&u.data, "error", &error) == -1 || error == NULL)
+		fatalx("agent: malformed reload answer from parent");
+	msgpack_unpacked_destroy(&u);
+	if (*error != '\0')
+		http_error(r->req, 500, error);
+	else
+		http_reply_text(r->req, 200, NULL, NULL, 0);
+	free(error);
+}
+
+/*
+ * PUT /v1/agent/reload: the parent reads the configuration again, as on
+ * SIGHUP, and answers once every child has applied it.
+ */
+void
+agent_reload(struct evhttp_request *req, const char *path)
+{
+	struct request	*r;
+
+	if ((r = request_new(req, reload_done)) == NULL) {
+		http_error(req, 500, "out of memory");
+		return;
+	}
+	if (imsgev_compose(&apid_child.parent, IMSG_AGENT_RELOAD, r->id, -1,
+	    NULL, 0) == -1)
+		fatal("agent: compose");
 }

@@ -39,6 +39,19 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 	}
 }
 
+/* The parent answers what only it can do: a reload. */
+static void
+apid_dispatch_parent(struct child *c, struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_AGENT_RELOADED:
+		request_answered(imsg);
+		break;
+	default:
+		fatalx("apid: unexpected type %u from parent", imsg->hdr.type);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -50,6 +63,7 @@ main(int argc, char *argv[])
 	json_object_seed(0);
 	agent_init();
 	http_start(c);
+	c->parent_msg = apid_dispatch_parent;
 	sandbox_enter(PROC_APID, PROC_EMPTY_DIR, c->conf->user);
 	log_debug("http: serving");
 	proc_child_run(c);

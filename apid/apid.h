@@ -86,6 +86,7 @@ void	 http_reply_text(struct evhttp_request *, int, const char *,
 void	 agent_init(void);
 void	 agent_self(struct evhttp_request *, const char *);
 void	 agent_members(struct evhttp_request *, const char *);
+void	 agent_reload(struct evhttp_request *, const char *);
 
 /* status.c */
 void	 status_leader(struct evhttp_request *, const char *);

@@ -38,6 +38,7 @@ static const struct route routes[] = {
 	{ "/v1/agent/members",	EVHTTP_REQ_GET,	agent_members },
 	{ "/v1/agent/join/",	EVHTTP_REQ_PUT,	agent_join },
 	{ "/v1/agent/leave",	EVHTTP_REQ_PUT,	agent_leave },
+	{ "/v1/agent/reload",	EVHTTP_REQ_PUT,	agent_reload },
 	{ "/v1/agent/force-leave/", EVHTTP_REQ_PUT, agent_force_leave },
 	{ "/v1/agent/services",	EVHTTP_REQ_GET,	agent_local_handler },
 	{ "/v1/agent/service/",	EVHTTP_REQ_GET | EVHTTP_REQ_PUT,

@@ -1,7 +1,8 @@
 /*
- * The checks checkd runs, by id: raftd sets and deletes them
- * (check_proto.h), each runs on its own timer, and every probe's result
- * goes back through the function checks_init() was given.  A probe
+ * The checks checkd runs, by id: raftd sets and deletes them, the
+ * parent its script checks (check_proto.h), each runs on its own timer,
+ * and every probe's result goes back through the function checks_init()
+ * was given.  A probe
  * still running when its check is next due is left alone, not started
  * twice; a check that is replaced or deleted has its probe stopped
  * without a result.
@@ -223,6 +224,9 @@ check_decode(const msgpack_object *m, struct check *c)
 	case CHECK_TYPE_TCP:
 		c->ops = &tcp_ops;
 		break;
+	case CHECK_TYPE_SCRIPT:
+		c->ops = &script_ops;
+		break;
 	default:
 		return -1;
 	}
@@ -287,14 +291,22 @@ check_tick(evutil_socket_t fd, short what, void *arg)
 	c->ops->start(c);
 }
 
+/* Script checks are the parent's to set and delete, the others raftd's. */
+static int
+check_source_may(enum check_source from, enum check_type type)
+{
+	return (from == CHECK_FROM_PARENT) == (type == CHECK_TYPE_SCRIPT);
+}
+
 /*
- * IMSG_CHECK_SET: -1 when malformed.  A new check's first probe comes
+ * IMSG_CHECK_SET from raftd or the parent: -1 when malformed or not
+ * that sender's type (check_proto.h).  A new check's first probe comes
  * after a random pause of up to interval/8 (at most
  * CHECK_STAGGER_MAX_MS), so that checks set together do not probe in
  * lockstep ever after; a replaced check probes at once.
  */
 int
-check_set_msg(const void *buf, size_t len)
+check_set_msg(const void *buf, size_t len, enum check_source from)
 {
 	msgpack_unpacked	 u;
 	struct check		*c, *old;
@@ -308,7 +320,7 @@ check_set_msg(const void *buf, size_t len)
 		fatal("check");
 	rc = check_decode(&u.data, c);
 	msgpack_unpacked_destroy(&u);
-	if (rc == -1) {
+	if (rc == -1 || !check_source_may(from, c->type)) {
 		check_free(c);
 		return -1;
 	}
@@ -338,9 +350,14 @@ check_set_msg(const void *buf, size_t len)
 	return 0;
 }
 
-/* IMSG_CHECK_DEL: -1 when malformed; an unknown id is no error. */
+/*
+ * IMSG_CHECK_DEL: -1 when malformed; an unknown id is no error, nor is
+ * one the other sender set: when a check changes between script and
+ * another type, the deletion from one sender and the new check from
+ * the other may arrive in either order.
+ */
 int
-check_del_msg(const void *buf, size_t len)
+check_del_msg(const void *buf, size_t len, enum check_source from)
 {
 	msgpack_unpacked	 u;
 	const msgpack_object	*o;
@@ -358,7 +375,8 @@ check_del_msg(const void *buf, size_t len)
 	}
 	msgpack_unpacked_destroy(&u);
 	key.id = id;
-	if ((c = RB_FIND(check_tree, &checks, &key)) != NULL) {
+	if ((c = RB_FIND(check_tree, &checks, &key)) != NULL &&
+	    check_source_may(from, c->type)) {
 		log_debug("check: %s: deleted", c->id);
 		check_remove(c);
 	}

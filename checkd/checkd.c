@@ -1,8 +1,9 @@
 /*
  * checkd, the health check child: runs the http and tcp checks raftd
- * sets (check_proto.h), each on its own interval, every probe from the
- * one event loop, and sends raftd every result.  Script checks are
- * exec'd by the parent, never here.  Before the sandbox it reads the CA
+ * sets and schedules the script checks the parent sets (check_proto.h),
+ * each on its own interval, every probe from the one event loop, and
+ * sends raftd every result.  Script checks are exec'd by the parent when
+ * checkd says they are due, never here.  Before the sandbox it reads the CA
  * bundle for https checks and raises its descriptor limit, since each
  * running probe holds a socket; then it runs chrooted and unprivileged.
  */
@@ -50,17 +51,60 @@ checkd_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 {
 	switch (imsg->hdr.type) {
 	case IMSG_CHECK_SET:
-		if (check_set_msg(imsg->data, imsg->len) == -1)
+		if (check_set_msg(imsg->data, imsg->len,
+		    CHECK_FROM_RAFTD) == -1)
 			fatalx("checkd: malformed check from %s", iev->name);
 		break;
 	case IMSG_CHECK_DEL:
-		if (check_del_msg(imsg->data, imsg->len) == -1)
+		if (check_del_msg(imsg->data, imsg->len,
+		    CHECK_FROM_RAFTD) == -1)
 			fatalx("checkd: malformed check deletion from %s",
 			    iev->name);
 		break;
 	default:
 		fatalx("checkd: unexpected type %u from %s", imsg->hdr.type,
 		    iev->name);
+	}
+}
+
+/* A script check is due: the parent runs it and answers. */
+static void
+checkd_script_run(uint32_t run, const char *id, void *arg)
+{
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	msgpack_pack_map(&out.pk, 1);
+	mpack_kv_str(&out.pk, "id", id);
+	if (imsgev_compose(&checkd_child.parent, IMSG_SCRIPT_RUN, run, -1,
+	    out.sbuf.data, out.sbuf.size) == -1)
+		fatal("checkd: compose");
+	mpack_out_free(&out);
+}
+
+/* The parent sets and deletes script checks and answers their runs. */
+static void
+checkd_dispatch_parent(struct child *c, struct imsg *imsg)
+{
+	switch (imsg->hdr.type) {
+	case IMSG_CHECK_SET:
+		if (check_set_msg(imsg->data, imsg->len,
+		    CHECK_FROM_PARENT) == -1)
+			fatalx("checkd: malformed check from parent");
+		break;
+	case IMSG_CHECK_DEL:
+		if (check_del_msg(imsg->data, imsg->len,
+		    CHECK_FROM_PARENT) == -1)
+			fatalx("checkd: malformed check deletion from parent");
+		break;
+	case IMSG_SCRIPT_RESULT:
+		if (script_result_msg(imsg->hdr.peerid, imsg->data,
+		    imsg->len) == -1)
+			fatalx("checkd: malformed script result from parent");
+		break;
+	default:
+		fatalx("checkd: unexpected type %u from parent",
+		    imsg->hdr.type);
 	}
 }
 
@@ -110,6 +154,8 @@ main(int argc, char *argv[])
 	checkd_fd_limit();
 	checkd_tls();
 	checks_init(c->base, checkd_result, NULL);
+	script_init(checkd_script_run, NULL);
+	c->parent_msg = checkd_dispatch_parent;
 	sandbox_enter(PROC_CHECKD, PROC_EMPTY_DIR, c->conf->user);
 	proc_child_run(c);
 	checks_free();

@@ -1,7 +1,8 @@
 /*
  * checkd's shared declarations: the table of checks and their schedule
  * (check.c), the connections a probe makes (net.c), the CAs https
- * checks trust (trust.c) and the check types (http.c, tcp.c).
+ * checks trust (trust.c) and the check types (http.c, tcp.c,
+ * script.c).
  * check_proto.h has what crosses to raftd.
  */
 #ifndef CONSULD_CHECKD_H
@@ -91,12 +92,20 @@ struct check {
 
 typedef void (*check_result_fn)(const char *, enum check_status,
 	    const char *, size_t, void *);
+/* Ask for a script check's run: the run's number, the check's id. */
+typedef void (*script_run_fn)(uint32_t, const char *, void *);
+
+/* Who sets a check: raftd (http, tcp) or the parent (script). */
+enum check_source {
+	CHECK_FROM_RAFTD,
+	CHECK_FROM_PARENT
+};
 
 /* check.c */
 void	 checks_init(struct event_base *, check_result_fn, void *);
 void	 checks_free(void);
-int	 check_set_msg(const void *, size_t);
-int	 check_del_msg(const void *, size_t);
+int	 check_set_msg(const void *, size_t, enum check_source);
+int	 check_del_msg(const void *, size_t, enum check_source);
 size_t	 checks_count(void);
 size_t	 checks_probing(void);
 struct event_base *check_base(void);
@@ -145,8 +154,13 @@ int	 trust_have_ca(void);
 struct tls_config *trust_config(int);
 struct tls_config *trust_for_peer(struct tls *);
 
-/* http.c, tcp.c */
+/* http.c, tcp.c, script.c */
 extern const struct check_ops	 http_ops;
 extern const struct check_ops	 tcp_ops;
+extern const struct check_ops	 script_ops;
+
+void	 script_init(script_run_fn, void *);
+int	 script_result_msg(uint32_t, const void *, size_t);
+size_t	 script_runs(void);
 
 #endif

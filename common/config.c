@@ -28,6 +28,7 @@
 
 #include <yaml.h>
 
+#include "check_proto.h"
 #include "config.h"
 #include "duration.h"
 #include "log.h"
@@ -908,6 +909,7 @@ validate_check(struct parse *p, size_t line, const struct config_check *c,
     int standalone)
 {
 	char	 q[QUOTE_BUFSIZE];
+	size_t	 i;
 	int	 timed, alias;
 
 	timed = c->args.n > 0 || c->script != NULL || c->http != NULL ||
@@ -924,6 +926,17 @@ validate_check(struct parse *p, size_t line, const struct config_check *c,
 		parse_error(p, line, "%s: status must be passing, warning or "
 		    "critical, not \"%s\"", p->path,
 		    quote(q, c->status, strlen(c->status)));
+	/* What the agent passes to the process that runs scripts. */
+	if (c->args.n > SCRIPT_ARGS_MAX)
+		parse_error(p, line, "%s: args: more than %d arguments",
+		    p->path, SCRIPT_ARGS_MAX);
+	for (i = 0; i < c->args.n; i++)
+		if (strlen(c->args.v[i]) > SCRIPT_ARG_MAX)
+			parse_error(p, line, "%s: args: an argument is longer "
+			    "than %d bytes", p->path, SCRIPT_ARG_MAX);
+	if (c->script != NULL && strlen(c->script) > SCRIPT_ARG_MAX)
+		parse_error(p, line, "%s: script: longer than %d bytes",
+		    p->path, SCRIPT_ARG_MAX);
 	if (c->interval > 0 && c->ttl > 0)
 		parse_error(p, line, "%s: Interval and TTL cannot both be "
 		    "specified", p->path);
@@ -1961,6 +1974,15 @@ finalize_check(struct config *cfg, struct config_check *c, int *nerr)
 		fail(nerr, "check \"%s\": Scripts are disabled on this agent; "
 		    "to enable, configure 'enable_script_checks' or "
 		    "'enable_local_script_checks' to true", c->id);
+	/* The 0.x "script", a command for the shell, runs as args do. */
+	if (c->args.n == 0 && c->script != NULL) {
+		if ((c->args.v = calloc(3, sizeof(*c->args.v))) == NULL)
+			fatal("config");
+		c->args.v[0] = xstrdup("/bin/sh");
+		c->args.v[1] = xstrdup("-c");
+		c->args.v[2] = xstrdup(c->script);
+		c->args.n = 3;
+	}
 }
 
 /*

@@ -581,14 +581,13 @@ const struct config_key config_keys[] = {
 	DUR("max_query_time", C(max_query_time), 600 * SEC),
 	DUR("check_update_interval", C(check_update_interval), 5 * MIN, P),
 	INT("check_output_max_size", C(check_output_max_size), 4096,
-	    RANGE(1, INT_MAX), P),
+	    RANGE(1, INT_MAX)),
 	BOOL("discard_check_output", C(discard_check_output), 0, P),
 	DUR("discovery_max_stale", C(discovery_max_stale), 0, P),
 
 	/* Features and switches. */
-	BOOL("enable_script_checks", C(enable_script_checks), 0, P),
-	BOOL("enable_local_script_checks", C(enable_local_script_checks), 0,
-	    P),
+	BOOL("enable_script_checks", C(enable_script_checks), 0),
+	BOOL("enable_local_script_checks", C(enable_local_script_checks), 0),
 	BOOL("enable_central_service_config",
 	    C(enable_central_service_config), 1, P),
 	BOOL("enable_debug", C(enable_debug), 0, P),
@@ -609,12 +608,12 @@ const struct config_key config_keys[] = {
 
 	/* Services and checks. */
 	LIST("services", C(services), C(nservices), config_service_keys,
-	    sizeof(struct config_service), P),
+	    sizeof(struct config_service)),
 	LIST("service", C(services), C(nservices), config_service_keys,
-	    sizeof(struct config_service), SAMEP),
+	    sizeof(struct config_service), SAME),
 	LIST("checks", C(checks), C(nchecks), config_check_keys,
-	    sizeof(struct config_check), P),
+	    sizeof(struct config_check)),
 	LIST("check", C(checks), C(nchecks), config_check_keys,
-	    sizeof(struct config_check), SAMEP),
+	    sizeof(struct config_check), SAME),
 	END
 };

@@ -207,6 +207,29 @@ enum imsg_type {
 	IMSG_DNS_NODE_DEL,
 	IMSG_DNS_END,
 
+	/*
+	 * Script checks, see check_proto.h: raftd registers them with the
+	 * parent (IMSG_SCRIPT_SET, IMSG_SCRIPT_DEL), the parent has checkd
+	 * schedule them (IMSG_CHECK_SET and IMSG_CHECK_DEL, parent ->
+	 * checkd), checkd asks for a run when one is due
+	 * (IMSG_SCRIPT_RUN) and the parent answers with its outcome
+	 * (IMSG_SCRIPT_RESULT).
+	 */
+	IMSG_SCRIPT_SET,
+	IMSG_SCRIPT_DEL,
+	IMSG_SCRIPT_RUN,
+	IMSG_SCRIPT_RESULT,
+
+	/*
+	 * apid -> parent: PUT /v1/agent/reload; peerid = request; none.
+	 * Answered by IMSG_AGENT_RELOADED, msgpack {"error": str} ("" when
+	 * the configuration was reloaded), once every child has applied it.
+	 */
+	IMSG_AGENT_RELOAD,
+	IMSG_AGENT_RELOADED,
+	/* child -> parent: an IMSG_CTL_RELOAD was applied; none. */
+	IMSG_CTL_RELOAD_DONE,
+
 	IMSG_TYPE_MAX
 };
 

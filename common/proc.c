@@ -199,18 +199,23 @@ static void
 proc_child_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	struct child	*c = iev->arg;
-	struct config	*conf;
+	struct config	*conf, *old;
 
 	switch (imsg->hdr.type) {
 	case IMSG_CTL_RELOAD:
 		if ((conf = config_unpack(imsg->data, imsg->len)) == NULL)
 			fatalx("proc: malformed config from parent");
 		log_setlevel(conf->log_level);
-		if (c->reload != NULL)
-			c->reload(c, conf);
-		config_free(c->conf);
+		old = c->conf;
 		c->conf = conf;
-		log_info("reload: configuration reloaded on SIGHUP");
+		if (c->reload != NULL)
+			c->reload(c, old);
+		config_free(old);
+		log_info("reload: configuration reloaded");
+		/* What the reload made us send is queued before this. */
+		if (imsgev_compose(&c->parent, IMSG_CTL_RELOAD_DONE, 0, -1,
+		    NULL, 0) == -1)
+			fatal("proc: compose");
 		break;
 	default:
 		if (c->parent_msg == NULL)
@@ -261,13 +266,27 @@ proc_child_signals(struct child *c)
 		fatalx("proc: cannot watch SIGTERM");
 }
 
+/*
+ * The channel to the parent, for a child that has something to send it
+ * before it runs (raftd's script checks); proc_child_run() opens it
+ * otherwise.  Nothing is read from it before proc_child_run().
+ */
+void
+proc_child_parent(struct child *c)
+{
+	if (c->parent_open)
+		return;
+	imsgev_init(&c->parent, c->base, PROC_PARENT_FD, "parent",
+	    proc_child_dispatch_parent, c);
+	c->parent.closed = proc_child_parent_closed;
+	c->parent_open = 1;
+}
+
 /* Sandboxed and ready: tell the parent, then serve until told to stop. */
 void
 proc_child_run(struct child *c)
 {
-	imsgev_init(&c->parent, c->base, PROC_PARENT_FD, "parent",
-	    proc_child_dispatch_parent, c);
-	c->parent.closed = proc_child_parent_closed;
+	proc_child_parent(c);
 	if (imsgev_compose(&c->parent, IMSG_CTL_READY, 0, -1, NULL, 0) == -1)
 		fatal("proc: compose");
 	event_base_dispatch(c->base);

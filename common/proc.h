@@ -44,12 +44,13 @@ struct child {
 	struct config		*conf;
 	struct event_base	*base;
 	struct imsgev		 parent;
+	int			 parent_open;
 	struct imsgev		 peers[PROC_MAX];
 	int			 peer_fds[PROC_MAX];
 	struct proc_socket	 sockets[PROC_MAX_SOCKETS];
 	int			 nsockets;
 	struct event		*sigev[1];
-	/* Called after a reload with the new config, or NULL. */
+	/* Called after a reload (conf is the new one) with the old, or NULL. */
 	void			(*reload)(struct child *, struct config *);
 	/* Messages from the parent beyond the common ones, or NULL. */
 	void			(*parent_msg)(struct child *, struct imsg *);
@@ -59,6 +60,7 @@ extern const char *const proc_names[PROC_MAX];
 
 int	 proc_channel_between(enum proc_id, enum proc_id);
 void	 proc_child_start(struct child *, enum proc_id, int, char **);
+void	 proc_child_parent(struct child *);
 void	 proc_child_run(struct child *);
 int	 proc_child_socket(struct child *, enum imsg_socket_kind);
 void	 proc_child_peer(struct child *, enum proc_id, imsgev_dispatch_fn);

@@ -46,6 +46,8 @@ static const struct command commands[] = {
 	    "configuration", cmd_operator_raft_remove_peer },
 	{ "operator raft transfer-leader", "Transfer raft leadership to "
 	    "another Consul server", cmd_operator_raft_transfer_leader },
+	{ "reload", "Triggers the agent to reload configuration files",
+	    cmd_reload },
 	{ "snapshot", "Saves, restores and inspects snapshots of Consul "
 	    "server state", NULL },
 	{ "snapshot inspect", "Displays information about a Consul snapshot "

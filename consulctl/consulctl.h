@@ -79,6 +79,7 @@ int	 cmd_members(int, char **);
 int	 cmd_operator_raft_list_peers(int, char **);
 int	 cmd_operator_raft_remove_peer(int, char **);
 int	 cmd_operator_raft_transfer_leader(int, char **);
+int	 cmd_reload(int, char **);
 int	 cmd_snapshot_save(int, char **);
 int	 cmd_snapshot_restore(int, char **);
 int	 cmd_snapshot_inspect(int, char **);

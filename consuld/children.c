@@ -244,6 +244,8 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 			return;
 		}
 		cp->ready = 1;
+		if (cp->id == PROC_CHECKD)
+			script_checkd_ready(p);
 		parent_child_ready(p);
 		break;
 	case IMSG_CTL_LEFT:
@@ -252,6 +254,33 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 			return;
 		}
 		parent_left(p);
+		break;
+	case IMSG_CTL_RELOAD_DONE:
+		if (!imsg_len_is(imsg, 0) || reload_done(p, cp) == -1)
+			child_broken(iev, "bad reload message");
+		break;
+	case IMSG_AGENT_RELOAD:
+		if (cp->id != PROC_APID || !imsg_len_is(imsg, 0)) {
+			child_broken(iev, "bad reload request");
+			return;
+		}
+		reload_request(p, imsg->hdr.peerid);
+		break;
+	/* Script checks: raftd registers them, checkd asks for runs. */
+	case IMSG_SCRIPT_SET:
+		if (cp->id != PROC_RAFTD ||
+		    script_set_msg(p, imsg->data, imsg->len) == -1)
+			child_broken(iev, "bad script check");
+		break;
+	case IMSG_SCRIPT_DEL:
+		if (cp->id != PROC_RAFTD ||
+		    script_del_msg(p, imsg->data, imsg->len) == -1)
+			child_broken(iev, "bad script check deletion");
+		break;
+	case IMSG_SCRIPT_RUN:
+		if (cp->id != PROC_CHECKD || script_run_msg(p,
+		    imsg->hdr.peerid, imsg->data, imsg->len) == -1)
+			child_broken(iev, "bad script run");
 		break;
 	default:
 		child_broken(iev, "unexpected message type");
@@ -375,14 +404,35 @@ child_report_death(struct parent *p, struct child_proc *cp, int status)
 	    cp->name, (int)cp->pid, sig, name ? name : "?");
 }
 
+/*
+ * SIGCHLD: the children, and the script checks' processes.  Each is
+ * looked at before it is reaped, so that a script's process group still
+ * exists when what is left of it is killed (script.c).
+ */
 void
 children_reap(struct parent *p)
 {
 	struct child_proc	*cp;
+	siginfo_t		 si;
 	pid_t			 pid;
 	int			 status, i;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if ((pid = si.si_pid) == 0)
+			break;
+		if (script_reap(p, pid))
+			continue;
+		if (waitpid(pid, &status, 0) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("children: waitpid");
+		}
 		cp = NULL;
 		for (i = 1; i < PROC_MAX; i++)
 			if (p->children[i].alive && p->children[i].pid == pid)
@@ -420,6 +470,8 @@ children_signal(struct parent *p, int sig)
 {
 	int	 i;
 
+	/* Script checks end with the agent, whatever the signal. */
+	script_kill_all();
 	for (i = 1; i < PROC_MAX; i++)
 		if (p->children[i].alive)
 			kill(p->children[i].pid, sig);
@@ -440,6 +492,7 @@ children_send_reload(struct parent *p)
 		if (imsgev_compose(&p->children[i].iev, IMSG_CTL_RELOAD, 0,
 		    -1, out.sbuf.data, out.sbuf.size) == -1)
 			fatal("children: compose");
+		p->children[i].reloads_sent++;
 	}
 	mpack_out_free(&out);
 }

@@ -1,9 +1,10 @@
 /*
  * consuld, the parent process.  It reads the configuration, opens every
  * listening socket, prepares data_dir, starts the five children with
- * their descriptors and channels, relays SIGHUP as a reload and SIGTERM
- * or SIGINT as a clean shutdown, after a graceful leave of the cluster
- * when the configuration asks for one.  When any child dies the parent
+ * their descriptors and channels, relays SIGHUP as a reload (reload.c)
+ * and SIGTERM or SIGINT as a clean shutdown, after a graceful leave of
+ * the cluster when the configuration asks for one, and runs script
+ * checks (script.c).  When any child dies the parent
  * says which and why and takes the suite down: nothing is left
  * half-alive, and the service manager restarts the whole.
  */
@@ -112,7 +113,7 @@ private_ipv4(void)
 }
 
 /* What the parent fills in before a config goes to the children. */
-static void
+void
 parent_complete_config(struct parent *p, struct config *conf)
 {
 	char	*abs;
@@ -354,86 +355,6 @@ parent_terminate(struct parent *p, int sig)
 }
 
 static void
-keep_str(char **new, char *const *old, const char *key)
-{
-	if ((*new == NULL) == (*old == NULL) &&
-	    (*new == NULL || strcmp(*new, *old) == 0))
-		return;
-	log_warnx("agent: reload: \"%s\" changed, it takes effect after a "
-	    "restart", key);
-	free(*new);
-	*new = NULL;
-	if (*old != NULL && (*new = strdup(*old)) == NULL)
-		fatal(NULL);
-}
-
-static void
-keep_int(int *new, const int *old, const char *key)
-{
-	if (*new == *old)
-		return;
-	log_warnx("agent: reload: \"%s\" changed, it takes effect after a "
-	    "restart", key);
-	*new = *old;
-}
-
-/*
- * What the sockets, the sandbox and the identity were built from cannot
- * change under a running suite: a reload keeps the running values, and
- * says so, rather than report settings that are not in force.
- */
-static void
-keep_restart_only(struct config *new, const struct config *old)
-{
-	keep_str(&new->datacenter, &old->datacenter, "datacenter");
-	keep_str(&new->node_name, &old->node_name, "node_name");
-	keep_str(&new->node_id, &old->node_id, "node_id");
-	keep_str(&new->data_dir, &old->data_dir, "data_dir");
-	keep_str(&new->user, &old->user, "user");
-	keep_str(&new->pid_file, &old->pid_file, "pid_file");
-	keep_str(&new->bind_addr, &old->bind_addr, "bind_addr");
-	keep_str(&new->client_addr, &old->client_addr, "client_addr");
-	keep_str(&new->advertise_addr, &old->advertise_addr,
-	    "advertise_addr");
-	keep_str(&new->addresses.http, &old->addresses.http,
-	    "addresses.http");
-	keep_str(&new->addresses.dns, &old->addresses.dns, "addresses.dns");
-	keep_int(&new->server, &old->server, "server");
-	keep_int(&new->bootstrap, &old->bootstrap, "bootstrap");
-	keep_int(&new->bootstrap_expect, &old->bootstrap_expect,
-	    "bootstrap_expect");
-	keep_int(&new->ports.http, &old->ports.http, "ports.http");
-	keep_int(&new->ports.dns, &old->ports.dns, "ports.dns");
-	keep_int(&new->ports.serf_lan, &old->ports.serf_lan,
-	    "ports.serf_lan");
-	keep_int(&new->ports.serf_wan, &old->ports.serf_wan,
-	    "ports.serf_wan");
-	keep_int(&new->ports.server, &old->ports.server, "ports.server");
-}
-
-static void
-parent_reload(struct parent *p)
-{
-	struct config	*conf;
-
-	log_info("agent: SIGHUP, reloading configuration");
-	sd_notify_state("RELOADING=1");
-	if ((conf = parent_load_config(&p->opts)) == NULL) {
-		log_warnx("agent: reload failed, keeping the running "
-		    "configuration");
-		sd_notify_state("READY=1");
-		return;
-	}
-	parent_complete_config(p, conf);
-	keep_restart_only(conf, p->conf);
-	config_free(p->conf);
-	p->conf = conf;
-	log_setlevel(conf->log_level);
-	children_send_reload(p);
-	sd_notify_state("READY=1");
-}
-
-static void
 parent_signal(evutil_socket_t sig, short events, void *arg)
 {
 	struct parent	*p = arg;
@@ -441,7 +362,7 @@ parent_signal(evutil_socket_t sig, short events, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		if (!p->shutting_down)
-			parent_reload(p);
+			(void)parent_reload(p, "SIGHUP", NULL, 0);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -487,6 +408,10 @@ main(int argc, char *argv[])
 		if ((pw = getpwnam(p->conf->user)) == NULL)
 			errx(1, "user %s does not exist: create it (make "
 			    "install does) or set \"user\"", p->conf->user);
+		/* Script checks run as the children do. */
+		p->script_drop = 1;
+		p->script_uid = pw->pw_uid;
+		p->script_gid = pw->pw_gid;
 	} else
 		log_warnx("agent: not running as root: children run "
 		    "without chroot and privilege drop, seccomp still on");

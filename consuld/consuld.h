@@ -53,6 +53,9 @@ struct child_proc {
 	char			 errbuf[4096];
 	size_t			 errlen;
 	int			 violation;	/* last seccomp report, or -1 */
+	/* IMSG_CTL_RELOADs sent, IMSG_CTL_RELOAD_DONEs received */
+	uint64_t		 reloads_sent;
+	uint64_t		 reloads_done;
 };
 
 struct listener {
@@ -81,6 +84,10 @@ struct parent {
 	struct event		*killtimer;
 	enum leave_state	 leave;
 	struct event		*leavetimer;
+	/* Who script checks run as: dropped to when we are root. */
+	int			 script_drop;
+	uid_t			 script_uid;
+	gid_t			 script_gid;
 };
 
 /* flags.c */
@@ -90,9 +97,15 @@ void	 flags_usage(void) __attribute__((noreturn));
 
 /* consuld.c */
 struct config *parent_load_config(const struct options *);
+void	 parent_complete_config(struct parent *, struct config *);
 void	 parent_shutdown(struct parent *, int);
 void	 parent_child_ready(struct parent *);
 void	 parent_left(struct parent *);
+
+/* reload.c */
+int	 parent_reload(struct parent *, const char *, char *, size_t);
+void	 reload_request(struct parent *, uint32_t);
+int	 reload_done(struct parent *, struct child_proc *);
 
 /* resolve.c */
 void	 resolve_joins(struct config *);
@@ -105,6 +118,14 @@ void	 children_send_reload(struct parent *);
 int	 children_send_leave(struct parent *);
 int	 children_alive(struct parent *);
 const char *children_path(const char *);
+
+/* script.c */
+int	 script_set_msg(struct parent *, const void *, size_t);
+int	 script_del_msg(struct parent *, const void *, size_t);
+int	 script_run_msg(struct parent *, uint32_t, const void *, size_t);
+void	 script_checkd_ready(struct parent *);
+int	 script_reap(struct parent *, pid_t);
+void	 script_kill_all(void);
 
 /* listen.c */
 void	 listeners_open(struct parent *);

@@ -8,9 +8,12 @@
  * configuration.  antientropy.c makes the catalog say the same.
  *
  * Where status comes from: TTL checks from pass/warn/fail/update (and
- * go critical when not updated within their TTL); http and tcp checks
- * from checkd's probes, through success_before_passing and
- * failures_before_warning/critical; maintenance checks are critical
+ * go critical when not updated within their TTL); http, tcp and script
+ * checks from checkd's probes (script checks are registered with the
+ * parent, which execs them when checkd says they are due), through
+ * success_before_passing and failures_before_warning/critical; a
+ * reload makes the configured ones those of the new files; maintenance
+ * checks are critical
  * while set.  A service whose check stayed critical for longer than its
  * deregister_critical_service_after is deregistered.
  */
@@ -178,13 +181,58 @@ ttl_arm(struct local_chk *c)
 		fatalx("local: evtimer_add");
 }
 
-/* Tell checkd to run (or stop) a check of its kinds. */
+/* The bytes of output a check keeps: check_output_max_size. */
+static uint64_t
+output_max(void)
+{
+	int	 n = raftd_child.conf->check_output_max_size;
+
+	if (n <= 0)
+		return CHECK_OUTPUT_DEFAULT;
+	return n > CHECK_OUTPUT_MAX ? CHECK_OUTPUT_MAX : (uint64_t)n;
+}
+
+/*
+ * A script check goes to the parent, the only process that may exec;
+ * it has checkd schedule it and runs it when checkd says it is due.
+ * Consul raises a script check's interval to at least a second.
+ */
+static void
+parent_script_set(const struct local_chk *c)
+{
+	struct mpack_out	 out;
+	size_t			 i;
+
+	mpack_out_init(&out);
+	msgpack_pack_map(&out.pk, 6);
+	mpack_kv_str(&out.pk, "id", c->a.c.check_id);
+	mpack_str(&out.pk, "args");
+	msgpack_pack_array(&out.pk, c->a.nargs);
+	for (i = 0; i < c->a.nargs; i++)
+		mpack_str(&out.pk, c->a.args[i]);
+	mpack_kv_bool(&out.pk, "local", c->a.from_config);
+	mpack_kv_uint(&out.pk, "interval_ms", c->a.interval_ms < 1000 ?
+	    1000 : c->a.interval_ms);
+	mpack_kv_uint(&out.pk, "timeout_ms", c->a.timeout_ms > 0 ?
+	    c->a.timeout_ms : CHECK_TIMEOUT_DEFAULT_MS);
+	mpack_kv_uint(&out.pk, "output_max", output_max());
+	if (imsgev_compose(&raftd_child.parent, IMSG_SCRIPT_SET, 0, -1,
+	    out.sbuf.data, out.sbuf.size) == -1)
+		fatal("local: compose");
+	mpack_out_free(&out);
+}
+
+/* Tell checkd (or the parent, for scripts) to run a check. */
 static void
 checkd_set(const struct local_chk *c)
 {
 	struct mpack_out	 out;
 	size_t			 i;
 
+	if (c->a.kind == AGENT_CHECK_SCRIPT) {
+		parent_script_set(c);
+		return;
+	}
 	if (c->a.kind != AGENT_CHECK_HTTP && c->a.kind != AGENT_CHECK_TCP)
 		return;
 	mpack_out_init(&out);
@@ -209,8 +257,8 @@ checkd_set(const struct local_chk *c)
 	mpack_kv_uint(&out.pk, "interval_ms", c->a.interval_ms <
 	    CHECK_INTERVAL_MIN_MS ? CHECK_INTERVAL_MIN_MS : c->a.interval_ms);
 	mpack_kv_uint(&out.pk, "timeout_ms", c->a.timeout_ms > 0 ?
-	    c->a.timeout_ms : 10000);
-	mpack_kv_uint(&out.pk, "output_max", CHECK_OUTPUT_DEFAULT);
+	    c->a.timeout_ms : CHECK_TIMEOUT_DEFAULT_MS);
+	mpack_kv_uint(&out.pk, "output_max", output_max());
 	if (imsgev_compose(&raftd_child.peers[PROC_CHECKD], IMSG_CHECK_SET, 0,
 	    -1, out.sbuf.data, out.sbuf.size) == -1)
 		fatal("local: compose");
@@ -221,14 +269,17 @@ static void
 checkd_del(const struct local_chk *c)
 {
 	struct mpack_out	 out;
+	int			 script = c->a.kind == AGENT_CHECK_SCRIPT;
 
-	if (c->a.kind != AGENT_CHECK_HTTP && c->a.kind != AGENT_CHECK_TCP)
+	if (!script && c->a.kind != AGENT_CHECK_HTTP &&
+	    c->a.kind != AGENT_CHECK_TCP)
 		return;
 	mpack_out_init(&out);
 	msgpack_pack_map(&out.pk, 1);
 	mpack_kv_str(&out.pk, "id", c->a.c.check_id);
-	if (imsgev_compose(&raftd_child.peers[PROC_CHECKD], IMSG_CHECK_DEL, 0,
-	    -1, out.sbuf.data, out.sbuf.size) == -1)
+	if (imsgev_compose(script ? &raftd_child.parent :
+	    &raftd_child.peers[PROC_CHECKD], script ? IMSG_SCRIPT_DEL :
+	    IMSG_CHECK_DEL, 0, -1, out.sbuf.data, out.sbuf.size) == -1)
 		fatal("local: compose");
 	mpack_out_free(&out);
 }
@@ -415,7 +466,16 @@ local_load(void)
 	}
 	for (i = 0; i < a[1].via.array.size; i++) {
 		if (agent_check_unpack(&a[1].via.array.ptr[i], &ac) == -1 ||
+		    chk_find(ac.c.check_id) != NULL ||
 		    nlchks >= LOCAL_CHECKS_MAX) {
+			agent_check_free(&ac);
+			continue;
+		}
+		if (ac.kind == AGENT_CHECK_SCRIPT &&
+		    !raftd_child.conf->enable_script_checks) {
+			log_warnx("local: check %s: script checks from the "
+			    "API are not enabled, not restoring it",
+			    ac.c.check_id);
 			agent_check_free(&ac);
 			continue;
 		}
@@ -458,10 +518,9 @@ xstrdup(const char *s)
 
 /* A configured check as the agent runs it; -1 if it cannot run. */
 static int
-check_from_config(const struct config_check *cc, const char *sid,
-    struct agent_check *a)
+check_from_config(const struct config *c, const struct config_check *cc,
+    const char *sid, struct agent_check *a)
 {
-	struct config	*c = raftd_child.conf;
 	char		 dur[32];
 	size_t		 i, n;
 
@@ -503,11 +562,13 @@ check_from_config(const struct config_check *cc, const char *sid,
 		a->kind = AGENT_CHECK_TTL;
 		a->c.type = xstrdup("ttl");
 	} else if (cc->args.n > 0) {
+		/*
+		 * config.c refused these unless scripts are enabled, and
+		 * made a "script" into args.
+		 */
 		a->kind = AGENT_CHECK_SCRIPT;
 		a->c.type = xstrdup("script");
 		strs_copy(&a->args, &a->nargs, &cc->args);
-		log_warnx("local: check %s: script checks do not run yet; it "
-		    "keeps its initial status", cc->id != NULL ? cc->id : "");
 	} else
 		return -1;
 	for (n = 0, i = 0; i < cc->nheader; i++)
@@ -530,70 +591,198 @@ check_from_config(const struct config_check *cc, const char *sid,
 }
 
 static void
-local_load_config(void)
+svc_from_config(const struct config *c, const struct config_service *cs,
+    struct agent_service *as)
 {
-	struct config		*c = raftd_child.conf;
-	struct config_service	*cs;
-	struct local_svc	*s;
+	size_t	 j;
+
+	memset(as, 0, sizeof(*as));
+	as->from_config = 1;
+	as->s.node = xstrdup(c->node_name);
+	as->s.id = xstrdup(cs->id);
+	as->s.service = xstrdup(cs->name);
+	as->s.kind = xstrdup(cs->kind);
+	as->s.address = xstrdup(cs->address);
+	as->s.port = cs->port > 0 ? (uint64_t)cs->port : 0;
+	strs_copy(&as->s.tags, &as->s.ntags, &cs->tags);
+	if (cs->meta.n > 0 && (as->s.meta = calloc(cs->meta.n,
+	    sizeof(*as->s.meta))) == NULL)
+		fatal("local");
+	for (j = 0; j < cs->meta.n; j++) {
+		as->s.meta[j].key = xstrdup(cs->meta.v[j].key);
+		as->s.meta[j].value = xstrdup(cs->meta.v[j].val);
+	}
+	as->s.nmeta = cs->meta.n;
+	as->s.weight_passing = cs->weights.passing > 0 ?
+	    cs->weights.passing : 1;
+	as->s.weight_warning = cs->weights.warning > 0 ?
+	    cs->weights.warning : 1;
+	as->s.enable_tag_override = cs->enable_tag_override;
+}
+
+/* Whether two checks are defined alike, whatever their status. */
+static int
+chk_same(const struct agent_check *a, const struct agent_check *b)
+{
+	struct agent_check	 x = *a, y = *b;
+	struct mpack_out	 px, py;
+	int			 same;
+
+	x.c.status = y.c.status = NULL;
+	x.c.output = y.c.output = NULL;
+	mpack_out_init(&px);
+	mpack_out_init(&py);
+	agent_check_pack(&px.pk, &x);
+	agent_check_pack(&py.pk, &y);
+	same = px.sbuf.size == py.sbuf.size &&
+	    memcmp(px.sbuf.data, py.sbuf.data, px.sbuf.size) == 0;
+	mpack_out_free(&px);
+	mpack_out_free(&py);
+	return same;
+}
+
+/*
+ * One check of the files: added, or replacing the one of its id (which
+ * keeps its status if it is of the same kind); one defined as before is
+ * left alone, so a reload does not restart its probe.  One that cannot
+ * run here is left out, and a check of that id from earlier files goes.
+ */
+static void
+config_check_add(const struct config *c, const struct config_check *cc,
+    const char *sid, const char *what)
+{
 	struct agent_check	 ac;
+	struct local_chk	*old;
+
+	old = cc->id != NULL ? chk_find(cc->id) : NULL;
+	if (check_from_config(c, cc, sid, &ac) == -1) {
+		log_warnx("local: %s cannot run here", what);
+		if (old != NULL && old->a.from_config)
+			chk_free(old);
+		agent_check_free(&ac);
+		return;
+	}
+	if (old != NULL && old->a.from_config && chk_same(&old->a, &ac)) {
+		agent_check_free(&ac);
+		return;
+	}
+	chk_add(&ac);
+}
+
+/*
+ * The services and checks of the files, as Consul loads them: one of
+ * the same id as one the API registered replaces it.
+ */
+static void
+local_load_config(const struct config *c)
+{
+	struct config_service	*cs;
+	struct agent_service	 as;
+	struct local_svc	*s;
+	char			 what[CAT_STR_MAX + 64];
 	size_t			 i, j;
 
 	for (i = 0; i < c->nservices; i++) {
 		cs = &c->services[i];
-		if (cs->id == NULL || cs->name == NULL || svc_find(cs->id))
+		if (cs->id == NULL || cs->name == NULL)
 			continue;
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			fatal("local");
-		s->a.from_config = 1;
-		s->a.s.node = xstrdup(c->node_name);
-		s->a.s.id = xstrdup(cs->id);
-		s->a.s.service = xstrdup(cs->name);
-		s->a.s.kind = xstrdup(cs->kind);
-		s->a.s.address = xstrdup(cs->address);
-		s->a.s.port = cs->port > 0 ? (uint64_t)cs->port : 0;
-		strs_copy(&s->a.s.tags, &s->a.s.ntags, &cs->tags);
-		if (cs->meta.n > 0 && (s->a.s.meta = calloc(cs->meta.n,
-		    sizeof(*s->a.s.meta))) == NULL)
-			fatal("local");
-		for (j = 0; j < cs->meta.n; j++) {
-			s->a.s.meta[j].key = xstrdup(cs->meta.v[j].key);
-			s->a.s.meta[j].value = xstrdup(cs->meta.v[j].val);
+		svc_from_config(c, cs, &as);
+		if ((s = svc_find(cs->id)) != NULL)
+			agent_service_free(&s->a);
+		else {
+			if ((s = calloc(1, sizeof(*s))) == NULL)
+				fatal("local");
+			TAILQ_INSERT_TAIL(&lsvcs, s, entry);
+			nlsvcs++;
 		}
-		s->a.s.nmeta = cs->meta.n;
-		s->a.s.weight_passing = cs->weights.passing > 0 ?
-		    cs->weights.passing : 1;
-		s->a.s.weight_warning = cs->weights.warning > 0 ?
-		    cs->weights.warning : 1;
-		s->a.s.enable_tag_override = cs->enable_tag_override;
-		TAILQ_INSERT_TAIL(&lsvcs, s, entry);
-		nlsvcs++;
+		s->a = as;
 		for (j = 0; j < cs->nchecks; j++) {
-			if (check_from_config(&cs->checks[j], cs->id,
-			    &ac) == -1) {
-				log_warnx("local: service %s: check %zu cannot "
-				    "run here", cs->id, j + 1);
-				agent_check_free(&ac);
-				continue;
-			}
-			chk_add(&ac);
+			snprintf(what, sizeof(what), "service %s: check %zu",
+			    cs->id, j + 1);
+			config_check_add(c, &cs->checks[j], cs->id, what);
 		}
 	}
 	for (i = 0; i < c->nchecks; i++) {
-		if (check_from_config(&c->checks[i], NULL, &ac) == -1) {
-			log_warnx("local: check %zu cannot run here", i + 1);
-			agent_check_free(&ac);
-			continue;
-		}
-		chk_add(&ac);
+		snprintf(what, sizeof(what), "check %zu", i + 1);
+		config_check_add(c, &c->checks[i], NULL, what);
 	}
+}
+
+static int
+config_has_service(const struct config *c, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nservices; i++)
+		if (c->services[i].id != NULL &&
+		    strcmp(c->services[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+config_has_check(const struct config *c, const char *id)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < c->nservices; i++)
+		for (j = 0; j < c->services[i].nchecks; j++)
+			if (c->services[i].checks[j].id != NULL &&
+			    strcmp(c->services[i].checks[j].id, id) == 0)
+				return 1;
+	for (i = 0; i < c->nchecks; i++)
+		if (c->checks[i].id != NULL && strcmp(c->checks[i].id, id) == 0)
+			return 1;
+	return 0;
 }
 
 void
 local_start(void)
 {
-	local_load_config();
+	local_load_config(raftd_child.conf);
 	local_load();
 	local_changed(0);
+}
+
+/*
+ * A reload (SIGHUP or PUT /v1/agent/reload), raftd_child.conf the new
+ * configuration: what the files no longer have goes (a service with
+ * all its checks), what they have is added or updated, and what the
+ * API registered stays, but for script checks the API may no longer
+ * register, which go as they would at a restart.
+ */
+void
+local_reload(void)
+{
+	const struct config	*c = raftd_child.conf;
+	struct local_svc	*s, *snext;
+	struct local_chk	*k, *knext;
+
+	for (s = TAILQ_FIRST(&lsvcs); s != NULL; s = snext) {
+		snext = TAILQ_NEXT(s, entry);
+		if (s->a.from_config && !config_has_service(c, s->a.s.id)) {
+			log_info("local: service %s: no longer configured",
+			    s->a.s.id);
+			svc_remove(s);
+		}
+	}
+	for (k = TAILQ_FIRST(&lchks); k != NULL; k = knext) {
+		knext = TAILQ_NEXT(k, entry);
+		if (k->a.from_config && !config_has_check(c, k->a.c.check_id)) {
+			log_info("local: check %s: no longer configured",
+			    k->a.c.check_id);
+			chk_free(k);
+		} else if (!k->a.from_config &&
+		    k->a.kind == AGENT_CHECK_SCRIPT &&
+		    !c->enable_script_checks) {
+			log_warnx("local: check %s: script checks from the "
+			    "API are no longer enabled, removing it",
+			    k->a.c.check_id);
+			chk_free(k);
+		}
+	}
+	local_load_config(c);
+	local_changed(1);
 }
 
 /* Requests from apid. */
@@ -631,16 +820,16 @@ check_allowed(const struct agent_check *a, int *code)
 {
 	struct config	*c = raftd_child.conf;
 
+	/*
+	 * A script check through the API runs any program the caller
+	 * names: remote code execution, unless the operator asked for it.
+	 */
 	*code = 400;
-	if (a->kind == AGENT_CHECK_SCRIPT && !c->enable_script_checks) {
-		*code = 500;
+	if (a->kind == AGENT_CHECK_SCRIPT && !c->enable_script_checks)
 		return "Scripts are disabled on this agent from remote calls; "
 		    "to enable, configure 'enable_script_checks' to true";
-	}
-	if (a->kind == AGENT_CHECK_SCRIPT)
-		return "script checks are not supported yet";
-	if ((a->kind == AGENT_CHECK_HTTP || a->kind == AGENT_CHECK_TCP) &&
-	    a->interval_ms < 1000)
+	if ((a->kind == AGENT_CHECK_HTTP || a->kind == AGENT_CHECK_TCP ||
+	    a->kind == AGENT_CHECK_SCRIPT) && a->interval_ms < 1000)
 		return "Interval must be > 1s";
 	return NULL;
 }
@@ -905,7 +1094,7 @@ local_request(struct imsgev *iev, struct imsg *imsg)
 	msgpack_unpacked_destroy(&u);
 }
 
-/* checkd's result for an http or tcp check. */
+/* checkd's result for an http, tcp or script check. */
 void
 local_check_result(struct imsgev *iev, struct imsg *imsg)
 {
@@ -913,6 +1102,7 @@ local_check_result(struct imsgev *iev, struct imsg *imsg)
 	struct local_chk	*c;
 	char			 id[CAT_STR_MAX + 1], status[16], *output = NULL;
 	const char		*want;
+	size_t			 n;
 
 	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
 	    u.data.type != MSGPACK_OBJECT_MAP ||
@@ -924,9 +1114,20 @@ local_check_result(struct imsgev *iev, struct imsg *imsg)
 		fatalx("local: malformed check result from %s", iev->name);
 	msgpack_unpacked_destroy(&u);
 	if ((c = chk_find(id)) == NULL ||
-	    (c->a.kind != AGENT_CHECK_HTTP && c->a.kind != AGENT_CHECK_TCP)) {
+	    (c->a.kind != AGENT_CHECK_HTTP && c->a.kind != AGENT_CHECK_TCP &&
+	    c->a.kind != AGENT_CHECK_SCRIPT)) {
 		free(output);
 		return;		/* deregistered meanwhile */
+	}
+	/*
+	 * What the catalog holds of an output (check_output_max_size and a
+	 * check's own words may come to more), cut before a character.
+	 */
+	if (output != NULL && (n = strlen(output)) > CAT_OUTPUT_MAX) {
+		n = CAT_OUTPUT_MAX;
+		while (n > 0 && (output[n] & 0xc0) == 0x80)
+			n--;
+		output[n] = '\0';
 	}
 	/* Consul's thresholds: consecutive results before a change. */
 	want = NULL;

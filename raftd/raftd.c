@@ -126,6 +126,12 @@ raftd_dispatch_checkd(struct imsgev *iev, struct imsg *imsg)
 }
 
 static void
+raftd_reload(struct child *c, struct config *old)
+{
+	local_reload();
+}
+
+static void
 raftd_dispatch_other(struct imsgev *iev, struct imsg *imsg)
 {
 	fatalx("raftd: unexpected type %u from %s", imsg->hdr.type,
@@ -159,6 +165,9 @@ main(int argc, char *argv[])
 	    c->conf->advertise_addr, c->conf->ports.server);
 	node_start(&raftd);
 	rpc_start(rpc_fd);
+	/* Script checks are registered with the parent from the start. */
+	proc_child_parent(c);
+	c->reload = raftd_reload;
 	local_start();
 	ae_start(c);
 	session_start();

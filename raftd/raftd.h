@@ -303,6 +303,7 @@ uint64_t cat_propose(struct raftd *, int, const struct mpack_out *);
 struct agent_service;
 struct agent_check;
 void	 local_start(void);
+void	 local_reload(void);
 void	 local_request(struct imsgev *, struct imsg *);
 void	 local_check_result(struct imsgev *, struct imsg *);
 void	 local_tick(void);

@@ -151,7 +151,7 @@ check "an unspecified address is a 400" \
 check "a script check through the API without enable_script_checks is refused" \
     sh -c "put() { curl -s -w ' %{http_code}' -X PUT --data-binary \"\$2\" '$url/v1/agent/'\$1; };
     put check/register '{\"Name\":\"s\",\"Args\":[\"/bin/true\"],\"Interval\":\"10s\"}' |
-    grep -q 'Scripts are disabled on this agent from remote calls.* 500$'"
+    grep -q 'Scripts are disabled on this agent from remote calls.* 400$'"
 long=$(printf 'x%.0s' $(seq 1 1020))
 check "a service ID so long its check's ID would be too long is a 400" \
     [ "$(put service/register "{\"Name\":\"$long\",\"Check\":{\"TTL\":\"5s\"}}" |

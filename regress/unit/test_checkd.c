@@ -43,6 +43,7 @@
 #include "../../checkd/trust.c"
 #include "../../checkd/tcp.c"
 #include "../../checkd/http.c"
+#include "../../checkd/script.c"
 
 #ifndef nitems
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -212,18 +213,21 @@ pack_spec(struct mpack_out *out, const struct spec *s)
 	mpack_kv_uint(&out->pk, "output_max", s->output_max);
 }
 
+/* As raftd sets http and tcp checks and the parent script checks. */
 static void
 set_check(const struct spec *s)
 {
 	struct mpack_out	 out;
 
 	pack_spec(&out, s);
-	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size) == 0);
+	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size,
+	    s->type == CHECK_TYPE_SCRIPT ? CHECK_FROM_PARENT :
+	    CHECK_FROM_RAFTD) == 0);
 	mpack_out_free(&out);
 }
 
 static int
-del_check(const char *id)
+del_check_from(const char *id, enum check_source from)
 {
 	struct mpack_out	 out;
 	int			 rc;
@@ -231,9 +235,15 @@ del_check(const char *id)
 	mpack_out_init(&out);
 	msgpack_pack_map(&out.pk, 1);
 	mpack_kv_str(&out.pk, "id", id);
-	rc = check_del_msg(out.sbuf.data, out.sbuf.size);
+	rc = check_del_msg(out.sbuf.data, out.sbuf.size, from);
 	mpack_out_free(&out);
 	return rc;
+}
+
+static int
+del_check(const char *id)
+{
+	return del_check_from(id, CHECK_FROM_RAFTD);
 }
 
 /* ---- servers ---- */
@@ -1467,7 +1477,8 @@ test_decode(void)
 	    .type = CHECK_TYPE_TCP };					\
 	s.field = val;							\
 	pack_spec(&out, &s);						\
-	rc = check_set_msg(out.sbuf.data, out.sbuf.size);		\
+	rc = check_set_msg(out.sbuf.data, out.sbuf.size,		\
+	    CHECK_FROM_RAFTD);						\
 	mpack_out_free(&out);						\
 	CHECK(rc == -1);						\
 } while (0)
@@ -1507,8 +1518,10 @@ test_decode(void)
 	mpack_kv_str(&out.pk, "target", "127.0.0.1:1");
 	mpack_kv_uint(&out.pk, "interval_ms", 1000);
 	mpack_kv_uint(&out.pk, "timeout_ms", 0);
-	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size) == -1);
-	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size - 1) == -1);
+	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size,
+	    CHECK_FROM_RAFTD) == -1);
+	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size - 1,
+	    CHECK_FROM_RAFTD) == -1);
 	mpack_out_free(&out);
 	mpack_out_init(&out);
 	msgpack_pack_map(&out.pk, 5);
@@ -1517,7 +1530,8 @@ test_decode(void)
 	mpack_kv_str(&out.pk, "target", "127.0.0.1:1");
 	mpack_kv_uint(&out.pk, "interval_ms", 1000);
 	mpack_kv_str(&out.pk, "timeout_ms", "1s");
-	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size) == -1);
+	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size,
+	    CHECK_FROM_RAFTD) == -1);
 	mpack_out_free(&out);
 	mpack_out_init(&out);
 	msgpack_pack_map(&out.pk, 6);
@@ -1527,7 +1541,8 @@ test_decode(void)
 	mpack_kv_uint(&out.pk, "interval_ms", 1000);
 	mpack_kv_uint(&out.pk, "timeout_ms", 1000);
 	mpack_kv_uint(&out.pk, "tls_skip_verify", 1);
-	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size) == -1);
+	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size,
+	    CHECK_FROM_RAFTD) == -1);
 	mpack_out_free(&out);
 	mpack_out_init(&out);
 	msgpack_pack_map(&out.pk, 4);
@@ -1535,17 +1550,142 @@ test_decode(void)
 	mpack_kv_uint(&out.pk, "type", CHECK_TYPE_TCP);
 	mpack_kv_uint(&out.pk, "interval_ms", 1000);
 	mpack_kv_uint(&out.pk, "timeout_ms", 1000);
-	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size) == -1);
+	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size,
+	    CHECK_FROM_RAFTD) == -1);
 	msgpack_pack_nil(&out.pk);
-	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size) == -1);
+	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size,
+	    CHECK_FROM_RAFTD) == -1);
 	mpack_out_free(&out);
-	CHECK(check_set_msg(NULL, 0) == -1);
-	CHECK(check_set_msg("\x93\x01\x02\x03", 4) == -1);
-	CHECK(check_del_msg("\x81\xa2id\x01", 5) == -1);
-	CHECK(check_del_msg("\x80", 1) == -1);
-	CHECK(check_del_msg(NULL, 0) == -1);
+	CHECK(check_set_msg(NULL, 0, CHECK_FROM_RAFTD) == -1);
+	CHECK(check_set_msg("\x93\x01\x02\x03", 4, CHECK_FROM_RAFTD) == -1);
+	CHECK(check_del_msg("\x81\xa2id\x01", 5, CHECK_FROM_RAFTD) == -1);
+	CHECK(check_del_msg("\x80", 1, CHECK_FROM_RAFTD) == -1);
+	CHECK(check_del_msg(NULL, 0, CHECK_FROM_RAFTD) == -1);
 	CHECK(checks_count() == 2);
 	teardown();
+}
+
+/* ---- script checks: the runs checkd asks the parent for ---- */
+
+struct run_ask {
+	uint32_t	 run;
+	char		 id[32];
+};
+
+static struct run_ask	 runs_asked[64];
+static size_t		 nruns_asked;
+
+static void
+on_run(uint32_t run, const char *id, void *arg)
+{
+	if (nruns_asked == nitems(runs_asked))
+		abort();
+	runs_asked[nruns_asked].run = run;
+	snprintf(runs_asked[nruns_asked].id, sizeof(runs_asked[0].id), "%s",
+	    id);
+	nruns_asked++;
+}
+
+static int
+runs_asked_at_least(const void *arg)
+{
+	return nruns_asked >= *(const size_t *)arg;
+}
+
+/* The parent's answer to a run. */
+static int
+answer_run(uint32_t run, const char *status, const char *output)
+{
+	struct mpack_out	 out;
+	int			 rc;
+
+	mpack_out_init(&out);
+	msgpack_pack_map(&out.pk, 2);
+	mpack_kv_str(&out.pk, "status", status);
+	mpack_kv_str(&out.pk, "output", output);
+	rc = script_result_msg(run, out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
+	return rc;
+}
+
+/*
+ * A script check is scheduled like the others, but its probe is a run
+ * asked of the parent: the answer is the result, no second run starts
+ * while one is out, an answer for a run of a check replaced or deleted
+ * is dropped, and only the parent may set or delete script checks.
+ */
+static void
+test_script(void)
+{
+	struct mpack_out	 out;
+	struct spec		 sp;
+	struct result		*r;
+	size_t			 want;
+	uint32_t		 first;
+
+	setup();
+	nruns_asked = 0;
+	script_init(on_run, NULL);
+
+	/* Only the parent sets script checks, and raftd the others. */
+	sp = (struct spec){ .id = "s", .target = "",
+	    .type = CHECK_TYPE_SCRIPT, .interval = 100, .timeout = 1000 };
+	pack_spec(&out, &sp);
+	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size,
+	    CHECK_FROM_RAFTD) == -1);
+	mpack_out_free(&out);
+	pack_spec(&out, &(struct spec){ .id = "h",
+	    .target = "http://127.0.0.1:1/" });
+	CHECK(check_set_msg(out.sbuf.data, out.sbuf.size,
+	    CHECK_FROM_PARENT) == -1);
+	mpack_out_free(&out);
+	CHECK(checks_count() == 0);
+
+	set_check(&sp);
+	want = 1;
+	CHECK(run_until(runs_asked_at_least, &want, 2000));
+	CHECK(nruns_asked == 1 && strcmp(runs_asked[0].id, "s") == 0);
+	CHECK(script_runs() == 1 && checks_probing() == 1);
+	/* Due again twice over: the run is still out, none is asked. */
+	run_for(250);
+	CHECK(nruns_asked == 1);
+	CHECK(answer_run(runs_asked[0].run, "warning", "slow\n") == 0);
+	r = last_result("s");
+	CHECK(r != NULL && r->st == CHECK_WARNING);
+	CHECK_STR(r != NULL ? r->out : NULL, "slow\n");
+	CHECK(script_runs() == 0);
+	/* An answer twice, or for no run, is dropped. */
+	CHECK(answer_run(runs_asked[0].run, "passing", "") == 0);
+	CHECK(answer_run(12345, "passing", "") == 0);
+	CHECK(count_results("s") == 1);
+
+	/* Replaced while a run is out: its answer is dropped. */
+	want = 2;
+	CHECK(run_until(runs_asked_at_least, &want, 2000));
+	first = runs_asked[1].run;
+	set_check(&sp);
+	CHECK(script_runs() == 0);
+	want = 3;
+	CHECK(run_until(runs_asked_at_least, &want, 2000));
+	CHECK(runs_asked[2].run != first);
+	CHECK(answer_run(first, "critical", "old") == 0);
+	CHECK(count_results("s") == 1);
+	CHECK(answer_run(runs_asked[2].run, "passing", "") == 0);
+	CHECK(count_results("s") == 2 && last_result("s")->st ==
+	    CHECK_PASSING);
+
+	/* Malformed answers. */
+	CHECK(script_result_msg(1, NULL, 0) == -1);
+	CHECK(answer_run(1, "fine", "") == -1);
+
+	/* raftd's deletion does not touch it; the parent's does. */
+	CHECK(del_check_from("s", CHECK_FROM_RAFTD) == 0);
+	CHECK(checks_count() == 1);
+	CHECK(del_check_from("s", CHECK_FROM_PARENT) == 0);
+	CHECK(checks_count() == 0);
+	CHECK(script_runs() == 0);
+	teardown();
+	script_init(NULL, NULL);
 }
 
 /* The results raftd gets are valid UTF-8 without NULs. */
@@ -1729,6 +1869,7 @@ main(void)
 		TEST_CASE(test_many),
 		TEST_CASE(test_decode),
 		TEST_CASE(test_output_utf8),
+		TEST_CASE(test_script),
 		TEST_CASE(test_sandboxed),
 	};
 	int	 rc;

@@ -220,9 +220,8 @@ test_example2(void)
 	msgs_reset();
 	CHECK(load(cfg, "ex2.json", example2) == 0);
 	CHECK(count(0) == 0);
-	HAS_WARNING("config: key \"service\" is accepted but not implemented "
-	    "yet");
-	CHECK(count(1) == 1);
+	/* Services and checks run: no warning that they do not. */
+	CHECK(count(1) == 0);
 	CHECK(cfg->nservices == 1);
 	if (cfg->nservices != 1)
 		goto done;
@@ -344,6 +343,7 @@ static void
 test_check_rules(void)
 {
 	struct config	*cfg;
+	char		 arg[1026], text[1200];
 
 	msgs_reset();
 	cfg = config_new(0);
@@ -388,6 +388,36 @@ test_check_rules(void)
 	HAS_ERROR("config: check \"service:s\": Scripts are disabled on this "
 	    "agent; to enable, configure 'enable_script_checks' or "
 	    "'enable_local_script_checks' to true");
+	config_free(cfg);
+
+	/* The 0.x "script" runs as args do: /bin/sh -c. */
+	msgs_reset();
+	cfg = config_new(0);
+	CHECK(load(cfg, "c.json", "{\"data_dir\": \"/d\", "
+	    "\"enable_local_script_checks\": true, \"check\": {\"name\": "
+	    "\"s\", \"script\": \"exit 1\", \"interval\": \"10s\"}}") == 0);
+	CHECK(config_finalize(cfg) == 0);
+	CHECK(cfg->nchecks == 1);
+	if (cfg->nchecks == 1) {
+		CHECK(cfg->checks[0].args.n == 3);
+		if (cfg->checks[0].args.n == 3) {
+			CHECK_STR(cfg->checks[0].args.v[0], "/bin/sh");
+			CHECK_STR(cfg->checks[0].args.v[1], "-c");
+			CHECK_STR(cfg->checks[0].args.v[2], "exit 1");
+		}
+	}
+	config_free(cfg);
+
+	/* What the parent takes from raftd bounds args. */
+	msgs_reset();
+	cfg = config_new(0);
+	memset(arg, 'a', sizeof(arg) - 1);
+	arg[sizeof(arg) - 1] = '\0';
+	snprintf(text, sizeof(text), "{\"check\": {\"name\": \"s\", "
+	    "\"args\": [\"%s\"], \"interval\": \"10s\"}}", arg);
+	CHECK(load(cfg, "c.json", text) == -1);
+	HAS_ERROR("c.json:1: check: args: an argument is longer than 1024 "
+	    "bytes");
 	config_free(cfg);
 }
 
