@@ -35,6 +35,7 @@ static const struct command commands[] = {
 	{ "kv put", "Sets or updates data in the KV store", cmd_kv_put },
 	{ "leave", "Gracefully leaves the Consul cluster and shuts down",
 	    cmd_leave },
+	{ "maint", "Controls node or service maintenance mode", cmd_maint },
 	{ "members", "Lists the members of a Consul cluster", cmd_members },
 	{ "operator", "Provides cluster-level tools for Consul operators",
 	    NULL },
@@ -46,6 +47,11 @@ static const struct command commands[] = {
 	    "configuration", cmd_operator_raft_remove_peer },
 	{ "operator raft transfer-leader", "Transfer raft leadership to "
 	    "another Consul server", cmd_operator_raft_transfer_leader },
+	{ "services", "Interact with services", NULL },
+	{ "services deregister", "Deregister services with the local agent",
+	    cmd_services_deregister },
+	{ "services register", "Register services with the local agent",
+	    cmd_services_register },
 	{ "snapshot", "Saves, restores and inspects snapshots of Consul "
 	    "server state", NULL },
 	{ "snapshot inspect", "Displays information about a Consul snapshot "
@@ -56,6 +62,7 @@ static const struct command commands[] = {
 	    cmd_snapshot_save },
 	{ "validate", "Validate config files/directories", cmd_validate },
 	{ "version", "Prints the Consul version", cmd_version },
+	{ "watch", "Watch for changes in Consul", cmd_watch },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
