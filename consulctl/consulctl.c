@@ -35,6 +35,7 @@ static const struct command commands[] = {
 	{ "kv put", "Sets or updates data in the KV store", cmd_kv_put },
 	{ "leave", "Gracefully leaves the Consul cluster and shuts down",
 	    cmd_leave },
+	{ "lock", "Execute a command holding a lock", cmd_lock },
 	{ "maint", "Controls node or service maintenance mode", cmd_maint },
 	{ "members", "Lists the members of a Consul cluster", cmd_members },
 	{ "operator", "Provides cluster-level tools for Consul operators",

@@ -21,6 +21,7 @@ struct http_opts {
 	const char	*token_file;
 	const char	*datacenter;
 	int		 stale;
+	const int	*cancel_fd;	/* readable: give up waiting (-3) */
 };
 
 struct http_response {
@@ -99,6 +100,7 @@ int	 cmd_force_leave(int, char **);
 int	 cmd_join(int, char **);
 int	 cmd_keyring(int, char **);
 int	 cmd_leave(int, char **);
+int	 cmd_lock(int, char **);
 int	 cmd_maint(int, char **);
 int	 cmd_members(int, char **);
 int	 cmd_operator_raft_list_peers(int, char **);
