@@ -35,6 +35,8 @@ static const struct command commands[] = {
 	{ "kv put", "Sets or updates data in the KV store", cmd_kv_put },
 	{ "leave", "Gracefully leaves the Consul cluster and shuts down",
 	    cmd_leave },
+	{ "lock", "Execute a command holding a lock", cmd_lock },
+	{ "maint", "Controls node or service maintenance mode", cmd_maint },
 	{ "members", "Lists the members of a Consul cluster", cmd_members },
 	{ "operator", "Provides cluster-level tools for Consul operators",
 	    NULL },
@@ -48,6 +50,11 @@ static const struct command commands[] = {
 	    "another Consul server", cmd_operator_raft_transfer_leader },
 	{ "reload", "Triggers the agent to reload configuration files",
 	    cmd_reload },
+	{ "services", "Interact with services", NULL },
+	{ "services deregister", "Deregister services with the local agent",
+	    cmd_services_deregister },
+	{ "services register", "Register services with the local agent",
+	    cmd_services_register },
 	{ "snapshot", "Saves, restores and inspects snapshots of Consul "
 	    "server state", NULL },
 	{ "snapshot inspect", "Displays information about a Consul snapshot "
@@ -58,6 +65,7 @@ static const struct command commands[] = {
 	    cmd_snapshot_save },
 	{ "validate", "Validate config files/directories", cmd_validate },
 	{ "version", "Prints the Consul version", cmd_version },
+	{ "watch", "Watch for changes in Consul", cmd_watch },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 

@@ -6,7 +6,10 @@
 #ifndef CONSULD_CONSULCTL_H
 #define CONSULD_CONSULCTL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -18,6 +21,7 @@ struct http_opts {
 	const char	*token_file;
 	const char	*datacenter;
 	int		 stale;
+	const int	*cancel_fd;	/* readable: give up waiting (-3) */
 };
 
 struct http_response {
@@ -31,13 +35,20 @@ enum cflag_kind {
 	CFLAG_BOOL,
 	CFLAG_STRING,
 	CFLAG_INT,
-	CFLAG_UINT64
+	CFLAG_UINT64,
+	CFLAG_LIST		/* repeatable string: struct cflag_list */
+};
+
+/* The values of a repeatable flag, in command-line order. */
+struct cflag_list {
+	const char	**v;
+	size_t		  n;
 };
 
 struct cflag {
 	const char	*name;
 	enum cflag_kind	 kind;
-	void		*dest;		/* int *, uint64_t * or const char ** */
+	void		*dest;	/* int *, uint64_t *, const char ** or list */
 };
 
 struct command {
@@ -46,9 +57,16 @@ struct command {
 	int		(*run)(int, char **);
 };
 
+/* child.c */
+char	*child_join(char **, int);
+pid_t	 child_start(char **, int, int, int, const char *, const char *, int,
+	    char *, size_t);
+void	 child_status(int, char *, size_t);
+
 /* flags.c */
 int	 cflags_parse(const char *, const struct cflag *, size_t,
 	    struct http_opts *, int, char **);
+void	 cflag_list_free(struct cflag_list *);
 
 /* http.c */
 int	 http_send(const struct http_opts *, const char *, const char *,
@@ -61,6 +79,13 @@ void	 http_escape(FILE *, const char *, const char *);
 void	 http_response_free(struct http_response *);
 json_t	*http_get_json(const struct http_opts *, const char *, const char *);
 const char *json_kind(json_t *);
+
+/* kv.c */
+json_t	*kv_json_load(const char *, size_t, json_error_t *);
+int	 json_u64(json_t *, uint64_t *);
+int	 b64_decode(const char *, size_t, unsigned char **, size_t *, char *,
+	    size_t);
+char	*b64_encode(const unsigned char *, size_t);
 
 /* tabwriter.c */
 int	 tab_print(FILE *, const char *, size_t, long);
@@ -75,15 +100,20 @@ int	 cmd_force_leave(int, char **);
 int	 cmd_join(int, char **);
 int	 cmd_keyring(int, char **);
 int	 cmd_leave(int, char **);
+int	 cmd_lock(int, char **);
+int	 cmd_maint(int, char **);
 int	 cmd_members(int, char **);
 int	 cmd_operator_raft_list_peers(int, char **);
 int	 cmd_operator_raft_remove_peer(int, char **);
 int	 cmd_operator_raft_transfer_leader(int, char **);
 int	 cmd_reload(int, char **);
+int	 cmd_services_deregister(int, char **);
+int	 cmd_services_register(int, char **);
 int	 cmd_snapshot_save(int, char **);
 int	 cmd_snapshot_restore(int, char **);
 int	 cmd_snapshot_inspect(int, char **);
 int	 cmd_version(int, char **);
+int	 cmd_watch(int, char **);
 int	 cmd_keygen(int, char **);
 int	 cmd_validate(int, char **);
 int	 cmd_info(int, char **);

@@ -1,9 +1,9 @@
 /*
  * Flags as Go's flag package takes them (-name, --name, -name=value,
  * -name value; booleans only with =), parsing stops at the first
- * argument that is not a flag.  Every command that talks to the agent
- * also takes Consul's HTTP flags; the environment fills what the flags
- * leave unset.
+ * argument that is not a flag.  A repeatable flag (CFLAG_LIST) collects
+ * its values in order.  Every command that talks to the agent also takes
+ * Consul's HTTP flags; the environment fills what the flags leave unset.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +31,26 @@ parse_bool(const char *cmd, const char *name, const char *v, int *out)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+cflag_list_add(struct cflag_list *l, const char *value)
+{
+	const char	**v;
+
+	if ((v = reallocarray(l->v, l->n + 1, sizeof(*v))) == NULL)
+		return -1;
+	v[l->n++] = value;
+	l->v = v;
+	return 0;
+}
+
+void
+cflag_list_free(struct cflag_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
 }
 
 /*
@@ -110,6 +130,13 @@ cflags_parse(const char *cmd, const struct cflag *flags, size_t nflags,
 		}
 		if (f->kind == CFLAG_STRING) {
 			*(const char **)f->dest = value;
+			continue;
+		}
+		if (f->kind == CFLAG_LIST) {
+			if (cflag_list_add(f->dest, value) == -1) {
+				fprintf(stderr, "%s\n", strerror(errno));
+				return -1;
+			}
 			continue;
 		}
 		if (f->kind == CFLAG_UINT64) {

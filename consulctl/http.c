@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,31 @@ http_connect(const struct http_target *t, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * Wait for the answer or for cancel_fd to become readable; 1 when
+ * cancelled, 0 when there is something to read, -1 on error.
+ */
+static int
+http_wait(int fd, int cancel_fd)
+{
+	struct pollfd	 pfd[2];
+
+	pfd[0].fd = fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = cancel_fd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pfd[1].revents != 0)
+			return 1;
+		return 0;
+	}
+}
+
 /* The first line of a token file, as the token. */
 static char *
 read_token(const char *path, char *err, size_t errlen)
@@ -307,8 +333,9 @@ http_parse(char *raw, size_t len, struct http_response *resp)
  * The -datacenter option becomes ?dc= on every request and -stale
  * becomes ?stale on reads, as in Consul's client.  Returns 0 with the
  * response (whatever its status), -1 when the agent could not be asked
- * (err: Go's text, `Get "http://...": dial tcp ...`), or -2 when the
- * options are unusable (err: `Unknown protocol scheme: ftp`).
+ * (err: Go's text, `Get "http://...": dial tcp ...`), -2 when the
+ * options are unusable (err: `Unknown protocol scheme: ftp`), or -3 when
+ * o->cancel_fd became readable while waiting for the answer.
  */
 int
 http_send(const struct http_opts *o, const char *method, const char *path,
@@ -398,6 +425,21 @@ http_send(const struct http_opts *o, const char *method, const char *path,
 			rawsize = rawsize ? rawsize * 2 : 65536;
 			if ((raw = realloc(raw, rawsize)) == NULL)
 				goto syserr;
+		}
+		if (o->cancel_fd != NULL) {
+			n = http_wait(fd, *o->cancel_fd);
+			if (n == 1) {
+				snprintf(err, errlen, "%s \"http://%s%s\": "
+				    "interrupted", op, uhost, url);
+				rc = -3;
+				goto done;
+			}
+			if (n == -1) {
+				go_strerror(why, sizeof(why), errno);
+				snprintf(err, errlen, "%s \"http://%s%s\": "
+				    "poll: %s", op, uhost, url, why);
+				goto done;
+			}
 		}
 		n = read(fd, raw + rawlen, rawsize - rawlen);
 		if (n == -1 && errno == EINTR)

@@ -119,7 +119,7 @@ kv_call(const struct http_opts *o, const char *method, const char *key,
  * uint64 (lock semaphores use 0xe0f69a2baa414de0), so such numbers are
  * turned into strings first and read back with json_u64().
  */
-static json_t *
+json_t *
 kv_json_load(const char *buf, size_t len, json_error_t *jerr)
 {
 	FILE	*f;
@@ -182,7 +182,7 @@ kv_json_load(const char *buf, size_t len, json_error_t *jerr)
 	return doc;
 }
 
-static int
+int
 json_u64(json_t *v, uint64_t *out)
 {
 	const char	*s;
@@ -210,7 +210,7 @@ json_u64(json_t *v, uint64_t *out)
  * Base64 as Go's base64.StdEncoding: padding required, CR and LF
  * ignored.  The result is NUL-terminated for convenience.
  */
-static int
+int
 b64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen,
     char *err, size_t errlen)
 {
@@ -234,7 +234,7 @@ b64_decode(const char *in, size_t inlen, unsigned char **out, size_t *outlen,
 	return 0;
 }
 
-static char *
+char *
 b64_encode(const unsigned char *in, size_t len)
 {
 	size_t	 n = sodium_base64_ENCODED_LEN(len,
