@@ -104,7 +104,8 @@ $(O)/regress/unit/test_raft: raftd/raft.c raftd/raft.h
 STATE_SRCS	:= raftd/store.c raftd/store.h raftd/kv_state.c \
 	raftd/kv_state.h raftd/catalog_state.c raftd/catalog_state.h \
 	raftd/catalog_table.c raftd/catalog_table.h raftd/session_state.c \
-	raftd/session_state.h raftd/raft.c raftd/raft.h
+	raftd/session_state.h raftd/query_state.c raftd/query_state.h \
+	raftd/raft.c raftd/raft.h
 $(O)/regress/unit/test_store: $(STATE_SRCS)
 $(O)/regress/unit/test_catalog_state: $(STATE_SRCS)
 $(O)/regress/unit/test_swim: gossipd/swim.c gossipd/swim.h \

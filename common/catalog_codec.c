@@ -20,6 +20,8 @@
  *	register	{"node": node, "skip": skip_node_update,
  *			 "svc": service or nil, "checks": [check...]}
  *	deregister	{"node": node, "sid": service_id, "cid": check_id}
+ *	pquery		{"id", "nm": name, "s": session, "d": definition,
+ *			 "ci", "mi"}
  *	session		{"id", "nm": name, "n": node, "b": behavior, "ttl",
  *			 "ld": lock delay, "nc": [node checks],
  *			 "sc": [service checks], "ci", "mi"}
@@ -138,6 +140,15 @@ static const struct cat_field session_fields[] = {
 	    nservice_checks),
 	NUM("ci", FT_UINT, struct cat_session, create_index),
 	NUM("mi", FT_UINT, struct cat_session, modify_index),
+};
+
+static const struct cat_field pquery_fields[] = {
+	STR("id", struct cat_pquery, id, CAT_STR_MAX, F_REQUIRED),
+	STR("nm", struct cat_pquery, name, CAT_STR_MAX, 0),
+	STR("s", struct cat_pquery, session, CAT_STR_MAX, 0),
+	STR("d", struct cat_pquery, def, CAT_PQUERY_DEF_MAX, F_REQUIRED),
+	NUM("ci", FT_UINT, struct cat_pquery, create_index),
+	NUM("mi", FT_UINT, struct cat_pquery, modify_index),
 };
 
 static const struct cat_field deregister_fields[] = {
@@ -725,4 +736,28 @@ cat_session_free(struct cat_session *se)
 {
 	free_fields(session_fields, nfields(session_fields), se);
 	memset(se, 0, sizeof(*se));
+}
+
+void
+cat_pquery_pack(msgpack_packer *pk, const struct cat_pquery *q)
+{
+	pack_fields(pk, pquery_fields, nfields(pquery_fields), q);
+}
+
+int
+cat_pquery_unpack(const msgpack_object *o, struct cat_pquery *q)
+{
+	memset(q, 0, sizeof(*q));
+	if (unpack_fields(o, pquery_fields, nfields(pquery_fields), q) == -1) {
+		cat_pquery_free(q);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cat_pquery_free(struct cat_pquery *q)
+{
+	free_fields(pquery_fields, nfields(pquery_fields), q);
+	memset(q, 0, sizeof(*q));
 }

@@ -141,6 +141,22 @@ struct cat_session {
 	uint64_t		 modify_index;
 };
 
+/*
+ * A prepared query (/v1/query): its definition is kept as the JSON apid
+ * made of it (apid parses it again when it reads it); raftd knows its
+ * name, unique among queries, and the session that owns it, if any.
+ */
+#define CAT_PQUERY_DEF_MAX	(64 * 1024)
+
+struct cat_pquery {
+	char			*id;		/* UUID; required */
+	char			*name;		/* "" or NULL: none */
+	char			*session;
+	char			*def;		/* JSON; required */
+	uint64_t		 create_index;
+	uint64_t		 modify_index;
+};
+
 int	 cat_status_valid(const char *);
 
 void	 cat_node_pack(msgpack_packer *, const struct cat_node *);
@@ -162,6 +178,10 @@ void	 cat_register_free(struct cat_register *);
 void	 cat_session_pack(msgpack_packer *, const struct cat_session *);
 int	 cat_session_unpack(const msgpack_object *, struct cat_session *);
 void	 cat_session_free(struct cat_session *);
+
+void	 cat_pquery_pack(msgpack_packer *, const struct cat_pquery *);
+int	 cat_pquery_unpack(const msgpack_object *, struct cat_pquery *);
+void	 cat_pquery_free(struct cat_pquery *);
 
 void	 cat_deregister_pack(msgpack_packer *, const struct cat_deregister *);
 int	 cat_deregister_unpack(const msgpack_object *,

@@ -254,7 +254,9 @@ enum cat_write_op {
 	CAT_WRITE_REGISTER = 1,
 	CAT_WRITE_DEREGISTER,
 	CAT_WRITE_SESSION_CREATE,	/* packed cat_session */
-	CAT_WRITE_SESSION_DESTROY	/* the session ID (str) */
+	CAT_WRITE_SESSION_DESTROY,	/* the session ID (str) */
+	CAT_WRITE_PQUERY_SET,		/* packed cat_pquery */
+	CAT_WRITE_PQUERY_DELETE		/* the query ID (str) */
 };
 
 /* Catalog reads, and the IMSG_CAT_ITEMs each answers with. */
@@ -279,6 +281,11 @@ enum cat_query {
 	CAT_Q_DNS_VIEW,
 	/* str: the datacenters known, this one first (WAN gossip). */
 	CAT_Q_DATACENTERS,
+	/* packed cat_pquery: every prepared query; the one with that ID;
+	 * the one with that ID or name. */
+	CAT_Q_PQUERY_LIST,
+	CAT_Q_PQUERY_GET,
+	CAT_Q_PQUERY_LOOKUP,
 	CAT_Q_MAX
 };
 

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "raftd.h"
+#include "query_state.h"
 #include "session_state.h"
 
 #define CAT_WAIT_MAX_MS		(1200u * 1000)
@@ -74,7 +75,8 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	/* Every query but four names a node, a service, a state or ID. */
 	if ((q != CAT_Q_NODES && q != CAT_Q_SERVICES &&
 	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW &&
-	    q != CAT_Q_DATACENTERS) == (arg[0] == '\0'))
+	    q != CAT_Q_DATACENTERS && q != CAT_Q_PQUERY_LIST) ==
+	    (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
@@ -117,6 +119,10 @@ cat_query_index(const struct cat_read *rd)
 		return a > b ? a : b;
 	case CAT_Q_DATACENTERS:
 		return 1;	/* from gossip: nothing to block on */
+	case CAT_Q_PQUERY_LIST:
+	case CAT_Q_PQUERY_GET:
+	case CAT_Q_PQUERY_LOOKUP:
+		return cat_state_index(&raftd.store, PQUERIES_TABLE);
 	case CAT_Q_DNS_VIEW:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
@@ -435,6 +441,17 @@ emit_dns_node(void *arg, const struct cat_node *n)
 }
 
 static int
+emit_pquery(void *arg, const struct cat_pquery *q)
+{
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	cat_pquery_pack(&out.pk, q);
+	emit(arg, &out);
+	return 0;
+}
+
+static int
 emit_session(void *arg, const struct cat_session *se)
 {
 	struct mpack_out	 out;
@@ -556,6 +573,7 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	struct cat_emit		 e;
 	struct cat_node		 n;
 	struct cat_session	 se;
+	struct cat_pquery	 pq;
 	uint64_t		 index = cat_query_index(rd);
 	int			 rc = 0, found = 1;
 
@@ -618,6 +636,22 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		break;
 	case CAT_Q_DATACENTERS:
 		emit_datacenters(&e);
+		break;
+	case CAT_Q_PQUERY_LIST:
+		rc = query_state_list(&raftd.store, emit_pquery, &e);
+		break;
+	case CAT_Q_PQUERY_GET:
+	case CAT_Q_PQUERY_LOOKUP:
+		rc = rd->query == CAT_Q_PQUERY_GET ?
+		    query_state_get(&raftd.store, NULL, rd->arg, &pq) :
+		    query_state_lookup(&raftd.store, rd->arg, &pq);
+		if (rc == 1) {
+			found = 0;
+			rc = 0;
+		} else if (rc == 0) {
+			emit_pquery(&e, &pq);
+			cat_pquery_free(&pq);
+		}
 		break;
 	case CAT_Q_DNS_VIEW:
 		rc = cat_state_nodes(&raftd.store, emit_dns_node, &e);
@@ -768,6 +802,7 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	struct cat_register	 reg;
 	struct cat_deregister	 dereg;
 	struct cat_session	 se;
+	struct cat_pquery	 pq;
 	char			 id[CAT_STR_MAX + 1];
 	uint64_t		 o;
 	int			 rc = -1;
@@ -789,9 +824,17 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	    cat_session_unpack(&a[1], &se) == 0) {
 		cat_session_free(&se);
 		rc = 0;
-	} else if (o == CAT_WRITE_SESSION_DESTROY &&
+	} else if ((o == CAT_WRITE_SESSION_DESTROY ||
+	    o == CAT_WRITE_PQUERY_DELETE) &&
 	    mpack_copy_str(&a[1], id, sizeof(id)) == 0 && id[0] != '\0')
 		rc = 0;
+	else if (o == CAT_WRITE_PQUERY_SET && a[1].type ==
+	    MSGPACK_OBJECT_ARRAY && a[1].via.array.size == 2 &&
+	    a[1].via.array.ptr[0].type == MSGPACK_OBJECT_BOOLEAN &&
+	    cat_pquery_unpack(&a[1].via.array.ptr[1], &pq) == 0) {
+		cat_pquery_free(&pq);
+		rc = 0;
+	}
 	*op = (int)o;
  done:
 	msgpack_unpacked_destroy(&u);
@@ -879,6 +922,7 @@ cat_apply(struct raftd *r, DB_TXN *txn, uint64_t index,
 	struct cat_session	 se;
 	struct session_effects	 fx = { watch_kv_changed, session_lock_delay,
 				    session_gone, r };
+	struct cat_pquery	 pq;
 	char			 id[CAT_STR_MAX + 1];
 	uint64_t		 op;
 	int			 rc = 1;
@@ -918,6 +962,19 @@ cat_apply(struct raftd *r, DB_TXN *txn, uint64_t index,
 		    mpack_copy_str(&a[1], id, sizeof(id)) == 0)
 			rc = session_state_destroy(&r->store, txn, index, id,
 			    &fx);
+		else if (op == CAT_WRITE_PQUERY_DELETE &&
+		    mpack_copy_str(&a[1], id, sizeof(id)) == 0)
+			rc = query_state_delete(&r->store, txn, index, id);
+		else if (op == CAT_WRITE_PQUERY_SET &&
+		    a[1].type == MSGPACK_OBJECT_ARRAY &&
+		    a[1].via.array.size == 2 &&
+		    a[1].via.array.ptr[0].type == MSGPACK_OBJECT_BOOLEAN &&
+		    cat_pquery_unpack(&a[1].via.array.ptr[1], &pq) == 0) {
+			rc = query_state_set(&r->store, txn, index, &pq,
+			    a[1].via.array.ptr[0].via.boolean, res->err,
+			    sizeof(res->err));
+			cat_pquery_free(&pq);
+		}
 	}
 	msgpack_unpacked_destroy(&u);
 	if (rc == -1)

@@ -780,6 +780,7 @@ dump_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 		cat_check_pack(pk, &rec.ck);
 		break;
 	case CAT_SESSION:	/* session_state.c dumps those */
+	case CAT_PQUERY:	/* and query_state.c these */
 		fatalx("catalog: a session among the catalog records");
 	}
 	tbl_rec_free(wk->kind, &rec);
@@ -876,6 +877,7 @@ cat_state_load(struct store *s, DB_TXN *txn, enum snapshot_record type,
 			rc = tbl_rec_put(db, txn, kind, &k, &r.ck);
 		break;
 	case CAT_SESSION:	/* not from the switch above */
+	case CAT_PQUERY:
 		break;
 	}
 	tbl_rec_free(kind, &r);

@@ -68,6 +68,9 @@ tbl_rec_pack(enum cat_kind kind, const void *rec, struct mpack_out *out)
 	case CAT_SESSION:
 		cat_session_pack(&out->pk, rec);
 		break;
+	case CAT_PQUERY:
+		cat_pquery_pack(&out->pk, rec);
+		break;
 	}
 }
 
@@ -83,6 +86,8 @@ tbl_rec_unpack(enum cat_kind kind, const msgpack_object *o, void *rec)
 		return cat_check_unpack(o, rec);
 	case CAT_SESSION:
 		return cat_session_unpack(o, rec);
+	case CAT_PQUERY:
+		return cat_pquery_unpack(o, rec);
 	}
 	return -1;
 }
@@ -102,6 +107,9 @@ tbl_rec_free(enum cat_kind kind, void *rec)
 		break;
 	case CAT_SESSION:
 		cat_session_free(rec);
+		break;
+	case CAT_PQUERY:
+		cat_pquery_free(rec);
 		break;
 	}
 }

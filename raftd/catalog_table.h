@@ -17,7 +17,8 @@ enum cat_kind {
 	CAT_NODE,
 	CAT_SERVICE,
 	CAT_CHECK,
-	CAT_SESSION
+	CAT_SESSION,
+	CAT_PQUERY
 };
 
 struct cat_key {

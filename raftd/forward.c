@@ -518,6 +518,7 @@ cat_item_valid(const void *buf, size_t len, int query)
 	struct cat_service	 s;
 	struct cat_check	 c;
 	struct cat_session	 se;
+	struct cat_pquery	 pq;
 	char			 str[CAT_STR_MAX + 1];
 	uint32_t		 i;
 	int			 rc = -1;
@@ -620,6 +621,14 @@ cat_item_valid(const void *buf, size_t len, int query)
 		}
 		if (i == a[2].via.array.size)
 			rc = 0;
+		break;
+	case CAT_Q_PQUERY_LIST:
+	case CAT_Q_PQUERY_GET:
+	case CAT_Q_PQUERY_LOOKUP:
+		if (cat_pquery_unpack(&u.data, &pq) == 0) {
+			cat_pquery_free(&pq);
+			rc = 0;
+		}
 		break;
 	case CAT_Q_SESSION_INFO:
 	case CAT_Q_SESSION_NODE:

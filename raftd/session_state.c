@@ -9,6 +9,7 @@
 
 #include "catalog_table.h"
 #include "log.h"
+#include "query_state.h"
 #include "session_state.h"
 
 /* The most of a check ID a message shows. */
@@ -194,7 +195,8 @@ session_state_destroy(struct store *s, DB_TXN *txn, uint64_t index,
 	}
 	if (tbl_key_del(s->sessions, txn, &k) == -1 ||
 	    tbl_key_del(s->sess_nodes, txn, &nk) == -1 ||
-	    tbl_index_bump(s, txn, SESSIONS_TABLE, index) == -1)
+	    tbl_index_bump(s, txn, SESSIONS_TABLE, index) == -1 ||
+	    query_state_session_gone(s, txn, index, se.id) == -1)
 		goto done;
 	if (fx != NULL && fx->gone != NULL)
 		fx->gone(fx->arg, se.id);

@@ -170,6 +170,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cat_register	 r;
 	struct cat_deregister	 d;
 	struct cat_session	 se;
+	struct cat_pquery	 pq;
 
 	if (mpack_parse(&u, data, size) == -1)
 		return 0;
@@ -202,6 +203,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		session_ok(&se);
 		REPACK(session, &se);
 		cat_session_free(&se);
+	}
+	if (cat_pquery_unpack(&u.data, &pq) == 0) {
+		bounded(pq.id, CAT_STR_MAX, 1);
+		bounded(pq.def, CAT_PQUERY_DEF_MAX, 1);
+		REPACK(pquery, &pq);
+		cat_pquery_free(&pq);
 	}
 	msgpack_unpacked_destroy(&u);
 	return 0;

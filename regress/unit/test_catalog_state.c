@@ -21,6 +21,7 @@
 #include "../../raftd/catalog_table.c"
 #include "../../raftd/catalog_state.c"
 #include "../../raftd/session_state.c"
+#include "../../raftd/query_state.c"
 #include "../../raftd/raft.c"
 
 #define S(x)		((char *)(x))

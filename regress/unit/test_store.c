@@ -19,6 +19,7 @@
 #include "../../raftd/catalog_table.c"
 #include "../../raftd/catalog_state.c"
 #include "../../raftd/session_state.c"
+#include "../../raftd/query_state.c"
 #include "../../raftd/raft.c"
 
 static char	 dir[64];
