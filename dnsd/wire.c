@@ -339,10 +339,12 @@ dns_label_equal(const uint8_t *label, size_t len, const char *s)
 {
 	size_t	 i;
 
+	if (strlen(s) != len)
+		return 0;
 	for (i = 0; i < len; i++)
-		if (s[i] == '\0' || lower(label[i]) != lower((uint8_t)s[i]))
+		if (lower(label[i]) != lower((uint8_t)s[i]))
 			return 0;
-	return s[len] == '\0';
+	return 1;
 }
 
 size_t
