@@ -54,17 +54,17 @@ static const uint8_t in_addr_arpa[] = "\007in-addr\004arpa";
 static const uint8_t ip6_arpa[] = "\003ip6\004arpa";
 
 static void
-set16(uint8_t *p, uint16_t v)
+wr16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
 	p[1] = v & 0xff;
 }
 
 static void
-set32(uint8_t *p, uint32_t v)
+wr32(uint8_t *p, uint32_t v)
 {
-	set16(p, v >> 16);
-	set16(p + 2, v & 0xffff);
+	wr16(p, v >> 16);
+	wr16(p + 2, v & 0xffff);
 }
 
 static uint32_t
@@ -549,11 +549,11 @@ push_soa(struct answerer *a, enum dns_section s)
 		return -1;
 	if (clock_gettime(CLOCK_REALTIME, &now) == -1)
 		now.tv_sec = 0;
-	set32(tail, (uint32_t)now.tv_sec);
-	set32(tail + 4, c->soa_refresh);
-	set32(tail + 8, c->soa_retry);
-	set32(tail + 12, c->soa_expire);
-	set32(tail + 16, c->soa_min_ttl);
+	wr32(tail, (uint32_t)now.tv_sec);
+	wr32(tail + 4, c->soa_refresh);
+	wr32(tail + 8, c->soa_retry);
+	wr32(tail + 12, c->soa_expire);
+	wr32(tail + 16, c->soa_min_ttl);
 	if ((r = push(a, s, 0, DNS_T_SOA, a->zone, a->zone_len,
 	    c->soa_min_ttl)) == NULL)
 		return -1;
@@ -713,9 +713,9 @@ push_srv(struct answerer *a, const struct dns_query *q,
 		return -1;
 	w = in->status == VIEW_WARNING ? in->svc.weight_warning :
 	    in->svc.weight_passing;
-	set16(head, 1);
-	set16(head + 2, (uint16_t)(w < 0 ? 0 : w > 65535 ? 65535 : w));
-	set16(head + 4, (uint16_t)in->svc.port);
+	wr16(head, 1);
+	wr16(head + 2, (uint16_t)(w < 0 ? 0 : w > 65535 ? 65535 : w));
+	wr16(head + 4, (uint16_t)in->svc.port);
 	if ((r = push(a, DNS_S_AN, 0, DNS_T_SRV, q->qname, q->qname_len,
 	    ttl)) == NULL)
 		return -1;
