@@ -113,6 +113,8 @@ $(O)/regress/unit/test_swim: gossipd/swim.c gossipd/swim.h \
 	gossipd/keyring.h
 $(O)/regress/unit/test_keyring: gossipd/keyring.c gossipd/keyring.h
 $(O)/regress/unit/test_checkd: $(wildcard checkd/*.c checkd/*.h)
+$(O)/regress/unit/test_dns_wire: dnsd/wire.c dnsd/wire.h
+$(O)/regress/unit/test_dnsd: $(wildcard dnsd/*.c dnsd/*.h)
 
 $(O)/regress/tools/%: regress/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

@@ -254,33 +254,32 @@ static const struct config_key auto_encrypt_keys[] = {
 
 static const struct config_key soa_keys[] = {
 	INT64("refresh", C(dns_config.soa.refresh), 3600,
-	    RANGE(0, UINT32_MAX), P),
-	INT64("retry", C(dns_config.soa.retry), 600, RANGE(0, UINT32_MAX), P),
+	    RANGE(0, UINT32_MAX)),
+	INT64("retry", C(dns_config.soa.retry), 600, RANGE(0, UINT32_MAX)),
 	INT64("expire", C(dns_config.soa.expire), 86400,
-	    RANGE(0, UINT32_MAX), P),
-	INT64("min_ttl", C(dns_config.soa.min_ttl), 0, RANGE(0, UINT32_MAX),
-	    P),
+	    RANGE(0, UINT32_MAX)),
+	INT64("min_ttl", C(dns_config.soa.min_ttl), 0, RANGE(0, UINT32_MAX)),
 	END
 };
 
 static const struct config_key dns_config_keys[] = {
 	BOOL("allow_stale", C(dns_config.allow_stale), 1, P),
-	DUR("max_stale", C(dns_config.max_stale), 87600 * HOUR, P),
-	DUR("node_ttl", C(dns_config.node_ttl), 0, P),
+	DUR("max_stale", C(dns_config.max_stale), 87600 * HOUR),
+	DUR("node_ttl", C(dns_config.node_ttl), 0),
 	MAP("service_ttl", C(dns_config.service_ttl.v),
 	    C(dns_config.service_ttl.n), durmap_elem,
-	    sizeof(struct config_durkv), P),
-	BOOL("enable_truncate", C(dns_config.enable_truncate), 0, P),
-	BOOL("only_passing", C(dns_config.only_passing), 0, P),
-	INT("udp_answer_limit", C(dns_config.udp_answer_limit), 3, NONNEG, P),
-	INT("a_record_limit", C(dns_config.a_record_limit), 0, NONNEG, P),
-	DUR("recursor_timeout", C(dns_config.recursor_timeout), 2 * SEC, P),
+	    sizeof(struct config_durkv)),
+	BOOL("enable_truncate", C(dns_config.enable_truncate), 0),
+	BOOL("only_passing", C(dns_config.only_passing), 0),
+	INT("udp_answer_limit", C(dns_config.udp_answer_limit), 3, NONNEG),
+	INT("a_record_limit", C(dns_config.a_record_limit), 0, NONNEG),
+	DUR("recursor_timeout", C(dns_config.recursor_timeout), 2 * SEC),
 	STR("recursor_strategy", C(dns_config.recursor_strategy),
-	    "sequential", P),
-	BOOL("disable_compression", C(dns_config.disable_compression), 0, P),
+	    "sequential"),
+	BOOL("disable_compression", C(dns_config.disable_compression), 0),
 	BOOL("enable_additional_node_meta_txt",
-	    C(dns_config.enable_additional_node_meta_txt), 1, P),
-	BLOCK("soa", 0, soa_keys, P),
+	    C(dns_config.enable_additional_node_meta_txt), 1),
+	BLOCK("soa", 0, soa_keys),
 	BOOL("use_cache", C(dns_config.use_cache), 0, P),
 	DUR("cache_max_age", C(dns_config.cache_max_age), 0, P),
 	END
@@ -529,10 +528,10 @@ const struct config_key config_keys[] = {
 	BLOCK("auto_encrypt", 0, auto_encrypt_keys, P),
 
 	/* DNS. */
-	STR("domain", C(domain), "consul.", P),
-	STR("alt_domain", C(alt_domain), NULL, P),
-	STRLIST("recursors", C(recursors), P),
-	BLOCK("dns_config", 0, dns_config_keys, P),
+	STR("domain", C(domain), "consul."),
+	STR("alt_domain", C(alt_domain), NULL),
+	STRLIST("recursors", C(recursors)),
+	BLOCK("dns_config", 0, dns_config_keys),
 
 	/* UI. */
 	BLOCK("ui_config", 0, ui_config_keys, P),

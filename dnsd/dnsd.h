@@ -1,0 +1,247 @@
+/*
+ * dnsd's internal types: the view of nodes, services and health that
+ * raftd pushes (view.c), the answering of queries from it (answer.c),
+ * the UDP and TCP service (server.c) and the forwarding of other names
+ * to the recursors (recursor.c).
+ */
+#ifndef DNSD_DNSD_H
+#define DNSD_DNSD_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <event2/event.h>
+
+#include "catalog_codec.h"
+#include "wire.h"
+
+struct config;
+
+enum view_status {
+	VIEW_PASSING,
+	VIEW_WARNING,
+	VIEW_CRITICAL
+};
+
+/* An address as the catalog gives it, parsed once. */
+struct view_ip {
+	int			 family;	/* AF_INET, AF_INET6, 0: a name */
+	uint8_t			 addr[16];
+};
+
+/* An entry of the index from addresses to nodes and services (PTR). */
+struct view_addr {
+	RB_ENTRY(view_addr)	 entry;
+	struct view_ip		 ip;
+	int			 is_service;
+	void			*owner;		/* view_node or view_inst */
+	int			 linked;
+};
+
+struct view_node;
+struct view_service;
+
+struct view_inst {
+	struct view_node	*node;
+	struct cat_service	 svc;
+	enum view_status	 status;
+	struct view_ip		 ip;		/* of svc.address, if set */
+	struct view_addr	 aentry;
+	struct view_service	*service;
+};
+
+struct view_node {
+	RB_ENTRY(view_node)	 entry;
+	struct cat_node		 node;
+	enum view_status	 status;
+	struct view_ip		 ip;
+	struct view_addr	 aentry;
+	struct view_inst	*inst;
+	size_t			 ninst;
+};
+
+/* The instances of one service name, across nodes. */
+struct view_service {
+	RB_ENTRY(view_service)	 entry;
+	char			*name;
+	struct view_inst	**inst;
+	size_t			 n;
+	size_t			 cap;
+};
+
+RB_HEAD(view_nodes, view_node);
+RB_HEAD(view_services, view_service);
+RB_HEAD(view_addrs, view_addr);
+RB_PROTOTYPE(view_nodes, view_node, entry, node_cmp)
+RB_PROTOTYPE(view_services, view_service, entry, service_cmp)
+RB_PROTOTYPE(view_addrs, view_addr, entry, addr_cmp)
+
+struct view {
+	struct view_nodes	 nodes;
+	struct view_services	 services;
+	struct view_addrs	 addrs;
+	size_t			 max_inst;	/* the most of one service */
+	uint64_t		 index;
+};
+
+/*
+ * What raftd's messages build: the view answered from (NULL until the
+ * first IMSG_DNS_END) and the full copy being received.
+ */
+struct feed {
+	struct view		*cur;
+	struct view		*next;
+	int			 in_copy;
+	int			 stale;		/* max_stale passed */
+	uint64_t		 index;
+};
+
+void	 feed_init(struct feed *);
+void	 feed_free(struct feed *);
+int	 feed_begin(struct feed *, const void *, size_t);
+int	 feed_node(struct feed *, const void *, size_t);
+int	 feed_node_del(struct feed *, const void *, size_t);
+int	 feed_end(struct feed *, const void *, size_t);
+const struct view *feed_view(const struct feed *);
+
+int	 view_ip_parse(const char *, struct view_ip *);
+struct view_node *view_node_find(const struct view *, const char *);
+struct view_service *view_service_find(const struct view *, const char *);
+struct view_addr *view_addr_first(const struct view *, const struct view_ip *);
+struct view_addr *view_addr_next(const struct view *, struct view_addr *);
+
+/* dns_config and the names, as the answering code needs them. */
+struct ttl_rule {
+	char			*name;		/* without the '*' */
+	int			 prefix;
+	uint32_t		 ttl;
+};
+
+struct dns_conf {
+	uint8_t			 domain[DNS_NAME_MAX];
+	size_t			 domain_len;
+	size_t			 domain_labels;
+	uint8_t			 alt[DNS_NAME_MAX];
+	size_t			 alt_len;	/* 0: no alt_domain */
+	size_t			 alt_labels;
+	char			*datacenter;
+	uint32_t		 node_ttl;
+	struct ttl_rule		*ttl;
+	size_t			 nttl;
+	int			 only_passing;
+	int			 enable_truncate;
+	int			 compress;
+	int			 node_meta_txt;
+	int			 udp_answer_limit;
+	int			 a_record_limit;
+	uint32_t		 soa_refresh;
+	uint32_t		 soa_retry;
+	uint32_t		 soa_expire;
+	uint32_t		 soa_min_ttl;
+	int			 recursors;	/* how many */
+};
+
+int	 dns_conf_load(struct dns_conf *, const struct config *, char *,
+	    size_t);
+void	 dns_conf_free(struct dns_conf *);
+
+/* Preallocated scratch: records, their bytes, a set for dedup. */
+#define ANSWER_RR_MAX		8192
+#define ANSWER_ARENA		(256 * 1024)
+#define ANSWER_SEEN_MIN		1024
+
+struct answer_rr {
+	struct dns_rr		 rr;
+	enum dns_section	 section;
+	int			 group;		/* the answer it goes with */
+	int			 meta;		/* node meta TXT, first to go */
+};
+
+#define SEEN_KEY_MAX		48
+
+struct seen_slot {
+	uint32_t		 gen;
+	uint8_t			 key[SEEN_KEY_MAX];
+};
+
+struct answerer {
+	const struct dns_conf	*conf;
+	struct feed		*feed;
+	struct answer_rr	 rr[ANSWER_RR_MAX];
+	size_t			 nrr;
+	size_t			 nanswer;
+	int			 full;		/* scratch ran out */
+	_Alignas(8) uint8_t	 arena[ANSWER_ARENA];
+	size_t			 used;
+	struct view_inst	**inst;
+	size_t			 inst_cap;
+	struct seen_slot	*seen;
+	size_t			 seen_cap;	/* a power of two */
+	uint32_t		 gen;
+	const uint8_t		*zone;		/* the domain asked in */
+	size_t			 zone_len;
+};
+
+enum answer_result {
+	ANSWER_REPLY,
+	ANSWER_DROP,
+	ANSWER_RECURSE
+};
+
+struct answerer *answerer_new(const struct dns_conf *, struct feed *);
+void	 answerer_free(struct answerer *);
+enum answer_result answer_query(struct answerer *, const uint8_t *, size_t,
+	    int, struct dns_query *, uint8_t *, size_t, size_t *);
+size_t	 answer_error(const struct dns_conf *, const struct dns_query *,
+	    int, uint8_t *, size_t);
+
+/* recursor.c */
+struct recursor_addr {
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 text[64];
+};
+
+struct recursion;
+struct server;
+
+struct recursors {
+	struct event_base	*base;
+	struct recursor_addr	*addr;
+	size_t			 naddr;
+	int			 random;
+	struct timeval		 timeout;
+	struct sockaddr_storage	 bind;		/* family 0: none */
+	socklen_t		 bindlen;
+	size_t			 inflight;
+	const struct dns_conf	*conf;
+};
+
+int	 recursors_load(struct recursors *, const struct config *, char *,
+	    size_t);
+void	 recursors_free(struct recursors *);
+/*
+ * Forward a query; done() is called exactly once with the reply (or
+ * NULL: answer SERVFAIL), unless recursion_cancel() comes first.
+ */
+typedef void (*recursion_done_fn)(void *, const uint8_t *, size_t);
+struct recursion *recursion_start(struct recursors *, const uint8_t *,
+	    size_t, const struct dns_query *, int, recursion_done_fn, void *);
+void	 recursion_cancel(struct recursion *);
+#define RECURSION_MAX		512
+
+/* server.c */
+#define SERVER_TCP_MAX		256
+#define SERVER_TCP_IDLE		10	/* seconds */
+#define SERVER_UDP_BATCH	64
+
+struct server	*server_new(struct event_base *, struct answerer *,
+		    struct recursors *);
+void		 server_add_udp(struct server *, int);
+void		 server_add_tcp(struct server *, int);
+void		 server_set(struct server *, struct answerer *,
+		    struct recursors *);
+void		 server_free(struct server *);
+
+#endif
