@@ -5,11 +5,20 @@
 # agent whose recursors are small responders this test runs on
 # 127.0.0.71 and 127.0.0.72: a failing recursor is passed over, a
 # truncated reply is asked again over TCP, SERVFAIL when all fail.
-# Names from the catalog are checked once raftd feeds dnsd its view;
-# until then those checks are skipped and say why.
+# Names from the catalog come from the view raftd feeds dnsd, kept
+# current as the catalog changes (a check going critical included).
 . "$(dirname "$0")/../lib/agent.sh"
 
 resp_pid=""
+# poll_dns SECONDS CMD...: until CMD succeeds.
+poll_dns() {
+	limit=$(($1 * 10)) i=0; shift
+	while [ $i -lt $limit ]; do
+		"$@" && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
 trap 'kill "$resp_pid" 2>/dev/null; cleanup' EXIT INT TERM
 
 q() {
@@ -87,38 +96,43 @@ check "dnsd is still there" [ "$(status SOA consul)" = NOERROR ]
 
 # What needs the catalog: raftd's feed.
 url="http://127.0.0.1:$http_port"
-if wait_for_log "dns: answering from the catalog" 10; then
-	curl -s -X PUT --data-binary '{"Node":"web1","Address":"10.7.0.1",
-	    "NodeMeta":{"rack":"r1"},"Service":{"Service":"web",
-	    "Tags":["v1"],"Port":8080}}' "$url/v1/catalog/register" >/dev/null
-	i=0
-	until [ "$(status web.service.consul A)" = NOERROR ] ||
-	    [ $i -gt 50 ]; do
-		sleep 0.2; i=$((i + 1))
-	done
-	check "a registered service answers A" \
-	    [ "$(q +short web.service.consul A)" = 10.7.0.1 ]
-	check "and SRV, with its node as the target" \
-	    [ "$(q +short web.service.consul SRV)" = "1 1 8080 web1.node.dc1.consul." ]
-	check "a tag" [ "$(q +short v1.web.service.consul A)" = 10.7.0.1 ]
-	check "RFC 2782" [ "$(q +short _web._tcp.service.consul SRV | wc -l)" = 1 ]
-	check "the node" [ "$(q +short WEB1.node.consul A)" = 10.7.0.1 ]
-	check "its meta as TXT" [ "$(q +short web1.node.consul TXT)" = '"rack=r1"' ]
-	check "PTR" [ "$(q +short -x 10.7.0.1)" = web1.node.dc1.consul. ]
-	check "NS: the server" [ "$(q +short NS consul)" = node45.node.dc1.consul. ]
-	check "an unknown service: NXDOMAIN with the SOA" \
-	    sh -c "dig +time=3 +tries=1 -p $dns_port @127.0.0.1 nope.service.consul |
-	    grep -q 'status: NXDOMAIN' && dig +time=3 +tries=1 -p $dns_port \
-	    @127.0.0.1 nope.service.consul | grep -A1 'AUTHORITY SECTION' |
-	    grep -q 'IN.SOA.ns.consul'"
-else
-	for t in "a registered service answers A" "and SRV" "a tag" "RFC 2782" \
-	    "the node" "its meta as TXT" PTR "NS: the server" \
-	    "an unknown service: NXDOMAIN"; do
-		skip "$t: raftd does not feed dnsd its view yet"
-	done
-	check "NS before any view: SERVFAIL" [ "$(status NS consul)" = SERVFAIL ]
-fi
+check "raftd feeds dnsd its view of the catalog" \
+    wait_for_log "dns: answering from the catalog" 15
+curl -s -X PUT --data-binary '{"Node":"web1","Address":"10.7.0.1",
+    "NodeMeta":{"rack":"r1"},"Service":{"Service":"web",
+    "Tags":["v1"],"Port":8080}}' "$url/v1/catalog/register" >/dev/null
+i=0
+until [ "$(status web.service.consul A)" = NOERROR ] || [ $i -gt 50 ]; do
+	sleep 0.2; i=$((i + 1))
+done
+check "a registered service answers A" \
+    [ "$(q +short web.service.consul A)" = 10.7.0.1 ]
+check "and SRV, with its node as the target" \
+    [ "$(q +short web.service.consul SRV)" = "1 1 8080 web1.node.dc1.consul." ]
+check "a tag" [ "$(q +short v1.web.service.consul A)" = 10.7.0.1 ]
+check "RFC 2782" [ "$(q +short _web._tcp.service.consul SRV | wc -l)" = 1 ]
+check "the node" [ "$(q +short WEB1.node.consul A)" = 10.7.0.1 ]
+check "its meta as TXT" [ "$(q +short web1.node.consul TXT)" = '"rack=r1"' ]
+check "PTR" [ "$(q +short -x 10.7.0.1)" = web1.node.dc1.consul. ]
+check "NS: the server" [ "$(q +short NS consul)" = node45.node.dc1.consul. ]
+check "an unknown service: NXDOMAIN with the SOA" \
+    sh -c "dig +time=3 +tries=1 -p $dns_port @127.0.0.1 nope.service.consul |
+    grep -q 'status: NXDOMAIN' && dig +time=3 +tries=1 -p $dns_port \
+    @127.0.0.1 nope.service.consul | grep -A1 'AUTHORITY SECTION' |
+    grep -q 'IN.SOA.ns.consul'"
+# A second instance whose check goes critical leaves the answers.
+curl -s -X PUT --data-binary '{"Node":"web2","Address":"10.7.0.2",
+    "Service":{"Service":"web","Port":8080},"Check":{"CheckID":"c",
+    "Name":"c","ServiceID":"web","Status":"passing"}}' \
+    "$url/v1/catalog/register" >/dev/null
+two() { [ "$(q +short web.service.consul A | sort | tr '\n' ' ')" = \
+    "10.7.0.1 10.7.0.2 " ]; }
+check "a second passing instance joins the answers" poll_dns 10 two
+curl -s -X PUT --data-binary '{"Node":"web2","Address":"10.7.0.2",
+    "Check":{"CheckID":"c","Name":"c","ServiceID":"web",
+    "Status":"critical"}}' "$url/v1/catalog/register" >/dev/null
+one() { [ "$(q +short web.service.consul A)" = 10.7.0.1 ]; }
+check "its check going critical takes it out" poll_dns 10 one
 kill "$agent_pid"
 wait_exit "$agent_pid" 100 >/dev/null
 
