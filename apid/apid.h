@@ -121,6 +121,9 @@ void	 uuid_v4(char *, size_t);
 void	 user_event_fire(struct evhttp_request *, const char *);
 void	 user_event_list(struct evhttp_request *, const char *);
 
+/* query.c */
+void	 query_handler(struct evhttp_request *, const char *);
+
 /* session.c */
 void	 session_handler(struct evhttp_request *, const char *);
 

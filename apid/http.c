@@ -63,6 +63,10 @@ static const struct route routes[] = {
 	{ "/v1/health/",	EVHTTP_REQ_GET,	health_handler },
 	{ "/v1/session/",	EVHTTP_REQ_GET | EVHTTP_REQ_PUT,
 	    session_handler },
+	{ "/v1/query",		EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT, query_handler },
+	{ "/v1/query/",		EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_DELETE, query_handler },
 	{ "/v1/status/leader",	EVHTTP_REQ_GET,	status_leader },
 	{ "/v1/status/peers",	EVHTTP_REQ_GET,	status_peers },
 	{ "/v1/txn",		EVHTTP_REQ_PUT,	txn_handler },
@@ -556,7 +560,8 @@ route_dc(struct evhttp_request *req, const char *path)
 {
 	static const char	*fwd[] = { "/v1/kv/", "/v1/txn", "/v1/catalog/",
 				    "/v1/health/", "/v1/session/",
-				    "/v1/operator/raft/", "/v1/status/" };
+				    "/v1/operator/raft/", "/v1/status/",
+				    "/v1/query" };
 	struct query		 q;
 	const char		*dc;
 	char			 lc[sizeof(request_dc)];

@@ -86,6 +86,23 @@ check "status/leader?dc=dc2 names dc2's server" \
 check "the agent's own endpoints ignore ?dc" \
     [ "$(curl -s "$u1/agent/self?dc=dc2" | jq -r .Config.Datacenter)" = dc1 ]
 
+# a prepared query failing over to dc2
+curl -s -X POST "$u1/query" -d '{"Name":"fo","Service":{"Service":"only2",
+    "Failover":{"Datacenters":["dc2"]}}}' >/dev/null
+check "a prepared query with no instance here fails over to dc2" \
+    [ "$(curl -s "$u1/query/fo/execute" | jq -c '[.Datacenter, .Failovers,
+    (.Nodes | map(.Node.Node))]')" = '["dc2",1,["ext"]]' ]
+curl -s -X PUT "$u1/catalog/register" -d '{"Node":"int","Address":"10.8.8.8",
+    "Service":{"Service":"only2","Port":9}}' >/dev/null
+check "and answers locally once there is one here" \
+    [ "$(curl -s "$u1/query/fo/execute" | jq -c '[.Datacenter, .Failovers,
+    (.Nodes | map(.Node.Node))]')" = '["dc1",0,["int"]]' ]
+curl -s -X POST "$u2/query" -d '{"Name":"in2","Service":{"Service":"only2"}}' \
+    >/dev/null
+check "a query of dc2 executed with ?dc=dc2 from dc1" \
+    [ "$(curl -s "$u1/query/in2/execute?dc=dc2" | jq -c '[.Datacenter,
+    (.Nodes | map(.Node.Node))]')" = '["dc2",["ext"]]' ]
+
 # bad input
 check "an unknown datacenter is 500 No path to datacenter" \
     [ "$(curl -s -w ' %{http_code}' "$u1/kv/where?dc=dc9")" = \
