@@ -25,6 +25,11 @@ PKGS		:= libevent libtls yaml-0.1 libsodium jansson msgpack \
 		   libseccomp libbsd-overlay
 PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS	= $(shell pkg-config --libs $(PKGS)) -ldb
+# consulctl's tls commands call libcrypto itself, not only through libtls.
+CRYPTO_PKG	:= libcrypto
+$(O)/consulctl/%.o: CFLAGS += $(shell pkg-config --cflags $(CRYPTO_PKG))
+$(O)/consulctl/consulctl: PKG_LIBS += \
+		   $(shell pkg-config --libs $(CRYPTO_PKG))
 
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -39,7 +44,7 @@ DEPS_PKGS	:= build-essential pkg-config libevent-dev libtls-dev \
 		   libyaml-dev libsodium-dev libjansson-dev libmsgpack-dev \
 		   libseccomp-dev libdb5.3-dev libbsd-dev mandoc curl jq \
 		   bind9-dnsutils clang libclang-rt-14-dev valgrind procps nftables \
-		   passwd
+		   passwd libssl-dev openssl
 
 PROGS		:= consuld raftd gossipd apid dnsd checkd consulctl
 

@@ -112,6 +112,8 @@ int	 cmd_services_register(int, char **);
 int	 cmd_snapshot_save(int, char **);
 int	 cmd_snapshot_restore(int, char **);
 int	 cmd_snapshot_inspect(int, char **);
+int	 cmd_tls_ca_create(int, char **);
+int	 cmd_tls_cert_create(int, char **);
 int	 cmd_version(int, char **);
 int	 cmd_watch(int, char **);
 int	 cmd_keygen(int, char **);
