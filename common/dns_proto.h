@@ -17,6 +17,9 @@
  *			"warning" or "critical" (the worst one; "passing"
  *			when there are none).
  * IMSG_DNS_NODE_DEL	str: the node is gone, with its instances.
+ * IMSG_DNS_QUERY	packed cat_pquery: a prepared query, new or changed
+ *			(its definition is the JSON apid/query.c stores).
+ * IMSG_DNS_QUERY_DEL	str: the prepared query with that ID is gone.
  * IMSG_DNS_END		[index, datacenter]: the copy or the batch of
  *			changes is complete, as of the catalog's index.  It
  *			is also sent when nothing changed, each time raftd

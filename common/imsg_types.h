@@ -206,6 +206,8 @@ enum imsg_type {
 	IMSG_DNS_NODE,
 	IMSG_DNS_NODE_DEL,
 	IMSG_DNS_END,
+	IMSG_DNS_QUERY,
+	IMSG_DNS_QUERY_DEL,
 
 	/*
 	 * Script checks, see check_proto.h: raftd registers them with the

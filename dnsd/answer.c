@@ -739,7 +739,8 @@ push_srv(struct answerer *a, const struct dns_query *q,
 
 static int
 lookup_service(struct answerer *a, const struct dns_query *q,
-    const struct view *v, const char *name, const char *tag)
+    const struct view *v, const char *name, const char *tag,
+    const struct view_query *vq, const char *asked)
 {
 	struct view_service	*s;
 	struct view_inst	*in;
@@ -756,13 +757,14 @@ lookup_service(struct answerer *a, const struct dns_query *q,
 		return SERVFAIL;
 	for (i = 0; i < s->n; i++) {
 		in = s->inst[i];
-		if (inst_healthy(a, in) && (tag == NULL || has_tag(in, tag)))
+		if (inst_healthy(a, in) && (tag == NULL || has_tag(in, tag)) &&
+		    (vq == NULL || view_query_match(vq, in, asked)))
 			a->inst[n++] = in;
 	}
 	if (n == 0)
 		return NXDOMAIN;
 	shuffle(a->inst, n);
-	ttl = service_ttl(a->conf, name);
+	ttl = vq != NULL && vq->ttl_set ? vq->ttl : service_ttl(a->conf, name);
 	if (qtype == DNS_T_SRV) {
 		for (i = 0; i < n && !a->full; i++)
 			if (push_srv(a, q, a->inst[i], ttl) == -1)
@@ -889,6 +891,7 @@ lookup_name(struct answerer *a, const struct dns_query *q,
     const struct view *v, size_t n)
 {
 	char		 name[DNS_NAME_TEXT_MAX], tag[DNS_NAME_TEXT_MAX];
+	const struct view_query *vq;
 	const uint8_t	*l;
 	int		 dc = 0, rfc2782;
 
@@ -924,8 +927,19 @@ lookup_name(struct answerer *a, const struct dns_query *q,
 		l = q->qname + q->label[0];
 		return lookup_addr(a, q, l + 1, l[0]);
 	}
+	if (label_is(q, n - 1, "query")) {
+		if (n < 2 || join_labels(q, 0, n - 1, name, sizeof(name)) == -1)
+			return NXDOMAIN;
+		if (v == NULL)
+			return SERVFAIL;
+		if ((vq = view_query_find(v, name)) == NULL ||
+		    view_query_expand(vq, vq->service, name, tag,
+		    sizeof(tag)) == -1)
+			return NXDOMAIN;
+		return lookup_service(a, q, v, tag, NULL, vq, name);
+	}
 	if (!rfc2782 && !label_is(q, n - 1, "service"))
-		return NXDOMAIN;	/* prepared queries, mesh names */
+		return NXDOMAIN;	/* mesh names */
 	if (!rfc2782)
 		n--;
 	if (n == 0)
@@ -937,14 +951,14 @@ lookup_name(struct answerer *a, const struct dns_query *q,
 		if (v == NULL)
 			return SERVFAIL;
 		return lookup_service(a, q, v, name + 1,
-		    strcasecmp(tag, "_tcp") == 0 ? NULL : tag + 1);
+		    strcasecmp(tag, "_tcp") == 0 ? NULL : tag + 1, NULL, NULL);
 	}
 	if (rfc2782 || join_labels(q, n - 1, n, name, sizeof(name)) == -1 ||
 	    (n > 1 && join_labels(q, 0, n - 1, tag, sizeof(tag)) == -1))
 		return NXDOMAIN;
 	if (v == NULL)
 		return SERVFAIL;
-	return lookup_service(a, q, v, name, n > 1 ? tag : NULL);
+	return lookup_service(a, q, v, name, n > 1 ? tag : NULL, NULL, NULL);
 }
 
 /* The address of an in-addr.arpa or ip6.arpa name, or -1. */

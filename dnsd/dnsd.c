@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "dnsd.h"
 #include "log.h"
@@ -62,6 +64,12 @@ dnsd_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_DNS_NODE_DEL:
 		r = feed_node_del(&dnsd_feed, imsg->data, imsg->len);
+		break;
+	case IMSG_DNS_QUERY:
+		r = feed_query(&dnsd_feed, imsg->data, imsg->len);
+		break;
+	case IMSG_DNS_QUERY_DEL:
+		r = feed_query_del(&dnsd_feed, imsg->data, imsg->len);
 		break;
 	case IMSG_DNS_END:
 		if ((r = feed_end(&dnsd_feed, imsg->data, imsg->len)) == -1)
@@ -140,6 +148,9 @@ main(int argc, char *argv[])
 		server_add_tcp(dnsd_server, fd);
 		ntcp++;
 	}
+	/* jansson (prepared query definitions) seeds its hashes from
+	 * /dev/urandom on first use: now, while dnsd may still open it. */
+	json_object_seed(0);
 	sandbox_enter(PROC_DNSD, PROC_EMPTY_DIR, c->conf->user);
 	log_debug("dns: serving on %d udp and %d tcp sockets", nudp, ntcp);
 	proc_child_run(c);

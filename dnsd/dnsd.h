@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/tree.h>
 
+#include <regex.h>
+
 #include <event2/event.h>
 
 #include "catalog_codec.h"
@@ -70,17 +72,45 @@ struct view_service {
 	size_t			 cap;
 };
 
+/* A prepared query, as query.c parsed its definition. */
+enum vq_template {
+	VQ_NONE,
+	VQ_PREFIX,
+	VQ_REGEXP
+};
+
+struct view_query {
+	RB_ENTRY(view_query)	 entry;
+	char			*id;
+	char			*name;		/* "" if none */
+	char			*service;
+	char		       **tags;		/* "!tag" excludes */
+	size_t			 ntags;
+	struct cat_kv		*nmeta;
+	size_t			 nnmeta;
+	struct cat_kv		*smeta;
+	size_t			 nsmeta;
+	int			 only_passing;
+	uint32_t		 ttl;
+	int			 ttl_set;
+	enum vq_template	 template;
+	regex_t			 rx;
+};
+
 RB_HEAD(view_nodes, view_node);
+RB_HEAD(view_queries, view_query);
 RB_HEAD(view_services, view_service);
 RB_HEAD(view_addrs, view_addr);
 RB_PROTOTYPE(view_nodes, view_node, entry, node_cmp)
 RB_PROTOTYPE(view_services, view_service, entry, service_cmp)
 RB_PROTOTYPE(view_addrs, view_addr, entry, addr_cmp)
+RB_PROTOTYPE(view_queries, view_query, entry, vq_cmp)
 
 struct view {
 	struct view_nodes	 nodes;
 	struct view_services	 services;
 	struct view_addrs	 addrs;
+	struct view_queries	 queries;
 	size_t			 max_inst;	/* the most of one service */
 	uint64_t		 index;
 };
@@ -103,6 +133,17 @@ int	 feed_begin(struct feed *, const void *, size_t);
 int	 feed_node(struct feed *, const void *, size_t);
 int	 feed_node_del(struct feed *, const void *, size_t);
 int	 feed_end(struct feed *, const void *, size_t);
+int	 feed_query(struct feed *, const void *, size_t);
+int	 feed_query_del(struct feed *, const void *, size_t);
+
+/* query.c */
+struct view_query *view_query_unpack(const void *, size_t);
+void	 view_query_free(struct view_query *);
+const struct view_query *view_query_find(const struct view *, const char *);
+int	 view_query_expand(const struct view_query *, const char *,
+	    const char *, char *, size_t);
+int	 view_query_match(const struct view_query *, const struct view_inst *,
+	    const char *);
 const struct view *feed_view(const struct feed *);
 
 int	 view_ip_parse(const char *, struct view_ip *);

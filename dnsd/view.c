@@ -76,6 +76,7 @@ view_new(void)
 	RB_INIT(&v->nodes);
 	RB_INIT(&v->services);
 	RB_INIT(&v->addrs);
+	RB_INIT(&v->queries);
 	return v;
 }
 
@@ -189,11 +190,16 @@ static void
 view_free(struct view *v)
 {
 	struct view_node	*vn;
+	struct view_query	*vq;
 
 	if (v == NULL)
 		return;
 	while ((vn = RB_MIN(view_nodes, &v->nodes)) != NULL)
 		view_remove(v, vn);
+	while ((vq = RB_MIN(view_queries, &v->queries)) != NULL) {
+		RB_REMOVE(view_queries, &v->queries, vq);
+		view_query_free(vq);
+	}
 	free(v);
 }
 
@@ -401,6 +407,50 @@ feed_node_del(struct feed *f, const void *data, size_t len)
 		return -1;
 	if ((vn = view_node_find(v, name)) != NULL)
 		view_remove(v, vn);
+	return 0;
+}
+
+/* A prepared query, in place of the one with its ID. */
+int
+feed_query(struct feed *f, const void *data, size_t len)
+{
+	struct view_query	*vq, *old;
+	struct view		*v;
+
+	if ((vq = view_query_unpack(data, len)) == NULL)
+		return -1;
+	if ((v = feed_target(f)) == NULL) {
+		view_query_free(vq);
+		return -1;
+	}
+	if ((old = RB_FIND(view_queries, &v->queries, vq)) != NULL) {
+		RB_REMOVE(view_queries, &v->queries, old);
+		view_query_free(old);
+	}
+	RB_INSERT(view_queries, &v->queries, vq);
+	return 0;
+}
+
+int
+feed_query_del(struct feed *f, const void *data, size_t len)
+{
+	msgpack_unpacked	 u;
+	struct view_query	 key, *vq;
+	struct view		*v;
+	char			 id[CAT_STR_MAX + 1];
+	int			 r;
+
+	if (mpack_parse(&u, data, len) == -1)
+		return -1;
+	r = mpack_copy_str(&u.data, id, sizeof(id));
+	msgpack_unpacked_destroy(&u);
+	if (r == -1 || (v = feed_target(f)) == NULL)
+		return -1;
+	key.id = id;
+	if ((vq = RB_FIND(view_queries, &v->queries, &key)) != NULL) {
+		RB_REMOVE(view_queries, &v->queries, vq);
+		view_query_free(vq);
+	}
 	return 0;
 }
 

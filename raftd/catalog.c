@@ -128,6 +128,8 @@ cat_query_index(const struct cat_read *rd)
 		b = cat_state_index(&raftd.store, "services");
 		a = a > b ? a : b;
 		b = cat_state_index(&raftd.store, "checks");
+		a = a > b ? a : b;
+		b = cat_state_index(&raftd.store, PQUERIES_TABLE);
 		return a > b ? a : b;
 	default:
 		a = cat_state_index(&raftd.store, "nodes");
@@ -401,7 +403,10 @@ count_service(void *arg, const struct cat_service *s)
 	return 0;
 }
 
-/* CAT_Q_DNS_VIEW: [node, node status, [[service, status]...]]. */
+/*
+ * CAT_Q_DNS_VIEW: [node, node status, [[service, status]...]] for each
+ * node, then ["q", prepared query] for each query.
+ */
 static int
 emit_dns_node(void *arg, const struct cat_node *n)
 {
@@ -437,6 +442,20 @@ emit_dns_node(void *arg, const struct cat_node *n)
 	mpack_out_free(&svcs);
 	e->state = NULL;
 	emit(e, &out);
+	return 0;
+}
+
+/* CAT_Q_DNS_VIEW, after the nodes: ["q", packed cat_pquery]. */
+static int
+emit_dns_query(void *arg, const struct cat_pquery *q)
+{
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 2);
+	mpack_str(&out.pk, "q");
+	cat_pquery_pack(&out.pk, q);
+	emit(arg, &out);
 	return 0;
 }
 
@@ -657,6 +676,9 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		rc = cat_state_nodes(&raftd.store, emit_dns_node, &e);
 		checks_clear(&e, 0);
 		free(e.checks);
+		if (rc == 0)
+			rc = query_state_list(&raftd.store, emit_dns_query,
+			    &e);
 		break;
 	case CAT_Q_NODE:
 		if ((rc = cat_state_node(&raftd.store, rd->arg, &n)) == 1) {

@@ -50,6 +50,9 @@ static struct imsgev	 feed_back;	/* and we read it here */
 static struct event	*feed_timer;
 static struct feed_tree	 sent = RB_INITIALIZER(&sent);	/* what dnsd has */
 static struct feed_tree	 incoming = RB_INITIALIZER(&incoming);
+/* The prepared queries, by ID, the same way. */
+static struct feed_tree	 sent_q = RB_INITIALIZER(&sent_q);
+static struct feed_tree	 incoming_q = RB_INITIALIZER(&incoming_q);
 static uint64_t		 feed_index;
 static uint32_t		 feed_reqid;
 static int		 feed_reading;
@@ -125,33 +128,100 @@ feed_read(evutil_socket_t fd, short events, void *arg)
 	mpack_out_free(&out);
 }
 
-/* One node of the answer being read: kept until the answer is whole. */
+/*
+ * One node (or prepared query) of the answer being read: kept until the
+ * answer is whole.  A query is kept as the packed query alone, which is
+ * what dnsd gets.
+ */
 static void
 feed_item(struct imsg *imsg)
 {
 	msgpack_unpacked	 u;
 	struct cat_node		 cn;
+	struct cat_pquery	 pq;
 	struct feed_node	*n;
+	struct feed_tree	*t = &incoming;
+	struct mpack_out	 out;
+	const msgpack_object	*a;
 
-	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
-	    u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.size != 3 ||
-	    cat_node_unpack(&u.data.via.array.ptr[0], &cn) == -1)
-		fatalx("dnsfeed: malformed view item");
-	msgpack_unpacked_destroy(&u);
-	if ((n = calloc(1, sizeof(*n))) == NULL ||
-	    (n->item = malloc(imsg->len)) == NULL)
+	if ((n = calloc(1, sizeof(*n))) == NULL)
 		fatal("dnsfeed");
-	n->name = cn.node;
-	cn.node = NULL;
-	cat_node_free(&cn);
-	memcpy(n->item, imsg->data, imsg->len);
-	n->len = imsg->len;
-	if (RB_INSERT(feed_tree, &incoming, n) != NULL) {
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY)
+		fatalx("dnsfeed: malformed view item");
+	a = u.data.via.array.ptr;
+	if (u.data.via.array.size == 2) {
+		if (cat_pquery_unpack(&a[1], &pq) == -1)
+			fatalx("dnsfeed: malformed view query");
+		mpack_out_init(&out);
+		cat_pquery_pack(&out.pk, &pq);
+		n->len = out.sbuf.size;
+		n->item = msgpack_sbuffer_release(&out.sbuf);
+		n->name = pq.id;
+		pq.id = NULL;
+		cat_pquery_free(&pq);
+		t = &incoming_q;
+	} else {
+		if (u.data.via.array.size != 3 ||
+		    cat_node_unpack(&a[0], &cn) == -1)
+			fatalx("dnsfeed: malformed view item");
+		if ((n->item = malloc(imsg->len)) == NULL)
+			fatal("dnsfeed");
+		n->name = cn.node;
+		cn.node = NULL;
+		cat_node_free(&cn);
+		memcpy(n->item, imsg->data, imsg->len);
+		n->len = imsg->len;
+	}
+	msgpack_unpacked_destroy(&u);
+	if (RB_INSERT(feed_tree, t, n) != NULL) {
 		log_warnx("dnsfeed: node %s twice in the view", n->name);
 		free(n->name);
 		free(n->item);
 		free(n);
+	}
+}
+
+/* Send dnsd what differs between what it has and the new answer. */
+static void
+feed_diff(struct feed_tree *had, struct feed_tree *now, uint32_t set,
+    uint32_t del, size_t *changed, size_t *gone)
+{
+	struct mpack_out	 out;
+	struct feed_node	*n, *o;
+
+	RB_FOREACH(n, feed_tree, now) {
+		o = RB_FIND(feed_tree, had, n);
+		if (!feed_full && o != NULL && o->len == n->len &&
+		    memcmp(o->item, n->item, n->len) == 0)
+			continue;
+		to_dnsd(set, n->item, n->len);
+		(*changed)++;
+	}
+	if (feed_full)
+		return;
+	RB_FOREACH(o, feed_tree, had) {
+		if (RB_FIND(feed_tree, now, o) != NULL)
+			continue;
+		mpack_out_init(&out);
+		mpack_str(&out.pk, o->name);
+		to_dnsd(del, out.sbuf.data, out.sbuf.size);
+		mpack_out_free(&out);
+		(*gone)++;
+	}
+}
+
+/* The new answer is what dnsd has now. */
+static void
+feed_keep(struct feed_tree *had, struct feed_tree *now)
+{
+	struct feed_node	*n, *next;
+
+	feed_tree_clear(had);
+	for (n = RB_MIN(feed_tree, now); n != NULL; n = next) {
+		next = RB_NEXT(feed_tree, now, n);
+		RB_REMOVE(feed_tree, now, n);
+		RB_INSERT(feed_tree, had, n);
 	}
 }
 
@@ -163,30 +233,14 @@ static void
 feed_apply(uint64_t index)
 {
 	struct mpack_out	 out;
-	struct feed_node	*n, *o, *next;
 	size_t			 changed = 0, gone = 0;
 
 	if (feed_full)
 		to_dnsd(IMSG_DNS_BEGIN, "\x90", 1);
-	RB_FOREACH(n, feed_tree, &incoming) {
-		o = RB_FIND(feed_tree, &sent, n);
-		if (!feed_full && o != NULL && o->len == n->len &&
-		    memcmp(o->item, n->item, n->len) == 0)
-			continue;
-		to_dnsd(IMSG_DNS_NODE, n->item, n->len);
-		changed++;
-	}
-	if (!feed_full) {
-		RB_FOREACH(o, feed_tree, &sent) {
-			if (RB_FIND(feed_tree, &incoming, o) != NULL)
-				continue;
-			mpack_out_init(&out);
-			mpack_str(&out.pk, o->name);
-			to_dnsd(IMSG_DNS_NODE_DEL, out.sbuf.data, out.sbuf.size);
-			mpack_out_free(&out);
-			gone++;
-		}
-	}
+	feed_diff(&sent, &incoming, IMSG_DNS_NODE, IMSG_DNS_NODE_DEL,
+	    &changed, &gone);
+	feed_diff(&sent_q, &incoming_q, IMSG_DNS_QUERY, IMSG_DNS_QUERY_DEL,
+	    &changed, &gone);
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 2);
 	msgpack_pack_uint64(&out.pk, index);
@@ -197,12 +251,8 @@ feed_apply(uint64_t index)
 		log_debug("dnsfeed: index %llu: %zu nodes sent, %zu gone%s",
 		    (unsigned long long)index, changed, gone,
 		    feed_full ? " (full copy)" : "");
-	feed_tree_clear(&sent);
-	for (n = RB_MIN(feed_tree, &incoming); n != NULL; n = next) {
-		next = RB_NEXT(feed_tree, &incoming, n);
-		RB_REMOVE(feed_tree, &incoming, n);
-		RB_INSERT(feed_tree, &sent, n);
-	}
+	feed_keep(&sent, &incoming);
+	feed_keep(&sent_q, &incoming_q);
 	feed_full = 0;
 }
 
@@ -226,6 +276,7 @@ feed_dispatch(struct imsgev *iev, struct imsg *imsg)
 			log_debug("dnsfeed: cannot read the view: %s",
 			    end.error);
 			feed_tree_clear(&incoming);
+			feed_tree_clear(&incoming_q);
 			feed_arm(FEED_RETRY_MS);
 			break;
 		}

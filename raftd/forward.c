@@ -600,6 +600,16 @@ cat_item_valid(const void *buf, size_t len, int query)
 			rc = 0;
 		break;
 	case CAT_Q_DNS_VIEW:
+		if (u.data.type == MSGPACK_OBJECT_ARRAY &&
+		    u.data.via.array.size == 2 &&
+		    mpack_copy_str(&a[0], str, sizeof(str)) == 0 &&
+		    strcmp(str, "q") == 0) {
+			if (cat_pquery_unpack(&a[1], &pq) == 0) {
+				cat_pquery_free(&pq);
+				rc = 0;
+			}
+			break;
+		}
 		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
 		    u.data.via.array.size != 3 ||
 		    mpack_copy_str(&a[1], str, sizeof(str)) == -1 ||

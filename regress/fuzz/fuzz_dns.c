@@ -18,6 +18,7 @@
 #include "../../common/catalog_codec.c"
 #include "../../dnsd/wire.c"
 #include "../../dnsd/view.c"
+#include "../../dnsd/query.c"
 #include "../../dnsd/answer.c"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

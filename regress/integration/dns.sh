@@ -133,6 +133,27 @@ curl -s -X PUT --data-binary '{"Node":"web2","Address":"10.7.0.2",
     "Status":"critical"}}' "$url/v1/catalog/register" >/dev/null
 one() { [ "$(q +short web.service.consul A)" = 10.7.0.1 ]; }
 check "its check going critical takes it out" poll_dns 10 one
+# Prepared queries answer under .query, with their filters and TTL.
+curl -s -X PUT --data-binary '{"Node":"web3","Address":"10.7.0.3",
+    "Service":{"Service":"web","Tags":["canary"],"Port":8080}}' \
+    "$url/v1/catalog/register" >/dev/null
+curl -s -X POST --data-binary '{"Name":"stable","Service":{"Service":"web",
+    "Tags":["!canary"]},"DNS":{"TTL":"30s"}}' "$url/v1/query" >/dev/null
+stable() { [ "$(q +short stable.query.consul A)" = 10.7.0.1 ]; }
+check "a prepared query answers under .query, with its tag filter" \
+    poll_dns 10 stable
+check "with its DNS TTL" [ "$(q +noall +answer stable.query.consul A |
+    awk '{ print $2 }')" = 30 ]
+check "and SRV" [ "$(q +short stable.query.consul SRV)" = \
+    "1 1 8080 web1.node.dc1.consul." ]
+curl -s -X POST --data-binary '{"Name":"pick-","Template":{"Type":
+    "name_prefix_match"},"Service":{"Service":"${name.suffix}"}}' \
+    "$url/v1/query" >/dev/null
+tpl() { [ "$(q +short pick-web.query.consul A | sort | tr '\n' ' ')" = \
+    "10.7.0.1 10.7.0.3 " ]; }
+check "a template query by its name prefix" poll_dns 10 tpl
+check "an unknown query is NXDOMAIN" \
+    [ "$(status nosuch.query.consul A)" = NXDOMAIN ]
 kill "$agent_pid"
 wait_exit "$agent_pid" 100 >/dev/null
 

@@ -21,6 +21,7 @@
 
 #include "../../dnsd/wire.c"
 #include "../../dnsd/view.c"
+#include "../../dnsd/query.c"
 #include "../../dnsd/answer.c"
 
 #define ROWS_MAX	128
