@@ -67,8 +67,8 @@ check "responses carry X-Consul-Default-ACL-Policy" \
     grep -qi '^X-Consul-Default-ACL-Policy: allow' "$test_tmp/h"
 
 code=$(curl -s -o "$test_tmp/body" -w '%{http_code}' \
-    "http://127.0.0.1:$http_port/v1/session/list")
-check "an endpoint not landed yet is 404 with a reason" \
+    "http://127.0.0.1:$http_port/v1/no/such/endpoint")
+check "an unknown endpoint is 404 with a reason" \
     [ "$code" = 404 -a -s "$test_tmp/body" ]
 code=$(curl -s -o "$test_tmp/body" -w '%{http_code}' -X PUT \
     "http://127.0.0.1:$http_port/v1/agent/self")
