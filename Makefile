@@ -191,8 +191,12 @@ bench: deps
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/raft.sh; fi
 
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw dc; then \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/dc.sh; fi
+
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft:
+kv base raft dc:
 	@:
 endif
 
