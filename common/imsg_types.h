@@ -228,6 +228,8 @@ enum cat_query {
 	CAT_Q_HEALTH_CHECKS,	/* packed cat_check: a service's checks */
 	CAT_Q_HEALTH_SERVICE,	/* [node, service, [checks: node's, its]] */
 	CAT_Q_HEALTH_STATE,	/* packed cat_check in that state ("any") */
+	CAT_Q_INSTANCES,	/* [packed cat_node, packed cat_service]: every
+				   instance, by service name */
 	CAT_Q_MAX
 };
 
