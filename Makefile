@@ -166,10 +166,11 @@ soak: deps
 	@$(MAKE) --no-print-directory build
 	sh regress/soak.sh $(O)
 
-# `make bench` runs every benchmark; `make bench kv` only the KV one.
+# `make bench` runs every benchmark; `make bench kv` only the KV one,
+# `make bench catalog` only the catalog and health one.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
-	@for t in wrk strace; do command -v $$t >/dev/null || \
+	@for t in wrk strace python3; do command -v $$t >/dev/null || \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t \
 	    >/dev/null; done
 	@$(MAKE) --no-print-directory build
@@ -177,6 +178,9 @@ bench: deps
 		sh regress/bench/run.sh; fi
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw kv; then \
 		sh regress/bench/kv.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw catalog; then \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/catalog.sh; fi
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw raft; then \
 		command -v etcd >/dev/null || \
 		    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -185,7 +189,7 @@ bench: deps
 		    sh regress/bench/raft.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft:
+kv base raft catalog:
 	@:
 endif
 
