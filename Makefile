@@ -120,6 +120,8 @@ $(O)/regress/unit/test_keyring: gossipd/keyring.c gossipd/keyring.h
 $(O)/regress/unit/test_checkd: $(wildcard checkd/*.c checkd/*.h)
 $(O)/regress/unit/test_dns_wire: dnsd/wire.c dnsd/wire.h
 $(O)/regress/unit/test_dnsd: $(wildcard dnsd/*.c dnsd/*.h)
+$(O)/regress/unit/test_filter: apid/filter.c apid/filter.h \
+	apid/filter_schema.c
 
 $(O)/regress/tools/%: regress/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -173,10 +175,11 @@ soak: deps
 	@$(MAKE) --no-print-directory build
 	sh regress/soak.sh $(O)
 
-# `make bench` runs every benchmark; `make bench kv` only the KV one.
+# `make bench` runs every benchmark; `make bench kv` only the KV one,
+# `make bench catalog` only the catalog and health one.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
-	@for t in wrk strace; do command -v $$t >/dev/null || \
+	@for t in wrk strace python3; do command -v $$t >/dev/null || \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$t \
 	    >/dev/null; done
 	@$(MAKE) --no-print-directory build
@@ -184,6 +187,9 @@ bench: deps
 		sh regress/bench/run.sh; fi
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw kv; then \
 		sh regress/bench/kv.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw catalog; then \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/catalog.sh; fi
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw raft; then \
 		command -v etcd >/dev/null || \
 		    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -196,7 +202,7 @@ bench: deps
 		    sh regress/bench/dc.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft dc:
+kv base raft dc catalog:
 	@:
 endif
 

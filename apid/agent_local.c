@@ -2,6 +2,7 @@
  * The agent's own services and checks (never forwarded):
  *
  *   GET /v1/agent/services, /v1/agent/service/<id>, /v1/agent/checks
+ *       (the lists take ?filter)
  *   PUT /v1/agent/service/register[?replace-existing-checks]
  *   PUT /v1/agent/service/deregister/<id>
  *   PUT /v1/agent/check/register, /v1/agent/check/deregister/<id>
@@ -560,7 +561,18 @@ agent_check_json(const struct agent_check *a)
 struct list_ctx {
 	int		 checks;
 	char		*id;		/* GET /v1/agent/service/<id> */
+	struct filter	*filter;	/* ?filter on each value */
 };
+
+/* Into the answer, unless ?filter drops it. */
+static void
+list_add(struct list_ctx *lc, json_t *doc, const char *key, json_t *v)
+{
+	if (v != NULL && lc->filter != NULL && !filter_match(lc->filter, v))
+		json_decref(v);
+	else
+		json_object_set_new(doc, key, v);
+}
 
 static void
 list_done(struct request *r, struct imsg *imsg)
@@ -582,8 +594,7 @@ list_done(struct request *r, struct imsg *imsg)
 		if (lc->checks) {
 			if (agent_check_unpack(&d->via.array.ptr[i], &c) == -1)
 				fatalx("agent: malformed check from raftd");
-			json_object_set_new(doc, c.c.check_id,
-			    agent_check_json(&c));
+			list_add(lc, doc, c.c.check_id, agent_check_json(&c));
 			agent_check_free(&c);
 		} else {
 			if (agent_service_unpack(&d->via.array.ptr[i],
@@ -591,8 +602,7 @@ list_done(struct request *r, struct imsg *imsg)
 				fatalx("agent: malformed service from raftd");
 			if (lc->id != NULL && strcmp(s.s.id, lc->id) == 0)
 				found = agent_service_json(&s.s);
-			json_object_set_new(doc, s.s.id,
-			    agent_service_json(&s.s));
+			list_add(lc, doc, s.s.id, agent_service_json(&s.s));
 			agent_service_free(&s);
 		}
 	}
@@ -613,6 +623,7 @@ list_ctx_free(void *arg)
 {
 	struct list_ctx	*lc = arg;
 
+	filter_free(lc->filter);
 	free(lc->id);
 	free(lc);
 }
@@ -648,7 +659,7 @@ simple_op(struct evhttp_request *req, int op, const char *id)
 }
 
 static void
-list(struct evhttp_request *req, int op, const char *id)
+list(struct evhttp_request *req, struct query *q, int op, const char *id)
 {
 	struct mpack_out	 out;
 	struct list_ctx		*lc;
@@ -660,6 +671,12 @@ list(struct evhttp_request *req, int op, const char *id)
 		return;
 	}
 	lc->checks = op == LOCAL_CHECKS;
+	/* ?filter: on each value of the map; not on a single service. */
+	if (id == NULL && query_filter(req, q, lc->checks ? &filter_check :
+	    &filter_agent_service, &lc->filter) == -1) {
+		list_ctx_free(lc);
+		return;
+	}
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 1);
 	msgpack_pack_uint8(&out.pk, op);
@@ -863,9 +880,9 @@ agent_local_handler(struct evhttp_request *req, const char *path)
 		return;
 	}
 	if (strcmp(p, "services") == 0 && get)
-		list(req, LOCAL_SERVICES, NULL);
+		list(req, &q, LOCAL_SERVICES, NULL);
 	else if (strcmp(p, "checks") == 0 && get)
-		list(req, LOCAL_CHECKS, NULL);
+		list(req, &q, LOCAL_CHECKS, NULL);
 	else if (strncmp(p, "service/register", 16) == 0 && p[16] == '\0' &&
 	    !get)
 		service_register(req, &q);
@@ -876,7 +893,7 @@ agent_local_handler(struct evhttp_request *req, const char *path)
 	    p[20] != '\0' && !get)
 		maintenance(req, &q, LOCAL_SERVICE_MAINT, p + 20);
 	else if (strncmp(p, "service/", 8) == 0 && p[8] != '\0' && get)
-		list(req, LOCAL_SERVICES, p + 8);
+		list(req, &q, LOCAL_SERVICES, p + 8);
 	else if (strcmp(p, "maintenance") == 0 && !get)
 		maintenance(req, &q, LOCAL_NODE_MAINT, "");
 	else if (strcmp(p, "check/register") == 0 && !get)

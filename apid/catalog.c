@@ -8,8 +8,10 @@
  * Bodies are decoded as Go's encoding/json does for Consul's structs
  * (field names match whatever their case); what raftd gets is checked
  * and in catalog_codec's form.  Reads block on ?index and honour the
- * consistency modes like KV reads; ?tag (repeatable, all must match) and
- * ?node-meta=key:value (repeatable, all must match) filter here.
+ * consistency modes like KV reads; ?tag (repeatable, all must match),
+ * ?node-meta=key:value (repeatable, all must match) and ?filter (see
+ * filter.c) are applied here, to each element as it will be sent, and
+ * ?near puts the named node's elements first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -712,6 +714,43 @@ service_matches(const struct cat_filters *f, const struct cat_service *s)
 	return 1;
 }
 
+/*
+ * catalog/services with ?filter or ?node-meta: Consul applies them to
+ * each instance (a CatalogService) and lists the names and the union of
+ * the tags of the instances that match.
+ */
+static void
+services_add(json_t *reply, const struct cat_service *s)
+{
+	json_t	*tags, *t;
+	size_t	 i, j;
+
+	if ((tags = json_object_get(reply, s->service)) == NULL) {
+		if ((tags = json_array()) == NULL ||
+		    json_object_set_new(reply, s->service, tags) == -1)
+			fatalx("catalog: out of memory");
+	}
+	for (i = 0; i < s->ntags; i++) {
+		json_array_foreach(tags, j, t)
+			if (strcmp(json_string_value(t), s->tags[i]) == 0)
+				break;
+		if (j == json_array_size(tags) &&
+		    json_array_append_new(tags, json_string(s->tags[i])) == -1)
+			fatalx("catalog: out of memory");
+	}
+}
+
+/* A built element that ?filter drops: freed, and NULL. */
+static json_t *
+filtered(const struct cat_req *cr, json_t *j)
+{
+	if (j != NULL && cr->filter != NULL && !filter_match(cr->filter, j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 static void
 cat_item(struct request *r, struct imsg *imsg)
 {
@@ -769,6 +808,21 @@ cat_item(struct request *r, struct imsg *imsg)
 		cat_node_free(&n);
 		cat_service_free(&s);
 		break;
+	case CAT_Q_INSTANCES:
+		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+		    u.data.via.array.size != 2 ||
+		    cat_node_unpack(&a[0], &n) == -1)
+			fatalx("catalog: malformed instance from raftd");
+		if (cat_service_unpack(&a[1], &s) == -1)
+			fatalx("catalog: malformed instance from raftd");
+		if (node_matches(&cr->f, &n) && (j = filtered(cr,
+		    catalog_service_json(&n, &s))) != NULL)
+			services_add(r->reply, &s);
+		json_decref(j);
+		j = NULL;
+		cat_node_free(&n);
+		cat_service_free(&s);
+		break;
 	case CAT_Q_NODE:
 		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
 		    u.data.via.array.size != 2 ||
@@ -784,12 +838,13 @@ cat_item(struct request *r, struct imsg *imsg)
 			if (cat_service_unpack(&a[1], &s) == -1)
 				fatalx("catalog: malformed service from "
 				    "raftd");
-			if (cr->list)
-				json_array_append_new(r->items,
-				    node_service_json(&s));
-			else
-				json_object_set_new(r->reply, s.id,
-				    node_service_json(&s));
+			/* ?filter applies to each of the node's services. */
+			j = filtered(cr, node_service_json(&s));
+			if (j != NULL && cr->list)
+				json_array_append_new(r->items, j);
+			else if (j != NULL)
+				json_object_set_new(r->reply, s.id, j);
+			j = NULL;
 			cat_service_free(&s);
 		}
 		break;
@@ -798,7 +853,7 @@ cat_item(struct request *r, struct imsg *imsg)
 		break;
 	}
 	msgpack_unpacked_destroy(&u);
-	if (j != NULL)
+	if ((j = filtered(cr, j)) != NULL)
 		json_array_append_new(r->items, j);
 }
 
@@ -806,8 +861,41 @@ static void
 cat_req_free(struct cat_req *cr)
 {
 	filters_free(&cr->f);
+	filter_free(cr->filter);
+	free(cr->near);
 	json_decref(cr->node);
 	free(cr);
+}
+
+/*
+ * ?near: with no network coordinates yet, the named node's elements
+ * come first and the rest keep their order.  Sorting by round-trip time
+ * comes with coordinates; a node that is not there changes nothing.
+ */
+static void
+near_first(json_t *items, const char *node, int query)
+{
+	json_t		*first, *rest, *e, *n;
+	const char	*name;
+	size_t		 i;
+
+	if ((first = json_array()) == NULL || (rest = json_array()) == NULL)
+		fatalx("catalog: out of memory");
+	json_array_foreach(items, i, e) {
+		n = json_object_get(e, "Node");
+		if (query == CAT_Q_HEALTH_SERVICE)
+			n = json_object_get(n, "Node");
+		name = json_string_value(n);
+		if (json_array_append(name != NULL && strcmp(name, node) == 0 ?
+		    first : rest, e) == -1)
+			fatalx("catalog: out of memory");
+	}
+	if (json_array_clear(items) == -1 ||
+	    json_array_extend(items, first) == -1 ||
+	    json_array_extend(items, rest) == -1)
+		fatalx("catalog: out of memory");
+	json_decref(first);
+	json_decref(rest);
 }
 
 static void
@@ -825,6 +913,7 @@ cat_read_done(struct request *r, struct imsg *imsg)
 	}
 	switch (cr->query) {
 	case CAT_Q_SERVICES:
+	case CAT_Q_INSTANCES:
 		doc = json_incref(r->reply);
 		break;
 	case CAT_Q_NODE:
@@ -835,12 +924,70 @@ cat_read_done(struct request *r, struct imsg *imsg)
 			    "Services", cr->list ? r->items : r->reply);
 		break;
 	default:
+		if (cr->near != NULL)
+			near_first(r->items, cr->near, cr->query);
 		doc = json_incref(r->items);
 	}
 	http_reply_json(r->req, doc, r->pretty);
  done:
 	cat_req_free(cr);
 	r->ctx = NULL;
+}
+
+/*
+ * ?filter for elements described by schema: 0 with *out, NULL when the
+ * parameter is absent or empty (Consul's "no filter"), or -1 after
+ * answering 400 with the reason.
+ */
+int
+query_filter(struct evhttp_request *req, struct query *q,
+    const struct filter_field *schema, struct filter **out)
+{
+	const char	*expr = query_get(q, "filter");
+	char		 err[FILTER_ERR_MAX];
+
+	*out = NULL;
+	if (expr == NULL || *expr == '\0')
+		return 0;
+	if ((*out = filter_parse(expr, schema, err, sizeof(err))) == NULL) {
+		http_error(req, 400, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* What ?filter sees of a query's elements. */
+static const struct filter_field *
+query_schema(int query)
+{
+	switch (query) {
+	case CAT_Q_NODES:
+		return &filter_node;
+	case CAT_Q_SERVICES:
+	case CAT_Q_SERVICE:
+		return &filter_catalog_service;
+	case CAT_Q_NODE:
+		return &filter_node_service;
+	case CAT_Q_HEALTH_SERVICE:
+		return &filter_service_entry;
+	default:
+		return &filter_check;
+	}
+}
+
+/* ?near=_agent|<node>, where the answer is a list of nodes' things. */
+static int
+near_param(struct query *q, int query, char **out)
+{
+	const char	*near = query_get(q, "near");
+
+	*out = NULL;
+	if (near == NULL || *near == '\0' || query == CAT_Q_SERVICES ||
+	    query == CAT_Q_NODE || query == CAT_Q_HEALTH_NODE)
+		return 0;
+	if (strcmp(near, "_agent") == 0)
+		near = apid_child.conf->node_name;
+	return (*out = strdup(near)) == NULL ? -1 : 0;
 }
 
 void
@@ -866,10 +1013,6 @@ cat_read_passing(struct evhttp_request *req, struct query *q, int query,
 		http_error(req, 400, err);
 		return;
 	}
-	if (query_has(q, "filter")) {
-		http_error(req, 400, "?filter is not supported yet");
-		return;
-	}
 	if (strlen(arg) > CAT_STR_MAX) {
 		http_error(req, 400, "Bad request: name too long");
 		return;
@@ -886,6 +1029,18 @@ cat_read_passing(struct evhttp_request *req, struct query *q, int query,
 		http_error(req, 400, err);
 		return;
 	}
+	if (query_filter(req, q, query_schema(query), &cr->filter) == -1) {
+		cat_req_free(cr);
+		return;
+	}
+	if (near_param(q, query, &cr->near) == -1) {
+		cat_req_free(cr);
+		http_error(req, 500, "out of memory");
+		return;
+	}
+	/* Filtered service names need the instances behind them. */
+	if (query == CAT_Q_SERVICES && (cr->filter != NULL || cr->f.nmeta > 0))
+		cr->query = query = CAT_Q_INSTANCES;
 	if ((r = request_new(req, cat_read_done)) == NULL ||
 	    (r->items = json_array()) == NULL ||
 	    (r->reply = json_object()) == NULL) {

@@ -9,6 +9,7 @@
 
 #include "apid.h"
 #include "catalog_codec.h"
+#include "filter.h"
 
 #define CAT_FILTERS_MAX		64
 
@@ -25,6 +26,8 @@ struct cat_filters {
 struct cat_req {
 	int			 query;		/* enum cat_query */
 	struct cat_filters	 f;
+	struct filter		*filter;	/* ?filter, or NULL */
+	char			*near;		/* ?near: its node first */
 	json_t			*node;		/* CAT_Q_NODE */
 	int			 list;		/* node-services: a list */
 	int			 passing;	/* health/service?passing */
@@ -40,6 +43,8 @@ int	 service_matches(const struct cat_filters *,
 json_t	*node_json(const struct cat_node *);
 json_t	*node_service_json(const struct cat_service *);
 json_t	*strs_json(char **, size_t);
+int	 query_filter(struct evhttp_request *, struct query *,
+	    const struct filter_field *, struct filter **);
 
 /* health.c: one item of a CAT_Q_HEALTH_* answer, or NULL to skip it. */
 json_t	*health_item(struct cat_req *, const msgpack_object *);

@@ -326,11 +326,15 @@ request_blocking(struct request *r)
 /*
  * Go's url.ParseQuery, which Consul uses: pairs split on '&', a name
  * alone ("?recurse") is present with an empty value, '+' is a space,
- * %XX is decoded.  evhttp's own parser refuses a name alone.
+ * %XX is decoded, and a decoded value may hold any byte but NUL (a
+ * ?filter may span lines).  evhttp's own parser refuses a name alone,
+ * and evhttp_add_header() a line break, so the pairs go in directly;
+ * evhttp_clear_headers() frees them as it frees its own.
  */
 int
 query_parse(struct evhttp_request *req, struct query *q)
 {
+	struct evkeyval	*kv;
 	const char	*qs;
 	char		*copy, *s, *pair, *eq, *name, *value;
 	size_t		 nlen, vlen;
@@ -352,10 +356,15 @@ query_parse(struct evhttp_request *req, struct query *q)
 		value = evhttp_uridecode(eq ? eq : "", 1, &vlen);
 		if (name == NULL || value == NULL || nlen != strlen(name) ||
 		    vlen != strlen(value) ||
-		    evhttp_add_header(&q->params, name, value) == -1)
+		    (kv = calloc(1, sizeof(*kv))) == NULL) {
+			free(name);
+			free(value);
 			rc = -1;
-		free(name);
-		free(value);
+			continue;
+		}
+		kv->key = name;
+		kv->value = value;
+		TAILQ_INSERT_TAIL(&q->params, kv, next);
 	}
 	free(copy);
 	if (rc == -1)

@@ -288,6 +288,8 @@ enum cat_query {
 	CAT_Q_PQUERY_LIST,
 	CAT_Q_PQUERY_GET,
 	CAT_Q_PQUERY_LOOKUP,
+	CAT_Q_INSTANCES,	/* [packed cat_node, packed cat_service]: every
+				   instance, by service name */
 	CAT_Q_MAX
 };
 

@@ -114,6 +114,40 @@ print_map(FILE *f, json_t *o)
 	free(keys);
 }
 
+/*
+ * catalog/nodes, or catalog/service/<service>, with ?filter and ?near as
+ * Consul's api sends them: sorted by name, empty ones left out.
+ */
+static char *
+nodes_path(const char *service, const char *filter, const char *near)
+{
+	FILE	*f;
+	char	*p = NULL, sep = '?';
+	size_t	 len;
+
+	if ((f = open_memstream(&p, &len)) == NULL)
+		return NULL;
+	if (service != NULL) {
+		fputs("/v1/catalog/service/", f);
+		http_escape(f, service, "");
+	} else
+		fputs("/v1/catalog/nodes", f);
+	if (filter != NULL && *filter != '\0') {
+		fprintf(f, "%cfilter=", sep);
+		http_escape(f, filter, NULL);
+		sep = '&';
+	}
+	if (near != NULL && *near != '\0') {
+		fprintf(f, "%cnear=", sep);
+		http_escape(f, near, NULL);
+	}
+	if (fclose(f) != 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
 int
 cmd_catalog_nodes(int argc, char **argv)
 {
@@ -139,14 +173,7 @@ cmd_catalog_nodes(int argc, char **argv)
 		    argc - first);
 		return 1;
 	}
-	if (filter != NULL) {
-		fprintf(stderr, "Error listing nodes: -filter is not "
-		    "supported yet\n");
-		return 1;
-	}
-	path = service != NULL ? path_with("/v1/catalog/service/", service) :
-	    strdup("/v1/catalog/nodes");
-	if (path == NULL) {
+	if ((path = nodes_path(service, filter, near)) == NULL) {
 		fprintf(stderr, "Error: %s\n", strerror(errno));
 		return 1;
 	}

@@ -72,11 +72,11 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    mpack_get_uint(&a[4], &cons) == -1 || cons > KV_CONS_CONSISTENT ||
 	    mpack_get_uint(&a[5], &out->max_stale_ms) == -1)
 		goto done;
-	/* Every query but four names a node, a service, a state or ID. */
+	/* Every query but five names a node, a service, a state or ID. */
 	if ((q != CAT_Q_NODES && q != CAT_Q_SERVICES &&
 	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW &&
-	    q != CAT_Q_DATACENTERS && q != CAT_Q_PQUERY_LIST) ==
-	    (arg[0] == '\0'))
+	    q != CAT_Q_DATACENTERS && q != CAT_Q_PQUERY_LIST &&
+	    q != CAT_Q_INSTANCES) == (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
@@ -101,6 +101,8 @@ cat_query_index(const struct cat_read *rd)
 	case CAT_Q_NODES:
 		return cat_state_index(&raftd.store, "nodes");
 	case CAT_Q_SERVICES:
+	case CAT_Q_INSTANCES:
+		/* The same index with a ?filter as without. */
 		return cat_state_index(&raftd.store, "services");
 	case CAT_Q_SERVICE:
 	case CAT_Q_HEALTH_CHECKS:
@@ -610,6 +612,10 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	case CAT_Q_SERVICE:
 		rc = cat_state_service_instances(&raftd.store, rd->arg,
 		    emit_instance, &e);
+		cat_node_free(&e.node);
+		break;
+	case CAT_Q_INSTANCES:
+		rc = cat_state_services(&raftd.store, emit_instance, &e);
 		cat_node_free(&e.node);
 		break;
 	case CAT_Q_HEALTH_NODE:

@@ -562,16 +562,18 @@ cat_item_valid(const void *buf, size_t len, int query)
 			rc = 0;
 		break;
 	case CAT_Q_SERVICE:
+	case CAT_Q_INSTANCES:
 	case CAT_Q_HEALTH_SERVICE:
 		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
-		    u.data.via.array.size != (query == CAT_Q_SERVICE ? 2 : 3) ||
+		    u.data.via.array.size !=
+		    (query == CAT_Q_HEALTH_SERVICE ? 3 : 2) ||
 		    cat_node_unpack(&a[0], &n) == -1)
 			break;
 		cat_node_free(&n);
 		if (cat_service_unpack(&a[1], &s) == -1)
 			break;
 		cat_service_free(&s);
-		if (query == CAT_Q_SERVICE) {
+		if (query != CAT_Q_HEALTH_SERVICE) {
 			rc = 0;
 			break;
 		}
