@@ -24,7 +24,7 @@ CC		?= cc
 PKGS		:= libevent libtls yaml-0.1 libsodium jansson msgpack \
 		   libseccomp libbsd-overlay
 PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS	= $(shell pkg-config --libs $(PKGS)) -ldb
+PKG_LIBS	= $(shell pkg-config --libs $(PKGS)) -ldb -lm
 
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
