@@ -33,6 +33,7 @@ enum snapshot_record {
 	SNAP_REC_CAT_SERVICE,	/* [5, packed cat_service] */
 	SNAP_REC_CAT_CHECK,	/* [6, packed cat_check] */
 	SNAP_REC_SESSION,	/* [7, packed cat_session] */
+	SNAP_REC_COORD,		/* [8, node, segment, coordinate] */
 	SNAP_REC_MAX
 };
 

@@ -331,6 +331,18 @@ void	 ae_init(struct child *);
 void	 ae_start(struct child *);
 void	 ae_schedule(void);
 
+/* coord.c */
+struct coord;
+void	 coord_sync_init(struct child *);
+void	 coord_sync_start(struct child *);
+void	 coord_gossip(struct imsgev *, struct imsg *);
+void	 coord_member_gone(uint8_t, const char *);
+void	 coord_batch_request(struct imsgev *, struct imsg *);
+/* Our coordinate in a pool (0 LAN, 1 WAN). */
+const struct coord *coord_self(int);
+/* A WAN member's latest coordinate: 0, or -1 if none is known. */
+int	 coord_wan_get(const char *, struct coord *);
+
 /* reconcile.c */
 void	 reconcile_check(struct raftd *);
 void	 cat_watch_wake_all(void);

@@ -20,6 +20,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "catalog_state.h"
+#include "coord_state.h"
 #include "raftd.h"
 #include "session_state.h"
 
@@ -45,7 +46,8 @@ snapshot_build(struct raftd *r, struct snapshot_writer *w, uint64_t *index,
 	free(conf);
 	if (kv_state_dump(&r->store, w) == -1 ||
 	    cat_state_dump(&r->store, w) == -1 ||
-	    session_state_dump(&r->store, w) == -1) {
+	    session_state_dump(&r->store, w) == -1 ||
+	    coord_state_dump(&r->store, w) == -1) {
 		snapshot_writer_free(w);
 		return -1;
 	}
@@ -256,6 +258,8 @@ restore_record(void *arg, enum snapshot_record type,
 		return cat_state_load(&r->store, r->restore_txn, type, rec);
 	if (type == SNAP_REC_SESSION)
 		return session_state_load(&r->store, r->restore_txn, rec);
+	if (type == SNAP_REC_COORD)
+		return coord_state_load(&r->store, r->restore_txn, rec);
 	return kv_state_load(&r->store, r->restore_txn, type, rec);
 }
 
@@ -276,6 +280,7 @@ snapshot_restore(struct raftd *r, const void *buf, size_t len)
 	if (kv_state_clear(&r->store, r->restore_txn) == -1 ||
 	    cat_state_clear(&r->store, r->restore_txn) == -1 ||
 	    session_state_clear(&r->store, r->restore_txn) == -1 ||
+	    coord_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1) {
 		store_abort(r->restore_txn);
 		r->restore_txn = NULL;
@@ -313,6 +318,7 @@ snapshot_install(struct raftd *r, const struct raft_snapshot_meta *meta,
 	if (kv_state_clear(&r->store, r->restore_txn) == -1 ||
 	    cat_state_clear(&r->store, r->restore_txn) == -1 ||
 	    session_state_clear(&r->store, r->restore_txn) == -1 ||
+	    coord_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1 ||
 	    store_put_u64(&r->store, r->store.stable, r->restore_txn,
 	    "snap_index", meta->index) == -1 ||
