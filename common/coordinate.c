@@ -173,6 +173,32 @@ coord_unpack(const msgpack_object *o, struct coord *c)
 	return 0;
 }
 
+void
+coord_entry_pack(msgpack_packer *pk, const char *node, const char *segment,
+    const struct coord *c)
+{
+	msgpack_pack_array(pk, 3);
+	mpack_str(pk, node);
+	mpack_str(pk, segment);
+	coord_pack(pk, c);
+}
+
+int
+coord_entry_unpack(const msgpack_object *o, char *node, size_t nodelen,
+    char *segment, size_t seglen, struct coord *c)
+{
+	const msgpack_object	*a;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
+		return -1;
+	a = o->via.array.ptr;
+	if (mpack_copy_str(&a[0], node, nodelen) == -1 || node[0] == '\0' ||
+	    mpack_copy_str(&a[1], segment, seglen) == -1 ||
+	    coord_unpack(&a[2], c) == -1)
+		return -1;
+	return 0;
+}
+
 /* A packer writing into a fixed buffer; overflow sticks. */
 struct fixbuf {
 	unsigned char	*p;

@@ -74,6 +74,16 @@ int	 coord_unpack(const msgpack_object *, struct coord *);
 int	 coord_encode(const struct coord *, void *, size_t, size_t *);
 int	 coord_decode(const void *, size_t, struct coord *);
 
+/*
+ * An entry of the catalog's coordinates, [node, segment, coordinate]:
+ * a batch update, a stored record, a read's item.  Unpack: node and
+ * segment into the buffers (node not empty), -1 if anything is amiss.
+ */
+void	 coord_entry_pack(msgpack_packer *, const char *, const char *,
+	    const struct coord *);
+int	 coord_entry_unpack(const msgpack_object *, char *, size_t, char *,
+	    size_t, struct coord *);
+
 void	 coord_config_default(struct coord_config *);
 /* NULL on a bad configuration. */
 struct coord_client *coord_client_new(const struct coord_config *,

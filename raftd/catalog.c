@@ -502,10 +502,7 @@ emit_coord(void *arg, const char *node, const char *segment,
 	struct mpack_out	 out;
 
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 3);
-	mpack_str(&out.pk, node);
-	mpack_str(&out.pk, segment);
-	coord_pack(&out.pk, c);
+	coord_entry_pack(&out.pk, node, segment, c);
 	emit(arg, &out);
 	return 0;
 }
@@ -946,8 +943,8 @@ coord_batch_valid(const msgpack_object *b)
 	    b->via.array.size > COORD_BATCH_MAX)
 		return 0;
 	for (i = 0; i < b->via.array.size; i++)
-		if (coord_entry_unpack(&b->via.array.ptr[i], node, seg,
-		    &c) == -1)
+		if (coord_entry_unpack(&b->via.array.ptr[i], node,
+		    sizeof(node), seg, sizeof(seg), &c) == -1)
 			return 0;
 	return 1;
 }

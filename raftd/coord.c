@@ -195,8 +195,8 @@ coord_batch_request(struct imsgev *iev, struct imsg *imsg)
 		fatalx("coordinates: malformed batch from %s", iev->name);
 	b = &u.data.via.array.ptr[1];
 	for (i = 0; i < b->via.array.size; i++) {
-		if (coord_entry_unpack(&b->via.array.ptr[i], node, seg,
-		    &c) == -1)
+		if (coord_entry_unpack(&b->via.array.ptr[i], node,
+		    sizeof(node), seg, sizeof(seg), &c) == -1)
 			fatalx("coordinates: malformed batch from %s",
 			    iev->name);
 		if (enqueue(node, seg, &c) == -1)
@@ -238,10 +238,8 @@ coord_flush(evutil_socket_t fd, short events, void *arg)
 	mpack_out_init(&rec);
 	msgpack_pack_array(&rec.pk, nqueue);
 	for (i = 0; i < nqueue; i++) {
-		msgpack_pack_array(&rec.pk, 3);
-		mpack_str(&rec.pk, queue[i].node);
-		mpack_str(&rec.pk, queue[i].segment);
-		coord_pack(&rec.pk, &queue[i].c);
+		coord_entry_pack(&rec.pk, queue[i].node, queue[i].segment,
+		    &queue[i].c);
 	}
 	if (cat_propose(&raftd, CAT_WRITE_COORD_BATCH, &rec) == 0)
 		log_debug("coordinates: %zu updates lost: not proposed",
@@ -298,10 +296,8 @@ coord_sync(evutil_socket_t fd, short events, void *arg)
 	msgpack_pack_array(&out.pk, 2);
 	msgpack_pack_uint8(&out.pk, CAT_WRITE_COORD_BATCH);
 	msgpack_pack_array(&out.pk, 1);
-	msgpack_pack_array(&out.pk, 3);
-	mpack_str(&out.pk, raftd_child.conf->node_name);
-	mpack_str(&out.pk, "");
-	coord_pack(&out.pk, coord_self(0));
+	coord_entry_pack(&out.pk, raftd_child.conf->node_name, "",
+	    coord_self(0));
 	memset(&imsg, 0, sizeof(imsg));
 	imsg.hdr.type = IMSG_CAT_WRITE;
 	do {

@@ -23,23 +23,6 @@ struct coord_walk {
 	struct snapshot_writer *w;
 };
 
-int
-coord_entry_unpack(const msgpack_object *o, char *node, char *segment,
-    struct coord *c)
-{
-	const msgpack_object	*a;
-
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
-		return -1;
-	a = o->via.array.ptr;
-	if (mpack_copy_str(&a[0], node, CAT_STR_MAX + 1) == -1 ||
-	    node[0] == '\0' ||
-	    mpack_copy_str(&a[1], segment, CAT_STR_MAX + 1) == -1 ||
-	    coord_unpack(&a[2], c) == -1)
-		return -1;
-	return 0;
-}
-
 static int
 coord_put(struct store *s, DB_TXN *txn, const char *node,
     const char *segment, const struct coord *c)
@@ -52,10 +35,7 @@ coord_put(struct store *s, DB_TXN *txn, const char *node,
 	if (tbl_key_make(&k, node, segment, NULL) == -1)
 		return -1;
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 3);
-	mpack_str(&out.pk, node);
-	mpack_str(&out.pk, segment);
-	coord_pack(&out.pk, c);
+	coord_entry_pack(&out.pk, node, segment, c);
 	tbl_dbt_set(&key, k.buf, k.len);
 	tbl_dbt_set(&v, out.sbuf.data, out.sbuf.size);
 	rc = s->coords->put(s->coords, txn, &key, &v, 0);
@@ -80,12 +60,12 @@ coord_state_batch(struct store *s, DB_TXN *txn, uint64_t index,
 	    batch->via.array.size > COORD_BATCH_MAX)
 		return 1;
 	for (i = 0; i < batch->via.array.size; i++)
-		if (coord_entry_unpack(&batch->via.array.ptr[i], node, seg,
-		    &c) == -1)
+		if (coord_entry_unpack(&batch->via.array.ptr[i], node,
+		    sizeof(node), seg, sizeof(seg), &c) == -1)
 			return 1;
 	for (i = 0; i < batch->via.array.size; i++) {
-		(void)coord_entry_unpack(&batch->via.array.ptr[i], node, seg,
-		    &c);
+		(void)coord_entry_unpack(&batch->via.array.ptr[i], node,
+		    sizeof(node), seg, sizeof(seg), &c);
 		if (tbl_key_make(&k, node, NULL, NULL) == -1)
 			continue;
 		if ((rc = tbl_key_exists(s->cat_nodes, txn, &k)) == -1)
@@ -146,7 +126,8 @@ rec_decode(const DBT *v, char *node, char *seg, struct coord *c)
 		log_warnx("coordinates: damaged record");
 		return -1;
 	}
-	rc = coord_entry_unpack(&u.data, node, seg, c);
+	rc = coord_entry_unpack(&u.data, node, CAT_STR_MAX + 1, seg,
+	    CAT_STR_MAX + 1, c);
 	msgpack_unpacked_destroy(&u);
 	if (rc == -1)
 		log_warnx("coordinates: damaged record");

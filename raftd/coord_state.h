@@ -22,12 +22,6 @@ typedef int (*coord_state_fn)(void *, const char *, const char *,
 	    const struct coord *);
 
 /*
- * One entry of a batch, [node, segment, coordinate]: 0 and its parts
- * (into bufs of CAT_STR_MAX + 1), -1 if it is malformed or invalid.
- */
-int	 coord_entry_unpack(const msgpack_object *, char *, char *,
-	    struct coord *);
-/*
  * Apply a batch (an array of entries) at index: entries of nodes the
  * catalog does not have are skipped.  0 done, 1 refused (malformed:
  * nothing written), -1 on a store error.

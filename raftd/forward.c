@@ -602,7 +602,8 @@ cat_item_valid(const void *buf, size_t len, int query)
 		break;
 	case CAT_Q_COORD_NODES:
 	case CAT_Q_COORD_NODE:
-		if (coord_entry_unpack(&u.data, str, seg, &co) == 0)
+		if (coord_entry_unpack(&u.data, str, sizeof(str), seg,
+		    sizeof(seg), &co) == 0)
 			rc = 0;
 		break;
 	case CAT_Q_COORD_DCS:
