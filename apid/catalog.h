@@ -28,6 +28,8 @@ struct cat_req {
 	json_t			*node;		/* CAT_Q_NODE */
 	int			 list;		/* node-services: a list */
 	int			 passing;	/* health/service?passing */
+	char			*near;		/* ?near: sort by RTT from it */
+	int			 consistency;
 };
 
 void	 cat_read(struct evhttp_request *, struct query *, int,

@@ -1,7 +1,9 @@
 /*
  * Sorting by network distance (near.h), as Consul does for ?near: the
  * estimated round-trip time from the named node's coordinate to each
- * element's node, nearest first; elements of nodes with no coordinate
+ * element's node, nearest first (the node itself before any other,
+ * whatever its height and adjustment say); elements of nodes with no
+ * coordinate
  * keep their order after the others; if the named node has none,
  * nothing moves.  The coordinates come from one more catalog read,
  * made after the read being answered (so a blocking query blocks on
@@ -122,7 +124,11 @@ near_sort(json_t *array, const char *key_path, const char *node,
 		e[i].v = json_incref(json_array_get(array, i));
 		e[i].i = i;
 		e[i].rtt = INFINITY;
+		/* Nothing is nearer a node than itself. */
 		if ((name = path_str(e[i].v, key_path)) != NULL &&
+		    strcmp(name, node) == 0)
+			e[i].rtt = 0;
+		else if (name != NULL &&
 		    (to = near_coords_get(nc, name)) != NULL)
 			e[i].rtt = coord_rtt(from, to);
 	}
