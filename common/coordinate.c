@@ -523,13 +523,3 @@ coord_client_npeers(const struct coord_client *cl)
 {
 	return cl->npeers;
 }
-
-void
-coord_client_walk(const struct coord_client *cl,
-    void (*fn)(void *, const char *, const struct coord *), void *arg)
-{
-	struct peer	*p;
-
-	RB_FOREACH(p, coord_peers, (struct coord_peers *)&cl->peers)
-		fn(arg, p->name, &p->coord);
-}

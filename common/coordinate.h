@@ -104,8 +104,5 @@ int	 coord_client_peer(const struct coord_client *, const char *,
 /* Forget a peer (it was reaped). */
 void	 coord_client_forget(struct coord_client *, const char *);
 size_t	 coord_client_npeers(const struct coord_client *);
-/* Each remembered peer with its latest coordinate. */
-void	 coord_client_walk(const struct coord_client *,
-	    void (*)(void *, const char *, const struct coord *), void *);
 
 #endif
