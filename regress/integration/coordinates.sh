@@ -217,5 +217,7 @@ valid() {
 	    .Coord.Adjustment; type == "number"))' >/dev/null 2>&1
 }
 check "and its coordinates are all still valid" valid
+check "no sanitizer report" sh -c "! grep -q 'runtime error\|AddressSanitizer' \
+    '$test_tmp/c1.log' '$test_tmp/c2.log' '$test_tmp/c3.log'"
 
 tap_done
