@@ -82,7 +82,7 @@ coord_state_batch(struct store *s, DB_TXN *txn, uint64_t index,
 }
 
 static int
-del_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
+coord_del_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 {
 	struct coord_walk	*cw = wk->ctx;
 	int			 rc;
@@ -106,7 +106,7 @@ coord_state_node_gone(struct store *s, DB_TXN *txn, uint64_t index,
 	memset(&wk, 0, sizeof(wk));
 	memset(&cw, 0, sizeof(cw));
 	wk.ctx = &cw;
-	if (tbl_walk(s->coords, txn, prefix.buf, prefix.len, del_cb,
+	if (tbl_walk(s->coords, txn, prefix.buf, prefix.len, coord_del_cb,
 	    &wk) == -1)
 		return -1;
 	if (cw.deleted > 0 && tbl_index_bump(s, txn, COORDS_TABLE,
@@ -117,7 +117,7 @@ coord_state_node_gone(struct store *s, DB_TXN *txn, uint64_t index,
 
 /* A stored record, decoded; -1 (logged) if it is damaged. */
 static int
-rec_decode(const DBT *v, char *node, char *seg, struct coord *c)
+coord_rec_decode(const DBT *v, char *node, char *seg, struct coord *c)
 {
 	msgpack_unpacked	 u;
 	int			 rc;
@@ -135,13 +135,13 @@ rec_decode(const DBT *v, char *node, char *seg, struct coord *c)
 }
 
 static int
-walk_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
+coord_walk_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 {
 	struct coord_walk	*cw = wk->ctx;
 	char			 node[CAT_STR_MAX + 1], seg[CAT_STR_MAX + 1];
 	struct coord		 co;
 
-	if (rec_decode(v, node, seg, &co) == -1)
+	if (coord_rec_decode(v, node, seg, &co) == -1)
 		return -1;
 	return cw->fn(cw->arg, node, seg, &co) != 0;
 }
@@ -162,18 +162,18 @@ coord_state_walk(struct store *s, const char *node, coord_state_fn fn,
 	cw.fn = fn;
 	cw.arg = arg;
 	wk.ctx = &cw;
-	return tbl_walk(s->coords, NULL, prefix.buf, prefix.len, walk_cb, &wk);
+	return tbl_walk(s->coords, NULL, prefix.buf, prefix.len, coord_walk_cb, &wk);
 }
 
 static int
-dump_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
+coord_dump_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 {
 	struct coord_walk	*cw = wk->ctx;
 	char			 node[CAT_STR_MAX + 1], seg[CAT_STR_MAX + 1];
 	struct coord		 co;
 	msgpack_packer		*pk = &cw->w->out.pk;
 
-	if (rec_decode(v, node, seg, &co) == -1)
+	if (coord_rec_decode(v, node, seg, &co) == -1)
 		return -1;
 	msgpack_pack_array(pk, 4);
 	msgpack_pack_uint8(pk, SNAP_REC_COORD);
@@ -194,7 +194,7 @@ coord_state_dump(struct store *s, struct snapshot_writer *w)
 	memset(&cw, 0, sizeof(cw));
 	cw.w = w;
 	wk.ctx = &cw;
-	return tbl_walk(s->coords, NULL, NULL, 0, dump_cb, &wk);
+	return tbl_walk(s->coords, NULL, NULL, 0, coord_dump_cb, &wk);
 }
 
 int
