@@ -5,7 +5,9 @@
  * commands; kv.c answers KV requests; watch.c parks blocking queries;
  * gossip.c relays gossip operations and keeps the keyring files;
  * events.c keeps the user events; readindex.c holds reads until the
- * leader has confirmed it still leads.
+ * leader has confirmed it still leads; coord.c keeps this agent's
+ * network coordinates, sends the LAN one to the servers and, on the
+ * leader, batches everyone's into the catalog (coord_state.c).
  */
 #ifndef CONSULD_RAFTD_H
 #define CONSULD_RAFTD_H
