@@ -24,7 +24,7 @@ CC		?= cc
 PKGS		:= libevent libtls yaml-0.1 libsodium jansson msgpack \
 		   libseccomp libbsd-overlay
 PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS	= $(shell pkg-config --libs $(PKGS)) -ldb
+PKG_LIBS	= $(shell pkg-config --libs $(PKGS)) -ldb -lm
 # consulctl's tls commands call libcrypto itself, not only through libtls.
 CRYPTO_PKG	:= libcrypto
 $(O)/consulctl/%.o: CFLAGS += $(shell pkg-config --cflags $(CRYPTO_PKG))
@@ -113,6 +113,8 @@ STATE_SRCS	:= raftd/store.c raftd/store.h raftd/kv_state.c \
 	raftd/raft.c raftd/raft.h
 $(O)/regress/unit/test_store: $(STATE_SRCS)
 $(O)/regress/unit/test_catalog_state: $(STATE_SRCS)
+$(O)/regress/unit/test_coord_state: $(STATE_SRCS) raftd/coord_state.c \
+	raftd/coord_state.h
 $(O)/regress/unit/test_swim: gossipd/swim.c gossipd/swim.h \
 	gossipd/swim_codec.c gossipd/swim_codec.h gossipd/keyring.c \
 	gossipd/keyring.h

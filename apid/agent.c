@@ -14,6 +14,7 @@
 
 #include "apid.h"
 #include "config.h"
+#include "coordinate_json.h"
 #include "imsg_types.h"
 #include "log.h"
 #include "mpack.h"
@@ -35,6 +36,7 @@ struct agent_facts {
 	int		 leader_known;
 	char		*leader_addr;
 	int		 leader;
+	struct coord	 coord;		/* ours, LAN */
 	json_t		*stats;		/* more Stats sections, from raftd */
 };
 
@@ -131,6 +133,9 @@ facts_parse(struct agent_facts *f, const void *buf, size_t len)
 		goto done;
 	if (stats_parse(mpack_map_get(m, "stats"), &f->stats) == -1)
 		goto done;
+	if (mpack_map_get(m, "coord") == NULL ||
+	    coord_unpack(mpack_map_get(m, "coord"), &f->coord) == -1)
+		goto done;
 	rc = 0;
  done:
 	msgpack_unpacked_destroy(&u);
@@ -186,19 +191,6 @@ member(const struct agent_facts *f)
 	    "Status", 1,
 	    "ProtocolMin", 1, "ProtocolMax", 5, "ProtocolCur", 2,
 	    "DelegateMin", 2, "DelegateMax", 5, "DelegateCur", 4);
-}
-
-static json_t *
-coordinate(void)
-{
-	json_t	*vec = json_array();
-	int	 i;
-
-	/* A fresh agent's coordinate: the origin, with Vivaldi's defaults. */
-	for (i = 0; i < 8; i++)
-		json_array_append_new(vec, json_real(0));
-	return json_pack("{s:o, s:f, s:f, s:f}", "Vec", vec, "Error", 1.5,
-	    "Adjustment", 0.0, "Height", 1e-05);
 }
 
 /* The host's facts, read before the sandbox forbids uname(2). */
@@ -288,7 +280,7 @@ agent_self_done(struct request *r, struct imsg *imsg)
 	    "Version", CONSUL_COMPAT_VERSION,
 	    "BuildDate", CONSULD_BUILD_DATE,
 	    "DebugConfig", debug_config(&f),
-	    "Coord", coordinate(),
+	    "Coord", coord_json(&f.coord),
 	    "Member", member(&f),
 	    "Stats", stats(&f),
 	    "Meta");

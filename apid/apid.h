@@ -127,6 +127,9 @@ void	 query_handler(struct evhttp_request *, const char *);
 /* session.c */
 void	 session_handler(struct evhttp_request *, const char *);
 
+/* coordinate.c */
+void	 coordinate_handler(struct evhttp_request *, const char *);
+
 /* txn.c */
 void	 txn_handler(struct evhttp_request *, const char *);
 

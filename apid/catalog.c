@@ -27,6 +27,7 @@
 #include "imsg_types.h"
 #include "log.h"
 #include "mpack.h"
+#include "near.h"
 
 #define CAT_BODY_MAX		(1024 * 1024)
 
@@ -867,35 +868,55 @@ cat_req_free(struct cat_req *cr)
 	free(cr);
 }
 
-/*
- * ?near: with no network coordinates yet, the named node's elements
- * come first and the rest keep their order.  Sorting by round-trip time
- * comes with coordinates; a node that is not there changes nothing.
- */
-static void
-near_first(json_t *items, const char *node, int query)
-{
-	json_t		*first, *rest, *e, *n;
-	const char	*name;
-	size_t		 i;
+/* A list waiting for the coordinates to sort it by (?near). */
+struct near_wait {
+	json_t		*items;
+	char		*node;
+	const char	*key_path;
+	int		 pretty;
+};
 
-	if ((first = json_array()) == NULL || (rest = json_array()) == NULL)
-		fatalx("catalog: out of memory");
-	json_array_foreach(items, i, e) {
-		n = json_object_get(e, "Node");
-		if (query == CAT_Q_HEALTH_SERVICE)
-			n = json_object_get(n, "Node");
-		name = json_string_value(n);
-		if (json_array_append(name != NULL && strcmp(name, node) == 0 ?
-		    first : rest, e) == -1)
-			fatalx("catalog: out of memory");
+static void
+near_ready(struct evhttp_request *req, void *arg,
+    const struct near_coords *nc)
+{
+	struct near_wait	*w = arg;
+
+	if (nc != NULL)
+		near_sort(w->items, w->key_path, w->node, nc);
+	http_reply_json(req, w->items, w->pretty);
+	free(w->node);
+	free(w);
+}
+
+/* Where an element of a query's list names its node. */
+static const char *
+near_key_path(int query)
+{
+	return query == CAT_Q_HEALTH_SERVICE ? "Node.Node" : "Node";
+}
+
+/* 0: the answer is on its way, sorted; -1: answer unsorted now. */
+static int
+near_start(struct request *r, struct cat_req *cr)
+{
+	struct near_wait	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->node = strdup(cr->near)) == NULL) {
+		free(w);
+		return -1;
 	}
-	if (json_array_clear(items) == -1 ||
-	    json_array_extend(items, first) == -1 ||
-	    json_array_extend(items, rest) == -1)
-		fatalx("catalog: out of memory");
-	json_decref(first);
-	json_decref(rest);
+	w->items = json_incref(r->items);
+	w->key_path = near_key_path(cr->query);
+	w->pretty = r->pretty;
+	if (near_fetch(r->req, r->dc, cr->consistency, near_ready, w) == -1) {
+		json_decref(w->items);
+		free(w->node);
+		free(w);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -924,8 +945,9 @@ cat_read_done(struct request *r, struct imsg *imsg)
 			    "Services", cr->list ? r->items : r->reply);
 		break;
 	default:
-		if (cr->near != NULL)
-			near_first(r->items, cr->near, cr->query);
+		if (cr->near != NULL && json_array_size(r->items) > 1 &&
+		    near_start(r, cr) == 0)
+			goto done;
 		doc = json_incref(r->items);
 	}
 	http_reply_json(r->req, doc, r->pretty);
@@ -975,21 +997,6 @@ query_schema(int query)
 	}
 }
 
-/* ?near=_agent|<node>, where the answer is a list of nodes' things. */
-static int
-near_param(struct query *q, int query, char **out)
-{
-	const char	*near = query_get(q, "near");
-
-	*out = NULL;
-	if (near == NULL || *near == '\0' || query == CAT_Q_SERVICES ||
-	    query == CAT_Q_NODE || query == CAT_Q_HEALTH_NODE)
-		return 0;
-	if (strcmp(near, "_agent") == 0)
-		near = apid_child.conf->node_name;
-	return (*out = strdup(near)) == NULL ? -1 : 0;
-}
-
 void
 cat_read(struct evhttp_request *req, struct query *q, int query,
     const char *arg, int list)
@@ -1004,7 +1011,7 @@ cat_read_passing(struct evhttp_request *req, struct query *q, int query,
 	struct mpack_out	 out;
 	struct request		*r;
 	struct cat_req		*cr;
-	const char		*err;
+	const char		*err, *near;
 	uint64_t		 min_index, wait_ms, max_stale_ms;
 	int			 cons;
 
@@ -1024,18 +1031,24 @@ cat_read_passing(struct evhttp_request *req, struct query *q, int query,
 	cr->query = query;
 	cr->list = list;
 	cr->passing = passing;
-	if (filters_parse(q, &cr->f, &err) == -1) {
+	cr->consistency = cons;
+	/* ?near, where the answer is a list of nodes' things. */
+	if ((near = query_get(q, "near")) != NULL && *near != '\0' &&
+	    query != CAT_Q_SERVICES && query != CAT_Q_NODE &&
+	    query != CAT_Q_HEALTH_NODE && query != CAT_Q_DATACENTERS &&
+	    (cr->near = strdup(strcmp(near, "_agent") == 0 ?
+	    apid_child.conf->node_name : near)) == NULL) {
 		free(cr);
+		http_error(req, 500, "out of memory");
+		return;
+	}
+	if (filters_parse(q, &cr->f, &err) == -1) {
+		cat_req_free(cr);
 		http_error(req, 400, err);
 		return;
 	}
 	if (query_filter(req, q, query_schema(query), &cr->filter) == -1) {
 		cat_req_free(cr);
-		return;
-	}
-	if (near_param(q, query, &cr->near) == -1) {
-		cat_req_free(cr);
-		http_error(req, 500, "out of memory");
 		return;
 	}
 	/* Filtered service names need the instances behind them. */

@@ -27,10 +27,11 @@ struct cat_req {
 	int			 query;		/* enum cat_query */
 	struct cat_filters	 f;
 	struct filter		*filter;	/* ?filter, or NULL */
-	char			*near;		/* ?near: its node first */
 	json_t			*node;		/* CAT_Q_NODE */
 	int			 list;		/* node-services: a list */
 	int			 passing;	/* health/service?passing */
+	char			*near;		/* ?near: sort by RTT from it */
+	int			 consistency;
 };
 
 void	 cat_read(struct evhttp_request *, struct query *, int,

@@ -61,6 +61,8 @@ static const struct route routes[] = {
 	{ "/v1/catalog/",	EVHTTP_REQ_GET | EVHTTP_REQ_PUT,
 				catalog_handler },
 	{ "/v1/health/",	EVHTTP_REQ_GET,	health_handler },
+	{ "/v1/coordinate/",	EVHTTP_REQ_GET | EVHTTP_REQ_PUT,
+	    coordinate_handler },
 	{ "/v1/session/",	EVHTTP_REQ_GET | EVHTTP_REQ_PUT,
 	    session_handler },
 	{ "/v1/query",		EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -570,7 +572,7 @@ route_dc(struct evhttp_request *req, const char *path)
 	static const char	*fwd[] = { "/v1/kv/", "/v1/txn", "/v1/catalog/",
 				    "/v1/health/", "/v1/session/",
 				    "/v1/operator/raft/", "/v1/status/",
-				    "/v1/query" };
+				    "/v1/query", "/v1/coordinate/" };
 	struct query		 q;
 	const char		*dc;
 	char			 lc[sizeof(request_dc)];
@@ -579,6 +581,7 @@ route_dc(struct evhttp_request *req, const char *path)
 	request_dc[0] = '\0';
 	if (strncmp(path, "/v1/agent/", 10) == 0 ||
 	    strcmp(path, "/v1/catalog/datacenters") == 0 ||
+	    strcmp(path, "/v1/coordinate/datacenters") == 0 ||
 	    query_parse(req, &q) == -1)
 		return 0;	/* a bad query string: the handler says so */
 	if ((dc = query_get(&q, "dc")) == NULL)

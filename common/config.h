@@ -388,6 +388,8 @@ struct config {
 	int			 disable_update_check;
 	int			 disable_anonymous_signature;
 	int			 disable_coordinates;
+	double			 sync_coordinate_rate_target;
+	int64_t			 sync_coordinate_interval_min;
 	int			 disable_host_node_id;
 	int			 disable_http_unprintable_char_filter;
 	int			 auto_reload_config;

@@ -232,10 +232,20 @@ enum imsg_type {
 	/* child -> parent: an IMSG_CTL_RELOAD was applied; none. */
 	IMSG_CTL_RELOAD_DONE,
 
+	/*
+	 * Network coordinates.  gossipd -> raftd, after each probe a peer
+	 * answered with its coordinate: msgpack [pool (0 LAN, 1 WAN), our
+	 * coordinate in that pool, peer name, the peer's coordinate], each
+	 * coordinate as coord_pack() encodes it (common/coordinate.h).
+	 */
+	IMSG_COORD_GOSSIP,
+
 	IMSG_TYPE_MAX
 };
 
 #define IMSG_GOSSIP_MAX		(64 * 1024)
+/* Coordinate updates in one CAT_WRITE_COORD_BATCH. */
+#define COORD_BATCH_MAX		512
 #define EVENT_RING_MAX		256	/* user events kept by an agent */
 /* The default and longest wait of a blocking /v1/event/list. */
 #define EVENT_WAIT_MAX_MS	(600 * 1000)
@@ -258,7 +268,14 @@ enum cat_write_op {
 	CAT_WRITE_SESSION_CREATE,	/* packed cat_session */
 	CAT_WRITE_SESSION_DESTROY,	/* the session ID (str) */
 	CAT_WRITE_PQUERY_SET,		/* packed cat_pquery */
-	CAT_WRITE_PQUERY_DELETE		/* the query ID (str) */
+	CAT_WRITE_PQUERY_DELETE,	/* the query ID (str) */
+	/*
+	 * [[node, segment, coordinate]...], at most COORD_BATCH_MAX: from
+	 * an agent or PUT /v1/coordinate/update, queued by the leader and
+	 * applied in one Raft entry per interval (raftd/coord.c).  Nodes
+	 * not in the catalog are skipped.
+	 */
+	CAT_WRITE_COORD_BATCH
 };
 
 /* Catalog reads, and the IMSG_CAT_ITEMs each answers with. */
@@ -290,6 +307,15 @@ enum cat_query {
 	CAT_Q_PQUERY_LOOKUP,
 	CAT_Q_INSTANCES,	/* [packed cat_node, packed cat_service]: every
 				   instance, by service name */
+	/* [node, segment, coordinate]: every node's LAN coordinate. */
+	CAT_Q_COORD_NODES,
+	/* [node, segment, coordinate]: the named node's (none: not found). */
+	CAT_Q_COORD_NODE,
+	/*
+	 * [datacenter, [[server, coordinate]...]]: the WAN coordinates of
+	 * the servers of each datacenter, from this server's WAN pool.
+	 */
+	CAT_Q_COORD_DCS,
 	CAT_Q_MAX
 };
 

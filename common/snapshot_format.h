@@ -34,6 +34,7 @@ enum snapshot_record {
 	SNAP_REC_CAT_CHECK,	/* [6, packed cat_check] */
 	SNAP_REC_SESSION,	/* [7, packed cat_session] */
 	SNAP_REC_PQUERY,	/* [8, packed cat_pquery] */
+	SNAP_REC_COORD,		/* [9, node, segment, coordinate] */
 	SNAP_REC_MAX
 };
 

@@ -50,6 +50,7 @@ static const struct command commands[] = {
 	    "another Consul server", cmd_operator_raft_transfer_leader },
 	{ "reload", "Triggers the agent to reload configuration files",
 	    cmd_reload },
+	{ "rtt", "Estimates network round trip time between nodes", cmd_rtt },
 	{ "services", "Interact with services", NULL },
 	{ "services deregister", "Deregister services with the local agent",
 	    cmd_services_deregister },

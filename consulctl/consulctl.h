@@ -107,6 +107,7 @@ int	 cmd_operator_raft_list_peers(int, char **);
 int	 cmd_operator_raft_remove_peer(int, char **);
 int	 cmd_operator_raft_transfer_leader(int, char **);
 int	 cmd_reload(int, char **);
+int	 cmd_rtt(int, char **);
 int	 cmd_services_deregister(int, char **);
 int	 cmd_services_register(int, char **);
 int	 cmd_snapshot_save(int, char **);

@@ -147,6 +147,8 @@ cmd_snapshot_inspect(int argc, char **argv)
 		[SNAP_REC_CAT_NODE] = "Node",
 		[SNAP_REC_CAT_SERVICE] = "Service",
 		[SNAP_REC_CAT_CHECK] = "Check",
+		[SNAP_REC_SESSION] = "Session",
+		[SNAP_REC_COORD] = "Coordinate",
 	};
 	struct snapshot_info	 info;
 	unsigned char		*buf;

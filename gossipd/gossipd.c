@@ -454,6 +454,8 @@ pool_flush(struct pool *p)
 		for (i = 0; i < rd.n_outs; i++) {
 			switch (rd.outs[i].type) {
 			case SWIM_OUT_PACKET:
+				if (rd.outs[i].probe != 0)
+					coord_probe_sent(p, rd.outs[i].probe);
 				len = addr_to_sockaddr(&rd.outs[i].to, &ss);
 				if (sendto(p->udp, rd.outs[i].data,
 				    rd.outs[i].len, 0, (struct sockaddr *)&ss,
@@ -478,12 +480,16 @@ pool_flush(struct pool *p)
 				    rd.events[i].len);
 				nu++;
 				continue;
+			case SWIM_EV_ACK:
+				coord_ack(p, &rd.events[i]);
+				continue;
 			case SWIM_EV_CONFLICT:
 				log_warnx("gossip: %s: member %s claimed by "
 				    "another address", p->label,
 				    rd.events[i].member.name);
 				continue;
 			case SWIM_EV_REAP:
+				coord_member_gone(p, rd.events[i].member.name);
 				status = 0;
 				break;
 			case SWIM_EV_LEAVE:
@@ -678,6 +684,7 @@ pool_start(struct pool *p, enum pool_kind kind, const char *node_id)
 	o.keyring = p->kr;
 	if ((p->sw = swim_new(&o, now_ms())) == NULL)
 		fatalx("gossip: %s: cannot start the pool", p->label);
+	coord_pool_start(p);
 	p->udp = udp;
 	p->udp_ev = event_new(gossipd_child.base, udp, EV_READ | EV_PERSIST,
 	    pool_udp, p);

@@ -70,6 +70,11 @@ struct pool {
 	uint64_t		 drops_told[2];	/* key, plaintext */
 	uint64_t		 drop_log_at;
 
+	/* coord.c */
+	struct coord_client	*coord;
+	uint32_t		 probe_seq;	/* the probe being timed */
+	uint64_t		 probe_sent_us;
+
 	/* serf.c */
 	uint64_t		 clock;		/* Lamport */
 	uint32_t		 next_qid;
@@ -85,6 +90,13 @@ void	 pool_flush(struct pool *);
 int	 addr_parse(const char *, uint16_t, struct swim_addr *);
 void	 addr_ip(const struct swim_addr *, char *, size_t);
 void	 keyring_changed(struct pool *);
+
+/* coord.c: network coordinates from probe round trips. */
+struct coord_client;
+void	 coord_pool_start(struct pool *);
+void	 coord_probe_sent(struct pool *, uint32_t);
+void	 coord_ack(struct pool *, const struct swim_event *);
+void	 coord_member_gone(struct pool *, const char *);
 
 /* serf.c: events, queries, relays and prunes on a pool. */
 struct key_count {

@@ -169,6 +169,8 @@ struct swim {
 	struct swim_msg		 msg;		/* decode scratch */
 	struct swim_msg		*dec;		/* [SWIM_DECODED] */
 	struct swim_msg		 out_msg;	/* encode scratch */
+	unsigned char		 ack_payload[SWIM_ACK_PAYLOAD_MAX];
+	size_t			 ack_payloadlen;
 	struct swim_stats	 st;
 };
 
@@ -675,6 +677,23 @@ emit_user(struct swim *sw, const struct swim_addr *from, const void *data,
 	sw->n_evs++;
 }
 
+/* Our probe's ack with the target's payload, where USER keeps its bytes. */
+static void
+emit_ack(struct swim *sw, struct member *m, uint32_t seq, const void *data,
+    size_t len)
+{
+	struct swim_event	*e;
+
+	e = ev_new(sw);
+	e->type = SWIM_EV_ACK;
+	member_info(sw, m, &e->member);
+	e->seq = seq;
+	e->len = len;
+	sw->ev_off[2 * sw->n_evs] = arena_copy(sw, m->name, strlen(m->name));
+	sw->ev_off[2 * sw->n_evs + 1] = arena_copy(sw, data, len);
+	sw->n_evs++;
+}
+
 /*
  * Broadcasts.  A member has at most one message queued about it: a newer
  * one replaces it.  The queue is bucketed by transmit count so that the
@@ -798,7 +817,7 @@ bcast_fill(struct swim *sw, unsigned char *buf, size_t cap, size_t *used)
  * given), then as many broadcasts as fit.  Without a primary, nothing is
  * sent unless there is a broadcast.
  */
-static void
+static struct swim_out *
 send_packet(struct swim *sw, const struct swim_addr *to,
     const struct swim_msg *primary, const struct swim_msg *extra)
 {
@@ -821,15 +840,16 @@ send_packet(struct swim *sw, const struct swim_addr *to,
 	nb = bcast_fill(sw, sw->pkt + SWIM_PACKET_HDR + w.len, room - w.len,
 	    &used);
 	if (n + nb == 0)
-		return;
+		return NULL;
 	swim_packet_header(sw->pkt, n + nb);
 	o = emit(sw, SWIM_OUT_PACKET, KEYRING_PACKET, sw->pkt,
 	    SWIM_PACKET_HDR + w.len + used);
 	if (o == NULL)
-		return;
+		return NULL;
 	o->to = *to;
 	sw->st.packets_sent++;
 	sw->st.bytes_sent += o->len;
+	return o;
 }
 
 static void
@@ -1229,6 +1249,7 @@ static void
 probe_start(struct swim *sw, uint64_t now)
 {
 	struct swim_msg	 suspect;
+	struct swim_out	*o;
 	struct member	*m = NULL, *c, *t;
 	size_t		 tries, j;
 
@@ -1266,9 +1287,11 @@ probe_start(struct swim *sw, uint64_t now)
 	/* Buddy system: a suspect learns it is one from the probe itself. */
 	if (m->state == SWIM_STATE_SUSPECT && m->susp != NULL) {
 		msg_about(&suspect, SWIM_MSG_SUSPECT, m, sw->self->name);
-		send_packet(sw, &m->addr, &sw->out_msg, &suspect);
+		o = send_packet(sw, &m->addr, &sw->out_msg, &suspect);
 	} else
-		send_packet(sw, &m->addr, &sw->out_msg, NULL);
+		o = send_packet(sw, &m->addr, &sw->out_msg, NULL);
+	if (o != NULL)
+		o->probe = sw->probe.seq;
 	sw->st.probes++;
 }
 
@@ -1368,8 +1391,31 @@ relay_start(struct swim *sw, const struct swim_addr *from,
 	send_packet(sw, &req->addr, &sw->out_msg, NULL);
 }
 
+/* Our ack to a probe of us, with the payload set for acks. */
 static void
-handle_ack(struct swim *sw, uint32_t seq)
+send_ack(struct swim *sw, enum swim_out_type type, uint32_t seq,
+    const struct swim_addr *to, uint64_t conn)
+{
+	memset(&sw->out_msg, 0, offsetof(struct swim_msg, tags));
+	sw->out_msg.type = SWIM_MSG_ACK;
+	sw->out_msg.seq = seq;
+	sw->out_msg.payload = sw->ack_payload;
+	sw->out_msg.payloadlen = sw->ack_payloadlen;
+	sw->out_msg.tagslen = 0;
+	if (type == SWIM_OUT_PACKET)
+		send_packet(sw, to, &sw->out_msg, NULL);
+	else
+		stream_msg(sw, type, NULL, conn, &sw->out_msg);
+}
+
+/*
+ * An ack, with the payload it carried (UDP only; NULL otherwise).  Only
+ * the direct answer of the target itself, before the probe went
+ * indirect, times a round trip: a relay's ack carries no payload, and
+ * a late one says more about the queue it sat in than the path.
+ */
+static void
+handle_ack(struct swim *sw, uint32_t seq, const void *payload, size_t len)
 {
 	struct relay	*r;
 	size_t		 i;
@@ -1378,6 +1424,9 @@ handle_ack(struct swim *sw, uint32_t seq)
 		/* Any answer, direct, relayed or over TCP, says we work. */
 		awareness_apply(sw, -1);
 		sw->probe.active = 0;
+		if (payload != NULL && len > 0 && !sw->probe.indirect_sent &&
+		    sw->probe.target != NULL)
+			emit_ack(sw, sw->probe.target, seq, payload, len);
 		return;
 	}
 	for (i = 0; i < SWIM_RELAYS; i++) {
@@ -1438,13 +1487,13 @@ handle_msg(struct swim *sw, const struct swim_addr *from,
 			sw->st.drop_misdirected++;
 			return;
 		}
-		send_seq(sw, SWIM_MSG_ACK, m->seq, from);
+		send_ack(sw, SWIM_OUT_PACKET, m->seq, from, 0);
 		break;
 	case SWIM_MSG_INDIRECT:
 		relay_start(sw, from, m, now);
 		break;
 	case SWIM_MSG_ACK:
-		handle_ack(sw, m->seq);
+		handle_ack(sw, m->seq, m->payload, m->payloadlen);
 		break;
 	case SWIM_MSG_NACK:
 		if (sw->probe.active && m->seq == sw->probe.seq)
@@ -1809,7 +1858,7 @@ recv_stream_probe(struct swim *sw, uint64_t conn, const void *buf,
 	if (swim_single_parse(buf, len, &sw->msg) == -1)
 		return -1;
 	if (sw->msg.type == SWIM_MSG_ACK) {
-		handle_ack(sw, sw->msg.seq);
+		handle_ack(sw, sw->msg.seq, NULL, 0);
 		return 0;
 	}
 	if (sw->msg.type != SWIM_MSG_PING)
@@ -1818,11 +1867,7 @@ recv_stream_probe(struct swim *sw, uint64_t conn, const void *buf,
 		sw->st.drop_misdirected++;
 		return 0;
 	}
-	memset(&sw->out_msg, 0, offsetof(struct swim_msg, tags));
-	sw->out_msg.type = SWIM_MSG_ACK;
-	sw->out_msg.seq = sw->msg.seq;
-	sw->out_msg.tagslen = 0;
-	stream_msg(sw, SWIM_OUT_REPLY, NULL, conn, &sw->out_msg);
+	send_ack(sw, SWIM_OUT_REPLY, sw->msg.seq, NULL, conn);
 	return 0;
 }
 
@@ -2005,6 +2050,17 @@ self_alive_fits(struct swim *sw, const char *tags, size_t tagslen)
 }
 
 int
+swim_set_ack_payload(struct swim *sw, const void *data, size_t len)
+{
+	if (len > SWIM_ACK_PAYLOAD_MAX || (len > 0 && data == NULL))
+		return -1;
+	if (len > 0)
+		memcpy(sw->ack_payload, data, len);
+	sw->ack_payloadlen = len;
+	return 0;
+}
+
+int
 swim_set_tags(struct swim *sw, const char *const *kv, size_t npairs,
     uint64_t now)
 {
@@ -2044,9 +2100,11 @@ swim_ready(struct swim *sw, struct swim_ready *rd)
 		    sw->ev_off[2 * i];
 		sw->evs[i].member.tags = (const char *)sw->arena +
 		    sw->ev_off[2 * i + 1];
-		if (sw->evs[i].type == SWIM_EV_USER) {
+		if (sw->evs[i].type == SWIM_EV_USER ||
+		    sw->evs[i].type == SWIM_EV_ACK) {
 			sw->evs[i].data = sw->evs[i].member.tags;
 			sw->evs[i].member.tags = "";
+			sw->evs[i].member.tagslen = 0;
 		}
 	}
 	rd->outs = sw->outs;

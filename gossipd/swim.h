@@ -30,6 +30,8 @@
  *   - Timer: call swim_tick(sw, now) no later than swim_next_timeout(sw);
  *     a one-shot timer rearmed after every call is enough.  Ticking more
  *     often (every 10-50 ms) is harmless.
+ *   - SWIM_EV_ACK: the round trip of a direct probe, timed from when the
+ *     packet whose `probe` equals the event's seq was sent.
  *   - After every input: if swim_has_ready(), swim_ready(), send and
  *     report everything in it, then swim_advance().  What a ready points
  *     to belongs to the core and stays valid until swim_advance(); copy
@@ -54,6 +56,7 @@
 #define SWIM_STREAM_MAX		(32 * 1024 * 1024) /* a TCP frame */
 #define SWIM_MEMBERS_MAX	(1024 * 1024)	/* max_members ceiling */
 #define SWIM_USER_MAX		1024	/* a user message, in bytes */
+#define SWIM_ACK_PAYLOAD_MAX	256	/* what our acks carry, in bytes */
 
 struct keyring;
 
@@ -97,15 +100,17 @@ enum swim_event_type {
 	SWIM_EV_FAILED,		/* declared dead */
 	SWIM_EV_REAP,		/* forgotten after reconnect_timeout */
 	SWIM_EV_CONFLICT,	/* another address claims member's name */
-	SWIM_EV_USER		/* a user message arrived (no member) */
+	SWIM_EV_USER,		/* a user message arrived (no member) */
+	SWIM_EV_ACK		/* our direct probe answered, with a payload */
 };
 
 struct swim_event {
 	enum swim_event_type	 type;
 	struct swim_member_info	 member;
 	struct swim_addr	 other;		/* CONFLICT: claimant; USER: from */
-	const void		*data;		/* USER: the message */
-	size_t			 len;
+	uint32_t		 seq;		/* ACK: the probe's */
+	const void		*data;		/* USER: the message; ACK: the */
+	size_t			 len;		/*   payload the ack carried */
 };
 
 enum swim_out_type {
@@ -119,6 +124,8 @@ struct swim_out {
 	struct swim_addr	 to;
 	uint64_t		 conn;
 	int			 join;		/* from swim_join() */
+	uint32_t		 probe;		/* PACKET: our direct probe, its
+						   seq (0: not one) */
 	uint64_t		 deadline;	/* STREAM: give up then */
 	const void		*data;
 	size_t			 len;
@@ -230,6 +237,16 @@ int	 swim_force_leave(struct swim *, const char *, uint64_t);
 int	 swim_user_broadcast(struct swim *, const void *, size_t, uint64_t);
 int	 swim_user_send(struct swim *, const struct swim_addr *, const void *,
 	    size_t, uint64_t);
+/*
+ * The payload of the acks we send from now on, when a probe of us
+ * arrives (at most SWIM_ACK_PAYLOAD_MAX bytes; 0 bytes: none), as
+ * memberlist's ping delegate: Consul's network coordinates travel so.
+ * When an ack to a direct probe of ours comes back over UDP with a
+ * payload, a SWIM_EV_ACK event gives it with the probe's seq, and the
+ * daemon, which saw when the packet marked with that seq (out.probe)
+ * left, knows the round-trip time.  -1 if too large.
+ */
+int	 swim_set_ack_payload(struct swim *, const void *, size_t);
 /* New tags for us, gossiped with a higher incarnation. */
 int	 swim_set_tags(struct swim *, const char *const *, size_t, uint64_t);
 

@@ -155,9 +155,13 @@ swim_msg_pack(msgpack_packer *pk, const struct swim_msg *m)
 		break;
 	case SWIM_MSG_ACK:
 	case SWIM_MSG_NACK:
-		msgpack_pack_array(pk, 2);
+		msgpack_pack_array(pk, m->payloadlen > 0 ? 3 : 2);
 		msgpack_pack_uint8(pk, m->type);
 		msgpack_pack_uint32(pk, m->seq);
+		if (m->payloadlen > 0) {
+			msgpack_pack_bin(pk, m->payloadlen);
+			msgpack_pack_bin_body(pk, m->payload, m->payloadlen);
+		}
 		break;
 	case SWIM_MSG_SUSPECT:
 	case SWIM_MSG_DEAD:
@@ -304,6 +308,18 @@ swim_msg_unpack(const msgpack_object *o, struct swim_msg *m)
 		return 0;
 	case SWIM_MSG_ACK:
 	case SWIM_MSG_NACK:
+		/*
+		 * A payload is optional (older peers send none) and opaque
+		 * here; one that is not a bin of a sane size is ignored, as
+		 * an item a later version might add.
+		 */
+		if (type == SWIM_MSG_ACK && n >= 3 &&
+		    a[2].type == MSGPACK_OBJECT_BIN &&
+		    a[2].via.bin.size > 0 &&
+		    a[2].via.bin.size <= SWIM_ACK_PAYLOAD_MAX) {
+			m->payload = a[2].via.bin.ptr;
+			m->payloadlen = a[2].via.bin.size;
+		}
 		return get_u32(&a[1], &m->seq);
 	case SWIM_MSG_SUSPECT:
 	case SWIM_MSG_DEAD:

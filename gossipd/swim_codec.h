@@ -6,7 +6,7 @@
  *
  *   PING      [1, seq, target name]
  *   INDIRECT  [2, seq, target name, target ip, target port, want nack]
- *   ACK       [3, seq]
+ *   ACK       [3, seq] or [3, seq, bin]: the payload (coordinates)
  *   NACK      [4, seq]
  *   SUSPECT   [5, incarnation, node, from]
  *   ALIVE     [6, incarnation, node, ip, port, {tag: value...}]
@@ -62,6 +62,8 @@ struct swim_msg {
 	struct swim_addr	 addr;
 	const void		*user;		/* USER: into the unpacked */
 	size_t			 userlen;
+	const void		*payload;	/* ACK: into the unpacked */
+	size_t			 payloadlen;
 	char			 tags[SWIM_TAGS_MAX];
 	size_t			 tagslen;
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "coordinate.h"
 #include "duration.h"
 #include "imsg_types.h"
 #include "log.h"
@@ -114,7 +115,7 @@ agent_self_request(struct imsgev *iev, struct imsg *imsg)
 
 	imsg_need_len(imsg, 0, iev->name);
 	mpack_out_init(&out);
-	msgpack_pack_map(pk, 15);
+	msgpack_pack_map(pk, 16);
 	mpack_kv_str(pk, "node_id", raftd_node_id);
 	mpack_kv_str(pk, "node_name", c->node_name);
 	mpack_kv_str(pk, "datacenter", c->datacenter);
@@ -129,6 +130,8 @@ agent_self_request(struct imsgev *iev, struct imsg *imsg)
 	mpack_kv_bool(pk, "leader_known", node_leader_addr(&raftd)[0] != '\0');
 	mpack_kv_str(pk, "leader_addr", node_leader_addr(&raftd));
 	mpack_kv_bool(pk, "leader", node_is_leader(&raftd));
+	mpack_str(pk, "coord");
+	coord_pack(pk, coord_self(0));
 	/* Sections of Stats, as consul info prints them. */
 	mpack_str(pk, "stats");
 	msgpack_pack_map(pk, raftd.raft != NULL ? 3 : 1);

@@ -11,6 +11,7 @@
 
 #include "catalog_state.h"
 #include "config.h"
+#include "coord_state.h"
 #include "log.h"
 #include "raftd.h"
 #include "query_state.h"
@@ -72,11 +73,12 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    mpack_get_uint(&a[4], &cons) == -1 || cons > KV_CONS_CONSISTENT ||
 	    mpack_get_uint(&a[5], &out->max_stale_ms) == -1)
 		goto done;
-	/* Every query but five names a node, a service, a state or ID. */
+	/* Every query but these names a node, a service, a state or ID. */
 	if ((q != CAT_Q_NODES && q != CAT_Q_SERVICES &&
 	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW &&
 	    q != CAT_Q_DATACENTERS && q != CAT_Q_PQUERY_LIST &&
-	    q != CAT_Q_INSTANCES) == (arg[0] == '\0'))
+	    q != CAT_Q_INSTANCES && q != CAT_Q_COORD_NODES &&
+	    q != CAT_Q_COORD_DCS) == (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
@@ -120,11 +122,15 @@ cat_query_index(const struct cat_read *rd)
 		b = cat_state_index(&raftd.store, "checks");
 		return a > b ? a : b;
 	case CAT_Q_DATACENTERS:
+	case CAT_Q_COORD_DCS:
 		return 1;	/* from gossip: nothing to block on */
 	case CAT_Q_PQUERY_LIST:
 	case CAT_Q_PQUERY_GET:
 	case CAT_Q_PQUERY_LOOKUP:
 		return cat_state_index(&raftd.store, PQUERIES_TABLE);
+	case CAT_Q_COORD_NODES:
+	case CAT_Q_COORD_NODE:
+		return cat_state_index(&raftd.store, COORDS_TABLE);
 	case CAT_Q_DNS_VIEW:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
@@ -297,62 +303,218 @@ emit_health(void *arg, const struct cat_service *s)
 	return 0;
 }
 
-/* The datacenters of the WAN pool's servers, distinct. */
+/*
+ * The datacenters of the WAN pool's alive servers, distinct, with the
+ * median of the estimated round-trip times from us to their servers
+ * (-1 when no coordinate of theirs is known yet).
+ */
+#define DC_MAX		256
+#define DC_SERVERS_MAX	64
+
 struct dc_list {
-	char		 dcs[256][64];
+	char		 dcs[DC_MAX][64];
+	double		 rtt[DC_MAX];
+	double		 samples[DC_MAX][DC_SERVERS_MAX];
+	size_t		 nsamples[DC_MAX];
 	size_t		 n;
+	const char	*dc;		/* dc_servers(): the one wanted */
+	struct cat_emit	*e;
+	struct mpack_out *out;
+	size_t		 nout;
 };
+
+/* A WAN member that is an alive server: its datacenter, or NULL. */
+static const char *
+wan_server_dc(const char *name, uint64_t status, const msgpack_object *tags,
+    char *dc, size_t dclen)
+{
+	char	 role[16];
+
+	if (status != 1 || mpack_copy_str(mpack_map_get(tags, "role"), role,
+	    sizeof(role)) == -1 || strcmp(role, "consul") != 0 ||
+	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, dclen) == -1 ||
+	    !dc_name_valid(dc))
+		return NULL;
+	return dc;
+}
+
+/* A WAN member's coordinate (ours from our own pool); -1 if none. */
+static int
+wan_coord(const char *name, struct coord *c)
+{
+	struct config	*conf = raftd_child.conf;
+	size_t		 n = strlen(conf->node_name);
+
+	if (strncmp(name, conf->node_name, n) == 0 && name[n] == '.' &&
+	    strcmp(name + n + 1, conf->datacenter) == 0) {
+		*c = *coord_self(1);
+		return 0;
+	}
+	return coord_wan_get(name, c);
+}
 
 static void
 dc_member(void *arg, const char *name, const char *ip, uint64_t port,
     uint64_t status, const msgpack_object *tags)
 {
 	struct dc_list	*l = arg;
-	char		 dc[64], role[16];
+	struct coord	 c;
+	char		 dc[64];
 	size_t		 i;
 
-	if (mpack_copy_str(mpack_map_get(tags, "role"), role,
-	    sizeof(role)) == -1 || strcmp(role, "consul") != 0 ||
-	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, sizeof(dc)) == -1 ||
-	    !dc_name_valid(dc))
+	if (wan_server_dc(name, status, tags, dc, sizeof(dc)) == NULL)
 		return;
 	for (i = 0; i < l->n; i++)
 		if (strcmp(l->dcs[i], dc) == 0)
+			break;
+	if (i == l->n) {
+		if (l->n == DC_MAX)
 			return;
-	if (l->n < sizeof(l->dcs) / sizeof(l->dcs[0]))
 		strlcpy(l->dcs[l->n++], dc, sizeof(l->dcs[0]));
+	}
+	if (l->nsamples[i] < DC_SERVERS_MAX && wan_coord(name, &c) == 0)
+		l->samples[i][l->nsamples[i]++] = coord_rtt(coord_self(1), &c);
 }
 
 static int
-dc_cmp(const void *a, const void *b)
+dbl_cmp(const void *a, const void *b)
 {
-	return strcmp(a, b);
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
 }
 
-/*
- * CAT_Q_DATACENTERS: this one first, then the others by name (by
- * round-trip time once there are network coordinates).
- */
-static void
-emit_datacenters(struct cat_emit *e)
+struct dc_order {
+	const char	*name;
+	double		 rtt;
+};
+
+/* By estimated RTT; those with none after, by name. */
+static int
+dc_cmp(const void *a, const void *b)
 {
-	struct dc_list		*l;
-	struct mpack_out	 out;
-	const char		*self = raftd_child.conf->datacenter;
-	size_t			 i;
+	const struct dc_order	*x = a, *y = b;
+
+	if ((x->rtt < 0) != (y->rtt < 0))
+		return x->rtt < 0 ? 1 : -1;
+	if (x->rtt != y->rtt)
+		return x->rtt < y->rtt ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* This datacenter first, then the others by RTT (by name without). */
+static struct dc_list *
+dc_list_build(void)
+{
+	struct dc_list	*l;
+	struct dc_order	 order[DC_MAX];
+	char		 names[DC_MAX][64];
+	size_t		 i;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		fatal("catalog");
-	strlcpy(l->dcs[0], self, sizeof(l->dcs[0]));
+	strlcpy(l->dcs[0], raftd_child.conf->datacenter, sizeof(l->dcs[0]));
 	l->n = 1;
 	members_walk(1, dc_member, l);
-	qsort(l->dcs[1], l->n - 1, sizeof(l->dcs[0]), dc_cmp);
+	for (i = 0; i < l->n; i++) {
+		l->rtt[i] = -1;
+		if (l->nsamples[i] > 0) {
+			qsort(l->samples[i], l->nsamples[i], sizeof(double),
+			    dbl_cmp);
+			l->rtt[i] = l->samples[i][l->nsamples[i] / 2];
+		}
+		memcpy(names[i], l->dcs[i], sizeof(names[i]));
+		order[i].name = names[i];
+		order[i].rtt = l->rtt[i];
+	}
+	if (l->n > 1)
+		qsort(&order[1], l->n - 1, sizeof(order[0]), dc_cmp);
+	for (i = 0; i < l->n; i++) {
+		strlcpy(l->dcs[i], order[i].name, sizeof(l->dcs[0]));
+		l->rtt[i] = order[i].rtt;
+	}
+	return l;
+}
+
+/* CAT_Q_DATACENTERS. */
+static void
+emit_datacenters(struct cat_emit *e)
+{
+	struct dc_list		*l = dc_list_build();
+	struct mpack_out	 out;
+	size_t			 i;
+
 	for (i = 0; i < l->n; i++) {
 		mpack_out_init(&out);
 		mpack_str(&out.pk, l->dcs[i]);
 		emit(e, &out);
 	}
 	free(l);
+}
+
+/* Count, then pack, the servers of l->dc with a coordinate. */
+static void
+dc_server(void *arg, const char *name, const char *ip, uint64_t port,
+    uint64_t status, const msgpack_object *tags)
+{
+	struct dc_list	*l = arg;
+	struct coord	 c;
+	char		 dc[64], shortname[CAT_STR_MAX + 1];
+	size_t		 n;
+
+	if (wan_server_dc(name, status, tags, dc, sizeof(dc)) == NULL ||
+	    strcmp(dc, l->dc) != 0 || wan_coord(name, &c) == -1)
+		return;
+	if (l->out == NULL) {
+		l->nout++;
+		return;
+	}
+	/* Consul names them without the ".<dc>" of the WAN pool. */
+	strlcpy(shortname, name, sizeof(shortname));
+	n = strlen(shortname);
+	if (n > strlen(dc) + 1 && shortname[n - strlen(dc) - 1] == '.' &&
+	    strcmp(shortname + n - strlen(dc), dc) == 0)
+		shortname[n - strlen(dc) - 1] = '\0';
+	msgpack_pack_array(&l->out->pk, 2);
+	mpack_str(&l->out->pk, shortname);
+	coord_pack(&l->out->pk, &c);
+}
+
+/* CAT_Q_COORD_DCS: [dc, [[server, coordinate]...]], in that order. */
+static void
+emit_coord_dcs(struct cat_emit *e)
+{
+	struct dc_list		*l = dc_list_build();
+	struct mpack_out	 out;
+	size_t			 i;
+
+	for (i = 0; i < l->n; i++) {
+		l->dc = l->dcs[i];
+		l->out = NULL;
+		l->nout = 0;
+		members_walk(1, dc_server, l);
+		mpack_out_init(&out);
+		msgpack_pack_array(&out.pk, 2);
+		mpack_str(&out.pk, l->dcs[i]);
+		msgpack_pack_array(&out.pk, l->nout);
+		l->out = &out;
+		members_walk(1, dc_server, l);
+		emit(e, &out);
+	}
+	free(l);
+}
+
+/* CAT_Q_COORD_NODES, CAT_Q_COORD_NODE: [node, segment, coordinate]. */
+static int
+emit_coord(void *arg, const char *node, const char *segment,
+    const struct coord *c)
+{
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	coord_entry_pack(&out.pk, node, segment, c);
+	emit(arg, &out);
+	return 0;
 }
 
 /* The worse of two statuses. */
@@ -678,6 +840,16 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 			cat_pquery_free(&pq);
 		}
 		break;
+	case CAT_Q_COORD_DCS:
+		emit_coord_dcs(&e);
+		break;
+	case CAT_Q_COORD_NODES:
+		rc = coord_state_walk(&raftd.store, NULL, emit_coord, &e);
+		break;
+	case CAT_Q_COORD_NODE:
+		rc = coord_state_walk(&raftd.store, rd->arg, emit_coord, &e);
+		found = e.n > 0;
+		break;
 	case CAT_Q_DNS_VIEW:
 		rc = cat_state_nodes(&raftd.store, emit_dns_node, &e);
 		checks_clear(&e, 0);
@@ -821,6 +993,24 @@ cat_read_request(struct imsgev *iev, struct imsg *imsg)
 	cat_read_free(&rd);
 }
 
+/* A batch of coordinate updates: bounded, every entry valid. */
+static int
+coord_batch_valid(const msgpack_object *b)
+{
+	char		 node[CAT_STR_MAX + 1], seg[CAT_STR_MAX + 1];
+	struct coord	 c;
+	uint32_t	 i;
+
+	if (b->type != MSGPACK_OBJECT_ARRAY || b->via.array.size == 0 ||
+	    b->via.array.size > COORD_BATCH_MAX)
+		return 0;
+	for (i = 0; i < b->via.array.size; i++)
+		if (coord_entry_unpack(&b->via.array.ptr[i], node,
+		    sizeof(node), seg, sizeof(seg), &c) == -1)
+			return 0;
+	return 1;
+}
+
 /* [op, packed record]; -1 if it does not decode. */
 int
 cat_write_parse(const void *buf, size_t len, int *op)
@@ -863,6 +1053,8 @@ cat_write_parse(const void *buf, size_t len, int *op)
 		cat_pquery_free(&pq);
 		rc = 0;
 	}
+	else if (o == CAT_WRITE_COORD_BATCH && coord_batch_valid(&a[1]))
+		rc = 0;
 	*op = (int)o;
  done:
 	msgpack_unpacked_destroy(&u);
@@ -917,6 +1109,11 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 		if (hold_request(iev, imsg) == -1)
 			kv_write_error(iev, imsg->hdr.peerid,
 			    "No cluster leader");
+		return;
+	}
+	/* Coordinates are batched: see coord.c. */
+	if (op == CAT_WRITE_COORD_BATCH) {
+		coord_batch_request(iev, imsg);
 		return;
 	}
 	idx = cat_propose_raw(&raftd, imsg->data, imsg->len);
@@ -978,6 +1175,13 @@ cat_apply(struct raftd *r, DB_TXN *txn, uint64_t index,
 			if (rc == 0)
 				rc = session_state_node_changed(&r->store,
 				    txn, index, dereg.node, &fx);
+			/* The node went: its coordinates with it. */
+			if (rc == 0 && (dereg.service_id == NULL ||
+			    *dereg.service_id == '\0') &&
+			    (dereg.check_id == NULL ||
+			    *dereg.check_id == '\0'))
+				rc = coord_state_node_gone(&r->store, txn,
+				    index, dereg.node);
 			cat_deregister_free(&dereg);
 		} else if (op == CAT_WRITE_SESSION_CREATE &&
 		    cat_session_unpack(&a[1], &se) == 0) {
@@ -1003,6 +1207,8 @@ cat_apply(struct raftd *r, DB_TXN *txn, uint64_t index,
 			    sizeof(res->err));
 			cat_pquery_free(&pq);
 		}
+		else if (op == CAT_WRITE_COORD_BATCH)
+			rc = coord_state_batch(&r->store, txn, index, &a[1]);
 	}
 	msgpack_unpacked_destroy(&u);
 	if (rc == -1)

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "mpack.h"
 #include "catalog_codec.h"
+#include "coord_state.h"
 #include "raftd.h"
 #include "rpc_codec.h"
 
@@ -519,7 +520,8 @@ cat_item_valid(const void *buf, size_t len, int query)
 	struct cat_check	 c;
 	struct cat_session	 se;
 	struct cat_pquery	 pq;
-	char			 str[CAT_STR_MAX + 1];
+	struct coord		 co;
+	char			 str[CAT_STR_MAX + 1], seg[CAT_STR_MAX + 1];
 	uint32_t		 i;
 	int			 rc = -1;
 
@@ -599,6 +601,32 @@ cat_item_valid(const void *buf, size_t len, int query)
 	case CAT_Q_DATACENTERS:
 		if (mpack_copy_str(&u.data, str, sizeof(str)) == 0 &&
 		    dc_name_valid(str))
+			rc = 0;
+		break;
+	case CAT_Q_COORD_NODES:
+	case CAT_Q_COORD_NODE:
+		if (coord_entry_unpack(&u.data, str, sizeof(str), seg,
+		    sizeof(seg), &co) == 0)
+			rc = 0;
+		break;
+	case CAT_Q_COORD_DCS:
+		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+		    u.data.via.array.size != 2 ||
+		    mpack_copy_str(&a[0], str, sizeof(str)) == -1 ||
+		    !dc_name_valid(str) || a[1].type != MSGPACK_OBJECT_ARRAY ||
+		    a[1].via.array.size > CAT_LIST_MAX)
+			break;
+		for (i = 0; i < a[1].via.array.size; i++) {
+			const msgpack_object	*sv = &a[1].via.array.ptr[i];
+
+			if (sv->type != MSGPACK_OBJECT_ARRAY ||
+			    sv->via.array.size != 2 ||
+			    mpack_copy_str(&sv->via.array.ptr[0], seg,
+			    sizeof(seg)) == -1 || seg[0] == '\0' ||
+			    coord_unpack(&sv->via.array.ptr[1], &co) == -1)
+				break;
+		}
+		if (i == a[1].via.array.size)
 			rc = 0;
 		break;
 	case CAT_Q_DNS_VIEW:

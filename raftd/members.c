@@ -96,6 +96,7 @@ member_update(struct imsgev *iev, struct imsg *imsg)
 		if (m->pool == pool && strcmp(m->name, name) == 0)
 			break;
 	if (status == 0) {
+		coord_member_gone(pool, name);
 		if (m != NULL) {
 			TAILQ_REMOVE(&members, m, entry);
 			nmembers--;

@@ -105,6 +105,9 @@ raftd_dispatch_gossipd(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KEYRING_SAVE:
 		keyring_save(iev, imsg);
 		break;
+	case IMSG_COORD_GOSSIP:
+		coord_gossip(iev, imsg);
+		break;
 	default:
 		fatalx("raftd: unexpected type %u from gossipd",
 		    imsg->hdr.type);
@@ -153,6 +156,7 @@ main(int argc, char *argv[])
 
 	forward_init(c);
 	ae_init(c);
+	coord_sync_init(c);
 	dnsfeed_init(c);
 	if (chdir(c->conf->data_dir) == -1)
 		fatal("raftd: data_dir %s", c->conf->data_dir);
@@ -170,6 +174,7 @@ main(int argc, char *argv[])
 	c->reload = raftd_reload;
 	local_start();
 	ae_start(c);
+	coord_sync_start(c);
 	session_start();
 	dnsfeed_start(c);
 	/* gossipd starts its pools on the node id, with these keys. */

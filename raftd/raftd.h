@@ -5,7 +5,9 @@
  * commands; kv.c answers KV requests; watch.c parks blocking queries;
  * gossip.c relays gossip operations and keeps the keyring files;
  * events.c keeps the user events; readindex.c holds reads until the
- * leader has confirmed it still leads.
+ * leader has confirmed it still leads; coord.c keeps this agent's
+ * network coordinates, sends the LAN one to the servers and, on the
+ * leader, batches everyone's into the catalog (coord_state.c).
  */
 #ifndef CONSULD_RAFTD_H
 #define CONSULD_RAFTD_H
@@ -330,6 +332,18 @@ void	 dnsfeed_start(struct child *);
 void	 ae_init(struct child *);
 void	 ae_start(struct child *);
 void	 ae_schedule(void);
+
+/* coord.c */
+struct coord;
+void	 coord_sync_init(struct child *);
+void	 coord_sync_start(struct child *);
+void	 coord_gossip(struct imsgev *, struct imsg *);
+void	 coord_member_gone(uint8_t, const char *);
+void	 coord_batch_request(struct imsgev *, struct imsg *);
+/* Our coordinate in a pool (0 LAN, 1 WAN). */
+const struct coord *coord_self(int);
+/* A WAN member's latest coordinate: 0, or -1 if none is known. */
+int	 coord_wan_get(const char *, struct coord *);
 
 /* reconcile.c */
 void	 reconcile_check(struct raftd *);

@@ -20,6 +20,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "catalog_state.h"
+#include "coord_state.h"
 #include "raftd.h"
 #include "query_state.h"
 #include "session_state.h"
@@ -47,7 +48,8 @@ snapshot_build(struct raftd *r, struct snapshot_writer *w, uint64_t *index,
 	if (kv_state_dump(&r->store, w) == -1 ||
 	    cat_state_dump(&r->store, w) == -1 ||
 	    session_state_dump(&r->store, w) == -1 ||
-	    query_state_dump(&r->store, w) == -1) {
+	    query_state_dump(&r->store, w) == -1 ||
+	    coord_state_dump(&r->store, w) == -1) {
 		snapshot_writer_free(w);
 		return -1;
 	}
@@ -260,6 +262,8 @@ restore_record(void *arg, enum snapshot_record type,
 		return session_state_load(&r->store, r->restore_txn, rec);
 	if (type == SNAP_REC_PQUERY)
 		return query_state_load(&r->store, r->restore_txn, rec);
+	if (type == SNAP_REC_COORD)
+		return coord_state_load(&r->store, r->restore_txn, rec);
 	return kv_state_load(&r->store, r->restore_txn, type, rec);
 }
 
@@ -281,6 +285,7 @@ snapshot_restore(struct raftd *r, const void *buf, size_t len)
 	    cat_state_clear(&r->store, r->restore_txn) == -1 ||
 	    session_state_clear(&r->store, r->restore_txn) == -1 ||
 	    query_state_clear(&r->store, r->restore_txn) == -1 ||
+	    coord_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1) {
 		store_abort(r->restore_txn);
 		r->restore_txn = NULL;
@@ -319,6 +324,7 @@ snapshot_install(struct raftd *r, const struct raft_snapshot_meta *meta,
 	    cat_state_clear(&r->store, r->restore_txn) == -1 ||
 	    session_state_clear(&r->store, r->restore_txn) == -1 ||
 	    query_state_clear(&r->store, r->restore_txn) == -1 ||
+	    coord_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1 ||
 	    store_put_u64(&r->store, r->store.stable, r->restore_txn,
 	    "snap_index", meta->index) == -1 ||

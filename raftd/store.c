@@ -134,7 +134,8 @@ store_open(struct store *s, const char *dir)
 	    store_db_open(s, &s->sessions, "sessions.db") == -1 ||
 	    store_db_open(s, &s->sess_nodes, "sess_nodes.db") == -1 ||
 	    store_db_open(s, &s->sess_keys, "sess_keys.db") == -1 ||
-	    store_db_open(s, &s->pqueries, "pqueries.db") == -1)
+	    store_db_open(s, &s->pqueries, "pqueries.db") == -1 ||
+	    store_db_open(s, &s->coords, "coords.db") == -1)
 		return -1;
 	if (store_get_u64(s, s->stable, NULL, "snap_index",
 	    &s->snap_index) == -1 ||
@@ -159,7 +160,8 @@ store_close(struct store *s)
 	DB	**dbs[] = { &s->log, &s->stable, &s->kv, &s->kv_tomb,
 		    &s->tables, &s->cat_nodes, &s->cat_services,
 		    &s->cat_svc_names, &s->cat_checks, &s->sessions,
-		    &s->sess_nodes, &s->sess_keys, &s->pqueries };
+		    &s->sess_nodes, &s->sess_keys, &s->pqueries,
+		    &s->coords };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {

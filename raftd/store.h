@@ -30,6 +30,7 @@ struct store {
 	DB		*sess_nodes;	/* node NUL id -> "" */
 	DB		*sess_keys;	/* id NUL held key -> "" */
 	DB		*pqueries;	/* query_state.h: id -> cat_pquery */
+	DB		*coords;	/* coord_state.h: node NUL segment */
 	uint64_t	 first_index;	/* first entry in the log, 0 if none */
 	uint64_t	 last_index;	/* last entry in the log, 0 if none */
 	uint64_t	 snap_index;	/* the log starts after it */

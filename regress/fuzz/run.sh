@@ -12,7 +12,7 @@ out=build/fuzz
 mkdir -p "$out"
 pkgs="libevent yaml-0.1 msgpack libbsd-overlay jansson libsodium"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -I common $(pkg-config --cflags $pkgs)"
-libs="$(pkg-config --libs $pkgs)"
+libs="$(pkg-config --libs $pkgs) -lm"
 common="common/config.c common/config_keys.c common/duration.c common/log.c common/mpack.c common/imsg.c common/kv_codec.c common/snapshot_format.c common/goquote.c"
 pass=0 fail=0
 for src in regress/fuzz/fuzz_*.c; do

@@ -4,7 +4,7 @@
 # service, node; health node, checks, service, state; agent services
 # and checks), errors are 400 with Consul's text, every field the
 # answers carry is a valid selector, blocking queries keep their index,
-# and ?near puts the named node's elements first.
+# and ?near sorts by the estimated round-trip time from the named node.
 . "$(dirname "$0")/../lib/agent.sh"
 
 agent_start_server 30 "$test_tmp/agent.log" "$test_tmp/data"
@@ -18,6 +18,15 @@ until [ "$(curl -s "$url/v1/status/leader")" != '""' ] &&
 done
 
 put() { curl -s -X PUT --data-binary "$2" "$url/v1/$1"; }
+# poll SECONDS CMD...: until CMD succeeds.
+poll() {
+	limit=$(($1 * 10)) i=0; shift
+	while [ $i -lt $limit ]; do
+		"$@" && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
 # f PATH EXPR: GET PATH with ?filter=EXPR.
 f() { curl -s -G --data-urlencode "filter=$2" "$url/v1/$1"; }
 # fcode PATH EXPR: the status code and the body on one line.
@@ -247,13 +256,25 @@ wait $bpid
 check "a filtered blocking query wakes on a change and filters it" \
     [ "$(jq -c '[.[].Service.ID]' "$test_tmp/blocked")" = '[]' ]
 
-# ?near, with no coordinates: the named node's elements first.
+# ?near sorts by the round-trip time the coordinates estimate: put the
+# nodes on a line, node30 at 0 and n1, n2, n3 1, 2 and 3 ms from it.
+for n in node30:0 n1:0.001 n2:0.002 n3:0.003; do
+	put coordinate/update '{"Node":"'"${n%%:*}"'","Segment":"","Coord":
+	    {"Vec":['"${n#*:}"',0,0,0,0,0,0,0],"Error":0.2,"Adjustment":0,
+	    "Height":0.00001}}' >/dev/null
+done
+coords_in() {
+	[ "$(curl -s "$url/v1/coordinate/nodes" | jq -c '[.[] |
+	    select(.Node != "node30") | .Coord.Vec[0]] | sort')" = \
+	    '[0.001,0.002,0.003]' ]
+}
+check "the coordinates are in the catalog" poll 30 coords_in
 check "catalog/nodes?near=_agent: this agent's node first" \
     [ "$(curl -s "$url/v1/catalog/nodes?near=_agent" | jq -c '[.[].Node]')" = \
     '["node30","n1","n2","n3"]' ]
 check "catalog/nodes?near=n3" \
     [ "$(curl -s "$url/v1/catalog/nodes?near=n3" | jq -c '[.[].Node]')" = \
-    '["n3","n1","n2","node30"]' ]
+    '["n3","n2","n1","node30"]' ]
 check "catalog/nodes?near=an unknown node: the usual order" \
     [ "$(curl -s "$url/v1/catalog/nodes?near=nobody" | jq -c '[.[].Node]')" = \
     '["n1","n2","n3","node30"]' ]

@@ -6,6 +6,8 @@
 # endpoints ignore ?dc; a bad or unknown datacenter is an error; with the
 # other datacenter down, requests for it fail with "No path to
 # datacenter" while local ones go on, and work again once it is back.
+# Each server's WAN coordinates list both, and rtt -wan estimates the
+# round trip between them.
 . "$(dirname "$0")/../lib/agent.sh"
 
 dc1_pid="" dc2_pid=""
@@ -109,6 +111,25 @@ check "an unknown datacenter is 500 No path to datacenter" \
     "No path to datacenter 500" ]
 check "a datacenter name with bad characters is a 400" \
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$u1/kv/where?dc=d%2Fc")" = 400 ]
+
+# WAN coordinates: each server times its probes of the other.
+wan_coords() {
+	curl -s "$u1/coordinate/datacenters" | jq -e '
+	    [.[].Datacenter] == ["dc1", "dc2"] and all(.[]; .AreaID == "WAN") and
+	    [.[0].Coordinates[].Node] == ["node42"] and
+	    [.[1].Coordinates[].Node] == ["node43"] and
+	    all(.[].Coordinates[]; (.Coord.Vec | length) == 8)' >/dev/null 2>&1
+}
+check "coordinate/datacenters lists both, each with its server" \
+    poll 60 wan_coords
+agent_ports 42
+out=$(CONSUL_HTTP_ADDR=127.0.0.1:$http_port "$CONSULCTL" rtt -wan \
+    node42.dc1 node43.dc2 2>&1)
+diag "$out"
+ms=$(echo "$out" | sed -n \
+    's/^Estimated node42.dc1 <-> node43.dc2 rtt: \([0-9.]*\) ms (using WAN coordinates)$/\1/p')
+check "consulctl rtt -wan between the two servers: positive, below 10 ms" \
+    awk -v m="${ms:-0}" 'BEGIN { exit !(m > 0 && m < 10) }'
 
 # dc2 down: dc1 answers its own requests, fails dc2's, then recovers.
 stop_kill() {

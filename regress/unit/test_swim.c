@@ -62,7 +62,10 @@ struct sim_node {
 	int			 deaf;		/* hears nothing */
 	int			 udp_deaf;	/* hears TCP only */
 	uint64_t		 tick_at;
-	size_t			 ev[SWIM_EV_USER + 1];
+	size_t			 ev[SWIM_EV_ACK + 1];
+	uint32_t		 probe_seq;	/* of the last probe sent */
+	size_t			 acks_ok;	/* timed, right payload */
+	size_t			 acks_bad;
 	int			 user_seen;	/* the test message */
 	int			 user_pass;	/* pass it on */
 	int			 direct_seen;
@@ -281,7 +284,7 @@ mix(uint64_t h, uint64_t v)
 }
 
 static const char *const ev_names[] = {
-	"join", "update", "leave", "failed", "reap", "conflict", "user"
+	"join", "update", "leave", "failed", "reap", "conflict", "user", "ack"
 };
 
 static void
@@ -332,6 +335,15 @@ sim_event(struct sim *s, int i, const struct swim_event *e)
 		break;
 	case SWIM_EV_USER:
 		break;
+	case SWIM_EV_ACK:
+		/* The target's payload, for the probe last sent. */
+		if (e->seq == s->nodes[i].probe_seq && e->len == strlen(
+		    s->nodes[j].name) && memcmp(e->data, s->nodes[j].name,
+		    e->len) == 0)
+			s->nodes[i].acks_ok++;
+		else
+			s->nodes[i].acks_bad++;
+		break;
 	}
 }
 
@@ -361,6 +373,8 @@ sim_drain(struct sim *s, int i)
 					    o->len);
 				continue;
 			}
+			if (o->probe != 0)
+				nd->probe_seq = o->probe;
 			if ((to = sim_index(s, &o->to)) == -1 ||
 			    sim_cut(s, i, to))
 				continue;
@@ -692,6 +706,8 @@ test_codec(void)
 	m[7].user = "\x93\x01\x02\x03";
 	m[7].userlen = 4;
 	m[1].nack = 1;
+	m[2].payload = "\x01\x02\x03";
+	m[2].payloadlen = 3;
 	m[5].addr.family = AF_INET6;
 	m[5].addr.ip[15] = 9;
 	CHECK(swim_tags_flatten(kv, 3, m[5].tags, &m[5].tagslen) == 0);
@@ -713,6 +729,9 @@ test_codec(void)
 		case SWIM_MSG_ACK:
 		case SWIM_MSG_NACK:
 			CHECK(back.seq == m[i].seq);
+			CHECK(back.payloadlen == m[i].payloadlen &&
+			    (back.payloadlen == 0 || memcmp(back.payload,
+			    m[i].payload, back.payloadlen) == 0));
 			break;
 		case SWIM_MSG_SUSPECT:
 		case SWIM_MSG_DEAD:
@@ -733,6 +752,30 @@ test_codec(void)
 		}
 	}
 	msgpack_unpacked_destroy(&u);
+
+	/*
+	 * An ack's third item that is not a payload we take (a string, an
+	 * oversized bin) is ignored, as an older or newer peer's would be.
+	 */
+	for (i = 0; i < 2; i++) {
+		mpack_out_init(&out);
+		msgpack_pack_array(&out.pk, 3);
+		msgpack_pack_uint8(&out.pk, SWIM_MSG_ACK);
+		msgpack_pack_uint32(&out.pk, 77);
+		if (i == 0)
+			mpack_str(&out.pk, "coordinate");
+		else {
+			msgpack_pack_bin(&out.pk, SWIM_ACK_PAYLOAD_MAX + 1);
+			msgpack_pack_bin_body(&out.pk, big, 1);
+			for (n = 1; n < SWIM_ACK_PAYLOAD_MAX + 1; n++)
+				msgpack_pack_bin_body(&out.pk, "x", 1);
+		}
+		CHECK(swim_single_parse(out.sbuf.data, out.sbuf.size,
+		    &back) == 0);
+		CHECK(back.type == SWIM_MSG_ACK && back.seq == 77 &&
+		    back.payloadlen == 0);
+		mpack_out_free(&out);
+	}
 
 	/* Push-pull. */
 	mpack_out_init(&out);
@@ -961,6 +1004,52 @@ test_user(void)
 		    s.now) == -1);
 		swim_advance(s.nodes[5].sw);
 	}
+	if (test_current_failed)
+		SIM_CHECK(0);
+	sim_free(&s);
+}
+
+/*
+ * Ack payloads (network coordinates): each member's acks carry what it
+ * set, and the prober sees it with the seq of the probe it timed.
+ */
+static void
+test_ack_payload(void)
+{
+	struct sim		 s;
+	unsigned char		 big[SWIM_ACK_PAYLOAD_MAX + 1];
+	size_t			 ok = 0, bad = 0;
+	int			 i;
+
+	test_name = "ack_payload";
+	CHECK(sim_cluster(&s, 8, seed_for(21), NULL));
+	memset(big, 'x', sizeof(big));
+	CHECK(swim_set_ack_payload(s.nodes[0].sw, big, sizeof(big)) == -1);
+	/* Before any payload: no ack events. */
+	sim_run(&s, 5000);
+	for (i = 0; i < s.n; i++)
+		CHECK(s.nodes[i].ev[SWIM_EV_ACK] == 0);
+	for (i = 0; i < s.n; i++)
+		CHECK(swim_set_ack_payload(s.nodes[i].sw, s.nodes[i].name,
+		    strlen(s.nodes[i].name)) == 0);
+	sim_run(&s, 10000);
+	for (i = 0; i < s.n; i++) {
+		ok += s.nodes[i].acks_ok;
+		bad += s.nodes[i].acks_bad;
+		CHECK(s.nodes[i].acks_ok > 0);
+	}
+	CHECK(bad == 0);
+	if (!test_current_failed)
+		fprintf(stderr, "# ack_payload: %zu timed acks in 10 s of 8 "
+		    "members\n", ok);
+	/* Cleared: no more. */
+	for (i = 0; i < s.n; i++) {
+		CHECK(swim_set_ack_payload(s.nodes[i].sw, NULL, 0) == 0);
+		s.nodes[i].ev[SWIM_EV_ACK] = 0;
+	}
+	sim_run(&s, 5000);
+	for (i = 0; i < s.n; i++)
+		CHECK(s.nodes[i].ev[SWIM_EV_ACK] == 0);
 	if (test_current_failed)
 		SIM_CHECK(0);
 	sim_free(&s);
@@ -1655,6 +1744,7 @@ main(void)
 		TEST_CASE(test_tcp_fallback),
 		TEST_CASE(test_awareness),
 		TEST_CASE(test_determinism),
+		TEST_CASE(test_ack_payload),
 	};
 
 	return test_main(cases, nitems(cases));
