@@ -112,7 +112,7 @@ $(O)/regress/unit/test_swim: gossipd/swim.c gossipd/swim.h \
 $(O)/regress/unit/test_keyring: gossipd/keyring.c gossipd/keyring.h
 $(O)/regress/unit/test_checkd: $(wildcard checkd/*.c checkd/*.h)
 $(O)/regress/unit/test_filter: apid/filter.c apid/filter.h \
-	apid/filter_schema.c
+	apid/filter_re.c apid/filter_re.h apid/filter_schema.c
 
 $(O)/regress/tools/%: regress/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
