@@ -562,13 +562,21 @@ struct list_ctx {
 	int		 checks;
 	char		*id;		/* GET /v1/agent/service/<id> */
 	struct filter	*filter;	/* ?filter on each value */
+	int		 costly;	/* it ran out of budget */
 };
 
 /* Into the answer, unless ?filter drops it. */
 static void
 list_add(struct list_ctx *lc, json_t *doc, const char *key, json_t *v)
 {
-	if (v != NULL && lc->filter != NULL && !filter_match(lc->filter, v))
+	int	 rc = 1;
+
+	if (v != NULL && lc->filter != NULL && (lc->costly ||
+	    (rc = filter_match(lc->filter, v)) == -1)) {
+		lc->costly = 1;
+		rc = 0;
+	}
+	if (rc == 0)
 		json_decref(v);
 	else
 		json_object_set_new(doc, key, v);
@@ -607,6 +615,11 @@ list_done(struct request *r, struct imsg *imsg)
 		}
 	}
 	msgpack_unpacked_destroy(&u);
+	if (lc->costly) {
+		json_decref(doc);
+		http_error(r->req, 400, FILTER_COSTLY);
+		return;
+	}
 	if (lc->id != NULL) {
 		json_decref(doc);
 		if (found == NULL) {

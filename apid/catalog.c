@@ -741,11 +741,23 @@ services_add(json_t *reply, const struct cat_service *s)
 	}
 }
 
-/* A built element that ?filter drops: freed, and NULL. */
+/*
+ * A built element that ?filter drops: freed, and NULL.  Once the filter
+ * has spent its budget, every element is dropped and the answer is an
+ * error.
+ */
 static json_t *
-filtered(const struct cat_req *cr, json_t *j)
+filtered(struct cat_req *cr, json_t *j)
 {
-	if (j != NULL && cr->filter != NULL && !filter_match(cr->filter, j)) {
+	int	 rc;
+
+	if (j == NULL || cr->filter == NULL)
+		return j;
+	if (cr->costly || (rc = filter_match(cr->filter, j)) == -1) {
+		cr->costly = 1;
+		rc = 0;
+	}
+	if (rc == 0) {
 		json_decref(j);
 		return NULL;
 	}
@@ -930,6 +942,10 @@ cat_read_done(struct request *r, struct imsg *imsg)
 	http_read_headers(r->req, &end);
 	if (end.error[0] != '\0') {
 		http_error(r->req, 500, end.error);
+		goto done;
+	}
+	if (cr->costly) {
+		http_error(r->req, 400, FILTER_COSTLY);
 		goto done;
 	}
 	switch (cr->query) {

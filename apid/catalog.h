@@ -27,6 +27,7 @@ struct cat_req {
 	int			 query;		/* enum cat_query */
 	struct cat_filters	 f;
 	struct filter		*filter;	/* ?filter, or NULL */
+	int			 costly;	/* it ran out of budget */
 	json_t			*node;		/* CAT_Q_NODE */
 	int			 list;		/* node-services: a list */
 	int			 passing;	/* health/service?passing */

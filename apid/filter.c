@@ -17,20 +17,14 @@
  * parts; a value is a "double-quoted" string with Go's escapes, a
  * `raw` string, a number, or a bare selector standing for its own text.
  *
- * The input comes from the network, so everything is bounded (length,
- * nesting, number of matches and patterns, repetition in patterns) and
- * each selector is resolved against the element's schema before any
- * element is seen.  `matches` uses POSIX extended regular expressions
- * after a small translation of the RE2 forms people write most (\d,
- * (?:, a leading (?i)); backreferences, which RE2 has not and which
- * make regexec exponential, are refused.
+ * The input comes from the network, so everything is bounded: length,
+ * nesting, the number of matches and of patterns, and the steps all the
+ * patterns of one filter may take over all the elements it is given.
+ * Each selector is resolved against the element's schema before any
+ * element is seen.  `matches` takes RE2's syntax (filter_re.c).
  */
-#include <sys/types.h>
-
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +32,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "filter_re.h"
 
 #define FILTER_ERR_PREFIX \
 	"Failed to create boolean expression evaluator: "
@@ -103,12 +98,12 @@ struct node {
 	char		*value;
 	long long	 ival;
 	int		 bval;
-	regex_t		 re;
-	int		 have_re;
+	struct fre	*re;		/* M_MATCHES */
 };
 
 struct filter {
 	struct node	*root;
+	uint64_t	 budget;	/* steps left for `matches` */
 };
 
 struct parser {
@@ -580,8 +575,7 @@ node_free(struct node *n)
 		free(n->steps[i].key);
 	free(n->steps);
 	free(n->value);
-	if (n->have_re)
-		regfree(&n->re);
+	fre_free(n->re);
 	free(n);
 }
 
@@ -780,237 +774,25 @@ parse_int(const char *s, long long *out)
 	return 0;
 }
 
-/*
- * regcomp copies what a repetition applies to: a{m,n} becomes n copies
- * of a and a+ two, and copies of a group nest, so ((a{10}){10}){10} is
- * a thousand and x++++ sixteen.  Refuse a pattern whose expansion
- * would exceed FILTER_REGEX_SIZE_MAX atoms, so that what regcomp builds
- * stays small whatever the input.  A bracket or an escape is one atom.
- * The count of what the last atom became never exceeds the sum it is
- * part of, which is checked after every step, so nothing overflows.
- */
-static int
-regex_size_bounded(const char *re)
-{
-	unsigned long	 sums[FILTER_REGEX_LEN_MAX + 2];
-	unsigned long	 last = 0, m, n, k;
-	size_t		 depth = 0;
-	const char	*s = re;
-	int		 comma;
-
-	sums[0] = 0;
-	while (*s != '\0') {
-		if (*s == '(') {
-			if (++depth == sizeof(sums) / sizeof(sums[0]))
-				return 0;
-			sums[depth] = 0;
-			last = 0;
-			s++;
-			continue;
-		}
-		if (*s == ')' && depth > 0) {
-			last = sums[depth--];
-			sums[depth] += last;
-			s++;
-		} else if (*s == '*' || *s == '?' || *s == '+' || *s == '{') {
-			k = *s == '+' ? 2 : 1;
-			if (*s++ == '{') {
-				m = n = 0;
-				comma = 0;
-				for (; is_digit((unsigned char)*s); s++)
-					if ((m = m * 10 + (unsigned long)
-					    (*s - '0')) > FILTER_REGEX_SIZE_MAX)
-						return 0;
-				if (*s == ',') {
-					comma = 1;
-					for (s++; is_digit((unsigned char)*s);
-					    s++)
-						if ((n = n * 10 +
-						    (unsigned long)(*s - '0')) >
-						    FILTER_REGEX_SIZE_MAX)
-							return 0;
-				}
-				if (*s == '}')
-					s++;
-				/* {m,} is m copies and a star. */
-				k = (n > m ? n : m) + (comma && n == 0);
-			}
-			if (k > 1) {
-				sums[depth] += last * (k - 1);
-				last *= k;
-			}
-		} else {
-			if (*s == '[') {
-				s++;
-				if (*s == '^')
-					s++;
-				if (*s == ']')
-					s++;
-				while (*s != '\0' && *s != ']') {
-					if (*s == '[' && (s[1] == ':' ||
-					    s[1] == '.' || s[1] == '=')) {
-						char	 end = s[1];
-
-						s += 2;
-						while (*s != '\0' &&
-						    !(s[0] == end &&
-						    s[1] == ']'))
-							s++;
-						if (*s != '\0')
-							s++;
-					}
-					if (*s != '\0')
-						s++;
-				}
-				if (*s != '\0')
-					s++;
-			} else if (*s == '\\' && s[1] != '\0')
-				s += 2;
-			else
-				s++;
-			last = 1;
-			sums[depth]++;
-		}
-		if (sums[depth] > FILTER_REGEX_SIZE_MAX)
-			return 0;
-	}
-	return 1;
-}
-
-static void
-put(char *out, size_t *n, const char *s)
-{
-	size_t	 len = strlen(s);
-
-	memcpy(out + *n, s, len);
-	*n += len;
-}
-
-/*
- * RE2 to POSIX ERE, for the forms that differ and people use: \d and \D,
- * \d \s \w inside brackets, (?: groups, and a leading (?i).  Anything
- * else goes to regcomp as it is.  NULL after fail().
- */
-static char *
-regex_translate(struct parser *p, const char *re, int *icase)
-{
-	const char	*s = re;
-	char		*out;
-	size_t		 n = 0;
-	int		 bracket = 0;
-
-	*icase = 0;
-	if (strncmp(s, "(?i)", 4) == 0) {
-		*icase = 1;
-		s += 4;
-	}
-	/* The longest expansion is \w in brackets: 2 bytes to 10. */
-	if ((out = malloc(strlen(s) * 6 + 1)) == NULL) {
-		fail(p, "out of memory");
-		return NULL;
-	}
-	while (*s != '\0') {
-		if (!bracket && s[0] == '(' && s[1] == '?' && s[2] == ':') {
-			out[n++] = '(';
-			s += 3;
-			continue;
-		}
-		if (!bracket && s[0] == '[') {
-			bracket = 1;
-			out[n++] = *s++;
-			if (*s == '^')
-				out[n++] = *s++;
-			if (*s == ']')
-				out[n++] = *s++;
-			continue;
-		}
-		if (bracket && s[0] == '[' && (s[1] == ':' || s[1] == '.' ||
-		    s[1] == '=')) {
-			/* [:alpha:] and its kin, copied whole. */
-			char	 end = s[1];
-
-			out[n++] = *s++;
-			out[n++] = *s++;
-			while (*s != '\0' && !(s[0] == end && s[1] == ']'))
-				out[n++] = *s++;
-			if (*s != '\0') {
-				out[n++] = *s++;
-				out[n++] = *s++;
-			}
-			continue;
-		}
-		if (bracket && s[0] == ']') {
-			bracket = 0;
-			out[n++] = *s++;
-			continue;
-		}
-		if (s[0] != '\\' || s[1] == '\0') {
-			out[n++] = *s++;
-			continue;
-		}
-		if (!bracket && s[1] >= '1' && s[1] <= '9') {
-			free(out);
-			fail(p, "Invalid regular expression \"%s\": "
-			    "backreferences are not supported", re);
-			return NULL;
-		}
-		if (!bracket && (s[1] == 'd' || s[1] == 'D')) {
-			put(out, &n, s[1] == 'd' ? "[0-9]" : "[^0-9]");
-			s += 2;
-			continue;
-		}
-		if (bracket && (s[1] == 'd' || s[1] == 's' || s[1] == 'w')) {
-			put(out, &n, s[1] == 'd' ? "0-9" : s[1] == 's' ?
-			    " \t\n\r\f\v" : "A-Za-z0-9_");
-			s += 2;
-			continue;
-		}
-		if (bracket && s[1] != ']' && s[1] != '^' && s[1] != '-') {
-			/* In brackets POSIX has no escapes: the char. */
-			out[n++] = s[1];
-			s += 2;
-			continue;
-		}
-		out[n++] = *s++;
-		out[n++] = *s++;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 static int
 compile_regex(struct parser *p, struct node *m)
 {
-	char	*ere, msg[128];
-	int	 icase, rc;
+	char	 why[FILTER_ERR_MAX];
 
 	if (p->nregex == FILTER_REGEX_MAX) {
 		fail(p, "more than %d regular expressions", FILTER_REGEX_MAX);
 		return -1;
 	}
-	if (strlen(m->value) > FILTER_REGEX_LEN_MAX) {
+	if (strlen(m->value) > FRE_LEN_MAX) {
 		fail(p, "regular expression longer than %d bytes",
-		    FILTER_REGEX_LEN_MAX);
+		    FRE_LEN_MAX);
 		return -1;
 	}
-	if ((ere = regex_translate(p, m->value, &icase)) == NULL)
-		return -1;
-	if (!regex_size_bounded(ere)) {
-		free(ere);
-		fail(p, "Invalid regular expression \"%s\": it repeats "
-		    "to more than %d atoms", m->value, FILTER_REGEX_SIZE_MAX);
-		return -1;
-	}
-	rc = regcomp(&m->re, ere, REG_EXTENDED | REG_NOSUB |
-	    (icase ? REG_ICASE : 0));
-	free(ere);
-	if (rc != 0) {
-		regerror(rc, NULL, msg, sizeof(msg));
+	if ((m->re = fre_compile(m->value, why, sizeof(why))) == NULL) {
 		fail(p, "Invalid regular expression \"%s\": %s", m->value,
-		    msg);
+		    why);
 		return -1;
 	}
-	m->have_re = 1;
 	p->nregex++;
 	return 0;
 }
@@ -1281,6 +1063,7 @@ filter_parse(const char *expr, const struct filter_field *schema, char *err,
 		goto done;
 	}
 	f->root = root;
+	f->budget = FILTER_STEPS_MAX;
 	root = NULL;
  done:
 	if (f == NULL && !p.failed)
@@ -1299,9 +1082,12 @@ filter_free(struct filter *f)
 	free(f);
 }
 
-/* The positive operator on the selected value (NULL: absent). */
+/*
+ * The positive operator on the selected value (NULL: absent); -1 when
+ * the budget is spent.
+ */
 static int
-leaf_match(const struct node *m, json_t *v)
+leaf_match(const struct node *m, json_t *v, uint64_t *budget)
 {
 	json_t		*e;
 	const char	*s;
@@ -1320,7 +1106,7 @@ leaf_match(const struct node *m, json_t *v)
 		case M_IN:
 			return strstr(s, m->value) != NULL;
 		case M_MATCHES:
-			return regexec(&m->re, s, 0, NULL, 0) == 0;
+			return fre_match(m->re, s, strlen(s), budget);
 		}
 		return 0;
 	case FILTER_INT:
@@ -1352,59 +1138,64 @@ leaf_match(const struct node *m, json_t *v)
 }
 
 static int
-walk(const struct node *m, json_t *v, size_t i)
+walk(const struct node *m, json_t *v, size_t i, uint64_t *budget)
 {
 	const struct step	*st;
 	json_t			*e;
 	size_t			 j;
+	int			 rc;
 
 	if (i == m->nsteps)
-		return leaf_match(m, v);
+		return leaf_match(m, v, budget);
 	st = &m->steps[i];
 	switch (st->type) {
 	case S_KEY:
 		return walk(m, json_is_object(v) ? json_object_get(v,
-		    st->key) : NULL, i + 1);
+		    st->key) : NULL, i + 1, budget);
 	case S_INDEX:
 		return walk(m, json_is_array(v) ? json_array_get(v,
-		    st->index) : NULL, i + 1);
+		    st->index) : NULL, i + 1, budget);
 	case S_ANY:
 		if (!json_is_array(v))
 			return 0;
 		json_array_foreach(v, j, e)
-			if (walk(m, e, i + 1))
-				return 1;
+			if ((rc = walk(m, e, i + 1, budget)) != 0)
+				return rc;
 		return 0;
 	}
 	return 0;
 }
 
+/* 1, 0, or -1 as soon as any part runs out of budget. */
 static int
-eval(const struct node *n, json_t *v)
+eval(const struct node *n, json_t *v, uint64_t *budget)
 {
 	size_t	 i;
+	int	 rc;
 
 	switch (n->type) {
 	case N_OR:
 		for (i = 0; i < n->nkids; i++)
-			if (eval(n->kids[i], v))
-				return 1;
+			if ((rc = eval(n->kids[i], v, budget)) != 0)
+				return rc;
 		return 0;
 	case N_AND:
 		for (i = 0; i < n->nkids; i++)
-			if (!eval(n->kids[i], v))
-				return 0;
+			if ((rc = eval(n->kids[i], v, budget)) != 1)
+				return rc;
 		return 1;
 	case N_NOT:
-		return !eval(n->kids[0], v);
+		rc = eval(n->kids[0], v, budget);
+		return rc == -1 ? -1 : !rc;
 	case N_MATCH:
-		return walk(n, v, 0) ^ n->negate;
+		rc = walk(n, v, 0, budget);
+		return rc == -1 ? -1 : rc ^ n->negate;
 	}
 	return 0;
 }
 
 int
-filter_match(const struct filter *f, json_t *v)
+filter_match(struct filter *f, json_t *v)
 {
-	return eval(f->root, v);
+	return eval(f->root, v, &f->budget);
 }

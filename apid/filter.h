@@ -16,11 +16,13 @@
 #define FILTER_LEN_MAX		4096	/* bytes in one expression */
 #define FILTER_DEPTH_MAX	32	/* nested parentheses and nots */
 #define FILTER_MATCHES_MAX	128	/* match expressions in one */
-#define FILTER_REGEX_MAX	16	/* of which `matches` */
-#define FILTER_REGEX_LEN_MAX	512	/* bytes in one pattern */
-#define FILTER_REGEX_SIZE_MAX	2000	/* atoms, repetitions expanded */
+#define FILTER_REGEX_MAX	8	/* of which `matches` */
+/* Steps (an automaton state at a byte) all a request's `matches` take. */
+#define FILTER_STEPS_MAX	(32ULL * 1000 * 1000)
 #define FILTER_PATH_MAX		16	/* names in one selector */
 #define FILTER_ERR_MAX		512	/* room for an error message */
+#define FILTER_COSTLY	"Failed to evaluate the filter: its regular " \
+	"expressions took too long over these results"
 
 enum filter_kind {
 	FILTER_STRING,
@@ -57,12 +59,17 @@ struct filter;
  * FILTER_OBJECT).  NULL with a one-line message in err (Consul's text:
  * "Failed to create boolean expression evaluator: ...") when it is too
  * long, malformed, names a field the elements do not have, applies an
- * operator the field's type has not, or has a pattern regcomp refuses.
+ * operator the field's type has not, or has a pattern filter_re.c
+ * refuses.
  */
 struct filter	*filter_parse(const char *, const struct filter_field *,
 		    char *, size_t);
-/* 1 if the element matches, else 0; never fails. */
-int		 filter_match(const struct filter *, json_t *);
+/*
+ * 1 if the element matches, else 0; -1 once the `matches` of this
+ * filter have taken FILTER_STEPS_MAX steps over all the elements it
+ * was given: the request costs too much to finish.
+ */
+int		 filter_match(struct filter *, json_t *);
 void		 filter_free(struct filter *);
 
 #endif

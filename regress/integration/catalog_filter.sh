@@ -184,6 +184,20 @@ deep=$(printf '%040d' 0 | tr 0 '(')Node==x$(printf '%040d' 0 | tr 0 ')')
 check "nested too deep: 400" \
     [ "$(fcode catalog/nodes "$deep")" = \
     "$prefix expression nested deeper than 32 400" ]
+big=$(head -c 60000 /dev/zero | tr '\0' a)
+for n in 1 2 3; do
+	put catalog/register "{\"Node\":\"big$n\",\"Address\":\"10.2.0.$n\",
+	    \"Check\":{\"Name\":\"big\",\"Status\":\"passing\",
+	    \"Output\":\"$big\"}}" >/dev/null
+done
+check "patterns that take too long over the results: 400" \
+    [ "$(fcode health/state/passing 'Output matches "(.?){200}x"')" = \
+    "Failed to evaluate the filter: its regular expressions took too long over these results 400" ]
+check "the same pattern over fewer results is fine" \
+    [ "$(f health/node/big1 'Output matches "(.?){200}x"')" = '[]' ]
+for n in 1 2 3; do
+	put catalog/deregister "{\"Node\":\"big$n\"}" >/dev/null
+done
 check "an empty filter is no filter" \
     [ "$(curl -s "$url/v1/catalog/nodes?filter=" | jq length)" = 4 ]
 
