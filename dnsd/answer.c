@@ -208,7 +208,12 @@ answerer_reserve(struct answerer *a, size_t n)
 		free(a->seen);
 		a->seen = s;
 		a->seen_cap = cap;
-		a->gen = 0;
+		/*
+		 * Every slot is of generation 0, free for any other: the
+		 * query under way (callers reserve before they add) goes on
+		 * deduplicating.  With 0 here, every slot looked taken.
+		 */
+		a->gen = 1;
 	}
 	return 0;
 }
