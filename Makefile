@@ -44,7 +44,7 @@ DEPS_PKGS	:= build-essential pkg-config libevent-dev libtls-dev \
 		   libyaml-dev libsodium-dev libjansson-dev libmsgpack-dev \
 		   libseccomp-dev libdb5.3-dev libbsd-dev mandoc curl jq \
 		   bind9-dnsutils clang libclang-rt-14-dev valgrind procps nftables \
-		   passwd libssl-dev openssl
+		   passwd libssl-dev openssl unbound
 
 PROGS		:= consuld raftd gossipd apid dnsd checkd consulctl
 
@@ -173,7 +173,8 @@ soak: deps
 	@$(MAKE) --no-print-directory build
 	sh regress/soak.sh $(O)
 
-# `make bench` runs every benchmark; `make bench kv` only the KV one.
+# `make bench` runs every benchmark; `make bench kv` only the KV one,
+# `make bench dns` dnsd against NSD with dnsperf.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
 	@for t in wrk strace; do command -v $$t >/dev/null || \
@@ -190,9 +191,15 @@ bench: deps
 		    etcd-server >/dev/null; \
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/raft.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw dns; then \
+		for t in dnsperf nsd; do command -v $$t >/dev/null || \
+		    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		    $$t >/dev/null; done; \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/dns.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft:
+kv base raft dns:
 	@:
 endif
 

@@ -23,6 +23,14 @@
 #     in A's config), complete over TCP, more with EDNS0 4096.
 #   - only_passing (B's config) drops an instance whose check warns; the
 #     server, without it, keeps it.
+#   - unbound(8), run here in the foreground on 127.0.0.73 with its
+#     config in the test's directory, as the box's resolver would be: a
+#     stub zone for consul. pointing at 127.0.0.51's dnsd, every other
+#     name static (nothing leaves loopback), local-data for
+#     example.test.  Asked with dig, it resolves web.service.consul A and
+#     SRV (the targets' addresses too) and passes NXDOMAIN on; B, whose
+#     recursor it is, forwards example.test to it (RA set), while A,
+#     without recursors, refuses such names.
 . "$(dirname "$0")/../lib/cluster.sh"
 
 export LC_ALL=C
@@ -51,6 +59,18 @@ done
 cl_http=$base cl_dns=$((base + 1)) cl_lan=$((base + 2))
 cl_wan=$((base + 3)) cl_rpc=$((base + 4))
 
+# unbound: 127.0.0.73, the port after the cluster's.
+ub_addr=127.0.0.73 ub_port=$((base + 6)) ub_pid=""
+ub_stop() {
+	if [ -n "$ub_pid" ]; then
+		kill -TERM "$ub_pid" 2>/dev/null
+		poll 5 gone "$ub_pid" || kill -KILL "$ub_pid" 2>/dev/null
+		wait "$ub_pid" 2>/dev/null
+		ub_pid=""
+	fi
+}
+trap 'ub_stop; cluster_cleanup' EXIT
+
 cluster_init "$servers" "$A $B" '{
  "alt_domain": "alt.test.",
  "dns_config": {"node_ttl": "7s",
@@ -72,8 +92,9 @@ cat >"$cl_dir/conf$A.d/services.json" <<'EOF'
   {"name": "db", "port": 5432}]}
 EOF
 # Client B: only_passing.
-cat >"$cl_dir/conf$B.d/dns.json" <<'EOF'
-{"dns_config": {"only_passing": true}}
+cat >"$cl_dir/conf$B.d/dns.json" <<EOF
+{"dns_config": {"only_passing": true, "recursor_timeout": "2s"},
+ "recursors": ["$ub_addr:$ub_port"]}
 EOF
 
 t0=$(now_ms)
@@ -464,9 +485,87 @@ check "only_passing (B): nor in SRV" \
     [ "$(short $B web.service.consul SRV | grep -c ext2)" = 0 ]
 check "without only_passing (51, A): the warning instance is answered" \
     is $S "$web_all" web.service.consul A
-check "B's defaults: no alt_domain there (REFUSED)" \
-    [ "$(status $B web.service.alt.test A)" = REFUSED ]
 check "B's defaults: TTL 0" [ "$(ttls $B web.service.consul A)" = 0 ]
+
+# unbound as the system resolver.
+if command -v unbound >/dev/null 2>&1; then
+	ub_dir="$test_tmp/unbound"
+	mkdir -p "$ub_dir"
+	cat >"$ub_dir/unbound.conf" <<EOF
+server:
+	interface: $ub_addr
+	port: $ub_port
+	outgoing-interface: $ub_addr
+	access-control: 127.0.0.0/8 allow
+	do-ip6: no
+	chroot: ""
+	username: ""
+	directory: "$ub_dir"
+	pidfile: "$ub_dir/unbound.pid"
+	logfile: ""
+	use-syslog: no
+	verbosity: 1
+	num-threads: 1
+	module-config: "iterator"
+	do-not-query-localhost: no
+	local-zone: "." static
+	local-zone: "consul." transparent
+	local-zone: "example.test." static
+	local-data: "www.example.test. 60 IN A 192.0.2.10"
+stub-zone:
+	name: "consul."
+	stub-addr: 127.0.0.$S@$cl_dns
+EOF
+	unbound -d -c "$ub_dir/unbound.conf" >"$ub_dir/log" 2>&1 &
+	ub_pid=$!
+	U() { dig +time=3 +tries=2 -p "$ub_port" "@$ub_addr" "$@"; }
+	ub_up() { U +short www.example.test A | grep -qx 192.0.2.10; }
+	if poll 15 ub_up; then
+		ok "unbound answers on $ub_addr:$ub_port"
+	else
+		not_ok "unbound answers on $ub_addr:$ub_port"
+		sed 's/^/#   /' "$ub_dir/log" | tail -20
+	fi
+	ushort() { U "$@" +short | sort | tr '\n' ' ' | sed 's/ $//'; }
+	uflags() { U "$@" | sed -n 's/^;; flags: \([a-z ]*\);.*/\1/p'; }
+	ustatus() { U "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+	t0=$(now_ms)
+	check "unbound resolves web.service.consul A through the stub zone" \
+	    [ "$(ushort web.service.consul A)" = "$web_all" ]
+	diag "first answer through unbound in $(($(now_ms) - t0)) ms"
+	check "unbound: web.service.consul SRV" \
+	    [ "$(ushort web.service.consul SRV)" = "$(short $S web.service.consul SRV)" ]
+	check "unbound: an SRV target resolves (f$A.node.dc1.consul A)" \
+	    [ "$(ushort f$A.node.dc1.consul A)" = "127.0.0.$A" ]
+	check "unbound: RFC 2782 SRV with a tag" \
+	    [ "$(ushort _web._v2.service.consul SRV)" = "1 1 81 f$B.node.dc1.consul." ]
+	check "unbound: a recursive answer (qr rd ra)" \
+	    [ "$(uflags web.service.consul A)" = "qr rd ra" ]
+	check "unbound: an unknown service is NXDOMAIN" \
+	    [ "$(ustatus nosuch.service.consul A)" = NXDOMAIN ]
+	# unbound asks with EDNS0 1232 and gets what fits, as dig would.
+	n=$(U +noall +answer big.service.consul A | grep -c 'IN.A')
+	n2=$(count $S answer +bufsize=1232 +norecurse big.service.consul A)
+	check "unbound: a 40-instance service, as much as fits 1232 bytes ($n = $n2)" \
+	    [ "$n" = "$n2" -a "$n" -gt 3 ]
+	check "unbound: a TTL at most the service_ttl (5 s)" \
+	    [ "$(U +noall +answer db.service.consul A | awk '{ print $2 }')" -le 5 ]
+	# B's recursor.
+	check "B forwards a name outside its domain to its recursor (unbound)" \
+	    is $B 192.0.2.10 www.example.test A
+	check "B: the recursor's reply, RA set" \
+	    sh -c "echo ' $(flags $B www.example.test A) ' | grep -q ' ra '"
+	check "B: the recursor's NXDOMAIN passed on" \
+	    [ "$(status $B nosuch.example.test A)" = NXDOMAIN ]
+	check "B still answers its own domain itself" \
+	    is $B "$web_passing" web.service.consul A
+	check "A, without recursors: REFUSED for the same name" \
+	    [ "$(status $A www.example.test A)" = REFUSED ]
+	check "unbound still running" alive "$ub_pid"
+	ub_stop
+else
+	not_ok "unbound is installed (make deps installs it)"
+fi
 
 check_alive "dns_cluster"
 tap_done
