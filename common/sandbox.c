@@ -51,6 +51,7 @@ static const int sandbox_server[] = {
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(shutdown),
 	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
 	SCMP_SYS(getpeername), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
+	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg),
 	-1
 };
 
