@@ -215,10 +215,13 @@ is() {
 
 web_all="10.9.0.1 10.9.0.2 127.0.0.$A 127.0.0.$B"
 web_passing="10.9.0.1 127.0.0.$A 127.0.0.$B"
-# The view is complete on an agent when web has its 4 instances and big
-# its 40 (over TCP).
+# The view is complete on an agent when web has its 4 instances, big
+# its 40 (over TCP), and the 3 servers their consul service (the
+# leader's reconcile registers it, in its own time).
+ns_all="f51.node.dc1.consul. f52.node.dc1.consul. f53.node.dc1.consul."
 view_ready() {
-	is "$1" "$web_all" web.service.consul A &&
+	is "$1" "$ns_all" NS consul &&
+	    is "$1" "$web_all" web.service.consul A &&
 	    [ "$(count "$1" answer +tcp big.service.consul A)" = 40 ] &&
 	    is "$1" "10.1.2.3" api.service.consul A &&
 	    is "$1" "2001:db8::a" api6.service.consul AAAA
@@ -231,6 +234,7 @@ for n in $S $A; do
 		not_ok "127.0.0.$n: every instance registered is answered"
 		diag "web: $(short "$n" web.service.consul A)"
 		diag "big: $(count "$n" answer +tcp big.service.consul A)"
+		diag "NS: $(short "$n" NS consul)"
 	fi
 done
 
@@ -248,9 +252,7 @@ battery() {
 	    tr '\n' ' ')" = "NS f51.node.dc1.consul. NS f52.node.dc1.consul. NS f53.node.dc1.consul. " ]
 	check "$w: SOA for a name under the domain too" \
 	    [ "$(status "$t" SOA nosuch.service.consul)" = NOERROR ]
-	check "$w: NS: the 3 servers" \
-	    is "$t" "f51.node.dc1.consul. f52.node.dc1.consul. f53.node.dc1.consul." \
-	    NS consul
+	check "$w: NS: the 3 servers" is "$t" "$ns_all" NS consul
 	check "$w: NS glue: the servers' addresses in the additional section" \
 	    [ "$(section "$t" additional NS consul | awk '$2 == "A" { print $1, $3 }' |
 	    tr '\n' ' ')" = "f51.node.dc1.consul. 127.0.0.51 f52.node.dc1.consul. 127.0.0.52 f53.node.dc1.consul. 127.0.0.53 " ]
@@ -480,7 +482,7 @@ check "EDNS0: the OPT record echoed with the server's size" \
 # only_passing on B: the warning instance (ext2) is left out there, kept
 # on the server and on A.
 check "only_passing (B): the warning instance is not answered" \
-    is $B "$web_passing" web.service.consul A
+    poll 10 is $B "$web_passing" web.service.consul A
 check "only_passing (B): nor in SRV" \
     [ "$(short $B web.service.consul SRV | grep -c ext2)" = 0 ]
 check "without only_passing (51, A): the warning instance is answered" \
