@@ -51,8 +51,12 @@ static const int sandbox_server[] = {
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(shutdown),
 	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname),
 	SCMP_SYS(getpeername), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
-	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg),
 	-1
+};
+
+/* dnsd reads and answers UDP queries in batches. */
+static const int sandbox_dns[] = {
+	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), -1
 };
 
 /* Opening connections of its own (RPC, gossip push-pull, checks). */
@@ -132,8 +136,10 @@ sandbox_filter(enum proc_id id)
 		sandbox_allow(ctx, sandbox_client);
 		sandbox_allow(ctx, sandbox_files);
 		break;
-	case PROC_GOSSIPD:
 	case PROC_DNSD:
+		sandbox_allow(ctx, sandbox_dns);
+		/* FALLTHROUGH */
+	case PROC_GOSSIPD:
 	case PROC_CHECKD:
 		sandbox_allow(ctx, sandbox_server);
 		sandbox_allow(ctx, sandbox_client);
