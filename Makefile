@@ -44,7 +44,7 @@ DEPS_PKGS	:= build-essential pkg-config libevent-dev libtls-dev \
 		   libyaml-dev libsodium-dev libjansson-dev libmsgpack-dev \
 		   libseccomp-dev libdb5.3-dev libbsd-dev mandoc curl jq \
 		   bind9-dnsutils clang libclang-rt-14-dev valgrind procps nftables \
-		   passwd libssl-dev openssl
+		   passwd libssl-dev openssl unbound
 
 PROGS		:= consuld raftd gossipd apid dnsd checkd consulctl
 
@@ -179,6 +179,7 @@ soak: deps
 
 # `make bench` runs every benchmark; `make bench kv` only the KV one,
 # `make bench catalog` only the catalog and health one.
+# `make bench dns` dnsd against NSD with dnsperf.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
 	@for t in wrk strace python3; do command -v $$t >/dev/null || \
@@ -198,13 +199,19 @@ bench: deps
 		    etcd-server >/dev/null; \
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/raft.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw dns; then \
+		for t in dnsperf nsd; do command -v $$t >/dev/null || \
+		    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		    $$t >/dev/null; done; \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/dns.sh; fi
 
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw dc; then \
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/dc.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft dc catalog:
+kv base raft dc catalog dns:
 	@:
 endif
 

@@ -54,6 +54,11 @@ static const int sandbox_server[] = {
 	-1
 };
 
+/* dnsd reads and answers UDP queries in batches. */
+static const int sandbox_dns[] = {
+	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), -1
+};
+
 /* Opening connections of its own (RPC, gossip push-pull, checks). */
 static const int sandbox_client[] = {
 	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(bind), -1
@@ -131,8 +136,10 @@ sandbox_filter(enum proc_id id)
 		sandbox_allow(ctx, sandbox_client);
 		sandbox_allow(ctx, sandbox_files);
 		break;
-	case PROC_GOSSIPD:
 	case PROC_DNSD:
+		sandbox_allow(ctx, sandbox_dns);
+		/* FALLTHROUGH */
+	case PROC_GOSSIPD:
 	case PROC_CHECKD:
 		sandbox_allow(ctx, sandbox_server);
 		sandbox_allow(ctx, sandbox_client);

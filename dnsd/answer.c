@@ -208,7 +208,12 @@ answerer_reserve(struct answerer *a, size_t n)
 		free(a->seen);
 		a->seen = s;
 		a->seen_cap = cap;
-		a->gen = 0;
+		/*
+		 * Every slot is of generation 0, free for any other: the
+		 * query under way (callers reserve before they add) goes on
+		 * deduplicating.  With 0 here, every slot looked taken.
+		 */
+		a->gen = 1;
 	}
 	return 0;
 }
@@ -222,6 +227,7 @@ answerer_new(const struct dns_conf *conf, struct feed *feed)
 		return NULL;
 	a->conf = conf;
 	a->feed = feed;
+	a->rng = (uint64_t)arc4random() << 32 | arc4random();
 	if (answerer_reserve(a, 64) == -1) {
 		answerer_free(a);
 		return NULL;
@@ -261,14 +267,18 @@ static int
 seen_add(struct answerer *a, int kind, const void *key, size_t len)
 {
 	uint8_t		 k[SEEN_KEY_MAX];
-	uint32_t	 h = 2166136261u;
+	uint64_t	 w, h = 0x9e3779b97f4a7c15ull;
 	size_t		 i, probes;
 
 	memset(k, 0, sizeof(k));
 	k[0] = (uint8_t)kind;
 	memcpy(k + 1, key, len < sizeof(k) - 1 ? len : sizeof(k) - 1);
-	for (i = 0; i < sizeof(k); i++)
-		h = (h ^ k[i]) * 16777619u;
+	/* A word at a time: this runs for every record of an answer. */
+	for (i = 0; i < sizeof(k); i += sizeof(w)) {
+		memcpy(&w, k + i, sizeof(w));
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
 	for (probes = 0; probes < a->seen_cap; probes++) {
 		i = (h + probes) & (a->seen_cap - 1);
 		if (a->seen[i].gen != a->gen) {
@@ -436,14 +446,32 @@ inst_healthy(const struct answerer *a, const struct view_inst *in)
 	return !(a->conf->only_passing && in->status == VIEW_WARNING);
 }
 
+/*
+ * A number below n, from a splitmix64 sequence seeded once from
+ * arc4random: the order of answers needs no cryptographic strength, and
+ * arc4random costs a getpid() system call each time (libbsd checks for
+ * a fork), several per query.
+ */
+static uint32_t
+answer_random(struct answerer *a, uint32_t n)
+{
+	uint64_t	 z;
+
+	z = (a->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (uint32_t)(((z >> 32) * (uint64_t)n) >> 32);
+}
+
 static void
-shuffle(struct view_inst **v, size_t n)
+shuffle(struct answerer *a, struct view_inst **v, size_t n)
 {
 	struct view_inst	*t;
 	size_t			 i, j;
 
 	for (i = n; i > 1; i--) {
-		j = arc4random_uniform((uint32_t)i);
+		j = answer_random(a, (uint32_t)i);
 		t = v[i - 1];
 		v[i - 1] = v[j];
 		v[j] = t;
@@ -512,7 +540,7 @@ nameservers(struct answerer *a, const struct view *v, enum dns_section s)
 		    seen_add(a, SEEN_NODE, &in->node, sizeof(in->node)))
 			a->inst[n++] = in;
 	}
-	shuffle(a->inst, n);
+	shuffle(a, a->inst, n);
 	for (i = 0; i < n && added < NS_MAX; i++) {
 		in = a->inst[i];
 		if (node_target(a, in->node, &t, &tlen) == -1)
@@ -763,7 +791,7 @@ lookup_service(struct answerer *a, const struct dns_query *q,
 	}
 	if (n == 0)
 		return NXDOMAIN;
-	shuffle(a->inst, n);
+	shuffle(a, a->inst, n);
 	ttl = vq != NULL && vq->ttl_set ? vq->ttl : service_ttl(a->conf, name);
 	if (qtype == DNS_T_SRV) {
 		for (i = 0; i < n && !a->full; i++)

@@ -220,6 +220,7 @@ struct answerer {
 	struct seen_slot	*seen;
 	size_t			 seen_cap;	/* a power of two */
 	uint32_t		 gen;
+	uint64_t		 rng;		/* answer_random() */
 	const uint8_t		*zone;		/* the domain asked in */
 	size_t			 zone_len;
 };

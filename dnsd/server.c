@@ -1,8 +1,9 @@
 /*
  * DNS over UDP and TCP on the sockets the parent opened.  UDP queries
- * are read in batches and answered from one preallocated buffer pair,
- * replying from the address each query was sent to (the socket may be
- * bound to a wildcard address).  TCP connections are bounded in number,
+ * are read in batches with one recvmmsg(2) and their replies sent with
+ * one sendmmsg(2), each query and reply in buffers preallocated for its
+ * slot of the batch, replying from the address each query was sent to
+ * (the socket may be bound to a wildcard address).  TCP connections are bounded in number,
  * closed when idle, and answer their queries in order, one at a time;
  * each holds a read and a write buffer of the largest message.  Names
  * for the recursors leave here and come back through a callback.
@@ -23,6 +24,27 @@
 
 #define TCP_BUF		(2 + DNS_MSG_MAX)
 #define LISTEN_MAX	32
+/* A UDP query longer than this is dropped: a question and EDNS fit. */
+#define UDP_QUERY_MAX	4096
+
+union udp_cmsg {
+	struct cmsghdr	 hdr;
+	uint8_t		 buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+
+/* One slot of a UDP batch: a query in, its reply out. */
+struct udp_slot {
+	struct sockaddr_storage	 ss;
+	union {
+		struct cmsghdr	 hdr;
+		uint8_t		 buf[256];
+	}			 cin;
+	union udp_cmsg		 cout;
+	struct iovec		 iin;
+	struct iovec		 iout;
+	uint8_t			 in[UDP_QUERY_MAX];
+	uint8_t			 out[DNS_MSG_MAX];
+};
 
 struct tcp_conn;
 
@@ -38,10 +60,7 @@ struct udp_client {
 	int			 fd;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
-	union {
-		struct cmsghdr	 hdr;
-		uint8_t		 buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	}			 cmsg;
+	union udp_cmsg		 cmsg;
 	size_t			 cmsglen;
 	struct dns_query	 q;
 };
@@ -72,8 +91,10 @@ struct server {
 	TAILQ_HEAD(, tcp_conn)	 conns;
 	size_t			 nconns;
 	struct dns_query	 q;
-	uint8_t			 in[DNS_MSG_MAX];
 	uint8_t			 out[DNS_MSG_MAX];
+	struct udp_slot		*slot;		/* SERVER_UDP_BATCH of them */
+	struct mmsghdr		 rmsg[SERVER_UDP_BATCH];
+	struct mmsghdr		 smsg[SERVER_UDP_BATCH];
 };
 
 static void	tcp_work(struct tcp_conn *);
@@ -85,6 +106,11 @@ server_new(struct event_base *base, struct answerer *a, struct recursors *r)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
+	/* Untouched pages of the large reply buffers cost no memory. */
+	if ((s->slot = calloc(SERVER_UDP_BATCH, sizeof(*s->slot))) == NULL) {
+		free(s);
+		return NULL;
+	}
 	s->base = base;
 	s->a = a;
 	s->rec = r;
@@ -185,8 +211,8 @@ udp_recursion_done(void *arg, const uint8_t *reply, size_t len)
 }
 
 static void
-udp_recurse(struct server *s, int fd, size_t len, struct sockaddr_storage *ss,
-    socklen_t sslen, void *cmsg, size_t cmsglen)
+udp_recurse(struct server *s, int fd, const uint8_t *pkt, size_t len,
+    struct sockaddr_storage *ss, socklen_t sslen, void *cmsg, size_t cmsglen)
 {
 	struct udp_client	*u;
 	size_t			 n;
@@ -202,7 +228,7 @@ udp_recurse(struct server *s, int fd, size_t len, struct sockaddr_storage *ss,
 	memcpy(u->cmsg.buf, cmsg, cmsglen);
 	u->cmsglen = cmsglen;
 	u->q = s->q;
-	if (recursion_start(s->rec, s->in, len, &s->q, 0, udp_recursion_done,
+	if (recursion_start(s->rec, pkt, len, &s->q, 0, udp_recursion_done,
 	    u) != NULL)
 		return;
 	free(u);
@@ -211,50 +237,82 @@ udp_recurse(struct server *s, int fd, size_t len, struct sockaddr_storage *ss,
 	udp_send(fd, s->out, n, ss, sslen, cmsg, cmsglen);
 }
 
+/*
+ * Up to SERVER_UDP_BATCH queries with one call, answered in order; the
+ * replies go out together.  The socket stays readable (level-triggered)
+ * while more wait.
+ */
 static void
 udp_read(evutil_socket_t fd, short events, void *arg)
 {
 	struct listener		*l = arg;
 	struct server		*s = l->s;
-	struct sockaddr_storage	 ss;
-	struct msghdr		 msg;
-	struct iovec		 iov;
-	union {
-		struct cmsghdr	 hdr;
-		uint8_t		 buf[256];
-	}			 cin, cout;
+	struct udp_slot		*u;
+	struct msghdr		*m, *o;
 	size_t			 outlen, cmsglen;
-	ssize_t			 n;
-	int			 i;
+	int			 i, n, nout = 0, sent, r;
 
 	for (i = 0; i < SERVER_UDP_BATCH; i++) {
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = s->in;
-		iov.iov_len = sizeof(s->in);
-		msg.msg_name = &ss;
-		msg.msg_namelen = sizeof(ss);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cin.buf;
-		msg.msg_controllen = sizeof(cin.buf);
-		if ((n = recvmsg(fd, &msg, 0)) == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("dns: udp read");
-			return;
-		}
-		cmsglen = udp_reply_cmsg(&msg, cout.buf, sizeof(cout.buf));
-		switch (answer_query(s->a, s->in, (size_t)n, 0, &s->q, s->out,
-		    sizeof(s->out), &outlen)) {
+		u = &s->slot[i];
+		m = &s->rmsg[i].msg_hdr;
+		memset(m, 0, sizeof(*m));
+		u->iin.iov_base = u->in;
+		u->iin.iov_len = sizeof(u->in);
+		m->msg_name = &u->ss;
+		m->msg_namelen = sizeof(u->ss);
+		m->msg_iov = &u->iin;
+		m->msg_iovlen = 1;
+		m->msg_control = u->cin.buf;
+		m->msg_controllen = sizeof(u->cin.buf);
+	}
+	if ((n = recvmmsg(fd, s->rmsg, SERVER_UDP_BATCH, MSG_DONTWAIT,
+	    NULL)) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("dns: udp read");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		u = &s->slot[i];
+		m = &s->rmsg[i].msg_hdr;
+		if (m->msg_flags & MSG_TRUNC)
+			continue;	/* no query is that long */
+		cmsglen = udp_reply_cmsg(m, u->cout.buf, sizeof(u->cout.buf));
+		switch (answer_query(s->a, u->in, s->rmsg[i].msg_len, 0, &s->q,
+		    u->out, sizeof(u->out), &outlen)) {
 		case ANSWER_REPLY:
-			udp_send(fd, s->out, outlen, &ss, msg.msg_namelen,
-			    cout.buf, cmsglen);
+			if (outlen == 0)
+				break;
+			o = &s->smsg[nout++].msg_hdr;
+			memset(o, 0, sizeof(*o));
+			u->iout.iov_base = u->out;
+			u->iout.iov_len = outlen;
+			o->msg_name = &u->ss;
+			o->msg_namelen = m->msg_namelen;
+			o->msg_iov = &u->iout;
+			o->msg_iovlen = 1;
+			o->msg_control = cmsglen > 0 ? u->cout.buf : NULL;
+			o->msg_controllen = cmsglen;
 			break;
 		case ANSWER_RECURSE:
-			udp_recurse(s, fd, (size_t)n, &ss, msg.msg_namelen,
-			    cout.buf, cmsglen);
+			udp_recurse(s, fd, u->in, s->rmsg[i].msg_len, &u->ss,
+			    m->msg_namelen, u->cout.buf, cmsglen);
 			break;
 		case ANSWER_DROP:
 			break;
+		}
+	}
+	/* A reply that cannot go is dropped, as a lost datagram would be. */
+	for (sent = 0; sent < nout; ) {
+		if ((r = sendmmsg(fd, &s->smsg[sent], (unsigned int)(nout -
+		    sent), 0)) > 0) {
+			sent += r;
+			continue;
+		}
+		if (errno == EAGAIN)
+			break;
+		if (errno != EINTR) {
+			log_debug("dns: udp reply: %s", strerror(errno));
+			sent++;
 		}
 	}
 }
@@ -504,5 +562,6 @@ server_free(struct server *s)
 		event_free(s->tcp[i].ev);
 		close(s->tcp[i].fd);
 	}
+	free(s->slot);
 	free(s);
 }

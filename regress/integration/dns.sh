@@ -92,6 +92,51 @@ check "an unknown opcode: NOTIMP" \
     [ "$(raw beef11000001000000000000$question)" = "rcode=4 id=beef" ]
 check "EDNS version 1: BADVERS, in the OPT" \
     [ "$(q +edns=1 +noednsnegotiation SOA consul | grep -c BADVERS)" -ge 1 ]
+# burst NAMES...: send 300 queries at once from one socket (the names in
+# turn, ids 1..300) with a bad packet and a response among them, then
+# read the replies: dnsd reads and answers UDP in batches.  Prints
+# "replies N wrong W rcodes R", W counting a reply whose id or question
+# does not match a query sent, R the distinct rcodes.
+burst() {
+	python3 - "$dns_port" "$@" <<'EOF'
+import socket, struct, sys
+port, names = int(sys.argv[1]), sys.argv[2:]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+s.settimeout(5)
+def q(i, name):
+    qn = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    return struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + qn + b"\0\1\0\1"
+sent = {}
+for i in range(1, 301):
+    name = names[i % len(names)]
+    sent[i] = q(i, name)[12:]
+    s.sendto(q(i, name), ("127.0.0.1", port))
+    if i % 50 == 0:
+        s.sendto(b"\xde\xad\x81\x00", ("127.0.0.1", port))
+        s.sendto(q(0xfffe, name)[:2] + b"\x81\x00" + q(0, name)[4:],
+            ("127.0.0.1", port))
+got, wrong, rcodes = set(), 0, set()
+try:
+    while len(got) < 300:
+        r = s.recv(65535)
+        i = struct.unpack(">H", r[:2])[0]
+        if i not in sent or i in got or not r[12:].startswith(sent[i]):
+            wrong += 1
+        got.add(i)
+        rcodes.add(r[3] & 15)
+except socket.timeout:
+    pass
+print("replies %d wrong %d rcodes %s" % (len(got), wrong,
+    ",".join(str(c) for c in sorted(rcodes))))
+EOF
+}
+b=$(burst consul 7f000001.addr.consul nosuch.service.consul)
+check "300 queries at once, bad packets among them: each answered once, in kind ($b)" \
+    [ "$b" = "replies 300 wrong 0 rcodes 0,3" ]
+# A datagram longer than any query (5000 bytes) is dropped.
+check "a 5000-byte UDP query is dropped" \
+    [ "$(raw $hdr1$question$(head -c 4976 /dev/zero | od -An -v -tx1 | tr -d ' \n'))" = none ]
 check "dnsd is still there" [ "$(status SOA consul)" = NOERROR ]
 
 # What needs the catalog: raftd's feed.
@@ -241,5 +286,8 @@ check "a truncated UDP reply is asked again over TCP" \
 check "all recursors failing: SERVFAIL" \
     [ "$(status refused.example A)" = SERVFAIL ]
 check "the domain is still answered here" [ "$(status SOA consul)" = NOERROR ]
+b=$(burst ok.example consul nx.example)
+check "a burst of names for the recursors and for the domain: all answered ($b)" \
+    [ "$b" = "replies 300 wrong 0 rcodes 0,3" ]
 check "dnsd is alive after all of it" [ -n "$(child_pid dnsd)" ]
 tap_done

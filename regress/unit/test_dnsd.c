@@ -679,6 +679,36 @@ test_sizes(void)
 	teardown();
 }
 
+/*
+ * A service larger than any before grows the dedup set in the middle
+ * of a query: that query must still dedup.  300 instances on 300 nodes
+ * share one service address: one A record, the first time too.
+ */
+static void
+test_dedup_after_growth(void)
+{
+	static const struct tinst dup[] = {
+		{ "dup", "dup", "10.5.5.5", 9000, NULL, NULL, 0, 0 },
+	};
+	char	 name[32], addr[32];
+	int	 i;
+
+	setup(NULL);
+	CHECK(msg_begin() == 0);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		snprintf(addr, sizeof(addr), "10.2.%d.%d", i / 200, i % 200);
+		CHECK(msg_node(name, addr, NULL, "passing", dup, 1) == 0);
+	}
+	CHECK(msg_end(9) == 0);
+	ask_full("dup.service.consul", DNS_T_A, DNS_C_IN, TCP, 0);
+	CHECK(R.rcode == DNS_R_NOERROR && R.count[DNS_S_AN] == 1);
+	CHECK(has("AN dup.service.consul. 0 A 10.5.5.5"));
+	ask_full("dup.service.consul", DNS_T_A, DNS_C_IN, TCP, 0);
+	CHECK(R.count[DNS_S_AN] == 1);
+	teardown();
+}
+
 static void
 truncating(struct config *c)
 {
@@ -876,6 +906,7 @@ main(void)
 		TEST_CASE(test_ptr),
 		TEST_CASE(test_ttl),
 		TEST_CASE(test_sizes),
+		TEST_CASE(test_dedup_after_growth),
 		TEST_CASE(test_truncate),
 		TEST_CASE(test_compression),
 		TEST_CASE(test_updates),
