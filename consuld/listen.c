@@ -22,6 +22,8 @@
 #include "log.h"
 
 #define LISTEN_BACKLOG	1024
+/* The receive buffer of the UDP sockets (DNS, gossip). */
+#define UDP_RCVBUF	(4 * 1024 * 1024)
 
 static void
 listener_add(struct parent *p, enum imsg_socket_kind kind, int fd,
@@ -69,7 +71,7 @@ listen_inet(const char *addr, int port, int type)
 {
 	struct addrinfo	 hints, *res;
 	char		 portstr[16];
-	int		 fd, on = 1, error;
+	int		 fd, on = 1, error, rcvbuf = UDP_RCVBUF;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -95,6 +97,18 @@ listen_inet(const char *addr, int port, int type)
 		    type == SOCK_STREAM ? "tcp" : "udp");
 	if (type == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) == -1)
 		fatal("listen: listen %s:%d", addr, port);
+	/*
+	 * A burst of DNS queries or gossip must wait in the socket, not be
+	 * dropped, while the child is busy: a receive buffer beyond the
+	 * default, forced as root would be, else as large as allowed.
+	 */
+	if (type == SOCK_DGRAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+	    sizeof(rcvbuf)) == -1 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	    sizeof(rcvbuf)) == -1)
+		log_debug("listen: cannot enlarge the receive buffer of "
+		    "%s:%d/udp", addr, port);
 	freeaddrinfo(res);
 	return fd;
 }
