@@ -79,6 +79,9 @@ check "and not in dc1's own catalog" \
     [ "$(curl -s "$u1/catalog/service/only2")" = "[]" ]
 check "health of it from dc1" \
     [ "$(curl -s "$u1/health/service/only2?dc=dc2" | jq -r '.[0].Service.Port')" = 9 ]
+# A session needs its node in dc2's catalog (with serfHealth) first.
+in2() { curl -s "$u2/health/node/node43" | grep -q serfHealth; }
+poll 30 in2
 sid=$(curl -s -X PUT "$u1/session/create?dc=dc2" -d '{"Node":"node43"}' |
     jq -r .ID)
 check "a session created with ?dc=dc2 exists in dc2" \
