@@ -11,20 +11,6 @@
 
 #define CATALOG_PADDING	2
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	json_t	*v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
-static int
-strp_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* A path with one escaped segment appended. */
 static char *
 path_with(const char *base, const char *seg)
@@ -105,7 +91,7 @@ print_map(FILE *f, json_t *o)
 		return;
 	json_object_foreach(o, k, v)
 		keys[n++] = k;
-	qsort(keys, n, sizeof(*keys), strp_cmp);
+	qsort(keys, n, sizeof(*keys), str_ptr_cmp);
 	for (i = 0; i < n; i++) {
 		v = json_object_get(o, keys[i]);
 		fprintf(f, "%s%s=%s", i > 0 ? ", " : "", keys[i],
@@ -194,10 +180,10 @@ cmd_catalog_nodes(int argc, char **argv)
 	fputs(detailed ? "Node\tID\tAddress\tDC\tTaggedAddresses\tMeta\n" :
 	    "Node\tID\tAddress\tDC\n", f);
 	json_array_foreach(nodes, i, n) {
-		strlcpy(id, jstr(n, "ID"), sizeof(id));
-		fprintf(f, "%s\t%s\t%s\t%s", jstr(n, "Node"),
-		    detailed ? jstr(n, "ID") : id, jstr(n, "Address"),
-		    jstr(n, "Datacenter"));
+		strlcpy(id, json_str(n, "ID"), sizeof(id));
+		fprintf(f, "%s\t%s\t%s\t%s", json_str(n, "Node"),
+		    detailed ? json_str(n, "ID") : id, json_str(n, "Address"),
+		    json_str(n, "Datacenter"));
 		if (detailed) {
 			fputc('\t', f);
 			print_map(f, json_object_get(n, "TaggedAddresses"));
@@ -248,7 +234,7 @@ cmd_catalog_services(int argc, char **argv)
 	svcs = json_object();
 	if (node != NULL) {
 		json_object_foreach(json_object_get(doc, "Services"), k, v)
-			json_object_set(svcs, jstr(v, "Service"),
+			json_object_set(svcs, json_str(v, "Service"),
 			    json_object_get(v, "Tags"));
 	} else
 		json_object_update(svcs, doc);
@@ -267,7 +253,7 @@ cmd_catalog_services(int argc, char **argv)
 	}
 	json_object_foreach(svcs, k, v)
 		names[n++] = k;
-	qsort(names, n, sizeof(*names), strp_cmp);
+	qsort(names, n, sizeof(*names), str_ptr_cmp);
 	for (i = 0; i < n; i++) {
 		fputs(names[i], f);
 		if (tags) {

@@ -79,6 +79,8 @@ void	 http_escape(FILE *, const char *, const char *);
 void	 http_response_free(struct http_response *);
 json_t	*http_get_json(const struct http_opts *, const char *, const char *);
 const char *json_kind(json_t *);
+const char *json_str(json_t *, const char *);
+int	 str_ptr_cmp(const void *, const void *);
 
 /* kv.c */
 json_t	*kv_json_load(const char *, size_t, json_error_t *);
