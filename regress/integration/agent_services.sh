@@ -23,15 +23,6 @@ url="http://127.0.0.1:$http_port"
 wait_leader_at "$url/v1"
 
 put() { curl -s -w ' %{http_code}' -X PUT --data-binary "$2" "$url/v1/agent/$1"; }
-# poll SECONDS CMD...: until CMD succeeds.
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 health_is() {
 	[ "$(curl -s "$url/v1/health/checks/$1" | jq -r ".[] |
 	    select(.CheckID == \"$2\") | .Status")" = "$3" ]

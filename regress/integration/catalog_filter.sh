@@ -12,15 +12,6 @@ url="http://127.0.0.1:$http_port"
 wait_leader_at "$url/v1"
 
 put() { curl -s -X PUT --data-binary "$2" "$url/v1/$1"; }
-# poll SECONDS CMD...: until CMD succeeds.
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 # f PATH EXPR: GET PATH with ?filter=EXPR.
 f() { curl -s -G --data-urlencode "filter=$2" "$url/v1/$1"; }
 # fcode PATH EXPR: the status code and the body on one line.

@@ -26,14 +26,6 @@ get() {
 	code=$(echo "$body" | tail -n 1)
 	body=$(echo "$body" | sed '$d')
 }
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 
 # --- create, read, renew, destroy --------------------------------------
 put session/create '{"Name":"web-lock","TTL":"30s","LockDelay":"5s"}'

@@ -59,6 +59,18 @@ agent_start_server() {
 	agent_pid=$!
 }
 
+# poll SECONDS CMD...: run CMD every 100 ms until it succeeds, at most
+# SECONDS; fails when it never did.  (cluster.sh has its own, by clock.)
+poll() {
+	local limit=$(($1 * 10)) i=0
+	shift
+	while [ $i -lt $limit ]; do
+		"$@" && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
 # wait_leader_at URL [SECONDS]: until the agent at URL (its
 # http://host:port/v1) knows a leader (15 s at most).
 wait_leader_at() {
