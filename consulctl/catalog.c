@@ -55,16 +55,10 @@ cmd_catalog_datacenters(int argc, char **argv)
 	struct http_opts	 http;
 	json_t			*dcs, *v;
 	size_t			 i;
-	int			 first;
 
-	if ((first = cflags_parse("catalog datacenters", NULL, 0, &http, argc,
-	    argv)) == -1)
+	if (cflags_parse_only("catalog datacenters", NULL, 0, &http, argc,
+	    argv) == -1)
 		return 1;
-	if (first != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
 	if ((dcs = http_get_json(&http, "/v1/catalog/datacenters",
 	    "datacenters")) == NULL)
 		return 1;
@@ -142,7 +136,7 @@ cmd_catalog_nodes(int argc, char **argv)
 	const char		*service = NULL, *near = NULL, *filter = NULL;
 	char			*path, *text = NULL, id[9];
 	size_t			 i, len;
-	int			 first, detailed = 0;
+	int			 detailed = 0;
 	FILE			*f;
 	const struct cflag	 flags[] = {
 		{ "detailed", CFLAG_BOOL, &detailed },
@@ -151,14 +145,9 @@ cmd_catalog_nodes(int argc, char **argv)
 		{ "filter", CFLAG_STRING, &filter },
 	};
 
-	if ((first = cflags_parse("catalog nodes", flags, 4, &http, argc,
-	    argv)) == -1)
+	if (cflags_parse_only("catalog nodes", flags, 4, &http,
+	    argc, argv) == -1)
 		return 1;
-	if (first != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
 	if ((path = nodes_path(service, filter, near)) == NULL) {
 		fprintf(stderr, "Error: %s\n", strerror(errno));
 		return 1;
@@ -205,21 +194,16 @@ cmd_catalog_services(int argc, char **argv)
 	const char		*node = NULL, **names, *k;
 	char			*path, *text = NULL;
 	size_t			 i, j, n = 0, len;
-	int			 first, tags = 0, rc;
+	int			 tags = 0, rc;
 	FILE			*f;
 	const struct cflag	 flags[] = {
 		{ "tags", CFLAG_BOOL, &tags },
 		{ "node", CFLAG_STRING, &node },
 	};
 
-	if ((first = cflags_parse("catalog services", flags, 2, &http, argc,
-	    argv)) == -1)
+	if (cflags_parse_only("catalog services", flags, 2, &http,
+	    argc, argv) == -1)
 		return 1;
-	if (first != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
 	path = node != NULL ? path_with("/v1/catalog/node/", node) :
 	    strdup("/v1/catalog/services");
 	if (path == NULL) {

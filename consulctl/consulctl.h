@@ -66,6 +66,8 @@ void	 child_status(int, char *, size_t);
 /* flags.c */
 int	 cflags_parse(const char *, const struct cflag *, size_t,
 	    struct http_opts *, int, char **);
+int	 cflags_parse_only(const char *, const struct cflag *, size_t,
+	    struct http_opts *, int, char **);
 void	 cflag_list_free(struct cflag_list *);
 
 /* http.c */

@@ -132,7 +132,7 @@ cmd_maint(int argc, char **argv)
 	json_t			*self, *cfg;
 	const char		*reason = "", *service = "";
 	char			*node = NULL;
-	int			 enable = 0, disable = 0, first, status;
+	int			 enable = 0, disable = 0, status;
 	const struct cflag	 flags[] = {
 		{ "enable", CFLAG_BOOL, &enable },
 		{ "disable", CFLAG_BOOL, &disable },
@@ -140,14 +140,9 @@ cmd_maint(int argc, char **argv)
 		{ "service", CFLAG_STRING, &service },
 	};
 
-	if ((first = cflags_parse("maint", flags, 4, &http, argc,
-	    argv)) == -1)
+	if (cflags_parse_only("maint", flags, 4, &http,
+	    argc, argv) == -1)
 		return 1;
-	if (first != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
 	if (enable && disable) {
 		fprintf(stderr, "Only one of -enable or -disable may be "
 		    "provided\n");
