@@ -78,7 +78,8 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW &&
 	    q != CAT_Q_DATACENTERS && q != CAT_Q_PQUERY_LIST &&
 	    q != CAT_Q_INSTANCES && q != CAT_Q_COORD_NODES &&
-	    q != CAT_Q_COORD_DCS) == (arg[0] == '\0'))
+	    q != CAT_Q_COORD_DCS && q != CAT_Q_HEALTH_DUMP) ==
+	    (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
@@ -131,6 +132,12 @@ cat_query_index(const struct cat_read *rd)
 	case CAT_Q_COORD_NODES:
 	case CAT_Q_COORD_NODE:
 		return cat_state_index(&raftd.store, COORDS_TABLE);
+	case CAT_Q_HEALTH_DUMP:
+		a = cat_state_index(&raftd.store, "nodes");
+		b = cat_state_index(&raftd.store, "services");
+		a = a > b ? a : b;
+		b = cat_state_index(&raftd.store, "checks");
+		return a > b ? a : b;
 	case CAT_Q_DNS_VIEW:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
@@ -793,7 +800,10 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		rc = cat_state_checks(&raftd.store, emit_check, &e);
 		break;
 	case CAT_Q_HEALTH_SERVICE:
-		rc = cat_state_service_instances(&raftd.store, rd->arg,
+	case CAT_Q_HEALTH_DUMP:
+		rc = rd->query == CAT_Q_HEALTH_DUMP ?
+		    cat_state_services(&raftd.store, emit_health, &e) :
+		    cat_state_service_instances(&raftd.store, rd->arg,
 		    emit_health, &e);
 		checks_clear(&e, 0);
 		free(e.checks);
