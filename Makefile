@@ -195,6 +195,7 @@ soak: deps
 # `make bench` runs every benchmark; `make bench kv` only the KV one,
 # `make bench catalog` only the catalog and health one.
 # `make bench dns` dnsd against NSD with dnsperf.
+# `make bench ui` the web UI's size and its services page in chromium.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
 	@for t in wrk strace python3; do command -v $$t >/dev/null || \
@@ -224,9 +225,12 @@ bench: deps
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw dc; then \
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/dc.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw ui; then \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/ui.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft dc catalog dns:
+kv base raft dc catalog dns ui:
 	@:
 endif
 

@@ -121,18 +121,42 @@ summary_item(struct request *r, struct imsg *imsg)
 	msgpack_unpacked_destroy(&u);
 }
 
+static int
+summary_cmp(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_object_get(*(json_t *const *)a,
+	    "Name")), json_string_value(json_object_get(*(json_t *const *)b,
+	    "Name")));
+}
+
+/* The instances came node by node: the summaries go out by name. */
 static void
 summary_done(struct request *r, struct imsg *imsg)
 {
 	struct ui_summaries	*us = r->ctx;
 	struct imsg_read_end	 end;
+	json_t			**v, *sorted;
+	size_t			 i, n = json_array_size(us->list);
 
 	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
-	if (end.error[0] != '\0')
+	if (end.error[0] != '\0') {
 		http_error(r->req, 500, end.error);
-	else
-		http_reply_json(r->req, json_incref(us->list), r->pretty);
+		return;
+	}
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL ||
+	    (sorted = json_array()) == NULL) {
+		free(v);
+		http_error(r->req, 500, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(us->list, i);
+	qsort(v, n, sizeof(*v), summary_cmp);
+	for (i = 0; i < n; i++)
+		json_array_append(sorted, v[i]);
+	free(v);
+	http_reply_json(r->req, sorted, r->pretty);
 }
 
 static void

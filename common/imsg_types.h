@@ -317,9 +317,9 @@ enum cat_query {
 	 */
 	CAT_Q_COORD_DCS,
 	/*
-	 * [node, service, [checks: node's, its]]: every instance, by
-	 * service name, as CAT_Q_HEALTH_SERVICE gives one service's (the
-	 * web UI's service summaries).
+	 * [node, service, [checks: node's, its]]: every instance, node by
+	 * node, as CAT_Q_HEALTH_SERVICE gives one service's (the web UI's
+	 * service summaries).
 	 */
 	CAT_Q_HEALTH_DUMP,
 	CAT_Q_MAX
