@@ -137,6 +137,9 @@ check "  the same bytes, fewer" sh -c "gzip -dc '$test_tmp/b' |
 check "  with its own ETag" [ -n "$(header ETag)" -a "$(header ETag)" != "$etag" ]
 get /ui/app.js -H 'Accept-Encoding: gzip;q=0, identity'
 check "no gzip when refused (q=0)" [ -z "$(header Content-Encoding)" ]
+h=$(curl -s -I "$url/ui/app.css" | tr -d '\r')
+check "HEAD of an asset answers its headers" sh -c "echo \"\$1\" |
+    grep -qx 'Content-Type: text/css; charset=utf-8'" - "$h"
 get /ui/app.css
 check "app.css is text/css" [ "$(header Content-Type)" = \
     "text/css; charset=utf-8" ]

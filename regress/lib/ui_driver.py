@@ -20,6 +20,7 @@ import time
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -194,6 +195,24 @@ try:
     box.send_keys(Keys.BACKSPACE, Keys.BACKSPACE)
     until(lambda: len(css("table.services tbody tr")) >= 3)
 
+    # By keyboard: the skip link comes first; links open views, whose
+    # heading then has the focus.
+    d.refresh()
+    until(lambda: service_row("web"))
+    ActionChains(d).send_keys(Keys.TAB).perform()
+    ok(d.execute_script("return document.activeElement.id") == "skip",
+       "Tab reaches the skip link first")
+    ActionChains(d).send_keys(Keys.ENTER).perform()
+    ok(d.execute_script("return document.activeElement.id") == "main",
+       "which moves the focus to the content")
+    service_row("db").find_element(By.LINK_TEXT, "db").send_keys(Keys.ENTER)
+    ok(until(lambda: heading() == "db" and d.execute_script(
+        "return document.activeElement.tagName") == "H1"),
+       "Enter on a service's link opens it, focus on its heading")
+    d.back()
+    ok(until(lambda: heading() == "Services" and service_row("web")),
+       "Back returns to the list")
+
     # Service -> instance -> node, by clicking.
     service_row("web").find_element(By.LINK_TEXT, "web").click()
     ok(until(lambda: heading() == "web" and card("web1") and card("web2")),
@@ -341,6 +360,10 @@ try:
     api = [r for r in sent if "/v1/" in r["url"]]
     ok(api and all(r["headers"].get("X-Consul-Token") == "ui-test-token"
                    for r in api), "a saved token is sent as X-Consul-Token")
+    ok(all("dc=dc1" in r["url"] for r in api
+           if "/agent/self" not in r["url"] and
+           "/catalog/datacenters" not in r["url"]),
+       "the API requests name the datacenter shown (?dc=dc1)")
     ok(sent and all(r["url"].startswith(base + "/") or
                     r["url"].startswith(("data:", "blob:")) for r in sent),
        "every request goes to the agent itself")
@@ -380,5 +403,16 @@ try:
              "Cannot reach" in css("#banner")[0].text, timeout=10),
        "a banner shows while the agent is unreachable")
     shot("12-unreachable")
+    d.get_log("performance")
+    time.sleep(7)
+    tries = [json.loads(e["message"])["message"]
+             for e in d.get_log("performance")]
+    tries = [m for m in tries if m.get("method") ==
+             "Network.requestWillBeSent" and
+             "/v1/" in m["params"]["request"]["url"]]
+    diag("%d requests to the agent in the 7 s after the banner" %
+         len(tries))
+    ok(1 <= len(tries) <= 4,
+       "meanwhile the page retries, backing off (1, 2, 4 s...)")
 finally:
     d.quit()
