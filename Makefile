@@ -137,6 +137,7 @@ $(O)/regress/unit/test_keyring: gossipd/keyring.c gossipd/keyring.h
 $(O)/regress/unit/test_checkd: $(wildcard checkd/*.c checkd/*.h)
 $(O)/regress/unit/test_dns_wire: dnsd/wire.c dnsd/wire.h
 $(O)/regress/unit/test_dnsd: $(wildcard dnsd/*.c dnsd/*.h)
+$(O)/regress/unit/test_ui: apid/ui.c apid/apid.h
 $(O)/regress/unit/test_filter: apid/filter.c apid/filter.h \
 	apid/filter_re.c apid/filter_re.h apid/filter_schema.c
 
