@@ -11,10 +11,13 @@
 # and KV keys large, binary and hostile: services -> service -> node, a
 # check failing and recovering on the open page, a key created, edited
 # and deleted through the UI and each step confirmed with curl, a
-# concurrent edit reported as a conflict, markup shown as text with no
-# script run, the token sent as X-Consul-Token, no request to another
-# origin, phone width, no console error, and the banner once the agent
-# is gone.  Screenshots go to regress/out/ui/<build>/.
+# concurrent edit reported as a conflict, a large value cut with a
+# download of the whole, a binary one in hexadecimal, markup shown as
+# text with no script run, use by keyboard, the token sent as
+# X-Consul-Token, ?dc on every request, no request to another origin,
+# phone width, no console error or warning, and, once the agent is
+# killed, the banner and retries that back off.  Screenshots go to
+# regress/out/ui/<build>/.
 # Without Chromium the browser part is skipped, except under CI=true,
 # where it fails.
 . "$(dirname "$0")/../lib/agent.sh"
