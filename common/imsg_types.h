@@ -316,6 +316,12 @@ enum cat_query {
 	 * the servers of each datacenter, from this server's WAN pool.
 	 */
 	CAT_Q_COORD_DCS,
+	/*
+	 * [node, service, [checks: node's, its]]: every instance, node by
+	 * node, as CAT_Q_HEALTH_SERVICE gives one service's (the web UI's
+	 * service summaries).
+	 */
+	CAT_Q_HEALTH_DUMP,
 	CAT_Q_MAX
 };
 
