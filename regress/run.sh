@@ -10,7 +10,7 @@
 # first group runs in the background beside the second, and its output
 # is printed after it.  RUN_SERIAL=1 runs them one after the other.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 pass=0 fail=0 skip=0
 failed_names=""
