@@ -21,15 +21,10 @@ CONSUL_USER	?= _consul
 O		?= .
 .DEFAULT_GOAL	:= all
 CC		?= cc
-PKGS		:= libevent libtls yaml-0.1 libsodium jansson msgpack \
-		   libseccomp libbsd-overlay
+PKGS		:= libevent libtls libcrypto yaml-0.1 libsodium jansson \
+		   msgpack libseccomp libbsd-overlay
 PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS	= $(shell pkg-config --libs $(PKGS)) -ldb -lm
-# consulctl's tls commands call libcrypto itself, not only through libtls.
-CRYPTO_PKG	:= libcrypto
-$(O)/consulctl/%.o: CFLAGS += $(shell pkg-config --cflags $(CRYPTO_PKG))
-$(O)/consulctl/consulctl: PKG_LIBS += \
-		   $(shell pkg-config --libs $(CRYPTO_PKG))
 
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
