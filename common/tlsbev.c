@@ -12,6 +12,9 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netdb.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,18 +40,29 @@ enum tlsbev_state {
 	TLSBEV_FAILED
 };
 
+struct tlsbev_server_ctx {
+	struct tls		*tls;
+	size_t			 conns;
+	int			 retired;
+};
+
 struct tlsbev {
 	TAILQ_ENTRY(tlsbev)	 entry;
+	struct tlsbev_server_ctx *srv;	/* server side: where it came from */
 	struct bufferevent	*bev;		/* the filter */
 	struct bufferevent	*under;		/* the socket */
 	struct tls		*tls;
 	enum tlsbev_state	 state;
 	int			 server;
 	int			 allow_plain;
+	int			 log;		/* TLSBEV_LOG */
 	int			 counted;	/* in tlsbev_npending */
 	int			 kick_held;	/* a reference for the kick */
 	int			 flush;		/* kick: push output */
+	int			 owe_write;	/* records wait in the socket */
+	int			 call_write;	/* kick: they went out */
 	struct event		*kick;
+	struct evbuffer_cb_entry *sent_cb;
 	struct event		*timer;		/* handshake deadline */
 	char			 why[256];
 };
@@ -67,6 +81,36 @@ size_t
 tlsbev_pending(void)
 {
 	return tlsbev_npending;
+}
+
+struct tlsbev_server_ctx *
+tlsbev_server_ctx(struct tls *tls)
+{
+	struct tlsbev_server_ctx	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		fatal("tls");
+	s->tls = tls;
+	return s;
+}
+
+static void
+tlsbev_server_unref(struct tlsbev_server_ctx *s)
+{
+	if (s->conns == 0 && s->retired) {
+		tls_free(s->tls);
+		free(s);
+	}
+}
+
+/* No new connection will use s; it goes with the last one it has. */
+void
+tlsbev_server_retire(struct tlsbev_server_ctx *s)
+{
+	if (s == NULL)
+		return;
+	s->retired = 1;
+	tlsbev_server_unref(s);
 }
 
 static void
@@ -102,23 +146,53 @@ tlsbev_fail(struct tlsbev *t, const char *fmt, const char *detail)
 	tlsbev_kick(t);
 }
 
+/* A refusal, with the peer's address, for users that cannot say it. */
+static void
+tlsbev_log(struct tlsbev *t)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	char			 host[NI_MAXHOST] = "?";
+	int			 fd = bufferevent_getfd(t->under);
+
+	if (fd != -1 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		(void)getnameinfo((struct sockaddr *)&ss, len, host,
+		    sizeof(host), NULL, 0, NI_NUMERICHOST);
+	log_warnx("tls: from %s: refused: %s", host, t->why);
+	t->log = 0;
+}
+
 static void
 tlsbev_kick_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct tlsbev		*t = arg;
 	struct bufferevent	*bev = t->bev;
 	bufferevent_event_cb	 eventcb;
+	bufferevent_data_cb	 writecb;
 	void			*cbarg;
 
 	t->kick_held = 0;
+	if (t->state == TLSBEV_FAILED && t->log)
+		tlsbev_log(t);
 	if (t->state == TLSBEV_FAILED) {
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
 		bufferevent_getcb(bev, NULL, NULL, &eventcb, &cbarg);
 		if (eventcb != NULL)
 			eventcb(bev, BEV_EVENT_ERROR, cbarg);
-	} else if (t->flush) {
-		t->flush = 0;
-		bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+	} else {
+		if (t->flush) {
+			t->flush = 0;
+			bufferevent_flush(bev, EV_WRITE, BEV_NORMAL);
+		}
+		if (t->call_write) {
+			t->call_write = 0;
+			bufferevent_getcb(bev, NULL, &writecb, NULL, &cbarg);
+			if (writecb != NULL &&
+			    (bufferevent_get_enabled(bev) & EV_WRITE) &&
+			    evbuffer_get_length(bufferevent_get_output(bev)) ==
+			    0)
+				writecb(bev, cbarg);
+		}
 	}
 	/* The last thing: this may free the bufferevent, and t with it. */
 	bufferevent_decref(bev);
@@ -290,7 +364,31 @@ tlsbev_out(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 		evbuffer_drain(src, n);
 		sent = 1;
 	}
+	/*
+	 * The user's write callback says "all sent" (evhttp closes the
+	 * connection on it): it is called once the socket took the
+	 * records, by tlsbev_sent(), not now.
+	 */
+	if (sent && evbuffer_get_length(dst) > 0) {
+		t->owe_write = 1;
+		return BEV_NEED_MORE;
+	}
 	return sent ? BEV_OK : BEV_NEED_MORE;
+}
+
+/* The socket took what was queued: the owed write callback, if any. */
+static void
+tlsbev_sent(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct tlsbev	*t = arg;
+
+	if (t->owe_write && info->n_deleted > 0 &&
+	    evbuffer_get_length(buf) == 0 && t->state != TLSBEV_FAILED) {
+		t->owe_write = 0;
+		t->call_write = 1;
+		tlsbev_kick(t);
+	}
 }
 
 static void
@@ -299,12 +397,35 @@ tlsbev_free(void *arg)
 	struct tlsbev	*t = arg;
 
 	tlsbev_uncount(t);
+	evbuffer_remove_cb_entry(bufferevent_get_output(t->under), t->sent_cb);
 	TAILQ_REMOVE(&tlsbevs, t, entry);
 	if (t->timer != NULL)
 		event_free(t->timer);
 	event_free(t->kick);
 	tls_free(t->tls);
+	if (t->srv != NULL) {
+		t->srv->conns--;
+		tlsbev_server_unref(t->srv);
+	}
 	free(t);
+}
+
+/*
+ * Bytes written while writing is disabled (evhttp enables it only after
+ * it has queued a response) are not taken by the filter when writing is
+ * enabled again: push them from the loop.
+ */
+static void
+tlsbev_outbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct tlsbev	*t = arg;
+
+	if (info->n_added > 0 && t->state != TLSBEV_FAILED &&
+	    (bufferevent_get_enabled(t->bev) & EV_WRITE) == 0) {
+		t->flush = 1;
+		tlsbev_kick(t);
+	}
 }
 
 static struct bufferevent *
@@ -313,6 +434,9 @@ tlsbev_wrap(struct event_base *base, struct tlsbev *t, int fd)
 	if ((t->under = bufferevent_socket_new(base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("tls: bufferevent_socket_new");
+	if ((t->sent_cb = evbuffer_add_cb(bufferevent_get_output(t->under),
+	    tlsbev_sent, t)) == NULL)
+		fatalx("tls: evbuffer_add_cb");
 	/* Plain bytes wait above while the socket backs up. */
 	bufferevent_setwatermark(t->under, EV_WRITE, 0, 256 * 1024);
 	if ((t->kick = event_new(base, -1, 0, tlsbev_kick_cb, t)) == NULL)
@@ -321,6 +445,9 @@ tlsbev_wrap(struct event_base *base, struct tlsbev *t, int fd)
 	    BEV_OPT_CLOSE_ON_FREE, tlsbev_free, t);
 	if (t->bev == NULL)
 		fatalx("tls: bufferevent_filter_new");
+	if (evbuffer_add_cb(bufferevent_get_output(t->bev), tlsbev_outbuf_cb,
+	    t) == NULL)
+		fatalx("tls: evbuffer_add_cb");
 	TAILQ_INSERT_TAIL(&tlsbevs, t, entry);
 	return t->bev;
 }
@@ -330,15 +457,19 @@ tlsbev_wrap(struct event_base *base, struct tlsbev *t, int fd)
  * evhttp does), from the configured server context srv.
  */
 struct bufferevent *
-tlsbev_server(struct event_base *base, struct tls *srv, int fd, int flags,
-    const struct timeval *timeout)
+tlsbev_server(struct event_base *base, struct tlsbev_server_ctx *sc, int fd,
+    int flags, const struct timeval *timeout)
 {
 	struct tlsbev	*t;
+	struct tls	*srv = sc->tls;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		fatal("tls");
+	t->srv = sc;
+	sc->conns++;
 	t->server = 1;
 	t->allow_plain = (flags & TLSBEV_ALLOW_PLAIN) != 0;
+	t->log = (flags & TLSBEV_LOG) != 0;
 	t->state = TLSBEV_SNIFF;
 	tlsbev_wrap(base, t, fd);
 	if (tlsbev_npending >= tlsbev_max_pending) {

@@ -66,9 +66,19 @@ struct tls;
 struct timeval;
 
 #define TLSBEV_ALLOW_PLAIN	0x01	/* server: a non-TLS peer passes */
+#define TLSBEV_LOG		0x02	/* log a refusal itself, as "tls:" */
 
-struct bufferevent *tlsbev_server(struct event_base *, struct tls *, int,
-	    int, const struct timeval *);
+/*
+ * A server context shared by connections: libtls' connections use their
+ * server's context during their handshake, so one replaced by a reload
+ * lives on (retired) until its last connection is gone.
+ */
+struct tlsbev_server_ctx;
+struct tlsbev_server_ctx *tlsbev_server_ctx(struct tls *);
+void	 tlsbev_server_retire(struct tlsbev_server_ctx *);
+
+struct bufferevent *tlsbev_server(struct event_base *,
+	    struct tlsbev_server_ctx *, int, int, const struct timeval *);
 struct bufferevent *tlsbev_client(struct event_base *, struct tls_config *,
 	    int, const char *, const struct timeval *);
 const char *tlsbev_why(struct bufferevent *);

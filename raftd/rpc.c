@@ -64,7 +64,7 @@ static struct rpc_conn_list	 rpc_conns = TAILQ_HEAD_INITIALIZER(rpc_conns);
 static size_t			 rpc_nin;
 static struct evconnlistener	*rpc_listener;
 static uint64_t			 rpc_dropped;
-static struct tls		*rpc_tls_server;	/* NULL: no TLS in */
+static struct tlsbev_server_ctx	*rpc_tls_server;	/* NULL: no TLS in */
 static struct tls_config	*rpc_tls_client;	/* NULL: no TLS out */
 static int			 rpc_tls_required;	/* verify_incoming */
 static char			 rpc_server_name[300];
@@ -754,9 +754,9 @@ rpc_tls_load(struct child *ch)
 	if (t->verify_outgoing == 1 && (ccfg = tlsconf_client(t, &m->rpc,
 	    t->verify_server_hostname == 1, err, sizeof(err))) == NULL)
 		goto fail;
-	tls_free(rpc_tls_server);
+	tlsbev_server_retire(rpc_tls_server);
 	tls_config_free(rpc_tls_client);
-	rpc_tls_server = srv;
+	rpc_tls_server = srv != NULL ? tlsbev_server_ctx(srv) : NULL;
 	rpc_tls_client = ccfg;
 	rpc_tls_required = t->verify_incoming == 1;
 	strlcpy(dom, ch->conf->domain, sizeof(dom));
