@@ -194,6 +194,7 @@ void	 rpc_tls_load(struct child *);
 int	 rpc_send(const struct raft_msg *);
 int	 rpc_send_snapshot(const struct raft_msg *, const void *, size_t);
 struct rpc_conn *rpc_conn_to(const char *);
+struct rpc_conn *rpc_conn_to_dc(const char *, const char *);
 void	 rpc_conn_fail(struct rpc_conn *, const char *);
 int	 rpc_backlogged(struct rpc_conn *);
 int	 rpc_ask_state(const char *);

@@ -67,7 +67,7 @@ static uint64_t			 rpc_dropped;
 static struct tlsbev_server_ctx	*rpc_tls_server;	/* NULL: no TLS in */
 static struct tls_config	*rpc_tls_client;	/* NULL: no TLS out */
 static int			 rpc_tls_required;	/* verify_incoming */
-static char			 rpc_server_name[300];
+static char			 rpc_server_name[300];	/* the domain */
 
 static void	rpc_send_state(struct rpc_conn *);
 static void	rpc_timeouts(struct rpc_conn *, const struct timeval *,
@@ -523,6 +523,17 @@ rpc_peer_addr(const char *id)
 struct rpc_conn *
 rpc_conn_to(const char *addr)
 {
+	return rpc_conn_to_dc(addr, NULL);
+}
+
+/*
+ * The same, to a server of datacenter dc (NULL: ours), whose
+ * certificate must name server.<dc>.<domain>.
+ */
+struct rpc_conn *
+rpc_conn_to_dc(const char *addr, const char *dc)
+{
+	char			 name[sizeof(rpc_server_name) + 80];
 	struct sockaddr_storage	 ss, self;
 	struct rpc_conn		*c;
 	struct mpack_out	 out;
@@ -558,8 +569,14 @@ rpc_conn_to(const char *addr)
 	}
 	if (rpc_tls_client != NULL) {
 		hs = rpc_handshake_timeout();
+		if (snprintf(name, sizeof(name), "server.%.64s.%s",
+		    dc != NULL ? dc : raftd_child.conf->datacenter,
+		    rpc_server_name) >= (int)sizeof(name)) {
+			close(fd);
+			return NULL;
+		}
 		bev = tlsbev_client(raftd_child.base, rpc_tls_client, fd,
-		    rpc_server_name, &hs);
+		    name, &hs);
 	}
 	c = rpc_conn_new(fd, 1, bev);
 	strlcpy(c->addr, addr, sizeof(c->addr));
@@ -762,8 +779,7 @@ rpc_tls_load(struct child *ch)
 	strlcpy(dom, ch->conf->domain, sizeof(dom));
 	if ((l = strlen(dom)) > 0 && dom[l - 1] == '.')
 		dom[l - 1] = '\0';
-	snprintf(rpc_server_name, sizeof(rpc_server_name), "server.%s.%s",
-	    ch->conf->datacenter, dom);
+	strlcpy(rpc_server_name, dom, sizeof(rpc_server_name));
 	if (srv != NULL || ccfg != NULL)
 		log_info("rpc: tls: incoming %s, outgoing %s",
 		    srv == NULL ? "plaintext" : rpc_tls_required ?
