@@ -175,6 +175,7 @@ soak: deps
 # `make bench` runs every benchmark; `make bench kv` only the KV one,
 # `make bench catalog` only the catalog and health one.
 # `make bench dns` dnsd against NSD with dnsperf.
+# `make bench tls` server RPC and HTTPS with TLS against without.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
 	@for t in wrk strace python3; do command -v $$t >/dev/null || \
@@ -194,6 +195,9 @@ bench: deps
 		    etcd-server >/dev/null; \
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/raft.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw tls; then \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/tls.sh; fi
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw dns; then \
 		for t in dnsperf nsd; do command -v $$t >/dev/null || \
 		    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -206,7 +210,7 @@ bench: deps
 		    sh regress/bench/dc.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft dc catalog dns:
+kv base raft dc catalog dns tls:
 	@:
 endif
 
