@@ -179,6 +179,7 @@ struct rpc_conn {
 	int			 connected;	/* out: connect() succeeded */
 	int			 wan;		/* in: from another datacenter */
 	int			 answered;	/* a frame has come in */
+	time_t			 born;		/* CLOCK_MONOTONIC seconds */
 	char			 peer[RAFT_ID_MAX];
 	char			 addr[RAFT_ADDR_MAX];
 	char			 label[RAFT_ADDR_MAX];	/* for logs */

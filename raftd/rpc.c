@@ -353,6 +353,7 @@ static void
 rpc_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct rpc_conn	*c = arg;
+	struct timespec	 ts;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		c->connected = 1;
@@ -361,10 +362,12 @@ rpc_event(struct bufferevent *bev, short what, void *arg)
 	}
 	/*
 	 * Under TLS 1.3 the server checks our certificate after our side of
-	 * the handshake is done: its refusal is a close before any answer.
+	 * the handshake is done: its refusal is a close right away, before
+	 * any answer.
 	 */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (c->out && c->connected && !c->answered && tlsbev_why(bev) == NULL &&
-	    tlsbev_is_tls(bev)) {
+	    tlsbev_is_tls(bev) && ts.tv_sec - c->born <= 1) {
 		rpc_tls_log(c, "the server closed the connection after the "
 		    "tls handshake: it does not accept our certificate");
 		rpc_conn_fail(c, "closed");
@@ -403,12 +406,15 @@ static struct rpc_conn *
 rpc_conn_new(int fd, int out, struct bufferevent *bev)
 {
 	struct rpc_conn	*c;
+	struct timespec	 ts;
 	int		 one = 1, idle = 10, intvl = 3, cnt = 3;
 	unsigned int	 user_ms = RPC_USER_TIMEOUT_MS;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("rpc");
 	c->out = out;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->born = ts.tv_sec;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/*
 	 * A peer that vanished (power off, partition) is noticed within
