@@ -4,7 +4,8 @@
 # client certificate works, without one it is refused with a log line;
 # plain HTTP is closed; openssl s_client -tls1_1 is refused; consulctl
 # speaks HTTPS by flags and by Consul's environment variables; a stalled
-# handshake is timed out; a certificate rotated by SIGHUP and by PUT
+# handshake is timed out, and beyond 256 in progress new ones are
+# refused at once until the stalled ones time out; a certificate rotated by SIGHUP and by PUT
 # /v1/agent/reload during a write loop fails no request, and a reload
 # with a broken file keeps the certificate in use.  Files that do not
 # fit together are configuration errors naming the file.
@@ -138,6 +139,34 @@ check "a stalled handshake is closed after the timeout ($ms ms)" \
     test "$ms" -lt 5000
 check "the log says it timed out" wait_for_log \
     "tls: from 127.0.0.1: refused: tls handshake timed out" 5
+
+# 300 stalled handshakes at once: beyond 256 in progress, refused at
+# once; the slots come back after the timeout.
+python3 - "$https_port" "$test_tmp/quick" <<'EOP' &
+import select, socket, sys, time
+socks = []
+for i in range(300):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"\x16\x03\x01")
+    socks.append(s)
+time.sleep(0.5)
+r, _, _ = select.select(socks, [], [], 0)
+closed = sum(1 for s in r if s.recv(1) == b"")
+open(sys.argv[2], "w").write("%d\n" % closed)
+time.sleep(3)	# hold the stalled ones past their timeout
+EOP
+flood=$!
+i=0; while [ $i -lt 50 ] && [ ! -s "$test_tmp/quick" ]; do
+	sleep 0.1; i=$((i + 1)); done
+quick=$(cat "$test_tmp/quick")
+check "beyond 256 pending handshakes new ones are refused at once ($quick of 300)" \
+    test "${quick:-0}" -ge 40 -a "${quick:-0}" -le 60
+check "the log says how many are in progress" wait_for_log \
+    "tls: from 127.0.0.1: refused: 256 tls handshakes in progress already" 5
+sleep 1
+check "after the timeout the slots are free, the stalled peers still there" \
+    sh -c "kill -0 $flood && curl -sf --max-time 2 $cc '$url/v1/status/leader' >/dev/null"
+wait $flood
 
 # serial: the serial of the certificate the agent presents now.
 serial() {
