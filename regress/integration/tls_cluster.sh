@@ -8,7 +8,8 @@
 # with its log line: an agent with no certificate (105), a server with
 # a client certificate (106), a certificate of another CA (107), an
 # expired certificate (108), a plaintext agent (109), and garbage or a
-# stalled handshake on :8300.
+# stalled handshake on :8300.  A server's certificate rotated by SIGHUP
+# during a write loop through every agent fails no request.
 . "$(dirname "$0")/../lib/cluster.sh"
 
 if ! command -v openssl >/dev/null; then
@@ -19,7 +20,7 @@ fi
 pki="$test_tmp/pki"
 mkdir -p "$pki" "$pki/other"
 (cd "$pki" && "$CONSULCTL" tls ca create >/dev/null &&
-    for i in 1 2 3; do
+    for i in 1 2 3 4; do
 	"$CONSULCTL" tls cert create -server -dc dc1 >/dev/null || exit 1
     done &&
     "$CONSULCTL" tls cert create -client -dc dc1 >/dev/null &&
@@ -169,6 +170,35 @@ check "the log says it timed out" \
     "$cl_dir/n101.log"
 check "the cluster serves on" sh -c \
     "curl -sf -X PUT -d after '$(cl_url 104 /v1/kv/tls/b)' | grep -q true"
+
+# Rotation of server 101's certificate by SIGHUP during a write loop.
+new_serial=$(openssl x509 -noout -serial -in "$pki/dc1-server-consul-3.pem")
+: >"$cl_dir/fails"
+(
+	n=0
+	while [ ! -e "$cl_dir/stop" ]; do
+		for w in 101 102 103 104; do
+			curl -sf --max-time 5 -X PUT -d "v$n" \
+			    "$(cl_url $w /v1/kv/tls/loop)" >/dev/null ||
+			    echo "$w $n" >>"$cl_dir/fails"
+		done
+		n=$((n + 1))
+	done
+	echo "$n" >"$cl_dir/writes"
+) &
+loop=$!
+sleep 0.5
+tlsconf 101 "{\"cert_file\": \"$pki/dc1-server-consul-3.pem\",
+    \"key_file\": \"$pki/dc1-server-consul-3-key.pem\"}"
+kill -HUP "$(node_pgid 101)"
+check "after SIGHUP server 101 presents its new certificate on :8300" \
+    poll 5 sh -c "[ \"\$(echo | openssl s_client -connect 127.0.0.101:$cl_rpc -cert '$pki/dc1-client-consul-0.pem' -key '$pki/dc1-client-consul-0-key.pem' 2>/dev/null | openssl x509 -noout -serial 2>/dev/null)\" = '$new_serial' ]"
+sleep 1
+touch "$cl_dir/stop"
+wait $loop
+check "the write loop ($(cat "$cl_dir/writes") rounds on 4 agents) had no failed request" \
+    test ! -s "$cl_dir/fails"
+[ -s "$cl_dir/fails" ] && diag "failed: $(tr '\n' ' ' <"$cl_dir/fails")"
 # A server with a client certificate: the others will not talk Raft to it.
 cat >"$cl_dir/rogue.json" <<EOR
 {"server": true, "encrypt": "$key", "retry_interval": "1s",
