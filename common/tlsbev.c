@@ -314,10 +314,12 @@ tlsbev_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 		}
 		if (n == 0)
 			break;		/* close_notify: the EOF follows */
+		/*
+		 * No stop at the limit: what libtls holds decrypted would
+		 * wait for the next record from the socket.
+		 */
 		evbuffer_add(dst, buf, n);
 		got = 1;
-		if (limit >= 0 && (ev_ssize_t)evbuffer_get_length(dst) >= limit)
-			break;
 	}
 	return got ? BEV_OK : BEV_NEED_MORE;
 }
