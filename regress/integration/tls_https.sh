@@ -4,9 +4,9 @@
 # client certificate works, without one it is refused with a log line;
 # plain HTTP is closed; openssl s_client -tls1_1 is refused; consulctl
 # speaks HTTPS by flags and by Consul's environment variables; a stalled
-# handshake is timed out, and beyond 256 in progress new ones are
-# refused at once until the stalled ones time out; a certificate
-# rotated by SIGHUP and by PUT /v1/agent/reload during a write loop
+# handshake is timed out, garbage in a handshake record refused, and
+# beyond 256 in progress new ones are refused at once until the stalled
+# ones time out; a certificate rotated by SIGHUP and by PUT /v1/agent/reload during a write loop
 # fails no request, and a reload with a broken file keeps the
 # certificate in use.  Files that do not
 # fit together are configuration errors naming the file.
@@ -140,6 +140,28 @@ check "a stalled handshake is closed after the timeout ($ms ms)" \
     test "$ms" -lt 5000
 check "the log says it timed out" wait_for_log \
     "tls: from 127.0.0.1: refused: tls handshake timed out" 5
+
+# Garbage that starts like a handshake record: refused at once.
+failed() { grep -c "tls: from 127.0.0.1: refused: tls handshake failed" \
+    "$log"; }
+before=$(failed)
+t0=$(date +%s%N)
+python3 - "$https_port" <<'EOP'
+import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"\x16\x03\x01\x00\x40" + os.urandom(64))
+s.settimeout(10)
+try:
+    s.recv(100)
+except Exception:
+    pass
+EOP
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "garbage in a handshake record is refused at once ($ms ms)" \
+    test "$ms" -lt 1000
+more() { [ "$(failed)" -gt "$before" ]; }
+i=0; while [ $i -lt 50 ] && ! more; do sleep 0.1; i=$((i + 1)); done
+check "the log says the handshake failed" more
 
 # 300 stalled handshakes at once: beyond 256 in progress, refused at
 # once; the slots come back after the timeout.
