@@ -3,13 +3,14 @@
 # ports.https, client certificates required.  curl with --cacert and a
 # client certificate works, without one it is refused with a log line;
 # plain HTTP is closed; openssl s_client -tls1_1 is refused; consulctl
-# speaks HTTPS by flags and by Consul's environment variables; a stalled
-# handshake is timed out, garbage in a handshake record refused, and
-# beyond 256 in progress new ones are refused at once until the stalled
-# ones time out; a certificate rotated by SIGHUP and by PUT /v1/agent/reload during a write loop
-# fails no request, and a reload with a broken file keeps the
-# certificate in use.  Files that do not
-# fit together are configuration errors naming the file.
+# speaks HTTPS by flags and by Consul's environment variables.  A
+# stalled handshake is timed out, garbage in a handshake record is
+# refused, and beyond 256 handshakes in progress new ones are refused
+# at once until the stalled ones time out.  A certificate rotated by
+# SIGHUP and by PUT /v1/agent/reload during a write loop fails no
+# request; a reload with a broken file keeps the certificate in use.
+# Files that do not fit together are configuration errors naming the
+# file.
 . "$(dirname "$0")/../lib/agent.sh"
 
 if ! command -v openssl >/dev/null; then
