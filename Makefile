@@ -21,15 +21,10 @@ CONSUL_USER	?= _consul
 O		?= .
 .DEFAULT_GOAL	:= all
 CC		?= cc
-PKGS		:= libevent libtls yaml-0.1 libsodium jansson msgpack \
-		   libseccomp libbsd-overlay
+PKGS		:= libevent libtls libcrypto yaml-0.1 libsodium jansson \
+		   msgpack libseccomp libbsd-overlay
 PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS	= $(shell pkg-config --libs $(PKGS)) -ldb -lm
-# consulctl's tls commands call libcrypto itself, not only through libtls.
-CRYPTO_PKG	:= libcrypto
-$(O)/consulctl/%.o: CFLAGS += $(shell pkg-config --cflags $(CRYPTO_PKG))
-$(O)/consulctl/consulctl: PKG_LIBS += \
-		   $(shell pkg-config --libs $(CRYPTO_PKG))
 
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -197,6 +192,7 @@ soak: deps
 # `make bench catalog` only the catalog and health one.
 # `make bench dns` dnsd against NSD with dnsperf.
 # `make bench ui` the web UI's size and its services page in chromium.
+# `make bench tls` server RPC and HTTPS with TLS against without.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
 	@for t in wrk strace python3; do command -v $$t >/dev/null || \
@@ -216,6 +212,9 @@ bench: deps
 		    etcd-server >/dev/null; \
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/raft.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw tls; then \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/tls.sh; fi
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw dns; then \
 		for t in dnsperf nsd; do command -v $$t >/dev/null || \
 		    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -231,7 +230,7 @@ bench: deps
 		    sh regress/bench/ui.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft dc catalog dns ui:
+kv base raft dc catalog dns ui tls:
 	@:
 endif
 

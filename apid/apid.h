@@ -58,6 +58,7 @@ extern struct child	 apid_child;
 
 /* http.c */
 void	 http_start(struct child *);
+void	 https_tls_load(struct child *);
 void	 http_error(struct evhttp_request *, int, const char *);
 void	 http_reply_json(struct evhttp_request *, json_t *, int);
 void	 http_reply_json_status(struct evhttp_request *, int, json_t *,

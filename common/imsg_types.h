@@ -240,6 +240,14 @@ enum imsg_type {
 	 */
 	IMSG_COORD_GOSSIP,
 
+	/*
+	 * parent -> raftd and apid, before IMSG_CTL_START and before each
+	 * IMSG_CTL_RELOAD: the TLS files' bytes, msgpack [rpc, https], each
+	 * [ca, cert, key] as bin, empty when not set (tls_material_pack).
+	 * The receiver wipes the key once libtls holds it.
+	 */
+	IMSG_CTL_TLS,
+
 	IMSG_TYPE_MAX
 };
 
