@@ -75,6 +75,21 @@ curl -s -X PUT "$u2/catalog/register" -d '{"Node":"ext","Address":"10.9.9.9",
     "Service":{"Service":"only2","Port":9}}' >/dev/null
 check "catalog of a service only in dc2, asked from dc1" \
     [ "$(curl -s "$u1/catalog/service/only2?dc=dc2" | jq -r '.[0].Node')" = ext ]
+agent_ports 42; dns1=$dns_port
+dig1() { dig +short +time=3 +tries=1 @127.0.0.1 -p "$dns1" "$@"; }
+dig_status() { dig +time=3 +tries=1 @127.0.0.1 -p "$dns1" "$@" |
+    sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+check "DNS: only2.service.dc2.consul from dc1" \
+    [ "$(dig1 only2.service.dc2.consul A)" = 10.9.9.9 ]
+check "DNS: the SRV target is in dc2" \
+    [ "$(dig1 only2.service.dc2.consul SRV)" = "1 1 9 ext.node.dc2.consul." ]
+check "DNS: ext.node.dc2.consul from dc1" \
+    [ "$(dig1 ext.node.dc2.consul A)" = 10.9.9.9 ]
+check "DNS: RFC 2782 form with the datacenter" \
+    [ "$(dig1 _only2._tcp.service.dc2.consul SRV | wc -l)" = 1 ]
+check "DNS: not in dc1" [ "$(dig_status only2.service.consul A)" = NXDOMAIN ]
+check "DNS: an unknown datacenter is NXDOMAIN" \
+    [ "$(dig_status only2.service.dc9.consul A)" = NXDOMAIN ]
 check "and not in dc1's own catalog" \
     [ "$(curl -s "$u1/catalog/service/only2")" = "[]" ]
 check "health of it from dc1" \
@@ -97,16 +112,22 @@ curl -s -X POST "$u1/query" -d '{"Name":"fo","Service":{"Service":"only2",
 check "a prepared query with no instance here fails over to dc2" \
     [ "$(curl -s "$u1/query/fo/execute" | jq -c '[.Datacenter, .Failovers,
     (.Nodes | map(.Node.Node))]')" = '["dc2",1,["ext"]]' ]
+fo_dns() { [ "$(dig1 fo.query.consul A)" = 10.9.9.9 ]; }
+check "DNS .query fails over to dc2 the same way" poll 5 fo_dns
 curl -s -X PUT "$u1/catalog/register" -d '{"Node":"int","Address":"10.8.8.8",
     "Service":{"Service":"only2","Port":9}}' >/dev/null
 check "and answers locally once there is one here" \
     [ "$(curl -s "$u1/query/fo/execute" | jq -c '[.Datacenter, .Failovers,
     (.Nodes | map(.Node.Node))]')" = '["dc1",0,["int"]]' ]
+fo_local() { [ "$(dig1 fo.query.consul A)" = 10.8.8.8 ]; }
+check "and so does DNS .query" poll 5 fo_local
 curl -s -X POST "$u2/query" -d '{"Name":"in2","Service":{"Service":"only2"}}' \
     >/dev/null
 check "a query of dc2 executed with ?dc=dc2 from dc1" \
     [ "$(curl -s "$u1/query/in2/execute?dc=dc2" | jq -c '[.Datacenter,
     (.Nodes | map(.Node.Node))]')" = '["dc2",["ext"]]' ]
+check "DNS: in2.query.dc2.consul from dc1" \
+    [ "$(dig1 in2.query.dc2.consul A)" = 10.9.9.9 ]
 
 # bad input
 check "an unknown datacenter is 500 No path to datacenter" \
@@ -143,11 +164,19 @@ stop_kill
 check "with dc2 down, ?dc=dc2 fails with No path to datacenter" \
     [ "$(curl -s -m 20 -w ' %{http_code}' "$u1/kv/where?dc=dc2")" = \
     "No path to datacenter 500" ]
+t0=$(date +%s%N)
+st=$(dig +time=15 +tries=1 @127.0.0.1 -p "$dns1" web9.service.dc2.consul A |
+    sed -n 's/.*status: \([A-Z]*\),.*/\1/p')
+t1=$(date +%s%N)
+diag "DNS for dc2 while down: $st in $(( (t1 - t0) / 1000000 )) ms"
+check "DNS for dc2 while it is down: SERVFAIL" [ "$st" = SERVFAIL ]
 check "while dc1 answers its own requests" \
     [ "$(curl -s -X PUT --data-binary here "$u1/kv/local")" = true ]
 start_dc 43 2
 back() { [ "$(curl -s -m 10 "$u1/kv/where?dc=dc2&raw")" = moved ]; }
 check "dc2 back: forwarding works again" poll 60 back
+dns_back() { [ "$(dig1 only2.service.dc2.consul A)" = 10.9.9.9 ]; }
+check "and DNS for dc2 too" poll 10 dns_back
 
 check "no sanitizer report" sh -c "! grep -q 'runtime error\|AddressSanitizer' \
     '$test_tmp/dc1.log' '$test_tmp/dc2.log'"
