@@ -10,9 +10,9 @@
 # round trip between them.
 . "$(dirname "$0")/../lib/agent.sh"
 
-dc1_pid="" dc2_pid=""
+dc1_pid="" dc2_pid="" imp_pid=""
 stop_all() {
-	for p in $dc1_pid $dc2_pid; do
+	for p in $dc1_pid $dc2_pid $imp_pid; do
 		kill -KILL "$p" 2>/dev/null
 		for c in $(pgrep -P "$p" 2>/dev/null); do
 			kill -KILL "$c" 2>/dev/null
@@ -69,6 +69,30 @@ check "a blocking read with ?dc=dc2 returns on a write made in dc2" \
     [ "$(jq -r '.[0].Value | @base64d' "$test_tmp/block")" = moved ]
 check "consulctl -datacenter=dc2 kv get" [ "$("$CONSULCTL" kv get \
     -http-addr="${u1%/v1}" -datacenter=dc2 where)" = moved ]
+
+# An impostor: another server of dc2 named node43 joins the WAN pool.
+agent_ports 42; wan1=$serf_wan_port
+agent_start_server 80 "$test_tmp/imp.log" "$test_tmp/data80" \
+    -datacenter=dc2 -node=node43
+imp_pid=$agent_pid
+agent_ports 80; u80="http://127.0.0.1:$http_port/v1"
+poll 15 leader "$u80"
+curl -s -X PUT "$u80/agent/join/127.0.0.1:$wan1?wan=1" >/dev/null
+claimed() { grep -q "member node43.dc2 claimed by another address" \
+    "$test_tmp/dc1.log"; }
+check "a second node43.dc2 at another address is logged by dc1" \
+    poll 10 claimed
+check "and ignored: the WAN pool keeps the first" \
+    [ "$(curl -s "$u1/agent/members?wan=1" | jq -r '.[] |
+    select(.Name == "node43.dc2") | .Port')" = "$wan2" ]
+real_dc2() {
+	for i in 1 2 3 4 5; do
+		[ "$(curl -s "$u1/kv/where?dc=dc2&raw")" = moved ] || return 1
+	done
+}
+check "?dc=dc2 still goes to the real dc2" real_dc2
+kill -KILL "$imp_pid"
+for c in $(pgrep -P "$imp_pid" 2>/dev/null); do kill -KILL "$c"; done
 
 # catalog, health, sessions, status
 curl -s -X PUT "$u2/catalog/register" -d '{"Node":"ext","Address":"10.9.9.9",
