@@ -157,8 +157,15 @@ check "DNS: in2.query.dc2.consul from dc1" \
 check "an unknown datacenter is 500 No path to datacenter" \
     [ "$(curl -s -w ' %{http_code}' "$u1/kv/where?dc=dc9")" = \
     "No path to datacenter 500" ]
-check "a datacenter name with bad characters is a 400" \
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$u1/kv/where?dc=d%2Fc")" = 400 ]
+check "a datacenter name with bad characters: 400 naming ?dc" \
+    [ "$(curl -s -w ' %{http_code}' "$u1/kv/where?dc=d%2Fc")" = \
+    "Bad request: invalid datacenter name in ?dc 400" ]
+check "or ?datacenter, when that was used" \
+    [ "$(curl -s -w ' %{http_code}' "$u1/catalog/nodes?datacenter=d%20c")" = \
+    "Bad request: invalid datacenter name in ?datacenter 400" ]
+check "a name too long for a datacenter: 400" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' \
+    "$u1/kv/where?dc=$(printf 'a%.0s' $(seq 1 100))")" = 400 ]
 
 # WAN coordinates: each server times its probes of the other.
 wan_coords() {
