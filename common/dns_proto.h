@@ -42,6 +42,9 @@
  *			encoding, for each node with an instance of it.
  * DNS_REMOTE_NODE	name: a node.  Item: the node, the same way.
  * DNS_REMOTE_QUERIES	name "": every prepared query, as IMSG_DNS_QUERY.
+ * DNS_REMOTE_DCS	datacenter: this one, name "": not read there but
+ *			here, catalog/datacenters' list (str items, nearest
+ *			first by WAN RTT), for Failover.NearestN.
  *
  * IMSG_DNS_REMOTE_END [outcome, error] ends it: DNS_REMOTE_OK, or
  * DNS_REMOTE_NO_DC (no server of that datacenter was ever seen:
@@ -60,6 +63,7 @@ enum dns_remote_kind {
 	DNS_REMOTE_SERVICE,
 	DNS_REMOTE_NODE,
 	DNS_REMOTE_QUERIES,
+	DNS_REMOTE_DCS,
 	DNS_REMOTE_KIND_MAX
 };
 

@@ -936,29 +936,63 @@ remote_view(struct answerer *a, const char *dc, int kind, const char *name,
 	return SERVFAIL;
 }
 
+/* Whether dc is among the n first of v. */
+static int
+dc_listed(const char *const *v, size_t n, const char *dc)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], dc) == 0)
+			return 1;
+	return 0;
+}
+
 /*
- * A prepared query found no instance here: its Failover.Datacenters in
- * order, as /v1/query/<name>/execute does; the first with an instance
- * answers (an unreachable one counts as having none).
+ * A prepared query found no instance here: as /v1/query/<name>/execute
+ * does, the NearestN other datacenters nearest first (catalog/
+ * datacenters' order, asked of raftd), then Failover.Datacenters in
+ * order, each once; the first with an instance answers (one that
+ * cannot be reached counts as having none).
  */
 static int
 query_failover(struct answerer *a, const struct dns_query *q,
     const struct view_query *vq, const char *service, const char *asked)
 {
+	const char		*order[REMOTE_DCS_MAX + 32 + 1];
+	char *const		*dcs;
 	const struct view	*rv;
-	size_t			 i;
+	size_t			 i, n = 0, ndcs = 0, near = 0;
 	int			 r;
 
-	for (i = 0; i < vq->nfailover; i++) {
-		if (strcmp(vq->failover[i], a->conf->datacenter) == 0)
-			continue;
-		r = remote_view(a, vq->failover[i], DNS_REMOTE_SERVICE,
-		    service, &rv);
+	order[n++] = a->conf->datacenter;
+	if (vq->nearest > 0) {
+		r = remote_lookup_dcs(a->remotes, a->conf->datacenter, &dcs,
+		    &ndcs);
+		if (r == REMOTE_MISS) {
+			strlcpy(a->want_dc, a->conf->datacenter,
+			    sizeof(a->want_dc));
+			a->want_kind = DNS_REMOTE_DCS;
+			a->want_name[0] = '\0';
+			return REMOTE;
+		}
+		for (i = 0; i < ndcs && near < vq->nearest; i++)
+			if (!dc_listed(order, n, dcs[i])) {
+				order[n++] = dcs[i];
+				near++;
+			}
+	}
+	for (i = 0; i < vq->nfailover && n < sizeof(order) / sizeof(order[0]);
+	    i++)
+		if (!dc_listed(order, n, vq->failover[i]))
+			order[n++] = vq->failover[i];
+	for (i = 1; i < n; i++) {
+		r = remote_view(a, order[i], DNS_REMOTE_SERVICE, service, &rv);
 		if (r == REMOTE)
 			return REMOTE;
 		if (r != 0)
 			continue;
-		strlcpy(a->rdc, vq->failover[i], sizeof(a->rdc));
+		strlcpy(a->rdc, order[i], sizeof(a->rdc));
 		a->dc = a->rdc;
 		if ((r = lookup_service(a, q, rv, service, NULL, vq,
 		    asked)) != NXDOMAIN)
@@ -994,7 +1028,7 @@ lookup_query(struct answerer *a, const struct dns_query *q,
 		return lookup_service(a, q, rv, svc, NULL, vq, name);
 	}
 	r = lookup_service(a, q, v, svc, NULL, vq, name);
-	if (r != NXDOMAIN || vq->nfailover == 0)
+	if (r != NXDOMAIN || (vq->nfailover == 0 && vq->nearest == 0))
 		return r;
 	return query_failover(a, q, vq, svc, name);
 }

@@ -99,6 +99,7 @@ struct view_query {
 	regex_t			 rx;
 	char		       **failover;	/* Failover.Datacenters */
 	size_t			 nfailover;
+	size_t			 nearest;	/* Failover.NearestN */
 };
 
 RB_HEAD(view_nodes, view_node);
@@ -292,6 +293,7 @@ void	 recursion_cancel(struct recursion *);
 #define REMOTE_CACHE_MAX	1024	/* answers kept */
 #define REMOTE_CACHE_MS		3000	/* at most, and max_stale */
 #define REMOTE_FAIL_MS		1000	/* a failure, at most */
+#define REMOTE_DCS_MAX		256	/* datacenters listed */
 /* Questions one query may ask in turn (prepared query failover). */
 #define REMOTE_ROUNDS_MAX	40
 
@@ -327,6 +329,8 @@ void	 remotes_conf(struct remotes *, const struct config *);
 void	 remotes_free(struct remotes *);
 int	 remote_lookup(struct remotes *, const char *, int, const char *,
 	    const struct view **);
+int	 remote_lookup_dcs(struct remotes *, const char *, char *const **,
+	    size_t *);
 struct remote_wait *remote_start(struct remotes *, const char *, int,
 	    const char *, remote_done_fn, void *);
 void	 remote_cancel(struct remote_wait *);

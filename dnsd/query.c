@@ -7,8 +7,9 @@
  * OnlyPassing, the query's tags ("!tag" excludes), NodeMeta and
  * ServiceMeta; the TTL is the query's DNS.TTL.  A name that is no
  * query's ID or name runs the template with the longest name that
- * prefixes it.  When no instance is left here, the datacenters of
- * Failover.Datacenters are asked in turn (answer.c, remote.c).
+ * prefixes it.  When no instance is left here, the NearestN nearest
+ * other datacenters, then those of Failover.Datacenters, are asked in
+ * turn (answer.c, remote.c).
  */
 #include <sys/types.h>
 
@@ -142,6 +143,10 @@ view_query_unpack(const void *data, size_t len)
 			vq->ntags++;
 		}
 	}
+	t = json_object_get(json_object_get(svc, "Failover"), "NearestN");
+	if (json_is_integer(t) && json_integer_value(t) > 0)
+		vq->nearest = json_integer_value(t) > VQ_FAILOVER_MAX ?
+		    VQ_FAILOVER_MAX : (size_t)json_integer_value(t);
 	dcs = json_object_get(json_object_get(svc, "Failover"),
 	    "Datacenters");
 	if (json_is_array(dcs) && json_array_size(dcs) > 0) {

@@ -50,6 +50,8 @@ struct remote_entry {
 	uint32_t		 id;
 	uint64_t		 expires;	/* monotonic ms */
 	struct feed		 feed;
+	char		       **dcs;		/* DNS_REMOTE_DCS */
+	size_t			 ndcs;
 	struct event		*timer;
 	TAILQ_HEAD(, remote_wait) waits;
 };
@@ -104,6 +106,18 @@ remotes_conf(struct remotes *r, const struct config *conf)
 }
 
 static void
+dcs_free(struct remote_entry *e)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->ndcs; i++)
+		free(e->dcs[i]);
+	free(e->dcs);
+	e->dcs = NULL;
+	e->ndcs = 0;
+}
+
+static void
 entry_free(struct remote_entry *e)
 {
 	struct remotes		*r = e->r;
@@ -121,6 +135,7 @@ entry_free(struct remote_entry *e)
 	if (e->timer != NULL)
 		event_free(e->timer);
 	feed_free(&e->feed);
+	dcs_free(e);
 	free(e);
 }
 
@@ -173,6 +188,35 @@ remote_lookup(struct remotes *r, const char *dc, int kind, const char *name,
 	if (e->status == REMOTE_OK && (*v = feed_view(&e->feed)) == NULL)
 		return REMOTE_FAILED;
 	return e->status;
+}
+
+/* The same for the datacenters known here, nearest first. */
+int
+remote_lookup_dcs(struct remotes *r, const char *local, char *const **dcs,
+    size_t *n)
+{
+	struct remote_entry	*e;
+	int			 st;
+
+	*dcs = NULL;
+	*n = 0;
+	if (r == NULL)
+		return REMOTE_FAILED;
+	if ((e = entry_find(r, local, DNS_REMOTE_DCS, "")) == NULL)
+		return REMOTE_MISS;
+	if (e != r->fresh) {
+		if (e->pending)
+			return REMOTE_MISS;
+		if (now_ms() >= e->expires) {
+			entry_free(e);
+			return REMOTE_MISS;
+		}
+	}
+	if ((st = e->status) == REMOTE_OK) {
+		*dcs = e->dcs;
+		*n = e->ndcs;
+	}
+	return st;
 }
 
 /* Make room in the cache: what has expired goes. */
@@ -301,8 +345,8 @@ entry_complete(struct remote_entry *e, int status)
 	void			*arg;
 	uint64_t		 keep = r->cache_ms;
 
-	if (status == REMOTE_OK && (e->bad || feed_end(&e->feed, "\x92\x00\xa0",
-	    3) == -1)) {
+	if (status == REMOTE_OK && (e->bad || (e->kind != DNS_REMOTE_DCS &&
+	    feed_end(&e->feed, "\x92\x00\xa0", 3) == -1))) {
 		log_warnx("dns: unusable answer from datacenter %s", e->dc);
 		status = REMOTE_FAILED;
 	}
@@ -314,8 +358,10 @@ entry_complete(struct remote_entry *e, int status)
 	event_free(e->timer);
 	e->timer = NULL;
 	e->expires = now_ms() + keep;
-	if (status != REMOTE_OK)
+	if (status != REMOTE_OK) {
 		feed_free(&e->feed);
+		dcs_free(e);
+	}
 	r->fresh = e;
 	while ((w = TAILQ_FIRST(&e->waits)) != NULL) {
 		TAILQ_REMOVE(&e->waits, w, entry);
@@ -339,7 +385,29 @@ pending_find(struct remotes *r, uint32_t id)
 	return NULL;
 }
 
-/* IMSG_DNS_REMOTE_ITEM: one node, or one prepared query. */
+/* A datacenter's name, for DNS_REMOTE_DCS. */
+static int
+dcs_add(struct remote_entry *e, const void *data, size_t len)
+{
+	msgpack_unpacked	 u;
+	char			 dc[DNS_LABEL_MAX + 1], **p;
+	int			 rc;
+
+	if (mpack_parse(&u, data, len) == -1)
+		return -1;
+	rc = mpack_copy_str(&u.data, dc, sizeof(dc));
+	msgpack_unpacked_destroy(&u);
+	if (rc == -1 || !dc_name_valid(dc) || e->ndcs >= REMOTE_DCS_MAX ||
+	    (p = reallocarray(e->dcs, e->ndcs + 1, sizeof(*p))) == NULL)
+		return -1;
+	e->dcs = p;
+	if ((e->dcs[e->ndcs] = strdup(dc)) == NULL)
+		return -1;
+	e->ndcs++;
+	return 0;
+}
+
+/* IMSG_DNS_REMOTE_ITEM: one node, one prepared query, or a name. */
 void
 remote_item(struct remotes *r, uint32_t id, const void *data, size_t len)
 {
@@ -348,7 +416,9 @@ remote_item(struct remotes *r, uint32_t id, const void *data, size_t len)
 
 	if ((e = pending_find(r, id)) == NULL || e->bad)
 		return;		/* given up on */
-	if (e->kind == DNS_REMOTE_QUERIES)
+	if (e->kind == DNS_REMOTE_DCS)
+		rc = dcs_add(e, data, len);
+	else if (e->kind == DNS_REMOTE_QUERIES)
 		rc = feed_query(&e->feed, data, len);
 	else
 		rc = feed_node(&e->feed, data, len);

@@ -113,7 +113,8 @@ dnsremote_request(struct imsgev *iev, struct imsg *imsg)
 	    mpack_get_uint(&a[1], &kind) == 0 &&
 	    kind < DNS_REMOTE_KIND_MAX &&
 	    mpack_copy_str(&a[2], name, sizeof(name)) == 0 &&
-	    (*name == '\0') == (kind == DNS_REMOTE_QUERIES);
+	    (*name == '\0') == (kind == DNS_REMOTE_QUERIES ||
+	    kind == DNS_REMOTE_DCS);
 	msgpack_unpacked_destroy(&u);
 	if (!ok)
 		fatalx("dnsremote: malformed request from %s", iev->name);
@@ -133,6 +134,14 @@ dnsremote_request(struct imsgev *iev, struct imsg *imsg)
 	TAILQ_INSERT_TAIL(&pending, r, entry);
 	npending++;
 
+	if (kind == DNS_REMOTE_DCS) {
+		/* Ours, from WAN gossip: no other datacenter to ask. */
+		mpack_out_init(&rd);
+		pack_read(&rd, CAT_Q_DATACENTERS, "");
+		send_read(r->id, IMSG_CAT_READ, &rd);
+		mpack_out_free(&rd);
+		return;
+	}
 	query = kind == DNS_REMOTE_SERVICE ? CAT_Q_DNS_SERVICE :
 	    kind == DNS_REMOTE_NODE ? CAT_Q_DNS_NODE : CAT_Q_PQUERY_LIST;
 	mpack_out_init(&rd);

@@ -68,7 +68,7 @@ agent_start_server 80 "$test_tmp/imp.log" "$test_tmp/data80" \
     -datacenter=dc2 -node=node43
 imp_pid=$agent_pid
 agent_ports 80; u80="http://127.0.0.1:$http_port/v1"
-poll 15 leader "$u80"
+wait_leader_at "$u80"
 curl -s -X PUT "$u80/agent/join/127.0.0.1:$wan1?wan=1" >/dev/null
 claimed() { grep -q "member node43.dc2 claimed by another address" \
     "$test_tmp/dc1.log"; }
