@@ -1026,6 +1026,83 @@ test_remote_dc(void)
 	/* A late reply to nothing asked is ignored. */
 	CHECK(remote_end(&rem, 999, "\x92\x00\xa0", 3) == 0);
 
+	/*
+	 * A prepared query of ours: NearestN 1, then dc3, then dc2.  With
+	 * web's only instance here critical, dnsd asks for the nearest
+	 * datacenters (dc4, dc3 here), then dc4's web, then dc3's.
+	 */
+	{
+		static uint16_t		 t = DNS_T_A;
+		static const struct tinst crit[] = {
+			{ "web2", "web2", NULL, 80, NULL, "critical", 0, 0 },
+		};
+		static const struct tinst web2[] = {
+			{ "web2", "web2", NULL, 80, NULL, "passing", 0, 0 },
+		};
+		struct mpack_out	 o;
+		struct cat_pquery	 pq;
+
+		CHECK(msg_node("n5", "10.0.0.5", NULL, "passing", crit, 1) ==
+		    0);
+		memset(&pq, 0, sizeof(pq));
+		pq.id = "11111111-2222-3333-4444-555555555555";
+		pq.name = "fo";
+		pq.def = "{\"Service\": {\"Service\": \"web2\", \"Failover\": "
+		    "{\"NearestN\": 1, \"Datacenters\": [\"dc3\", \"dc2\"]}}}";
+		mpack_out_init(&o);
+		cat_pquery_pack(&o.pk, &pq);
+		CHECK(feed_query(&feed, o.sbuf.data, o.sbuf.size) == 0);
+		mpack_out_free(&o);
+		strlcpy(remote_name, "fo.query.consul", sizeof(remote_name));
+		ask("fo.query.consul", DNS_T_A);
+		CHECK(R.result == ANSWER_REMOTE &&
+		    ans->want_kind == DNS_REMOTE_DCS);
+		CHECK(remote_start(&rem, ans->want_dc, ans->want_kind,
+		    ans->want_name, remote_again, &t) != NULL);
+		mpack_out_init(&o);
+		mpack_str(&o.pk, "dc1");
+		remote_item(&rem, rem.next_id, o.sbuf.data, o.sbuf.size);
+		mpack_out_free(&o);
+		mpack_out_init(&o);
+		mpack_str(&o.pk, "dc4");
+		remote_item(&rem, rem.next_id, o.sbuf.data, o.sbuf.size);
+		mpack_out_free(&o);
+		CHECK(remote_end(&rem, rem.next_id, "\x92\x00\xa0", 3) == 0);
+		/* Answered again: now dc4's web2 is asked for. */
+		CHECK(R.result == ANSWER_REMOTE &&
+		    ans->want_kind == DNS_REMOTE_SERVICE &&
+		    strcmp(ans->want_dc, "dc4") == 0 &&
+		    strcmp(ans->want_name, "web2") == 0);
+		CHECK(remote_start(&rem, ans->want_dc, ans->want_kind,
+		    ans->want_name, remote_again, &t) != NULL);
+		/* dc4 cannot be reached: on to dc3. */
+		CHECK(remote_end(&rem, rem.next_id, "\x92\x02\xa0", 3) == 0);
+		CHECK(R.result == ANSWER_REMOTE &&
+		    strcmp(ans->want_dc, "dc3") == 0);
+		CHECK(remote_start(&rem, ans->want_dc, ans->want_kind,
+		    ans->want_name, remote_again, &t) != NULL);
+		mpack_out_init(&o);
+		node_out = &o;
+		CHECK(msg_node("n33", "10.0.3.3", NULL, "passing", web2, 1) ==
+		    0);
+		node_out = NULL;
+		remote_item(&rem, rem.next_id, o.sbuf.data, o.sbuf.size);
+		mpack_out_free(&o);
+		CHECK(remote_end(&rem, rem.next_id, "\x92\x00\xa0", 3) == 0);
+		CHECK(R.result == ANSWER_REPLY && R.rcode == DNS_R_NOERROR &&
+		    has("AN fo.query.consul. 0 A 10.0.3.3"));
+		/* SRV targets name the datacenter that answered. */
+		ask("fo.query.consul", DNS_T_SRV);
+		CHECK(R.result == ANSWER_REPLY &&
+		    has("AN fo.query.consul. 0 SRV 1 1 80 n33.node.dc3.consul."));
+		/* Healthy here again: the local instance, no question. */
+		CHECK(msg_node("n5", "10.0.0.5", NULL, "passing", web2, 1) ==
+		    0);
+		ask("fo.query.consul", DNS_T_A);
+		CHECK(R.result == ANSWER_REPLY &&
+		    has("AN fo.query.consul. 0 A 10.0.0.5"));
+	}
+
 	remotes_free(&rem);
 	imsgev_clear(&iev);
 	close(sv[0]);
