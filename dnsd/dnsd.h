@@ -314,6 +314,7 @@ struct remotes {
 	struct imsgev		*raftd;
 	struct remote_tree	 tree;
 	TAILQ_HEAD(, remote_entry) pending;
+	TAILQ_HEAD(, remote_entry) done;	/* oldest first */
 	size_t			 n;
 	size_t			 nwait;
 	uint32_t		 next_id;

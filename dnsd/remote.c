@@ -39,7 +39,7 @@ struct remote_wait {
 
 struct remote_entry {
 	RB_ENTRY(remote_entry)	 entry;
-	TAILQ_ENTRY(remote_entry) pend;
+	TAILQ_ENTRY(remote_entry) pend;		/* pending, or done */
 	struct remotes		*r;
 	int			 kind;		/* enum dns_remote_kind */
 	char			 dc[DNS_LABEL_MAX + 1];
@@ -89,6 +89,7 @@ remotes_init(struct remotes *r, struct event_base *base, struct imsgev *raftd,
 	r->raftd = raftd;
 	RB_INIT(&r->tree);
 	TAILQ_INIT(&r->pending);
+	TAILQ_INIT(&r->done);
 	remotes_conf(r, conf);
 }
 
@@ -130,6 +131,8 @@ entry_free(struct remote_entry *e)
 	}
 	if (e->pending)
 		TAILQ_REMOVE(&r->pending, e, pend);
+	else
+		TAILQ_REMOVE(&r->done, e, pend);
 	RB_REMOVE(remote_tree, &r->tree, e);
 	r->n--;
 	if (e->timer != NULL)
@@ -219,16 +222,25 @@ remote_lookup_dcs(struct remotes *r, const char *local, char *const **dcs,
 	return st;
 }
 
-/* Make room in the cache: what has expired goes. */
+/*
+ * Make room in the cache: what has expired goes, else the oldest
+ * answer.  Questions under way are fewer than the cache holds.
+ */
 static void
 cache_prune(struct remotes *r)
 {
 	struct remote_entry	*e, *next;
 	uint64_t		 now = now_ms();
 
-	for (e = RB_MIN(remote_tree, &r->tree); e != NULL; e = next) {
-		next = RB_NEXT(remote_tree, &r->tree, e);
-		if (!e->pending && e != r->fresh && now >= e->expires)
+	for (e = TAILQ_FIRST(&r->done); e != NULL; e = next) {
+		next = TAILQ_NEXT(e, pend);
+		if (e != r->fresh && now >= e->expires)
+			entry_free(e);
+	}
+	for (e = TAILQ_FIRST(&r->done); e != NULL && r->n >= REMOTE_CACHE_MAX;
+	    e = next) {
+		next = TAILQ_NEXT(e, pend);
+		if (e != r->fresh)
 			entry_free(e);
 	}
 }
@@ -355,6 +367,7 @@ entry_complete(struct remote_entry *e, int status)
 	e->status = status;
 	e->pending = 0;
 	TAILQ_REMOVE(&r->pending, e, pend);
+	TAILQ_INSERT_TAIL(&r->done, e, pend);
 	event_free(e->timer);
 	e->timer = NULL;
 	e->expires = now_ms() + keep;

@@ -947,6 +947,12 @@ remote_round(const char *name, uint16_t qtype, int kind, const char *want,
 }
 
 static void
+remote_nothing(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void
 test_remote_dc(void)
 {
 	static const struct tinst web[] = {
@@ -1101,6 +1107,27 @@ test_remote_dc(void)
 		ask("fo.query.consul", DNS_T_A);
 		CHECK(R.result == ANSWER_REPLY &&
 		    has("AN fo.query.consul. 0 A 10.0.0.5"));
+	}
+
+	/* More names than the cache holds: the oldest answers make room. */
+	{
+		char	 name[32];
+		int	 i, done = 0, refused = 0;
+
+		for (i = 0; i < REMOTE_CACHE_MAX + 100; i++) {
+			snprintf(name, sizeof(name), "s%d", i);
+			if (remote_start(&rem, "dc2", DNS_REMOTE_SERVICE, name,
+			    remote_nothing, &done) == NULL) {
+				refused++;
+				continue;
+			}
+			CHECK(remote_end(&rem, rem.next_id, "\x92\x00\xa0",
+			    3) == 0);
+		}
+		CHECK(refused == 0 && done == REMOTE_CACHE_MAX + 100);
+		CHECK(rem.n <= REMOTE_CACHE_MAX);
+		CHECK(remote_lookup(&rem, "dc2", DNS_REMOTE_SERVICE, "s0",
+		    &(const struct view *){ NULL }) == REMOTE_MISS);
 	}
 
 	remotes_free(&rem);
