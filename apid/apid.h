@@ -133,4 +133,20 @@ void	 coordinate_handler(struct evhttp_request *, const char *);
 /* txn.c */
 void	 txn_handler(struct evhttp_request *, const char *);
 
+/* ui.c; ui_assets[] is generated from apid/ui/ by apid/ui/embed.sh. */
+struct ui_asset {
+	const char		*name;		/* NULL ends the table */
+	const char		*type;		/* Content-Type */
+	const char		*etag;		/* unquoted */
+	const unsigned char	*data;
+	size_t			 len;
+	const unsigned char	*gz;		/* NULL: gzip would not help */
+	size_t			 gzlen;
+};
+extern const struct ui_asset	 ui_assets[];
+int	 ui_route(struct evhttp_request *, const char *);
+
+/* ui_services.c */
+void	 ui_internal_handler(struct evhttp_request *, const char *);
+
 #endif

@@ -76,6 +76,7 @@ static const struct route routes[] = {
 				snapshot_handler },
 	{ "/v1/kv/",		EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
 				EVHTTP_REQ_DELETE, kv_handler },
+	{ "/v1/internal/ui/",	EVHTTP_REQ_GET,	ui_internal_handler },
 };
 
 RB_HEAD(request_tree, request);
@@ -572,7 +573,8 @@ route_dc(struct evhttp_request *req, const char *path)
 	static const char	*fwd[] = { "/v1/kv/", "/v1/txn", "/v1/catalog/",
 				    "/v1/health/", "/v1/session/",
 				    "/v1/operator/raft/", "/v1/status/",
-				    "/v1/query", "/v1/coordinate/" };
+				    "/v1/query", "/v1/coordinate/",
+				    "/v1/internal/ui/" };
 	struct query		 q;
 	const char		*dc, *field = "dc";
 	char			 lc[sizeof(request_dc)];
@@ -651,6 +653,8 @@ http_route(struct evhttp_request *req, void *arg)
 		}
 		goto done;
 	}
+	if (ui_route(req, path))
+		goto done;
 	if (strcmp(path, "/") == 0) {
 		http_error(req, 200, "Consul Agent: UI disabled. To enable, "
 		    "set ui_config.enabled=true in the agent configuration "

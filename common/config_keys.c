@@ -68,6 +68,8 @@
 #define SAMEPS		.flags = CFG_ALIAS | CFG_PENDING | CFG_SECRET
 #define OLD(new)	.flags = CFG_ALIAS | CFG_DEPRECATED | CFG_PENDING, \
 	.alias = (new)
+/* A deprecated name of an implemented key. */
+#define OLDI(new)	.flags = CFG_ALIAS | CFG_DEPRECATED, .alias = (new)
 #define OLDS(new)	.flags = CFG_ALIAS | CFG_DEPRECATED | CFG_PENDING | \
 	CFG_SECRET, .alias = (new)
 #define ND		CFG_NUMDUR
@@ -286,9 +288,9 @@ static const struct config_key dns_config_keys[] = {
 };
 
 static const struct config_key ui_config_keys[] = {
-	BOOL("enabled", C(ui_enabled), 0, P),
+	BOOL("enabled", C(ui_enabled), 0),
 	STR("dir", C(ui_config.dir), NULL, P),
-	STR("content_path", C(ui_config.content_path), "/ui/", P),
+	STR("content_path", C(ui_config.content_path), "/ui/"),
 	STR("metrics_provider", C(ui_config.metrics_provider), NULL, P),
 	STRLIST("metrics_provider_files", C(ui_config.metrics_provider_files),
 	    P),
@@ -534,11 +536,11 @@ const struct config_key config_keys[] = {
 	BLOCK("dns_config", 0, dns_config_keys),
 
 	/* UI. */
-	BLOCK("ui_config", 0, ui_config_keys, P),
-	BOOL("ui", C(ui_enabled), 0, OLD("ui_config.enabled")),
+	BLOCK("ui_config", 0, ui_config_keys),
+	BOOL("ui", C(ui_enabled), 0, OLDI("ui_config.enabled")),
 	STR("ui_dir", C(ui_config.dir), NULL, OLD("ui_config.dir")),
 	STR("ui_content_path", C(ui_config.content_path), NULL,
-	    OLD("ui_config.content_path")),
+	    OLDI("ui_config.content_path")),
 
 	/* ACLs, with the names from before the acl block. */
 	BLOCK("acl", 0, acl_keys, P),

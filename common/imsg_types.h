@@ -329,6 +329,12 @@ enum cat_query {
 	 */
 	CAT_Q_COORD_DCS,
 	/*
+	 * [node, service, [checks: node's, its]]: every instance, node by
+	 * node, as CAT_Q_HEALTH_SERVICE gives one service's (the web UI's
+	 * service summaries).
+	 */
+	CAT_Q_HEALTH_DUMP,
+	/*
 	 * As CAT_Q_DNS_VIEW, for another datacenter's DNS names: each node
 	 * with an instance of the service named; the node named.
 	 */

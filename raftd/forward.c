@@ -566,16 +566,18 @@ cat_item_valid(const void *buf, size_t len, int query)
 	case CAT_Q_SERVICE:
 	case CAT_Q_INSTANCES:
 	case CAT_Q_HEALTH_SERVICE:
+	case CAT_Q_HEALTH_DUMP:
 		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
-		    u.data.via.array.size !=
-		    (query == CAT_Q_HEALTH_SERVICE ? 3 : 2) ||
+		    u.data.via.array.size != (query == CAT_Q_HEALTH_SERVICE ||
+		    query == CAT_Q_HEALTH_DUMP ? 3 : 2) ||
 		    cat_node_unpack(&a[0], &n) == -1)
 			break;
 		cat_node_free(&n);
 		if (cat_service_unpack(&a[1], &s) == -1)
 			break;
 		cat_service_free(&s);
-		if (query != CAT_Q_HEALTH_SERVICE) {
+		if (query != CAT_Q_HEALTH_SERVICE &&
+		    query != CAT_Q_HEALTH_DUMP) {
 			rc = 0;
 			break;
 		}

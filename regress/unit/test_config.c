@@ -505,8 +505,6 @@ test_yaml(void)
 	CHECK(cfg->limits.rpc_rate == 12.5);
 	CHECK(cfg->watches.len > 0);
 	CHECK(cfg->ui_enabled == 1);
-	HAS_WARNING("config: key \"ui_config\" is accepted but not "
-	    "implemented yet");
 	CHECK(config_finalize(cfg) == 0);
 	CHECK(cfg->advertise_addr == NULL);	/* 0.0.0.0: caller decides */
 	CHECK(cfg->ports.dns == -1);
@@ -935,6 +933,54 @@ pack_bytes(const struct config *cfg, struct mpack_out *out)
 	CHECK(config_pack(cfg, out) == 0);
 }
 
+/* The UI's keys, their old names, and the path it is served under. */
+static void
+test_ui_keys(void)
+{
+	struct config	*cfg;
+	int		 i;
+
+	msgs_reset();
+	cfg = config_new(0);
+	CHECK(load(cfg, "f.json", "{\"data_dir\": \"/d\", \"ui\": true, "
+	    "\"ui_content_path\": \"console\"}") == 0);
+	CHECK(cfg->ui_enabled == 1);
+	HAS_WARNING("config: key \"ui\" is deprecated, use "
+	    "\"ui_config.enabled\" instead");
+	HAS_WARNING("config: key \"ui_content_path\" is deprecated, use "
+	    "\"ui_config.content_path\" instead");
+	for (i = 0; i < nmsgs; i++)
+		CHECK(strstr(msgs[i], "not implemented") == NULL);
+	CHECK(config_finalize(cfg) == 0);
+	CHECK_STR(cfg->ui_config.content_path, "/console/");
+	config_free(cfg);
+
+	msgs_reset();
+	cfg = config_new(0);
+	CHECK(load(cfg, "f.json", "{\"data_dir\": \"/d\", \"ui_config\": "
+	    "{\"enabled\": true, \"content_path\": \"/a/b\"}}") == 0);
+	CHECK(count(1) == 0);
+	CHECK(config_finalize(cfg) == 0);
+	CHECK_STR(cfg->ui_config.content_path, "/a/b/");
+	config_free(cfg);
+
+	msgs_reset();
+	cfg = config_new(0);
+	CHECK(load(cfg, "f.json", "{\"data_dir\": \"/d\", \"ui_config\": "
+	    "{\"content_path\": \"/a b/\"}}") == 0);
+	CHECK(config_finalize(cfg) == -1);
+	HAS_ERROR("config: ui_config.content_path \"/a b/\" is not a valid "
+	    "URL path");
+	config_free(cfg);
+
+	msgs_reset();
+	cfg = config_new(1);
+	CHECK(config_finalize(cfg) == 0);
+	CHECK(cfg->ui_enabled == 1);
+	CHECK_STR(cfg->ui_config.content_path, "/ui/");
+	config_free(cfg);
+}
+
 static void
 test_pack_round_trip(void)
 {
@@ -1161,6 +1207,7 @@ main(void)
 		TEST_CASE(test_wrong_types),
 		TEST_CASE(test_syntax_errors),
 		TEST_CASE(test_finalize_errors),
+		TEST_CASE(test_ui_keys),
 		TEST_CASE(test_pack_round_trip),
 		TEST_CASE(test_unpack_garbage),
 		TEST_CASE(test_pending_once),
