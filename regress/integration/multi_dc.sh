@@ -83,7 +83,7 @@ real_dc2() {
 	done
 }
 check "?dc=dc2 still goes to the real dc2" real_dc2
-for c in $(pgrep -P "$imp_pid" 2>/dev/null) $imp_pid; do kill -KILL "$c"; done
+for c in $(pgrep -P "$imp_pid" 2>/dev/null) $imp_pid; do kill -KILL "$c" 2>/dev/null; done
 
 # catalog, health, sessions, status
 curl -s -X PUT "$u2/catalog/register" -d '{"Node":"ext","Address":"10.9.9.9",
