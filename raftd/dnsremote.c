@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog_codec.h"
 #include "config.h"
@@ -27,10 +28,17 @@
 
 /* dnsd bounds what it asks at once; this is a second bound. */
 #define REMOTE_PENDING_MAX	1024
+/*
+ * dnsd gives up on a question after rpc_hold_timeout and a margin; one
+ * whose answer never came (a server that took it and hangs) is
+ * forgotten here after this long, when room is needed.
+ */
+#define REMOTE_FORGET_MS	(120 * 1000)
 
 struct remote_req {
 	TAILQ_ENTRY(remote_req)	 entry;
 	uint32_t		 id;		/* dnsd's */
+	uint64_t		 since;		/* monotonic ms */
 	int			 known_check;	/* the second read */
 	char			 dc[RPC_DC_MAX];
 	char			 error[192];	/* of the first */
@@ -40,6 +48,32 @@ static TAILQ_HEAD(, remote_req)	 pending = TAILQ_HEAD_INITIALIZER(pending);
 static size_t			 npending;
 static struct imsgev		 rem_req;	/* the handlers answer here */
 static struct imsgev		 rem_back;	/* and we read it here */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("dnsremote: clock_gettime");
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void	remote_free(struct remote_req *);
+
+/* Room for one more: questions long given up by dnsd go. */
+static void
+pending_prune(void)
+{
+	struct remote_req	*r, *next;
+	uint64_t		 now = now_ms();
+
+	for (r = TAILQ_FIRST(&pending); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (now - r->since >= REMOTE_FORGET_MS)
+			remote_free(r);
+	}
+}
 
 static void
 to_dnsd(uint32_t type, uint32_t id, const void *data, size_t len)
@@ -118,10 +152,14 @@ dnsremote_request(struct imsgev *iev, struct imsg *imsg)
 	msgpack_unpacked_destroy(&u);
 	if (!ok)
 		fatalx("dnsremote: malformed request from %s", iev->name);
+	/* Its ids wrapped: dnsd gave up on the old question long ago. */
 	TAILQ_FOREACH(r, &pending, entry)
-		if (r->id == imsg->hdr.peerid)
-			fatalx("dnsremote: request %u from %s twice",
-			    imsg->hdr.peerid, iev->name);
+		if (r->id == imsg->hdr.peerid) {
+			remote_free(r);
+			break;
+		}
+	if (npending >= REMOTE_PENDING_MAX)
+		pending_prune();
 	if (npending >= REMOTE_PENDING_MAX) {
 		remote_end(imsg->hdr.peerid, DNS_REMOTE_FAILED,
 		    "too many lookups in other datacenters");
@@ -130,6 +168,7 @@ dnsremote_request(struct imsgev *iev, struct imsg *imsg)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("dnsremote");
 	r->id = imsg->hdr.peerid;
+	r->since = now_ms();
 	strlcpy(r->dc, dc, sizeof(r->dc));
 	TAILQ_INSERT_TAIL(&pending, r, entry);
 	npending++;
