@@ -206,4 +206,9 @@ check "and DNS for dc2 too" poll 10 dns_back
 
 check "no sanitizer report" sh -c "! grep -q 'runtime error\|AddressSanitizer' \
     '$test_tmp/dc1.log' '$test_tmp/dc2.log'"
+if [ "$tap_failed" -gt 0 ]; then
+	keep="$(cd "$(dirname "$0")/../.." && pwd)/regress/out/logs/multi_dc-${CONSULD_BUILD_LABEL:-normal}-$$"
+	mkdir -p "$keep" && cp "$test_tmp"/*.log "$keep"/ 2>/dev/null
+	diag "logs kept in regress/out/logs/${keep##*/}"
+fi
 tap_done
