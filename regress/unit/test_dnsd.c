@@ -1100,7 +1100,8 @@ test_remote_dc(void)
 		/* SRV targets name the datacenter that answered. */
 		ask("fo.query.consul", DNS_T_SRV);
 		CHECK(R.result == ANSWER_REPLY &&
-		    has("AN fo.query.consul. 0 SRV 1 1 80 n33.node.dc3.consul."));
+		    has("AN fo.query.consul. 0 SRV 1 1 80 "
+		    "n33.node.dc3.consul."));
 		/* Healthy here again: the local instance, no question. */
 		CHECK(msg_node("n5", "10.0.0.5", NULL, "passing", web2, 1) ==
 		    0);
