@@ -62,29 +62,6 @@ check "a blocking read with ?dc=dc2 returns on a write made in dc2" \
 check "consulctl -datacenter=dc2 kv get" [ "$("$CONSULCTL" kv get \
     -http-addr="${u1%/v1}" -datacenter=dc2 where)" = moved ]
 
-# An impostor: another server of dc2 named node43 joins the WAN pool.
-agent_ports 42; wan1=$serf_wan_port
-agent_start_server 80 "$test_tmp/imp.log" "$test_tmp/data80" \
-    -datacenter=dc2 -node=node43
-imp_pid=$agent_pid
-agent_ports 80; u80="http://127.0.0.1:$http_port/v1"
-wait_leader_at "$u80"
-curl -s -X PUT "$u80/agent/join/127.0.0.1:$wan1?wan=1" >/dev/null
-claimed() { grep -q "member node43.dc2 claimed by another address" \
-    "$test_tmp/dc1.log"; }
-check "a second node43.dc2 at another address is logged by dc1" \
-    poll 10 claimed
-check "and ignored: the WAN pool keeps the first" \
-    [ "$(curl -s "$u1/agent/members?wan=1" | jq -r '.[] |
-    select(.Name == "node43.dc2") | .Port')" = "$wan2" ]
-real_dc2() {
-	for i in 1 2 3 4 5; do
-		[ "$(curl -s "$u1/kv/where?dc=dc2&raw")" = moved ] || return 1
-	done
-}
-check "?dc=dc2 still goes to the real dc2" real_dc2
-for c in $(pgrep -P "$imp_pid" 2>/dev/null) $imp_pid; do kill -KILL "$c" 2>/dev/null; done
-
 # catalog, health, sessions, status
 curl -s -X PUT "$u2/catalog/register" -d '{"Node":"ext","Address":"10.9.9.9",
     "Service":{"Service":"only2","Port":9}}' >/dev/null
@@ -182,11 +159,19 @@ check "consulctl rtt -wan between the two servers: positive, below 10 ms" \
     awk -v m="${ms:-0}" 'BEGIN { exit !(m > 0 && m < 10) }'
 
 # dc2 down: dc1 answers its own requests, fails dc2's, then recovers.
+# The children first: once the parent is gone they are no longer its
+# children, and one still holding a port would fail dc2's restart.
+dc2_procs=""
 stop_kill() {
-	kill -KILL "$dc2_pid"
-	for c in $(pgrep -P "$dc2_pid" 2>/dev/null); do kill -KILL "$c"; done
+	dc2_procs="$(pgrep -P "$dc2_pid" 2>/dev/null) $dc2_pid"
+	kill -KILL $dc2_procs 2>/dev/null
+}
+all_gone() {
+	for p in $dc2_procs; do alive "$p" && return 1; done
+	return 0
 }
 stop_kill
+poll 5 all_gone
 check "with dc2 down, ?dc=dc2 fails with No path to datacenter" \
     [ "$(curl -s -m 20 -w ' %{http_code}' "$u1/kv/where?dc=dc2")" = \
     "No path to datacenter 500" ]
@@ -203,6 +188,31 @@ back() { [ "$(curl -s -m 10 "$u1/kv/where?dc=dc2&raw")" = moved ]; }
 check "dc2 back: forwarding works again" poll 60 back
 dns_back() { [ "$(dig1 only2.service.dc2.consul A)" = 10.9.9.9 ]; }
 check "and DNS for dc2 too" poll 10 dns_back
+
+# An impostor: another server of dc2 named node43 joins the WAN pool.
+# Last: the refutations it starts can delay how soon dc1 sees the real
+# node43 fail or come back.
+agent_ports 42; wan1=$serf_wan_port
+agent_start_server 80 "$test_tmp/imp.log" "$test_tmp/data80" \
+    -datacenter=dc2 -node=node43
+imp_pid=$agent_pid
+agent_ports 80; u80="http://127.0.0.1:$http_port/v1"
+wait_leader_at "$u80"
+curl -s -X PUT "$u80/agent/join/127.0.0.1:$wan1?wan=1" >/dev/null
+claimed() { grep -q "member node43.dc2 claimed by another address" \
+    "$test_tmp/dc1.log"; }
+check "a second node43.dc2 at another address is logged by dc1" \
+    poll 10 claimed
+check "and ignored: the WAN pool keeps the first" \
+    [ "$(curl -s "$u1/agent/members?wan=1" | jq -r '.[] |
+    select(.Name == "node43.dc2") | .Port')" = "$wan2" ]
+real_dc2() {
+	for i in 1 2 3 4 5; do
+		[ "$(curl -s "$u1/kv/where?dc=dc2&raw")" = moved ] || return 1
+	done
+}
+check "?dc=dc2 still goes to the real dc2" real_dc2
+for c in $(pgrep -P "$imp_pid" 2>/dev/null) $imp_pid; do kill -KILL "$c" 2>/dev/null; done
 
 check "no sanitizer report" sh -c "! grep -q 'runtime error\|AddressSanitizer' \
     '$test_tmp/dc1.log' '$test_tmp/dc2.log'"
