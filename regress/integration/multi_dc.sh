@@ -7,7 +7,10 @@
 # other datacenter down, requests for it fail with "No path to
 # datacenter" while local ones go on, and work again once it is back.
 # Each server's WAN coordinates list both, and rtt -wan estimates the
-# round trip between them.
+# round trip between them.  DNS in dc1 answers names of dc2 (service,
+# SRV, node, RFC 2782, query), NXDOMAIN for an unknown datacenter and
+# SERVFAIL for dc2 down; a prepared query fails over over DNS as over
+# HTTP.  A second server claiming dc2's server's WAN name is ignored.
 . "$(dirname "$0")/../lib/agent.sh"
 
 dc1_pid="" dc2_pid="" imp_pid=""
