@@ -582,7 +582,7 @@ route_dc(struct evhttp_request *req, const char *path)
 				    "/v1/query", "/v1/coordinate/",
 				    "/v1/internal/ui/" };
 	struct query		 q;
-	const char		*dc;
+	const char		*dc, *field = "dc";
 	char			 lc[sizeof(request_dc)];
 	size_t			 i;
 
@@ -592,8 +592,10 @@ route_dc(struct evhttp_request *req, const char *path)
 	    strcmp(path, "/v1/coordinate/datacenters") == 0 ||
 	    query_parse(req, &q) == -1)
 		return 0;	/* a bad query string: the handler says so */
-	if ((dc = query_get(&q, "dc")) == NULL)
+	if ((dc = query_get(&q, "dc")) == NULL) {
 		dc = query_get(&q, "datacenter");
+		field = "datacenter";
+	}
 	if (dc == NULL || *dc == '\0') {
 		query_free(&q);
 		return 0;
@@ -604,8 +606,9 @@ route_dc(struct evhttp_request *req, const char *path)
 	lc[i] = '\0';
 	if (dc[i] != '\0' || !dc_name_valid(lc)) {
 		query_free(&q);
-		http_error(req, 400, "Bad request: invalid datacenter name "
-		    "in ?dc");
+		http_error(req, 400, strcmp(field, "dc") == 0 ?
+		    "Bad request: invalid datacenter name in ?dc" :
+		    "Bad request: invalid datacenter name in ?datacenter");
 		return -1;
 	}
 	query_free(&q);

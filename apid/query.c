@@ -37,6 +37,7 @@
 #include "imsg_types.h"
 #include "log.h"
 #include "mpack.h"
+#include "near.h"
 
 #define QUERY_PREFIX		"/v1/query"
 #define QUERY_BODY_MAX		(64 * 1024)
@@ -447,6 +448,9 @@ struct exec {
 	size_t		 failovers;
 	uint64_t	 limit;
 	char		 home[64];	/* ?dc: where the query lives */
+	char		*near;		/* ?near or Service.Near, resolved */
+	json_t		*nodes;		/* the answer, being sorted */
+	int		 pretty;
 };
 
 static void
@@ -458,6 +462,8 @@ exec_free(void *arg)
 	free(x->idname);
 	json_decref(x->query);
 	json_decref(x->dcs);
+	json_decref(x->nodes);
+	free(x->near);
 	free(x);
 }
 
@@ -637,13 +643,45 @@ health_entry(struct request *r, struct imsg *imsg)
 	msgpack_unpacked_destroy(&u);
 }
 
+/* The answer, sorted by distance from x->near when nc is given. */
+static void
+exec_reply(struct evhttp_request *req, struct exec *x, const char *dc,
+    const struct near_coords *nc)
+{
+	json_t	*svcq = json_object_get(x->query, "Service"), *doc;
+
+	if (nc != NULL)
+		near_sort(x->nodes, "Node.Node", x->near, nc);
+	while (x->limit > 0 && json_array_size(x->nodes) > x->limit)
+		json_array_remove(x->nodes, json_array_size(x->nodes) - 1);
+	doc = json_pack("{s:O, s:O, s:{s:O}, s:s, s:I}",
+	    "Service", json_object_get(svcq, "Service"),
+	    "Nodes", x->nodes,
+	    "DNS", "TTL", json_object_get(json_object_get(x->query, "DNS"),
+	    "TTL"),
+	    "Datacenter", dc,
+	    "Failovers", (json_int_t)x->failovers);
+	http_reply_json(req, doc, x->pretty);
+	exec_free(x);
+}
+
+static void
+exec_near_ready(struct evhttp_request *req, void *arg,
+    const struct near_coords *nc)
+{
+	struct exec	*x = arg;
+
+	exec_reply(req, x, x->home[0] != '\0' ? x->home :
+	    apid_child.conf->datacenter, nc);
+}
+
 /* The health of the service in one datacenter is in. */
 static void
 health_done(struct request *r, struct imsg *imsg)
 {
 	struct exec		*x = r->ctx;
 	struct imsg_read_end	 end;
-	json_t			*nodes, *e, *svcq, *doc;
+	json_t			*nodes, *e, *svcq;
 	const char		*dc;
 	size_t			 i, n, j;
 
@@ -672,22 +710,23 @@ health_done(struct request *r, struct imsg *imsg)
 	    x->failovers == 0) {
 		json_decref(nodes);
 		http_error(r->req, 500, end.error);
-		goto done;
+		exec_free(x);
+		r->ctx = NULL;
+		return;
 	}
-	while (x->limit > 0 && json_array_size(nodes) > x->limit)
-		json_array_remove(nodes, json_array_size(nodes) - 1);
 	http_read_headers(r->req, &end);
-	doc = json_pack("{s:O, s:o, s:{s:O}, s:s, s:I}",
-	    "Service", json_object_get(svcq, "Service"),
-	    "Nodes", nodes,
-	    "DNS", "TTL", json_object_get(json_object_get(x->query, "DNS"),
-	    "TTL"),
-	    "Datacenter", dc,
-	    "Failovers", (json_int_t)x->failovers);
-	http_reply_json(r->req, doc, r->pretty);
- done:
-	exec_free(x);
+	x->nodes = nodes;
+	x->pretty = r->pretty;
 	r->ctx = NULL;
+	/*
+	 * Near sorts the answer of the query's own datacenter; another's
+	 * has no such node, and stays shuffled, as in Consul.
+	 */
+	if (x->near != NULL && x->failovers == 0 &&
+	    json_array_size(nodes) > 1 && near_fetch(r->req, r->dc,
+	    KV_CONS_DEFAULT, exec_near_ready, x) == 0)
+		return;
+	exec_reply(r->req, x, dc, NULL);
 }
 
 /* Ask the next datacenter for the service's health. */
@@ -714,12 +753,71 @@ exec_health(struct evhttp_request *req, struct exec *x)
 	r->ctx_free = exec_free;
 }
 
+/*
+ * The datacenters to ask: this one, then the NearestN others nearest
+ * first (from sorted, catalog/datacenters' order, when given), then
+ * Failover.Datacenters in order; each once.
+ */
+static void
+exec_plan(struct evhttp_request *req, struct exec *x, json_t *sorted)
+{
+	json_t		*fo, *d;
+	json_int_t	 nearest;
+	size_t		 i;
+
+	fo = json_object_get(json_object_get(x->query, "Service"),
+	    "Failover");
+	nearest = json_integer_value(json_object_get(fo, "NearestN"));
+	x->dcs = json_array();
+	json_array_append_new(x->dcs, json_string(x->home[0] != '\0' ?
+	    x->home : apid_child.conf->datacenter));
+	json_array_foreach(sorted, i, d) {
+		if ((json_int_t)json_array_size(x->dcs) > nearest)
+			break;
+		if (json_is_string(d) && !has_tag(x->dcs,
+		    json_string_value(d)) && strcmp(json_string_value(d),
+		    apid_child.conf->datacenter) != 0)
+			json_array_append(x->dcs, d);
+	}
+	json_array_foreach(json_object_get(fo, "Datacenters"), i, d)
+		if (json_is_string(d) && !has_tag(x->dcs,
+		    json_string_value(d)))
+			json_array_append(x->dcs, d);
+	exec_health(req, x);
+}
+
+static void
+dc_item(struct request *r, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	char			 dc[CAT_STR_MAX + 1];
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    mpack_copy_str(&u.data, dc, sizeof(dc)) == -1)
+		fatalx("query: malformed datacenter from raftd");
+	msgpack_unpacked_destroy(&u);
+	json_array_append_new(r->items, json_string(dc));
+}
+
+/* catalog/datacenters is in: NearestN takes from it. */
+static void
+dcs_done(struct request *r, struct imsg *imsg)
+{
+	struct exec		*x = r->ctx;
+	struct imsg_read_end	 end;
+
+	read_end_get(imsg, &end);
+	r->ctx = NULL;
+	exec_plan(r->req, x, end.error[0] == '\0' ? r->items : NULL);
+}
+
 /* The query to run is known: explain it, or run it. */
 static void
 exec_start(struct evhttp_request *req, struct exec *x, int pretty)
 {
-	json_t		*fo, *d;
-	size_t		 i;
+	struct request	*r;
+	json_t		*svc = json_object_get(x->query, "Service");
+	const char	*near;
 
 	if (x->explain) {
 		http_reply_json(req, json_pack("{s:O}", "Query", x->query),
@@ -727,17 +825,27 @@ exec_start(struct evhttp_request *req, struct exec *x, int pretty)
 		exec_free(x);
 		return;
 	}
-	/* This datacenter, then the failover ones, in order, once each. */
-	x->dcs = json_array();
-	json_array_append_new(x->dcs, json_string(x->home[0] != '\0' ?
-	    x->home : apid_child.conf->datacenter));
-	fo = json_object_get(json_object_get(x->query, "Service"),
-	    "Failover");
-	json_array_foreach(json_object_get(fo, "Datacenters"), i, d)
-		if (json_is_string(d) && !has_tag(x->dcs,
-		    json_string_value(d)))
-			json_array_append(x->dcs, d);
-	exec_health(req, x);
+	/* ?near of the request wins over the query's Near. */
+	if ((near = query_get(&x->q, "near")) == NULL || *near == '\0')
+		near = json_string_value(json_object_get(svc, "Near"));
+	if (near != NULL && *near != '\0' && (x->near = strdup(strcmp(near,
+	    "_agent") == 0 ? apid_child.conf->node_name : near)) == NULL) {
+		http_error(req, 500, "out of memory");
+		exec_free(x);
+		return;
+	}
+	if (json_integer_value(json_object_get(json_object_get(svc,
+	    "Failover"), "NearestN")) <= 0) {
+		exec_plan(req, x, NULL);
+		return;
+	}
+	if ((r = send_read(req, &x->q, CAT_Q_DATACENTERS, "", dc_item,
+	    dcs_done, NULL)) == NULL) {
+		exec_free(x);
+		return;
+	}
+	r->ctx = x;
+	r->ctx_free = exec_free;
 }
 
 /* The longest-named template whose name prefixes (or regexp) the name. */

@@ -31,6 +31,26 @@
  * a message is at most IMSG_MAX_DATA bytes (instances beyond that are
  * left out, with a warning in raftd's log).  dnsd answers nothing from
  * the view before the first IMSG_DNS_END.
+ *
+ * Names of another datacenter (<name>.service.<dc>.<domain> and the
+ * like) are not in the view: dnsd asks raftd for them each time its
+ * short-lived cache has no answer (dnsd/remote.c).  IMSG_DNS_REMOTE_REQ
+ * [datacenter, kind, name] is a ?stale read in that datacenter, over
+ * the ?dc= forwarding path (raftd/dnsremote.c):
+ *
+ * DNS_REMOTE_SERVICE	name: a service.  Items: IMSG_DNS_NODE's
+ *			encoding, for each node with an instance of it.
+ * DNS_REMOTE_NODE	name: a node.  Item: the node, the same way.
+ * DNS_REMOTE_QUERIES	name "": every prepared query, as IMSG_DNS_QUERY.
+ * DNS_REMOTE_DCS	datacenter: this one, name "": not read there but
+ *			here, catalog/datacenters' list (str items, nearest
+ *			first by WAN RTT), for Failover.NearestN.
+ *
+ * IMSG_DNS_REMOTE_END [outcome, error] ends it: DNS_REMOTE_OK, or
+ * DNS_REMOTE_NO_DC (no server of that datacenter was ever seen:
+ * NXDOMAIN) or DNS_REMOTE_FAILED (known but not reachable, or the read
+ * failed: SERVFAIL).  The items come from another datacenter: dnsd
+ * answers SERVFAIL, and drops the answer, for any it cannot use.
  */
 #ifndef CONSULD_DNS_PROTO_H
 #define CONSULD_DNS_PROTO_H
@@ -38,5 +58,19 @@
 #define DNS_STATUS_PASSING	"passing"
 #define DNS_STATUS_WARNING	"warning"
 #define DNS_STATUS_CRITICAL	"critical"
+
+enum dns_remote_kind {
+	DNS_REMOTE_SERVICE,
+	DNS_REMOTE_NODE,
+	DNS_REMOTE_QUERIES,
+	DNS_REMOTE_DCS,
+	DNS_REMOTE_KIND_MAX
+};
+
+enum dns_remote_outcome {
+	DNS_REMOTE_OK,
+	DNS_REMOTE_NO_DC,
+	DNS_REMOTE_FAILED
+};
 
 #endif

@@ -248,6 +248,18 @@ enum imsg_type {
 	 */
 	IMSG_CTL_TLS,
 
+	/*
+	 * DNS names of another datacenter, see dns_proto.h.  dnsd ->
+	 * raftd: peerid = dnsd's request; msgpack [datacenter, kind (enum
+	 * dns_remote_kind), name].  raftd -> dnsd, same peerid: the
+	 * IMSG_CAT_ITEMs of the read, as IMSG_DNS_REMOTE_ITEMs, then one
+	 * IMSG_DNS_REMOTE_END: msgpack [outcome (enum dns_remote_outcome),
+	 * error str].
+	 */
+	IMSG_DNS_REMOTE_REQ,
+	IMSG_DNS_REMOTE_ITEM,
+	IMSG_DNS_REMOTE_END,
+
 	IMSG_TYPE_MAX
 };
 
@@ -330,6 +342,17 @@ enum cat_query {
 	 * service summaries).
 	 */
 	CAT_Q_HEALTH_DUMP,
+	/*
+	 * As CAT_Q_DNS_VIEW, for another datacenter's DNS names: each node
+	 * with an instance of the service named; the node named.
+	 */
+	CAT_Q_DNS_SERVICE,
+	CAT_Q_DNS_NODE,
+	/*
+	 * No items; found = 1 if WAN gossip knows a server (alive or not)
+	 * of the datacenter named.  Answered by any server.
+	 */
+	CAT_Q_DC_KNOWN,
 	CAT_Q_MAX
 };
 

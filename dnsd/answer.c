@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "dns_proto.h"
 #include "dnsd.h"
 
 #define UDP_ANSWER_MAX		8	/* Consul's cap on udp_answer_limit */
@@ -32,6 +33,7 @@
 #define NXDOMAIN		2
 #define SERVFAIL		3
 #define RECURSE			4
+#define REMOTE			5	/* ask another datacenter first */
 
 /* The kinds of keys in the dedup set. */
 #define SEEN_NODE		1
@@ -253,6 +255,7 @@ scratch_reset(struct answerer *a)
 	a->nanswer = 0;
 	a->used = 0;
 	a->full = 0;
+	a->dc = a->conf->datacenter;
 	if (++a->gen == 0) {
 		memset(a->seen, 0, a->seen_cap * sizeof(*a->seen));
 		a->gen = 1;
@@ -499,8 +502,7 @@ node_target(struct answerer *a, const struct view_node *vn,
 	char	 text[DNS_NAME_TEXT_MAX];
 	int	 n;
 
-	n = snprintf(text, sizeof(text), "%s.node.%s", vn->node.node,
-	    a->conf->datacenter);
+	n = snprintf(text, sizeof(text), "%s.node.%s", vn->node.node, a->dc);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return make_name(a, text, a->zone, a->zone_len, t, tlen);
@@ -516,7 +518,7 @@ addr_target(struct answerer *a, const struct view_ip *ip, const uint8_t **t,
 	for (i = 0; i < n; i++)
 		w += (size_t)snprintf(text + w, sizeof(text) - w, "%02x",
 		    ip->addr[i]);
-	snprintf(text + w, sizeof(text) - w, ".addr.%s", a->conf->datacenter);
+	snprintf(text + w, sizeof(text) - w, ".addr.%s", a->dc);
 	return make_name(a, text, a->zone, a->zone_len, t, tlen);
 }
 
@@ -910,18 +912,141 @@ label_underscore(const struct dns_query *q, size_t i)
 }
 
 /*
+ * The view of another datacenter for a name: 0 with *v, or what to
+ * answer: REMOTE (asked for in a->want_*), NXDOMAIN (no such
+ * datacenter) or SERVFAIL (it could not be asked).
+ */
+static int
+remote_view(struct answerer *a, const char *dc, int kind, const char *name,
+    const struct view **v)
+{
+	switch (remote_lookup(a->remotes, dc, kind, name, v)) {
+	case REMOTE_OK:
+		return 0;
+	case REMOTE_MISS:
+		if (strlcpy(a->want_name, name, sizeof(a->want_name)) >=
+		    sizeof(a->want_name))
+			return SERVFAIL;
+		strlcpy(a->want_dc, dc, sizeof(a->want_dc));
+		a->want_kind = kind;
+		return REMOTE;
+	case REMOTE_NO_DC:
+		return NXDOMAIN;
+	}
+	return SERVFAIL;
+}
+
+/* Whether dc is among the n first of v. */
+static int
+dc_listed(const char *const *v, size_t n, const char *dc)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], dc) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A prepared query found no instance here: as /v1/query/<name>/execute
+ * does, the NearestN other datacenters nearest first (catalog/
+ * datacenters' order, asked of raftd), then Failover.Datacenters in
+ * order, each once; the first with an instance answers (one that
+ * cannot be reached counts as having none).
+ */
+static int
+query_failover(struct answerer *a, const struct dns_query *q,
+    const struct view_query *vq, const char *service, const char *asked)
+{
+	const char		*order[REMOTE_DCS_MAX + 32 + 1];
+	char *const		*dcs;
+	const struct view	*rv;
+	size_t			 i, n = 0, ndcs = 0, near = 0;
+	int			 r;
+
+	order[n++] = a->conf->datacenter;
+	if (vq->nearest > 0) {
+		r = remote_lookup_dcs(a->remotes, a->conf->datacenter, &dcs,
+		    &ndcs);
+		if (r == REMOTE_MISS) {
+			strlcpy(a->want_dc, a->conf->datacenter,
+			    sizeof(a->want_dc));
+			a->want_kind = DNS_REMOTE_DCS;
+			a->want_name[0] = '\0';
+			return REMOTE;
+		}
+		for (i = 0; i < ndcs && near < vq->nearest; i++)
+			if (!dc_listed(order, n, dcs[i])) {
+				order[n++] = dcs[i];
+				near++;
+			}
+	}
+	for (i = 0; i < vq->nfailover && n < sizeof(order) / sizeof(order[0]);
+	    i++)
+		if (!dc_listed(order, n, vq->failover[i]))
+			order[n++] = vq->failover[i];
+	for (i = 1; i < n; i++) {
+		r = remote_view(a, order[i], DNS_REMOTE_SERVICE, service, &rv);
+		if (r == REMOTE)
+			return REMOTE;
+		if (r != 0)
+			continue;
+		strlcpy(a->rdc, order[i], sizeof(a->rdc));
+		a->dc = a->rdc;
+		if ((r = lookup_service(a, q, rv, service, NULL, vq,
+		    asked)) != NXDOMAIN)
+			return r;
+	}
+	a->dc = a->conf->datacenter;
+	return NXDOMAIN;
+}
+
+/* <query>.query: here, failing over; or in the datacenter asked. */
+static int
+lookup_query(struct answerer *a, const struct dns_query *q,
+    const struct view *v, const char *name, int remote)
+{
+	char			 svc[DNS_NAME_TEXT_MAX];
+	const struct view_query	*vq;
+	const struct view	*rv = NULL;
+	int			 r;
+
+	if (remote && (r = remote_view(a, a->rdc, DNS_REMOTE_QUERIES, "",
+	    &v)) != 0)
+		return r;
+	if (v == NULL)
+		return SERVFAIL;
+	if ((vq = view_query_find(v, name)) == NULL ||
+	    view_query_expand(vq, vq->service, name, svc, sizeof(svc)) == -1 ||
+	    *svc == '\0')
+		return NXDOMAIN;
+	if (remote) {
+		if ((r = remote_view(a, a->rdc, DNS_REMOTE_SERVICE, svc,
+		    &rv)) != 0)
+			return r;
+		return lookup_service(a, q, rv, svc, NULL, vq, name);
+	}
+	r = lookup_service(a, q, v, svc, NULL, vq, name);
+	if (r != NXDOMAIN || (vq->nfailover == 0 && vq->nearest == 0))
+		return r;
+	return query_failover(a, q, vq, svc, name);
+}
+
+/*
  * A name in the domain, its n labels before the domain: the last says
  * what is asked, else it is the datacenter (or "<dc>.dc") and the one
- * before says.
+ * before says.  A datacenter other than this one is asked through
+ * raftd (remote.c), unless the answer is in the cache.
  */
 static int
 lookup_name(struct answerer *a, const struct dns_query *q,
     const struct view *v, size_t n)
 {
 	char		 name[DNS_NAME_TEXT_MAX], tag[DNS_NAME_TEXT_MAX];
-	const struct view_query *vq;
 	const uint8_t	*l;
-	int		 dc = 0, rfc2782;
+	size_t		 i;
+	int		 dc = 0, rfc2782, remote = 0, r;
 
 	for (;;) {
 		if (n == 0)
@@ -939,32 +1064,45 @@ lookup_name(struct answerer *a, const struct dns_query *q,
 		dc = 1;
 		if (n >= 2 && label_is(q, n - 1, "dc"))
 			n--;
-		if (!label_is(q, n - 1, a->conf->datacenter))
-			return NXDOMAIN;
+		if (!label_is(q, n - 1, a->conf->datacenter)) {
+			/* Datacenter names are lower case; DNS is not. */
+			if (join_labels(q, n - 1, n, a->rdc,
+			    sizeof(a->rdc)) == -1)
+				return NXDOMAIN;
+			for (i = 0; a->rdc[i] != '\0'; i++)
+				if (a->rdc[i] >= 'A' && a->rdc[i] <= 'Z')
+					a->rdc[i] += 'a' - 'A';
+			if (!dc_name_valid(a->rdc))
+				return NXDOMAIN;
+			remote = 1;
+		}
 		n--;
 	}
 	rfc2782 = label_underscore(q, n - 1);
+	if (remote)
+		a->dc = a->rdc;
 	if (label_is(q, n - 1, "node")) {
 		if (n < 2 || join_labels(q, 0, n - 1, name, sizeof(name)) == -1)
 			return NXDOMAIN;
+		if (remote && (r = remote_view(a, a->rdc, DNS_REMOTE_NODE,
+		    name, &v)) != 0)
+			return r;
 		return v == NULL ? SERVFAIL : lookup_node(a, q, v, name);
 	}
 	if (label_is(q, n - 1, "addr")) {
 		if (n != 2)
 			return NXDOMAIN;
+		/* Only a datacenter that exists has addresses. */
+		if (remote && (r = remote_view(a, a->rdc, DNS_REMOTE_QUERIES,
+		    "", &v)) != 0)
+			return r;
 		l = q->qname + q->label[0];
 		return lookup_addr(a, q, l + 1, l[0]);
 	}
 	if (label_is(q, n - 1, "query")) {
 		if (n < 2 || join_labels(q, 0, n - 1, name, sizeof(name)) == -1)
 			return NXDOMAIN;
-		if (v == NULL)
-			return SERVFAIL;
-		if ((vq = view_query_find(v, name)) == NULL ||
-		    view_query_expand(vq, vq->service, name, tag,
-		    sizeof(tag)) == -1)
-			return NXDOMAIN;
-		return lookup_service(a, q, v, tag, NULL, vq, name);
+		return lookup_query(a, q, v, name, remote);
 	}
 	if (!rfc2782 && !label_is(q, n - 1, "service"))
 		return NXDOMAIN;	/* mesh names */
@@ -976,6 +1114,9 @@ lookup_name(struct answerer *a, const struct dns_query *q,
 		if (join_labels(q, 0, 1, name, sizeof(name)) == -1 ||
 		    join_labels(q, 1, 2, tag, sizeof(tag)) == -1)
 			return NXDOMAIN;
+		if (remote && (r = remote_view(a, a->rdc, DNS_REMOTE_SERVICE,
+		    name + 1, &v)) != 0)
+			return r;
 		if (v == NULL)
 			return SERVFAIL;
 		return lookup_service(a, q, v, name + 1,
@@ -984,6 +1125,9 @@ lookup_name(struct answerer *a, const struct dns_query *q,
 	if (rfc2782 || join_labels(q, n - 1, n, name, sizeof(name)) == -1 ||
 	    (n > 1 && join_labels(q, 0, n - 1, tag, sizeof(tag)) == -1))
 		return NXDOMAIN;
+	if (remote && (r = remote_view(a, a->rdc, DNS_REMOTE_SERVICE, name,
+	    &v)) != 0)
+		return r;
 	if (v == NULL)
 		return SERVFAIL;
 	return lookup_service(a, q, v, name, n > 1 ? tag : NULL, NULL, NULL);
@@ -1279,6 +1423,8 @@ answer_query(struct answerer *a, const uint8_t *pkt, size_t len, int tcp,
 		r = lookup_name(a, q, v, nl);
 
 	switch (r) {
+	case REMOTE:
+		return ANSWER_REMOTE;
 	case RECURSE:
 		if (c->recursors)
 			return ANSWER_RECURSE;

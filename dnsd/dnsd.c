@@ -2,7 +2,8 @@
  * dnsd, the DNS child: Consul's DNS interface on :8600 (UDP and TCP).
  * It answers from the view of nodes, services and health that raftd
  * pushes to it (dns_proto.h, view.c), so a query never waits for
- * another process, and forwards other names to the recursors.  It gets
+ * another process, and forwards other names to the recursors.  Names
+ * of other datacenters are asked of raftd (remote.c).  It gets
  * its sockets from the parent and runs chrooted and unprivileged.
  */
 #include <sys/types.h>
@@ -22,6 +23,7 @@ static struct child	 dnsd_child;
 static struct feed	 dnsd_feed;
 static struct dns_conf	 dnsd_conf;
 static struct recursors	 dnsd_recursors;
+static struct remotes	 dnsd_remotes;
 static struct answerer	*dnsd_answerer;
 static struct server	*dnsd_server;
 static struct event	*dnsd_stale_ev;
@@ -71,6 +73,15 @@ dnsd_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DNS_QUERY_DEL:
 		r = feed_query_del(&dnsd_feed, imsg->data, imsg->len);
 		break;
+	case IMSG_DNS_REMOTE_ITEM:
+		remote_item(&dnsd_remotes, imsg->hdr.peerid, imsg->data,
+		    imsg->len);
+		r = 0;
+		break;
+	case IMSG_DNS_REMOTE_END:
+		r = remote_end(&dnsd_remotes, imsg->hdr.peerid, imsg->data,
+		    imsg->len);
+		break;
 	case IMSG_DNS_END:
 		if ((r = feed_end(&dnsd_feed, imsg->data, imsg->len)) == -1)
 			break;
@@ -111,6 +122,7 @@ dnsd_reload(struct child *c, struct config *conf)
 	dns_conf_free(&dnsd_conf);
 	dnsd_conf = next;
 	memset(&next, 0, sizeof(next));
+	remotes_conf(&dnsd_remotes, conf);
 	recursors_free(&dnsd_recursors);
 	dnsd_recursors.addr = rec.addr;
 	dnsd_recursors.naddr = rec.naddr;
@@ -140,6 +152,8 @@ main(int argc, char *argv[])
 	    &dnsd_recursors)) == NULL ||
 	    (dnsd_stale_ev = evtimer_new(c->base, dnsd_stale, NULL)) == NULL)
 		fatalx("dns: out of memory");
+	remotes_init(&dnsd_remotes, c->base, &c->peers[PROC_RAFTD], c->conf);
+	dnsd_answerer->remotes = &dnsd_remotes;
 	while ((fd = proc_child_socket(c, SOCKET_DNS_UDP)) != -1) {
 		server_add_udp(dnsd_server, fd);
 		nudp++;
@@ -155,6 +169,7 @@ main(int argc, char *argv[])
 	log_debug("dns: serving on %d udp and %d tcp sockets", nudp, ntcp);
 	proc_child_run(c);
 	server_free(dnsd_server);
+	remotes_free(&dnsd_remotes);
 	answerer_free(dnsd_answerer);
 	event_free(dnsd_stale_ev);
 	recursors_free(&dnsd_recursors);

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/queue.h>
 #include <sys/tree.h>
 
 #include <regex.h>
@@ -19,6 +20,7 @@
 #include "wire.h"
 
 struct config;
+struct imsgev;
 
 enum view_status {
 	VIEW_PASSING,
@@ -95,6 +97,9 @@ struct view_query {
 	int			 ttl_set;
 	enum vq_template	 template;
 	regex_t			 rx;
+	char		       **failover;	/* Failover.Datacenters */
+	size_t			 nfailover;
+	size_t			 nearest;	/* Failover.NearestN */
 };
 
 RB_HEAD(view_nodes, view_node);
@@ -206,9 +211,18 @@ struct seen_slot {
 	uint8_t			 key[SEEN_KEY_MAX];
 };
 
+struct remotes;
+
 struct answerer {
 	const struct dns_conf	*conf;
 	struct feed		*feed;
+	struct remotes		*remotes;	/* NULL: none asked */
+	const char		*dc;		/* of the names answered */
+	char			 rdc[DNS_LABEL_MAX + 1];
+	/* ANSWER_REMOTE: what to ask another datacenter for. */
+	char			 want_dc[DNS_LABEL_MAX + 1];
+	int			 want_kind;	/* enum dns_remote_kind */
+	char			 want_name[DNS_NAME_TEXT_MAX];
 	struct answer_rr	 rr[ANSWER_RR_MAX];
 	size_t			 nrr;
 	size_t			 nanswer;
@@ -228,7 +242,8 @@ struct answerer {
 enum answer_result {
 	ANSWER_REPLY,
 	ANSWER_DROP,
-	ANSWER_RECURSE
+	ANSWER_RECURSE,
+	ANSWER_REMOTE		/* ask want_*, then answer again */
 };
 
 struct answerer *answerer_new(const struct dns_conf *, struct feed *);
@@ -272,6 +287,56 @@ struct recursion *recursion_start(struct recursors *, const uint8_t *,
 	    size_t, const struct dns_query *, int, recursion_done_fn, void *);
 void	 recursion_cancel(struct recursion *);
 #define RECURSION_MAX		512
+
+/* remote.c: names of other datacenters */
+#define REMOTE_WAIT_MAX		512	/* queries waiting at once */
+#define REMOTE_CACHE_MAX	1024	/* answers kept */
+#define REMOTE_CACHE_MS		3000	/* at most, and max_stale */
+#define REMOTE_FAIL_MS		1000	/* a failure, at most */
+#define REMOTE_DCS_MAX		256	/* datacenters listed */
+/* Questions one query may ask in turn (prepared query failover). */
+#define REMOTE_ROUNDS_MAX	40
+
+enum remote_status {
+	REMOTE_MISS,
+	REMOTE_OK,
+	REMOTE_NO_DC,
+	REMOTE_FAILED
+};
+
+struct remote_entry;
+struct remote_wait;
+RB_HEAD(remote_tree, remote_entry);
+RB_PROTOTYPE(remote_tree, remote_entry, entry, remote_cmp)
+
+struct remotes {
+	struct event_base	*base;
+	struct imsgev		*raftd;
+	struct remote_tree	 tree;
+	TAILQ_HEAD(, remote_entry) pending;
+	TAILQ_HEAD(, remote_entry) done;	/* oldest first */
+	size_t			 n;
+	size_t			 nwait;
+	uint32_t		 next_id;
+	uint64_t		 cache_ms;
+	uint64_t		 timeout_ms;
+	struct remote_entry	*fresh;		/* being delivered */
+};
+
+typedef void (*remote_done_fn)(void *);
+void	 remotes_init(struct remotes *, struct event_base *, struct imsgev *,
+	    const struct config *);
+void	 remotes_conf(struct remotes *, const struct config *);
+void	 remotes_free(struct remotes *);
+int	 remote_lookup(struct remotes *, const char *, int, const char *,
+	    const struct view **);
+int	 remote_lookup_dcs(struct remotes *, const char *, char *const **,
+	    size_t *);
+struct remote_wait *remote_start(struct remotes *, const char *, int,
+	    const char *, remote_done_fn, void *);
+void	 remote_cancel(struct remote_wait *);
+void	 remote_item(struct remotes *, uint32_t, const void *, size_t);
+int	 remote_end(struct remotes *, uint32_t, const void *, size_t);
 
 /* server.c */
 #define SERVER_TCP_MAX		256

@@ -7,7 +7,9 @@
  * OnlyPassing, the query's tags ("!tag" excludes), NodeMeta and
  * ServiceMeta; the TTL is the query's DNS.TTL.  A name that is no
  * query's ID or name runs the template with the longest name that
- * prefixes it.  Failover to other datacenters is not done over DNS.
+ * prefixes it.  When no instance is left here, the NearestN nearest
+ * other datacenters, then those of Failover.Datacenters, are asked in
+ * turn (answer.c, remote.c).
  */
 #include <sys/types.h>
 
@@ -18,12 +20,14 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "dnsd.h"
 #include "duration.h"
 #include "mpack.h"
 
 #define VQ_TAGS_MAX	64
 #define VQ_META_MAX	64
+#define VQ_FAILOVER_MAX	32
 
 static int
 vq_cmp(struct view_query *a, struct view_query *b)
@@ -54,6 +58,9 @@ view_query_free(struct view_query *vq)
 		free(vq->smeta[i].value);
 	}
 	free(vq->smeta);
+	for (i = 0; i < vq->nfailover; i++)
+		free(vq->failover[i]);
+	free(vq->failover);
 	if (vq->template == VQ_REGEXP)
 		regfree(&vq->rx);
 	free(vq);
@@ -99,7 +106,7 @@ view_query_unpack(const void *data, size_t len)
 	struct cat_pquery	 q;
 	struct view_query	*vq = NULL;
 	json_error_t		 jerr;
-	json_t			*def = NULL, *svc, *tags, *t, *tpl;
+	json_t			*def = NULL, *svc, *tags, *t, *tpl, *dcs;
 	const char		*s;
 	int64_t			 ns;
 	size_t			 i;
@@ -134,6 +141,27 @@ view_query_unpack(const void *data, size_t len)
 			    strdup(json_string_value(t))) == NULL)
 				goto fail;
 			vq->ntags++;
+		}
+	}
+	t = json_object_get(json_object_get(svc, "Failover"), "NearestN");
+	if (json_is_integer(t) && json_integer_value(t) > 0)
+		vq->nearest = json_integer_value(t) > VQ_FAILOVER_MAX ?
+		    VQ_FAILOVER_MAX : (size_t)json_integer_value(t);
+	dcs = json_object_get(json_object_get(svc, "Failover"),
+	    "Datacenters");
+	if (json_is_array(dcs) && json_array_size(dcs) > 0) {
+		if (json_array_size(dcs) > VQ_FAILOVER_MAX ||
+		    (vq->failover = calloc(json_array_size(dcs),
+		    sizeof(char *))) == NULL)
+			goto fail;
+		json_array_foreach(dcs, i, t) {
+			if (!json_is_string(t) ||
+			    !dc_name_valid(json_string_value(t)))
+				continue;
+			if ((vq->failover[vq->nfailover] =
+			    strdup(json_string_value(t))) == NULL)
+				goto fail;
+			vq->nfailover++;
 		}
 	}
 	if (meta_copy(json_object_get(svc, "NodeMeta"), &vq->nmeta,

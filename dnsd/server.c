@@ -6,7 +6,9 @@
  * (the socket may be bound to a wildcard address).  TCP connections are bounded in number,
  * closed when idle, and answer their queries in order, one at a time;
  * each holds a read and a write buffer of the largest message.  Names
- * for the recursors leave here and come back through a callback.
+ * for the recursors leave here and come back through a callback; so do
+ * names of other datacenters (remote.c), whose query is answered again
+ * once the reply it waited for is in the cache.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -63,6 +65,12 @@ struct udp_client {
 	union udp_cmsg		 cmsg;
 	size_t			 cmsglen;
 	struct dns_query	 q;
+	/* Waiting for another datacenter: the query, to answer again. */
+	TAILQ_ENTRY(udp_client)	 entry;
+	struct remote_wait	*wait;
+	uint8_t			*pkt;
+	size_t			 len;
+	int			 rounds;
 };
 
 struct tcp_conn {
@@ -77,6 +85,10 @@ struct tcp_conn {
 	size_t			 wlen;
 	size_t			 woff;
 	struct recursion	*rec;
+	struct remote_wait	*wait;
+	uint8_t			*pkt;		/* the query waiting */
+	size_t			 pktlen;
+	int			 rounds;
 	struct dns_query	 q;
 };
 
@@ -90,6 +102,7 @@ struct server {
 	size_t			 ntcp;
 	TAILQ_HEAD(, tcp_conn)	 conns;
 	size_t			 nconns;
+	TAILQ_HEAD(, udp_client) waiting;
 	struct dns_query	 q;
 	uint8_t			 out[DNS_MSG_MAX];
 	struct udp_slot		*slot;		/* SERVER_UDP_BATCH of them */
@@ -115,6 +128,7 @@ server_new(struct event_base *base, struct answerer *a, struct recursors *r)
 	s->a = a;
 	s->rec = r;
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->waiting);
 	return s;
 }
 
@@ -237,6 +251,95 @@ udp_recurse(struct server *s, int fd, const uint8_t *pkt, size_t len,
 	udp_send(fd, s->out, n, ss, sslen, cmsg, cmsglen);
 }
 
+static void
+udp_remote_free(struct udp_client *u)
+{
+	if (u->wait != NULL)
+		remote_cancel(u->wait);
+	TAILQ_REMOVE(&u->s->waiting, u, entry);
+	free(u->pkt);
+	free(u);
+}
+
+static void	udp_remote_done(void *);
+
+/* Wait for what the answerer asked for; 0, or -1 (answer SERVFAIL). */
+static int
+udp_remote_wait(struct udp_client *u)
+{
+	struct answerer	*a = u->s->a;
+
+	if (++u->rounds > REMOTE_ROUNDS_MAX)
+		return -1;
+	u->wait = remote_start(a->remotes, a->want_dc, a->want_kind,
+	    a->want_name, udp_remote_done, u);
+	return u->wait != NULL ? 0 : -1;
+}
+
+/* The reply is in the cache: answer the query again. */
+static void
+udp_remote_done(void *arg)
+{
+	struct udp_client	*u = arg;
+	struct server		*s = u->s;
+	size_t			 len = 0;
+
+	u->wait = NULL;
+	switch (answer_query(s->a, u->pkt, u->len, 0, &u->q, s->out,
+	    sizeof(s->out), &len)) {
+	case ANSWER_REPLY:
+		break;
+	case ANSWER_REMOTE:
+		if (udp_remote_wait(u) == 0)
+			return;
+		len = servfail(s, &u->q, s->out, sizeof(s->out));
+		break;
+	case ANSWER_RECURSE:
+		s->q = u->q;
+		udp_recurse(s, u->fd, u->pkt, u->len, &u->ss, u->sslen,
+		    u->cmsg.buf, u->cmsglen);
+		udp_remote_free(u);
+		return;
+	case ANSWER_DROP:
+		udp_remote_free(u);
+		return;
+	}
+	udp_send(u->fd, s->out, len, &u->ss, u->sslen, u->cmsg.buf,
+	    u->cmsglen);
+	udp_remote_free(u);
+}
+
+static void
+udp_remote(struct server *s, int fd, const uint8_t *pkt, size_t len,
+    struct sockaddr_storage *ss, socklen_t sslen, void *cmsg, size_t cmsglen)
+{
+	struct udp_client	*u;
+	size_t			 n;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->pkt = malloc(len)) == NULL) {
+		log_warn("dns: query for another datacenter");
+		free(u);
+		goto fail;
+	}
+	u->s = s;
+	u->fd = fd;
+	memcpy(&u->ss, ss, sslen);
+	u->sslen = sslen;
+	memcpy(u->cmsg.buf, cmsg, cmsglen);
+	u->cmsglen = cmsglen;
+	u->q = s->q;
+	memcpy(u->pkt, pkt, len);
+	u->len = len;
+	TAILQ_INSERT_TAIL(&s->waiting, u, entry);
+	if (udp_remote_wait(u) == 0)
+		return;
+	udp_remote_free(u);
+ fail:
+	n = servfail(s, &s->q, s->out, sizeof(s->out));
+	udp_send(fd, s->out, n, ss, sslen, cmsg, cmsglen);
+}
+
 /*
  * Up to SERVER_UDP_BATCH queries with one call, answered in order; the
  * replies go out together.  The socket stays readable (level-triggered)
@@ -297,6 +400,10 @@ udp_read(evutil_socket_t fd, short events, void *arg)
 			udp_recurse(s, fd, u->in, s->rmsg[i].msg_len, &u->ss,
 			    m->msg_namelen, u->cout.buf, cmsglen);
 			break;
+		case ANSWER_REMOTE:
+			udp_remote(s, fd, u->in, s->rmsg[i].msg_len, &u->ss,
+			    m->msg_namelen, u->cout.buf, cmsglen);
+			break;
 		case ANSWER_DROP:
 			break;
 		}
@@ -343,6 +450,9 @@ tcp_close(struct tcp_conn *c)
 
 	if (c->rec != NULL)
 		recursion_cancel(c->rec);
+	if (c->wait != NULL)
+		remote_cancel(c->wait);
+	free(c->pkt);
 	event_free(c->rev);
 	event_free(c->wev);
 	close(c->fd);
@@ -411,6 +521,80 @@ tcp_recursion_done(void *arg, const uint8_t *reply, size_t len)
 	tcp_work(c);
 }
 
+static void
+tcp_reply_len(struct tcp_conn *c, size_t len)
+{
+	c->wbuf[0] = len >> 8;
+	c->wbuf[1] = len & 0xff;
+	c->wlen = len + 2;
+	c->woff = 0;
+}
+
+static void	tcp_remote_done(void *);
+
+/*
+ * Wait for what the answerer asked for; the query is kept to be
+ * answered again.  -1: SERVFAIL is in the write buffer.
+ */
+static int
+tcp_remote_wait(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+{
+	struct server	*s = c->s;
+	struct answerer	*a = s->a;
+
+	if (c->pkt == NULL) {
+		if ((c->pkt = malloc(len)) == NULL)
+			goto fail;
+		memcpy(c->pkt, pkt, len);
+		c->pktlen = len;
+		c->rounds = 0;
+	}
+	if (++c->rounds <= REMOTE_ROUNDS_MAX &&
+	    (c->wait = remote_start(a->remotes, a->want_dc, a->want_kind,
+	    a->want_name, tcp_remote_done, c)) != NULL)
+		return 0;
+ fail:
+	free(c->pkt);
+	c->pkt = NULL;
+	tcp_reply_len(c, servfail(s, &c->q, c->wbuf + 2, TCP_BUF - 2));
+	return -1;
+}
+
+static void
+tcp_remote_done(void *arg)
+{
+	struct tcp_conn	*c = arg;
+	struct server	*s = c->s;
+	size_t		 outlen;
+
+	c->wait = NULL;
+	switch (answer_query(s->a, c->pkt, c->pktlen, 1, &c->q, c->wbuf + 2,
+	    TCP_BUF - 2, &outlen)) {
+	case ANSWER_REPLY:
+		tcp_reply_len(c, outlen);
+		break;
+	case ANSWER_REMOTE:
+		if (tcp_remote_wait(c, c->pkt, c->pktlen) == 0)
+			return;
+		break;
+	case ANSWER_RECURSE:
+		if ((c->rec = recursion_start(s->rec, c->pkt, c->pktlen, &c->q,
+		    1, tcp_recursion_done, c)) == NULL)
+			tcp_reply_len(c, servfail(s, &c->q, c->wbuf + 2,
+			    TCP_BUF - 2));
+		break;
+	case ANSWER_DROP:
+		break;
+	}
+	free(c->pkt);
+	c->pkt = NULL;
+	if (tcp_flush(c) == -1) {
+		tcp_close(c);
+		return;
+	}
+	tcp_work(c);
+}
+
 /* Answer the complete queries in the buffer, in order, one at a time. */
 static void
 tcp_work(struct tcp_conn *c)
@@ -418,7 +602,8 @@ tcp_work(struct tcp_conn *c)
 	struct server	*s = c->s;
 	size_t		 mlen, outlen;
 
-	while (c->rec == NULL && c->woff == c->wlen && c->rlen >= 2) {
+	while (c->rec == NULL && c->wait == NULL && c->woff == c->wlen &&
+	    c->rlen >= 2) {
 		mlen = (size_t)c->rbuf[0] << 8 | c->rbuf[1];
 		if (c->rlen < 2 + mlen)
 			break;
@@ -441,6 +626,9 @@ tcp_work(struct tcp_conn *c)
 				c->wlen = outlen + 2;
 				c->woff = 0;
 			}
+			break;
+		case ANSWER_REMOTE:
+			(void)tcp_remote_wait(c, c->rbuf + 2, mlen);
 			break;
 		case ANSWER_DROP:
 			break;
@@ -554,6 +742,8 @@ server_free(struct server *s)
 		return;
 	while (!TAILQ_EMPTY(&s->conns))
 		tcp_close(TAILQ_FIRST(&s->conns));
+	while (!TAILQ_EMPTY(&s->waiting))
+		udp_remote_free(TAILQ_FIRST(&s->waiting));
 	for (i = 0; i < s->nudp; i++) {
 		event_free(s->udp[i].ev);
 		close(s->udp[i].fd);

@@ -85,6 +85,10 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
 	    out->min_index != 0))
 		goto done;
+	/* From gossip: any server answers, at once. */
+	if (q == CAT_Q_DC_KNOWN && (cons != KV_CONS_STALE ||
+	    out->min_index != 0 || !dc_name_valid(arg)))
+		goto done;
 	out->query = q;
 	out->consistency = cons;
 	strlcpy(out->arg, arg, sizeof(out->arg));
@@ -124,6 +128,7 @@ cat_query_index(const struct cat_read *rd)
 		return a > b ? a : b;
 	case CAT_Q_DATACENTERS:
 	case CAT_Q_COORD_DCS:
+	case CAT_Q_DC_KNOWN:
 		return 1;	/* from gossip: nothing to block on */
 	case CAT_Q_PQUERY_LIST:
 	case CAT_Q_PQUERY_GET:
@@ -133,6 +138,8 @@ cat_query_index(const struct cat_read *rd)
 	case CAT_Q_COORD_NODE:
 		return cat_state_index(&raftd.store, COORDS_TABLE);
 	case CAT_Q_HEALTH_DUMP:
+	case CAT_Q_DNS_SERVICE:
+	case CAT_Q_DNS_NODE:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
 		a = a > b ? a : b;
@@ -804,6 +811,90 @@ emit_instance(void *arg, const struct cat_service *s)
 	return 0;
 }
 
+/* The nodes of a service's instances, each once (CAT_Q_DNS_SERVICE). */
+struct node_names {
+	char			**v;
+	size_t			 n;
+};
+
+static int
+gather_node_name(void *arg, const struct cat_service *s)
+{
+	struct node_names	*nn = arg;
+	char			**p;
+	size_t			 i;
+
+	for (i = 0; i < nn->n; i++)
+		if (strcmp(nn->v[i], s->node) == 0)
+			return 0;
+	if (nn->n >= CAT_LIST_MAX)
+		return 0;
+	if ((p = reallocarray(nn->v, nn->n + 1, sizeof(*p))) == NULL)
+		fatal("catalog");
+	nn->v = p;
+	if ((nn->v[nn->n] = strdup(s->node)) == NULL)
+		fatal("catalog");
+	nn->n++;
+	return 0;
+}
+
+/* CAT_Q_DNS_SERVICE and CAT_Q_DNS_NODE: view items of a few nodes. */
+static int
+emit_dns_nodes(struct cat_emit *e, const struct cat_read *rd, int *found)
+{
+	struct node_names	 nn;
+	struct cat_node		 n;
+	struct cat_service	 key;
+	size_t			 i;
+	int			 rc = 0;
+
+	memset(&nn, 0, sizeof(nn));
+	memset(&key, 0, sizeof(key));
+	key.node = rd->arg;
+	if (rd->query == CAT_Q_DNS_NODE)
+		gather_node_name(&nn, &key);
+	else
+		rc = cat_state_service_instances(&raftd.store, rd->arg,
+		    gather_node_name, &nn);
+	for (i = 0; rc == 0 && i < nn.n; i++) {
+		if ((rc = cat_state_node(&raftd.store, nn.v[i], &n)) == 1) {
+			rc = 0;
+			continue;
+		}
+		if (rc == 0) {
+			rc = emit_dns_node(e, &n);
+			cat_node_free(&n);
+		}
+	}
+	for (i = 0; i < nn.n; i++)
+		free(nn.v[i]);
+	free(nn.v);
+	checks_clear(e, 0);
+	free(e->checks);
+	*found = e->n > 0 || rd->query != CAT_Q_DNS_NODE;
+	return rc;
+}
+
+/* CAT_Q_DC_KNOWN: a server of the datacenter, in any state. */
+struct dc_known {
+	const char	*dc;
+	int		 seen;
+};
+
+static void
+dc_known_member(void *arg, const char *name, const char *ip, uint64_t port,
+    uint64_t status, const msgpack_object *tags)
+{
+	struct dc_known	*k = arg;
+	char		 role[16], dc[64];
+
+	if (mpack_copy_str(mpack_map_get(tags, "role"), role,
+	    sizeof(role)) == 0 && strcmp(role, "consul") == 0 &&
+	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, sizeof(dc)) == 0 &&
+	    strcmp(dc, k->dc) == 0)
+		k->seen = 1;
+}
+
 static void
 cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 {
@@ -811,6 +902,7 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	struct cat_node		 n;
 	struct cat_session	 se;
 	struct cat_pquery	 pq;
+	struct dc_known		 dk;
 	uint64_t		 index = cat_query_index(rd);
 	int			 rc = 0, found = 1;
 
@@ -908,6 +1000,17 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	case CAT_Q_COORD_NODE:
 		rc = coord_state_walk(&raftd.store, rd->arg, emit_coord, &e);
 		found = e.n > 0;
+		break;
+	case CAT_Q_DNS_SERVICE:
+	case CAT_Q_DNS_NODE:
+		rc = emit_dns_nodes(&e, rd, &found);
+		break;
+	case CAT_Q_DC_KNOWN:
+		memset(&dk, 0, sizeof(dk));
+		dk.dc = rd->arg;
+		members_walk(1, dc_known_member, &dk);
+		found = dk.seen ||
+		    strcmp(rd->arg, raftd_child.conf->datacenter) == 0;
 		break;
 	case CAT_Q_DNS_VIEW:
 		rc = cat_state_nodes(&raftd.store, emit_dns_node, &e);

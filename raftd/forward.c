@@ -633,7 +633,10 @@ cat_item_valid(const void *buf, size_t len, int query)
 			rc = 0;
 		break;
 	case CAT_Q_DNS_VIEW:
-		if (u.data.type == MSGPACK_OBJECT_ARRAY &&
+	case CAT_Q_DNS_SERVICE:
+	case CAT_Q_DNS_NODE:
+		if (query == CAT_Q_DNS_VIEW &&
+		    u.data.type == MSGPACK_OBJECT_ARRAY &&
 		    u.data.via.array.size == 2 &&
 		    mpack_copy_str(&a[0], str, sizeof(str)) == 0 &&
 		    strcmp(str, "q") == 0) {

@@ -80,6 +80,44 @@ member_is_self(uint8_t pool, const char *name)
 	return name[n] == '.' && strcmp(name + n + 1, c->datacenter) == 0;
 }
 
+/*
+ * A WAN member must be a server named <node>.<dc> whose "dc" tag is that
+ * datacenter, a valid name: anything else could route requests for a
+ * datacenter to a stranger.  gossipd already refuses a second address
+ * for a name that is held.
+ */
+static int
+wan_member_valid(const void *buf, size_t len, const char *name)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*tags;
+	const char		*dot;
+	char			 role[16], dc[64];
+	int			 ok;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return 0;
+	tags = &u.data.via.array.ptr[4];
+	dot = strrchr(name, '.');
+	ok = dot != NULL && dot != name &&
+	    mpack_copy_str(mpack_map_get(tags, "role"), role,
+	    sizeof(role)) == 0 && strcmp(role, "consul") == 0 &&
+	    mpack_copy_str(mpack_map_get(tags, "dc"), dc, sizeof(dc)) == 0 &&
+	    dc_name_valid(dc) && strcmp(dot + 1, dc) == 0;
+	msgpack_unpacked_destroy(&u);
+	return ok;
+}
+
+static void
+member_free(struct member *m)
+{
+	TAILQ_REMOVE(&members, m, entry);
+	nmembers--;
+	free(m->name);
+	free(m->rec);
+	free(m);
+}
+
 /* gossipd: a member joined, changed, left, failed or was reaped. */
 void
 member_update(struct imsgev *iev, struct imsg *imsg)
@@ -95,15 +133,19 @@ member_update(struct imsgev *iev, struct imsg *imsg)
 	TAILQ_FOREACH(m, &members, entry)
 		if (m->pool == pool && strcmp(m->name, name) == 0)
 			break;
+	if (pool == 1 && status != 0 &&
+	    !wan_member_valid(imsg->data, imsg->len, name)) {
+		log_warnx("members: WAN member %s is no server named "
+		    "<node>.<datacenter> of a valid datacenter; ignored", name);
+		if (m != NULL)
+			member_free(m);
+		free(name);
+		return;
+	}
 	if (status == 0) {
 		coord_member_gone(pool, name);
-		if (m != NULL) {
-			TAILQ_REMOVE(&members, m, entry);
-			nmembers--;
-			free(m->name);
-			free(m->rec);
-			free(m);
-		}
+		if (m != NULL)
+			member_free(m);
 		free(name);
 		return;
 	}

@@ -138,10 +138,16 @@ raftd_reload(struct child *c, struct config *old)
 }
 
 static void
-raftd_dispatch_other(struct imsgev *iev, struct imsg *imsg)
+raftd_dispatch_dnsd(struct imsgev *iev, struct imsg *imsg)
 {
-	fatalx("raftd: unexpected type %u from %s", imsg->hdr.type,
-	    iev->name);
+	switch (imsg->hdr.type) {
+	case IMSG_DNS_REMOTE_REQ:
+		dnsremote_request(iev, imsg);
+		break;
+	default:
+		fatalx("raftd: unexpected type %u from %s", imsg->hdr.type,
+		    iev->name);
+	}
 }
 
 int
@@ -152,7 +158,7 @@ main(int argc, char *argv[])
 	proc_child_start(c, PROC_RAFTD, argc, argv);
 	proc_child_peer(c, PROC_APID, raftd_dispatch_apid);
 	proc_child_peer(c, PROC_GOSSIPD, raftd_dispatch_gossipd);
-	proc_child_peer(c, PROC_DNSD, raftd_dispatch_other);
+	proc_child_peer(c, PROC_DNSD, raftd_dispatch_dnsd);
 	proc_child_peer(c, PROC_CHECKD, raftd_dispatch_checkd);
 	/* Server RPC (:8300), on servers. */
 	rpc_fd = proc_child_socket(c, SOCKET_SERVER_RPC);
@@ -161,6 +167,7 @@ main(int argc, char *argv[])
 	ae_init(c);
 	coord_sync_init(c);
 	dnsfeed_init(c);
+	dnsremote_init(c);
 	/* libtls reads OpenSSL's configuration once, outside the sandbox. */
 	if (tls_init() == -1)
 		fatalx("raftd: tls_init");

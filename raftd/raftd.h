@@ -332,6 +332,10 @@ void	 session_reset(void);
 void	 dnsfeed_init(struct child *);
 void	 dnsfeed_start(struct child *);
 
+/* dnsremote.c */
+void	 dnsremote_init(struct child *);
+void	 dnsremote_request(struct imsgev *, struct imsg *);
+
 /* antientropy.c */
 void	 ae_init(struct child *);
 void	 ae_start(struct child *);

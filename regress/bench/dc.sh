@@ -6,8 +6,9 @@
 # forwarding), the WAN gossip traffic per server per second (the WAN
 # pool's UDP and TCP bytes, counted by an nft table of this script's own
 # on the WAN ports), and the memory dc1's processes hold per remote
-# datacenter (their resident size before and after the join).  Prints
-# numbers; asserts nothing.
+# datacenter (their resident size before and after the join), and DNS
+# queries/s and latency for names of dc2 asked in dc1, cached or not,
+# against a local name.  Prints numbers; asserts nothing.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -102,6 +103,42 @@ for c in 1 16; do
 	    "$data/l")" -v r="$(cat "$data/r")" 'BEGIN { printf "%.2f",
 	    (l > 0 ? r / l : 0) }')"
 done
+
+# DNS in dc1 for names of dc2 (dnsperf): a name dnsd has in its short
+# cache of dc2's answers, against the same service of dc1; and names it
+# must ask dc2 for each time (a new one each query: the cost of the
+# round trip through raftd and the WAN).
+if command -v dnsperf >/dev/null 2>&1; then
+	dport=$((base + 11))
+	for u in "$(url 1)" "$(url 2)"; do
+		curl -s -X PUT "$u/v1/catalog/register" -d '{"Node":"web1",
+		    "Address":"10.0.0.1","Service":{"Service":"web",
+		    "Port":80}}' >/dev/null
+	done
+	dns() {
+		dnsperf -s 127.0.0.1 -p $dport -d "$data/$1" -l "$secs" \
+		    -q 20 -t 5 ${2:-} >"$data/perf" 2>&1
+		awk -v what="$1" '
+		    /Queries per second:/ { qps = $4 }
+		    /Queries lost:/ { lost = $3 }
+		    /Average Latency/ { lat = $4 * 1000 }
+		    END { printf "dns %-12s %9.0f queries/s  mean %.3f ms  " \
+			"lost %s\n", what, qps, lat, lost }' "$data/perf"
+	}
+	echo "web.service.consul A" >"$data/local"
+	echo "web.service.dc2.consul A" >"$data/cached"
+	i=0
+	while [ $i -lt 20000 ]; do
+		echo "m$i.service.dc2.consul A"
+		i=$((i + 1))
+	done >"$data/uncached"
+	dig +short -p $dport @127.0.0.1 web.service.dc2.consul >/dev/null
+	dns local
+	dns cached
+	dns uncached "-n 1"
+else
+	echo "dns: not measured (no dnsperf)"
+fi
 
 if [ "$counting" = 1 ]; then
 	b0=$(nft list counter inet "$table" wan | awk '/bytes/ { print $NF }')

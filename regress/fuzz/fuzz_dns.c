@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for dnsd's wire codec and answers: the input is a
  * packet, answered over UDP and over TCP from a small view (nodes,
- * services, meta, a server) fed the messages raftd sends.  Whatever
+ * services, meta, a server) fed the messages raftd sends, and from
+ * answers of datacenter dc2 in the cache (web, node r1).  Whatever
  * comes back must read back whole with dnsd's own reader, keep the
  * query's ID, and stay within the transport's bounds.
  *
@@ -20,6 +21,8 @@
 #include "../../dnsd/view.c"
 #include "../../dnsd/query.c"
 #include "../../dnsd/answer.c"
+#include "../../common/imsgev.c"
+#include "../../dnsd/remote.c"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -29,7 +32,7 @@ static struct answerer	*ans;
 static uint8_t		 out[DNS_MSG_MAX];
 
 static void
-node(const char *name, const char *addr, const char *svcaddr,
+node(struct feed *f, const char *name, const char *addr, const char *svcaddr,
     const char *status, int meta)
 {
 	struct mpack_out	 o;
@@ -66,9 +69,39 @@ node(const char *name, const char *addr, const char *svcaddr,
 	msgpack_pack_array(&o.pk, 2);
 	cat_service_pack(&o.pk, &s);
 	mpack_str(&o.pk, "passing");
-	if (feed_node(&feed, o.sbuf.data, o.sbuf.size) == -1)
+	if (feed_node(f, o.sbuf.data, o.sbuf.size) == -1)
 		abort();
 	mpack_out_free(&o);
+}
+
+/*
+ * An answer of datacenter dc2 in the cache for good (remote.c's own
+ * structures: it is compiled in), so that its names are answered.
+ */
+static struct remotes	 rem;
+
+static void
+remote_inject(int kind, const char *name)
+{
+	struct remote_entry	*e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		abort();
+	e->r = &rem;
+	e->kind = kind;
+	strlcpy(e->dc, "dc2", sizeof(e->dc));
+	strlcpy(e->name, name, sizeof(e->name));
+	TAILQ_INIT(&e->waits);
+	feed_init(&e->feed);
+	node(&e->feed, "r1", "10.2.0.1", NULL, "passing", 1);
+	node(&e->feed, "r2", "10.2.0.2", "10.2.9.9", "warning", 0);
+	if (feed_end(&e->feed, "\x92\x00\xa0", 3) == -1)
+		abort();
+	e->status = REMOTE_OK;
+	e->expires = UINT64_MAX;
+	RB_INSERT(remote_tree, &rem.tree, e);
+	TAILQ_INSERT_TAIL(&rem.done, e, pend);
+	rem.n++;
 }
 
 static void
@@ -84,15 +117,16 @@ init(void)
 	cfg->alt_domain = strdup("alt");
 	if (dns_conf_load(&conf, cfg, err, sizeof(err)) == -1)
 		abort();
+	remotes_init(&rem, NULL, NULL, cfg);
 	config_free(cfg);
 	feed_init(&feed);
 	for (i = 0; i < 20; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
 		snprintf(addr, sizeof(addr), "10.0.0.%d", i);
-		node(name, addr, i % 3 == 0 ? "10.9.9.9" : i % 3 == 1 ?
+		node(&feed, name, addr, i % 3 == 0 ? "10.9.9.9" : i % 3 == 1 ?
 		    "fd00::1" : NULL, i % 4 == 0 ? "warning" : "passing", i % 2);
 	}
-	node("h", "host.example", "svc.example", "passing", 1);
+	node(&feed, "h", "host.example", "svc.example", "passing", 1);
 	mpack_out_init(&o);
 	msgpack_pack_array(&o.pk, 2);
 	msgpack_pack_uint64(&o.pk, 1);
@@ -102,6 +136,9 @@ init(void)
 	mpack_out_free(&o);
 	if ((ans = answerer_new(&conf, &feed)) == NULL)
 		abort();
+	remote_inject(DNS_REMOTE_SERVICE, "web");
+	remote_inject(DNS_REMOTE_NODE, "r1");
+	ans->remotes = &rem;
 }
 
 static void

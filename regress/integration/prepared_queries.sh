@@ -99,7 +99,16 @@ check "an unknown field: 400 naming it" [ "$code $body" = \
     '400 Request decode failed: unknown field "Bogus" in the query' ]
 post query '{"Name":"z","Template":{"Type":"regexp","Regexp":"("},
     "Service":{"Service":"s"}}'
-check "an invalid regexp: 400" [ "$code" = 400 ]
+check "an invalid regexp: 400 naming Regexp" [ "$code $body" = \
+    "400 Bad Regexp: '(' does not compile" ]
+bad_naming() { [ "$code" = 400 ] && echo "$body" | grep -q "$1"; }
+post query '{"Name":"u","Service":{"Service":"s","Bogus":1}}'
+check "an unknown field in Service: 400 naming it" bad_naming Bogus
+post query '{"Name":"v","Service":{"Service":"s","Failover":{"Datacenters":["d/c"]}}}'
+check "a bad Failover datacenter: 400 naming it" [ "$code $body" = \
+    "400 Bad Failover datacenter 'd/c'" ]
+post query '{"Name":"w","Service":{"Service":"s","Failover":{"NearestN":-1}}}'
+check "a negative NearestN: 400 naming it" bad_naming NearestN
 post query '{"Name":"t","Service":{"Service":"s"},"DNS":{"TTL":"soon"}}'
 check "a bad DNS TTL: 400" [ "$code $body" = "400 Bad DNS TTL 'soon'" ]
 post query '{"Name":"s","Session":"nope","Service":{"Service":"s"}}'

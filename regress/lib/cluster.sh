@@ -102,10 +102,13 @@ is_client() {
 }
 
 # node_start N: start node N (a server unless it is a client) with its
-# data dir, kept across restarts; records its process group.
+# data dir, kept across restarts; records its process group.  A node
+# with a configuration of its own, $cl_dir/node$N.json, gets that one
+# instead (regress/lib/multidc.sh writes them).
 node_start() {
 	local n=$1 conf=server
 	is_client "$n" && conf=client
+	[ -f "$cl_dir/node$n.json" ] && conf=node$n
 	set --
 	[ -d "$cl_dir/conf$n.d" ] && set -- -config-dir="$cl_dir/conf$n.d"
 	setsid "$CONSULD" -d -node="f$n" -data-dir="$cl_dir/d$n" \

@@ -13,16 +13,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test.h"
 
 #include "config.h"
+#include "dns_proto.h"
+#include "imsgev.h"
 #include "mpack.h"
 
 #include "../../dnsd/wire.c"
 #include "../../dnsd/view.c"
 #include "../../dnsd/query.c"
 #include "../../dnsd/answer.c"
+#include "../../dnsd/remote.c"
 
 #define ROWS_MAX	128
 
@@ -53,6 +57,8 @@ static struct feed	 feed;
 static struct answerer	*ans;
 static struct resp	 R;
 static uint8_t		 outbuf[DNS_MSG_MAX];
+/* Set: msg_node() packs the node here instead of feeding it. */
+static struct mpack_out	*node_out;
 
 static void
 setup(void (*tweak)(struct config *))
@@ -167,7 +173,12 @@ msg_node(const char *name, const char *addr, const char *const *meta,
 		mpack_str(&o.pk, in[i].status != NULL ? in[i].status :
 		    "passing");
 	}
-	r = feed_node(&feed, o.sbuf.data, o.sbuf.size);
+	if (node_out != NULL) {
+		msgpack_sbuffer_write(&node_out->sbuf, o.sbuf.data,
+		    o.sbuf.size);
+		r = 0;
+	} else
+		r = feed_node(&feed, o.sbuf.data, o.sbuf.size);
 	mpack_out_free(&o);
 	return r;
 }
@@ -412,8 +423,9 @@ test_node(void)
 	    "10.0.0.1"));
 	ask("n1.node.dc1.dc.consul", DNS_T_A);
 	CHECK(R.rcode == DNS_R_NOERROR && R.count[DNS_S_AN] == 1);
+	/* Another datacenter: none can be asked here (test_remote_dc). */
 	ask("n1.node.dc2.consul", DNS_T_A);
-	CHECK(R.rcode == DNS_R_NXDOMAIN);
+	CHECK(R.rcode == DNS_R_SERVFAIL);
 	/* No record of the type: NOERROR and no SOA, for nodes. */
 	ask("n1.node.consul", DNS_T_AAAA);
 	CHECK(R.rcode == DNS_R_NOERROR && R.count[DNS_S_AN] == 0 &&
@@ -893,6 +905,240 @@ test_refused_and_errors(void)
 	teardown();
 }
 
+static int	 remote_calls;
+static char	 remote_name[64];
+
+/* A query answered again once the reply it waited for is here. */
+static void
+remote_again(void *arg)
+{
+	remote_calls++;
+	ask(remote_name, *(uint16_t *)arg);
+}
+
+/* Ask name, get ANSWER_REMOTE, deliver items and the end, answer. */
+static void
+remote_round(const char *name, uint16_t qtype, int kind, const char *want,
+    const char *node, const struct tinst *in, size_t nin, const char *end)
+{
+	static uint16_t		 t;
+	struct mpack_out	 o;
+	int			 calls = remote_calls;
+
+	strlcpy(remote_name, name, sizeof(remote_name));
+	t = qtype;
+	ask(name, qtype);
+	CHECK(R.result == ANSWER_REMOTE);
+	CHECK(ans->want_kind == kind && strcmp(ans->want_name, want) == 0);
+	CHECK(remote_start(ans->remotes, ans->want_dc, ans->want_kind,
+	    ans->want_name, remote_again, &t) != NULL);
+	if (node != NULL) {
+		mpack_out_init(&o);
+		node_out = &o;
+		CHECK(msg_node(node, "10.0.2.9", NULL, "passing", in, nin) ==
+		    0);
+		node_out = NULL;
+		remote_item(ans->remotes, ans->remotes->next_id, o.sbuf.data,
+		    o.sbuf.size);
+		mpack_out_free(&o);
+	}
+	CHECK(remote_end(ans->remotes, ans->remotes->next_id, end, 3) == 0);
+	CHECK(remote_calls == calls + 1);
+}
+
+static void
+remote_nothing(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void
+test_remote_dc(void)
+{
+	static const struct tinst web[] = {
+		{ "web", "web", NULL, 8080, "v1", "passing", 0, 0 },
+	};
+	struct event_base	*base;
+	struct imsgev		 iev;
+	struct remotes		 rem;
+	int			 sv[2];
+
+	setup(NULL);
+	load_basic();
+	CHECK((base = event_base_new()) != NULL);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	imsgev_init(&iev, base, sv[0], "raftd", NULL, NULL);
+	remotes_init(&rem, base, &iev, cfg);
+	ans->remotes = &rem;
+
+	/* A node there; its answer is then in the cache. */
+	remote_round("n9.node.dc2.consul", DNS_T_A, DNS_REMOTE_NODE, "n9",
+	    "n9", NULL, 0, "\x92\x00\xa0");
+	CHECK(R.rcode == DNS_R_NOERROR &&
+	    has("AN n9.node.dc2.consul. 0 A 10.0.2.9"));
+	CHECK(strcmp(ans->want_dc, "dc2") == 0);
+	ask("N9.node.DC2.consul", DNS_T_A);
+	CHECK(R.result == ANSWER_REPLY &&
+	    has("AN N9.node.DC2.consul. 0 A 10.0.2.9"));
+	/* Local names never ask. */
+	ask("n1.node.dc1.consul", DNS_T_A);
+	CHECK(R.result == ANSWER_REPLY && R.rcode == DNS_R_NOERROR);
+
+	/* A service, with SRV targets in that datacenter. */
+	remote_round("web.service.dc2.consul", DNS_T_SRV, DNS_REMOTE_SERVICE,
+	    "web", "n9", web, 1, "\x92\x00\xa0");
+	CHECK(R.rcode == DNS_R_NOERROR &&
+	    has("AN web.service.dc2.consul. 0 SRV 1 1 8080 "
+	    "n9.node.dc2.consul."));
+	CHECK(has("AR n9.node.dc2.consul. 0 A 10.0.2.9"));
+	/* The cached reply serves the tag and RFC 2782 forms too. */
+	ask("v1.web.service.dc2.consul", DNS_T_A);
+	CHECK(R.result == ANSWER_REPLY &&
+	    has("AN v1.web.service.dc2.consul. 0 A 10.0.2.9"));
+	ask("v2.web.service.dc2.consul", DNS_T_A);
+	CHECK(R.result == ANSWER_REPLY && R.rcode == DNS_R_NXDOMAIN);
+	ask("_web._tcp.service.dc2.consul", DNS_T_SRV);
+	CHECK(R.result == ANSWER_REPLY && R.count[DNS_S_AN] == 1);
+	/* No such service there. */
+	remote_round("nope.service.dc2.consul", DNS_T_A, DNS_REMOTE_SERVICE,
+	    "nope", NULL, NULL, 0, "\x92\x00\xa0");
+	CHECK(R.rcode == DNS_R_NXDOMAIN && R.count[DNS_S_NS] == 1);
+
+	/* Unknown datacenter: NXDOMAIN; unreachable: SERVFAIL. */
+	remote_round("web.service.dc7.consul", DNS_T_A, DNS_REMOTE_SERVICE,
+	    "web", NULL, NULL, 0, "\x92\x01\xa0");
+	CHECK(R.rcode == DNS_R_NXDOMAIN);
+	remote_round("web.service.dc8.consul", DNS_T_A, DNS_REMOTE_SERVICE,
+	    "web", NULL, NULL, 0, "\x92\x02\xa0");
+	CHECK(R.rcode == DNS_R_SERVFAIL);
+	/* Not a datacenter name: NXDOMAIN without asking. */
+	ask("web.service.d$c.consul", DNS_T_A);
+	CHECK(R.result == ANSWER_REPLY && R.rcode == DNS_R_NXDOMAIN);
+	/* An item that is no node: the answer is not used. */
+	ask("web.service.dc9.consul", DNS_T_A);
+	CHECK(R.result == ANSWER_REMOTE);
+	strlcpy(remote_name, "web.service.dc9.consul", sizeof(remote_name));
+	{
+		static uint16_t	 t = DNS_T_A;
+
+		CHECK(remote_start(&rem, "dc9", DNS_REMOTE_SERVICE, "web",
+		    remote_again, &t) != NULL);
+		remote_item(&rem, rem.next_id, "\x93\x01\x02\x03", 4);
+		CHECK(remote_end(&rem, rem.next_id, "\x92\x00\xa0", 3) == 0);
+	}
+	CHECK(R.rcode == DNS_R_SERVFAIL);
+	/* A malformed end from raftd is refused. */
+	CHECK(remote_end(&rem, rem.next_id, "\x91\x00", 2) == -1);
+	/* A late reply to nothing asked is ignored. */
+	CHECK(remote_end(&rem, 999, "\x92\x00\xa0", 3) == 0);
+
+	/*
+	 * A prepared query of ours: NearestN 1, then dc3, then dc2.  With
+	 * web's only instance here critical, dnsd asks for the nearest
+	 * datacenters (dc4, dc3 here), then dc4's web, then dc3's.
+	 */
+	{
+		static uint16_t		 t = DNS_T_A;
+		static const struct tinst crit[] = {
+			{ "web2", "web2", NULL, 80, NULL, "critical", 0, 0 },
+		};
+		static const struct tinst web2[] = {
+			{ "web2", "web2", NULL, 80, NULL, "passing", 0, 0 },
+		};
+		struct mpack_out	 o;
+		struct cat_pquery	 pq;
+
+		CHECK(msg_node("n5", "10.0.0.5", NULL, "passing", crit, 1) ==
+		    0);
+		memset(&pq, 0, sizeof(pq));
+		pq.id = "11111111-2222-3333-4444-555555555555";
+		pq.name = "fo";
+		pq.def = "{\"Service\": {\"Service\": \"web2\", \"Failover\": "
+		    "{\"NearestN\": 1, \"Datacenters\": [\"dc3\", \"dc2\"]}}}";
+		mpack_out_init(&o);
+		cat_pquery_pack(&o.pk, &pq);
+		CHECK(feed_query(&feed, o.sbuf.data, o.sbuf.size) == 0);
+		mpack_out_free(&o);
+		strlcpy(remote_name, "fo.query.consul", sizeof(remote_name));
+		ask("fo.query.consul", DNS_T_A);
+		CHECK(R.result == ANSWER_REMOTE &&
+		    ans->want_kind == DNS_REMOTE_DCS);
+		CHECK(remote_start(&rem, ans->want_dc, ans->want_kind,
+		    ans->want_name, remote_again, &t) != NULL);
+		mpack_out_init(&o);
+		mpack_str(&o.pk, "dc1");
+		remote_item(&rem, rem.next_id, o.sbuf.data, o.sbuf.size);
+		mpack_out_free(&o);
+		mpack_out_init(&o);
+		mpack_str(&o.pk, "dc4");
+		remote_item(&rem, rem.next_id, o.sbuf.data, o.sbuf.size);
+		mpack_out_free(&o);
+		CHECK(remote_end(&rem, rem.next_id, "\x92\x00\xa0", 3) == 0);
+		/* Answered again: now dc4's web2 is asked for. */
+		CHECK(R.result == ANSWER_REMOTE &&
+		    ans->want_kind == DNS_REMOTE_SERVICE &&
+		    strcmp(ans->want_dc, "dc4") == 0 &&
+		    strcmp(ans->want_name, "web2") == 0);
+		CHECK(remote_start(&rem, ans->want_dc, ans->want_kind,
+		    ans->want_name, remote_again, &t) != NULL);
+		/* dc4 cannot be reached: on to dc3. */
+		CHECK(remote_end(&rem, rem.next_id, "\x92\x02\xa0", 3) == 0);
+		CHECK(R.result == ANSWER_REMOTE &&
+		    strcmp(ans->want_dc, "dc3") == 0);
+		CHECK(remote_start(&rem, ans->want_dc, ans->want_kind,
+		    ans->want_name, remote_again, &t) != NULL);
+		mpack_out_init(&o);
+		node_out = &o;
+		CHECK(msg_node("n33", "10.0.3.3", NULL, "passing", web2, 1) ==
+		    0);
+		node_out = NULL;
+		remote_item(&rem, rem.next_id, o.sbuf.data, o.sbuf.size);
+		mpack_out_free(&o);
+		CHECK(remote_end(&rem, rem.next_id, "\x92\x00\xa0", 3) == 0);
+		CHECK(R.result == ANSWER_REPLY && R.rcode == DNS_R_NOERROR &&
+		    has("AN fo.query.consul. 0 A 10.0.3.3"));
+		/* SRV targets name the datacenter that answered. */
+		ask("fo.query.consul", DNS_T_SRV);
+		CHECK(R.result == ANSWER_REPLY &&
+		    has("AN fo.query.consul. 0 SRV 1 1 80 "
+		    "n33.node.dc3.consul."));
+		/* Healthy here again: the local instance, no question. */
+		CHECK(msg_node("n5", "10.0.0.5", NULL, "passing", web2, 1) ==
+		    0);
+		ask("fo.query.consul", DNS_T_A);
+		CHECK(R.result == ANSWER_REPLY &&
+		    has("AN fo.query.consul. 0 A 10.0.0.5"));
+	}
+
+	/* More names than the cache holds: the oldest answers make room. */
+	{
+		char	 name[32];
+		int	 i, done = 0, refused = 0;
+
+		for (i = 0; i < REMOTE_CACHE_MAX + 100; i++) {
+			snprintf(name, sizeof(name), "s%d", i);
+			if (remote_start(&rem, "dc2", DNS_REMOTE_SERVICE, name,
+			    remote_nothing, &done) == NULL) {
+				refused++;
+				continue;
+			}
+			CHECK(remote_end(&rem, rem.next_id, "\x92\x00\xa0",
+			    3) == 0);
+		}
+		CHECK(refused == 0 && done == REMOTE_CACHE_MAX + 100);
+		CHECK(rem.n <= REMOTE_CACHE_MAX);
+		CHECK(remote_lookup(&rem, "dc2", DNS_REMOTE_SERVICE, "s0",
+		    &(const struct view *){ NULL }) == REMOTE_MISS);
+	}
+
+	remotes_free(&rem);
+	imsgev_clear(&iev);
+	close(sv[0]);
+	close(sv[1]);
+	event_base_free(base);
+	teardown();
+}
+
 int
 main(void)
 {
@@ -913,6 +1159,7 @@ main(void)
 		TEST_CASE(test_malformed_feed),
 		TEST_CASE(test_domains),
 		TEST_CASE(test_refused_and_errors),
+		TEST_CASE(test_remote_dc),
 	};
 
 	return test_main(cases, sizeof(cases) / sizeof(cases[0]));
