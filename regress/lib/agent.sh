@@ -26,8 +26,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # agent_ports N: sets http/dns/serf/server ports for agent N.
+# CONSULD_PORT_SHIFT moves every port of agent.sh and cluster.sh, so
+# that a developer's runs never meet `make check`'s.
 agent_ports() {
-	base=$((18000 + $1 * 10))
+	base=$((18000 + ${CONSULD_PORT_SHIFT:-0} + $1 * 10))
 	http_port=$((base + 0)); dns_port=$((base + 1))
 	serf_lan_port=$((base + 2)); serf_wan_port=$((base + 3))
 	server_port=$((base + 4))

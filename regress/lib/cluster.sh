@@ -21,7 +21,9 @@ cl_hist_dir="$cl_top/regress/out/histories"
 cl_log_dir="$cl_top/regress/out/logs"
 mkdir -p "$cl_hist_dir"
 
-cl_http=19880 cl_dns=19881 cl_lan=19882 cl_wan=19883 cl_rpc=19884
+cl_http=$((19880 + ${CONSULD_PORT_SHIFT:-0}))
+cl_dns=$((cl_http + 1)) cl_lan=$((cl_http + 2)) cl_wan=$((cl_http + 3))
+cl_rpc=$((cl_http + 4))
 cl_table="crt$$"
 cl_nft=0
 cl_servers=""
