@@ -30,7 +30,8 @@
 /* What a log entry's command is: the first element of its array. */
 enum fsm_command {
 	FSM_KV_TXN = 1,
-	FSM_CATALOG		/* [2, bin: the IMSG_CAT_WRITE payload] */
+	FSM_CATALOG,		/* [2, bin: the IMSG_CAT_WRITE payload] */
+	FSM_ACL			/* [3, acl_state.h's [op, arg, n]] */
 };
 
 /* A write waiting for its entry to be committed and applied. */
