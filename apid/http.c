@@ -76,6 +76,8 @@ static const struct route routes[] = {
 				snapshot_handler },
 	{ "/v1/kv/",		EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
 				EVHTTP_REQ_DELETE, kv_handler },
+	{ "/v1/acl/",		EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
+				EVHTTP_REQ_DELETE, acl_handler },
 };
 
 RB_HEAD(request_tree, request);

@@ -7,11 +7,12 @@
  *		 "si": [{"n": service, "dc": [dc...]}...],
  *		 "ni": [{"n": node, "dc": dc}...], "l": local,
  *		 "ct": create time, "et": expiration time,
- *		 "ttl": expiration TTL, "h": hash, "ci", "mi"}
+ *		 "ttl": expiration TTL, "h": hash,
+ *		 "pn": [policy name...], "rn": [role name...], "ci", "mi"}
  *	policy	{"id", "n": name, "d": description, "r": rules,
  *		 "dc": [dc...], "h": hash, "ci", "mi"}
  *	role	{"id", "n": name, "d": description, "p": [policy ID...],
- *		 "si", "ni", "h", "ci", "mi"}
+ *		 "si", "ni", "h", "pn", "ci", "mi"}
  *
  * As with the catalog's codecs, unknown keys are ignored (a newer peer
  * may add some), a known key twice is refused, and a missing one is
@@ -50,7 +51,7 @@ struct acl_field {
 
 static const struct acl_field token_fields[] = {
 	STR("a", struct acl_token, accessor, ACL_STR_MAX, F_REQUIRED),
-	STR("s", struct acl_token, secret, ACL_STR_MAX, F_REQUIRED),
+	STR("s", struct acl_token, secret, ACL_STR_MAX, 0),
 	STR("d", struct acl_token, description, ACL_DESC_MAX, 0),
 	LIST("p", FT_STRLIST, struct acl_token, policies, npolicies),
 	LIST("r", FT_STRLIST, struct acl_token, roles, nroles),
@@ -61,6 +62,8 @@ static const struct acl_field token_fields[] = {
 	NUM("et", FT_UINT, struct acl_token, expiration_time),
 	NUM("ttl", FT_UINT, struct acl_token, expiration_ttl),
 	STR("h", struct acl_token, hash, ACL_STR_MAX, 0),
+	LIST("pn", FT_STRLIST, struct acl_token, policy_names, npolicy_names),
+	LIST("rn", FT_STRLIST, struct acl_token, role_names, nrole_names),
 	NUM("ci", FT_UINT, struct acl_token, create_index),
 	NUM("mi", FT_UINT, struct acl_token, modify_index),
 };
@@ -84,6 +87,7 @@ static const struct acl_field role_fields[] = {
 	LIST("si", FT_SVCIDS, struct acl_role, svc_idents, nsvc_idents),
 	LIST("ni", FT_NODEIDS, struct acl_role, node_idents, nnode_idents),
 	STR("h", struct acl_role, hash, ACL_STR_MAX, 0),
+	LIST("pn", FT_STRLIST, struct acl_role, policy_names, npolicy_names),
 	NUM("ci", FT_UINT, struct acl_role, create_index),
 	NUM("mi", FT_UINT, struct acl_role, modify_index),
 };

@@ -43,7 +43,7 @@ struct acl_node_ident {
 
 struct acl_token {
 	char			 *accessor;	/* UUID; required */
-	char			 *secret;	/* UUID; required */
+	char			 *secret;	/* UUID; "" in an update */
 	char			 *description;
 	char			**policies;	/* policy IDs */
 	size_t			  npolicies;
@@ -58,6 +58,14 @@ struct acl_token {
 	uint64_t		  expiration_time;	/* unix ns, 0 never */
 	uint64_t		  expiration_ttl;	/* ns, as given */
 	char			 *hash;		/* base64 */
+	/*
+	 * In a write from apid only: links by name, which the leader
+	 * turns into IDs before the change goes into the log.
+	 */
+	char			**policy_names;
+	size_t			  npolicy_names;
+	char			**role_names;
+	size_t			  nrole_names;
 	uint64_t		  create_index;
 	uint64_t		  modify_index;
 };
@@ -85,6 +93,8 @@ struct acl_role {
 	struct acl_node_ident	 *node_idents;
 	size_t			  nnode_idents;
 	char			 *hash;
+	char			**policy_names;	/* as in acl_token */
+	size_t			  npolicy_names;
 	uint64_t		  create_index;
 	uint64_t		  modify_index;
 };

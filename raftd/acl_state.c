@@ -218,9 +218,11 @@ acl_state_token_set(struct store *s, DB_TXN *txn, uint64_t index,
 	t.create_index = have ? old.create_index : index;
 	t.modify_index = index;
 	if (have) {
-		/* What the token was made with stays. */
+		/* What the token was made with stays, its expiry too. */
 		t.create_time = old.create_time;
 		t.local = old.local;
+		t.expiration_time = old.expiration_time;
+		t.expiration_ttl = old.expiration_ttl;
 		acl_token_free(&old);
 	}
 	if ((rc = acl_links_exist(s, txn, &kind_policy, t.policies, t.npolicies,
@@ -578,6 +580,50 @@ acl_cmd_pack(msgpack_packer *pk, enum acl_op op, const void *arg,
 		break;
 	}
 	msgpack_pack_uint64(pk, n);
+}
+
+int
+acl_cmd_check(const msgpack_object *cmd)
+{
+	const msgpack_object	*a;
+	struct acl_token	 t;
+	struct acl_policy	 p;
+	struct acl_role		 r;
+	char			 id[ACL_STR_MAX + 1];
+	uint64_t		 op, n;
+
+	if (cmd->type != MSGPACK_OBJECT_ARRAY || cmd->via.array.size != 3)
+		return -1;
+	a = cmd->via.array.ptr;
+	if (mpack_get_uint(&a[0], &op) == -1 ||
+	    mpack_get_uint(&a[2], &n) == -1)
+		return -1;
+	switch (op) {
+	case ACL_OP_BUILTINS:
+		return a[1].type == MSGPACK_OBJECT_NIL ? 0 : -1;
+	case ACL_OP_BOOTSTRAP:
+	case ACL_OP_TOKEN_SET:
+		if (acl_token_unpack(&a[1], &t) == -1)
+			return -1;
+		acl_token_free(&t);
+		return 0;
+	case ACL_OP_POLICY_SET:
+		if (acl_policy_unpack(&a[1], &p) == -1)
+			return -1;
+		acl_policy_free(&p);
+		return 0;
+	case ACL_OP_ROLE_SET:
+		if (acl_role_unpack(&a[1], &r) == -1)
+			return -1;
+		acl_role_free(&r);
+		return 0;
+	case ACL_OP_TOKEN_DELETE:
+	case ACL_OP_POLICY_DELETE:
+	case ACL_OP_ROLE_DELETE:
+		return mpack_copy_str(&a[1], id, sizeof(id)) == 0 &&
+		    id[0] != '\0' ? 0 : -1;
+	}
+	return -1;
 }
 
 int

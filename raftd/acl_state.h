@@ -96,6 +96,8 @@ int	 acl_state_bootstrap(struct store *, DB_TXN *, uint64_t, uint64_t,
 int	 acl_state_bootstrap_index(struct store *, DB_TXN *, uint64_t *);
 
 void	 acl_cmd_pack(msgpack_packer *, enum acl_op, const void *, uint64_t);
+/* Whether a command decodes: 0, or -1. */
+int	 acl_cmd_check(const msgpack_object *);
 /*
  * Apply one command: 0 done, 1 refused, 2 malformed (err says why both
  * times), -1 on a store error.

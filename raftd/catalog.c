@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl_state.h"
 #include "catalog_state.h"
 #include "config.h"
 #include "coord_state.h"
@@ -78,7 +79,9 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW &&
 	    q != CAT_Q_DATACENTERS && q != CAT_Q_PQUERY_LIST &&
 	    q != CAT_Q_INSTANCES && q != CAT_Q_COORD_NODES &&
-	    q != CAT_Q_COORD_DCS) == (arg[0] == '\0'))
+	    q != CAT_Q_COORD_DCS && q != CAT_Q_ACL_TOKENS &&
+	    q != CAT_Q_ACL_POLICIES && q != CAT_Q_ACL_ROLES) ==
+	    (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
@@ -99,6 +102,8 @@ cat_query_index(const struct cat_read *rd)
 {
 	uint64_t	 a, b;
 
+	if (acl_query_is(rd->query))
+		return acl_query_index(rd->query);
 	switch (rd->query) {
 	case CAT_Q_NODES:
 		return cat_state_index(&raftd.store, "nodes");
@@ -188,6 +193,13 @@ emit(struct cat_emit *e, struct mpack_out *out)
 		e->n++;
 	}
 	mpack_out_free(out);
+}
+
+/* For readers elsewhere (acl.c) that pack their own items. */
+static void
+emit_packed(void *arg, struct mpack_out *out)
+{
+	emit(arg, out);
 }
 
 static int
@@ -763,7 +775,9 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	memset(&e, 0, sizeof(e));
 	e.iev = iev;
 	e.reqid = reqid;
-	switch (rd->query) {
+	if (acl_query_is(rd->query))
+		rc = acl_read(rd->query, rd->arg, emit_packed, &e, &found);
+	else switch (rd->query) {
 	case CAT_Q_NODES:
 		rc = cat_state_nodes(&raftd.store, emit_node, &e);
 		break;
@@ -1055,6 +1069,8 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	}
 	else if (o == CAT_WRITE_COORD_BATCH && coord_batch_valid(&a[1]))
 		rc = 0;
+	else if (o == CAT_WRITE_ACL && acl_cmd_check(&a[1]) == 0)
+		rc = 0;
 	*op = (int)o;
  done:
 	msgpack_unpacked_destroy(&u);
@@ -1098,8 +1114,10 @@ void
 cat_write_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct pending_write	*pw;
+	struct mpack_out	 acl_out;
+	char			 err[KV_ERR_MAX];
 	uint64_t		 idx;
-	int			 op;
+	int			 op, rc;
 
 	if (cat_write_parse(imsg->data, imsg->len, &op) == -1)
 		fatalx("catalog: malformed write request from %s", iev->name);
@@ -1116,7 +1134,20 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 		coord_batch_request(iev, imsg);
 		return;
 	}
-	idx = cat_propose_raw(&raftd, imsg->data, imsg->len);
+	if (op == CAT_WRITE_ACL) {
+		if ((rc = acl_write_prepare(imsg->data, imsg->len, &acl_out,
+		    err, sizeof(err))) == -1)
+			fatalx("catalog: malformed ACL write from %s",
+			    iev->name);
+		if (rc == 1) {
+			kv_write_error(iev, imsg->hdr.peerid, err);
+			return;
+		}
+		idx = cat_propose_raw(&raftd, acl_out.sbuf.data,
+		    acl_out.sbuf.size);
+		mpack_out_free(&acl_out);
+	} else
+		idx = cat_propose_raw(&raftd, imsg->data, imsg->len);
 	if (idx == 0) {
 		kv_write_error(iev, imsg->hdr.peerid, raftd.stalled ?
 		    NODE_NO_SPACE : "No cluster leader");
@@ -1209,6 +1240,12 @@ cat_apply(struct raftd *r, DB_TXN *txn, uint64_t index,
 		}
 		else if (op == CAT_WRITE_COORD_BATCH)
 			rc = coord_state_batch(&r->store, txn, index, &a[1]);
+		else if (op == CAT_WRITE_ACL) {
+			rc = acl_state_apply(&r->store, txn, index, &a[1],
+			    res->err, sizeof(res->err));
+			if (rc == 2)
+				rc = 1;
+		}
 	}
 	msgpack_unpacked_destroy(&u);
 	if (rc == -1)

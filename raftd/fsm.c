@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acl_state.h"
 #include "log.h"
 #include "raftd.h"
 
@@ -66,28 +65,6 @@ fsm_apply_kv_txn(struct raftd *r, DB_TXN *txn, uint64_t index,
 }
 
 /*
- * An ACL change.  A malformed command is refused, not fatal: it came
- * through a leader that built it, so it is a bug there, but refusing
- * it the same way on every server keeps the state machines equal.
- */
-static int
-fsm_apply_acl(struct raftd *r, DB_TXN *txn, uint64_t index,
-    const msgpack_object *cmd, struct kv_txn_result *res)
-{
-	int	 rc;
-
-	memset(res, 0, sizeof(*res));
-	if ((rc = acl_state_apply(&r->store, txn, index, cmd, res->err,
-	    sizeof(res->err))) == -1)
-		return -1;
-	if (rc == 0) {
-		res->ok = 1;
-		res->err[0] = '\0';
-	}
-	return 0;
-}
-
-/*
  * Apply one committed entry.  -1 means the store failed or the entry
  * cannot be decoded: both are fatal, since every server must apply
  * every entry the same way.
@@ -118,10 +95,6 @@ fsm_apply(struct raftd *r, DB_TXN *txn, const struct raft_entry *e)
 			break;
 		case FSM_CATALOG:
 			rc = cat_apply(r, txn, e->index,
-			    &a->via.array.ptr[1], &res);
-			break;
-		case FSM_ACL:
-			rc = fsm_apply_acl(r, txn, e->index,
 			    &a->via.array.ptr[1], &res);
 			break;
 		default:

@@ -30,8 +30,7 @@
 /* What a log entry's command is: the first element of its array. */
 enum fsm_command {
 	FSM_KV_TXN = 1,
-	FSM_CATALOG,		/* [2, bin: the IMSG_CAT_WRITE payload] */
-	FSM_ACL			/* [3, acl_state.h's [op, arg, n]] */
+	FSM_CATALOG		/* [2, bin: the IMSG_CAT_WRITE payload] */
 };
 
 /* A write waiting for its entry to be committed and applied. */
@@ -345,6 +344,15 @@ void	 coord_batch_request(struct imsgev *, struct imsg *);
 const struct coord *coord_self(int);
 /* A WAN member's latest coordinate: 0, or -1 if none is known. */
 int	 coord_wan_get(const char *, struct coord *);
+
+/* acl.c */
+int	 acl_query_is(int);
+uint64_t acl_query_index(int);
+int	 acl_read(int, const char *, void (*)(void *, struct mpack_out *),
+	    void *, int *);
+int	 acl_write_prepare(const void *, size_t, struct mpack_out *, char *,
+	    size_t);
+void	 acl_leader_check(struct raftd *);
 
 /* reconcile.c */
 void	 reconcile_check(struct raftd *);
