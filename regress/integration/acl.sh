@@ -7,7 +7,8 @@
 # ?policy), updated and deleted in Consul's shapes; links by name
 # resolve; malformed rules are a 400 naming line and column, unknown
 # policy names a 400 naming them; the state survives a restart; no
-# secret ends up in the log.  Enforcement is not tested here yet.
+# secret ends up in the log.  consulctl's acl commands do the same.
+# Enforcement is not tested here yet.
 . "$(dirname "$0")/../lib/agent.sh"
 
 n=70
@@ -157,6 +158,57 @@ check "and the token's link to it goes" \
 req DELETE "token/$anon"
 check "the anonymous token stays" [ "$code" = 400 ]
 
+# The same through consulctl.
+ctl() { "$CONSULCTL" "$@" -http-addr="127.0.0.1:$http_port"; }
+out=$(ctl acl bootstrap 2>&1)
+check "consulctl acl bootstrap: refused, exit 1" [ $? = 1 ] && \
+    echo "$out" | grep -q "^Failed ACL bootstrapping: Unexpected response \
+code: 403 (Permission denied: ACL bootstrap no longer allowed"
+printf 'key_prefix "app/" {\n  policy = "write"\n}\n' >"$test_tmp/app.hcl"
+out=$(ctl acl policy create -name app-write -description "app keys" \
+    -rules @"$test_tmp/app.hcl")
+check "consulctl acl policy create -rules @file" [ $? = 0 ] && \
+    echo "$out" | grep -q '^Name:         app-write$' && \
+    echo "$out" | grep -q '^key_prefix "app/" {$'
+out=$(ctl acl policy create -name broken -rules 'key "x" { policy = 1 }' \
+    2>&1)
+check "consulctl: bad rules exit 1 with line and column" [ $? = 1 ] && \
+    echo "$out" | grep -q 'line 1, column 20'
+ctl acl role create -name app-role -policy-name app-write >/dev/null
+out=$(ctl acl token create -description "web" -policy-name app-write \
+    -role-name app-role -service-identity web:dc1 -node-identity n1:dc1)
+c_acc=$(echo "$out" | awk '/^AccessorID:/ { print $2 }')
+c_sec=$(echo "$out" | awk '/^SecretID:/ { print $2 }')
+check "consulctl acl token create with names and identities" \
+    [ ${#c_sec} = 36 ] && echo "$out" | grep -q ' - app-write$' && \
+    echo "$out" | grep -q ' - app-role$' && \
+    echo "$out" | grep -q '^   web (Datacenters: dc1)$' && \
+    echo "$out" | grep -q '^   n1 (Datacenter: dc1)$'
+self_env=$(CONSUL_HTTP_TOKEN=$c_sec ctl acl token read -self | \
+    awk '/^AccessorID:/ { print $2 }')
+echo "$c_sec" >"$test_tmp/tokfile"
+self_file=$(ctl acl token read -self -token-file="$test_tmp/tokfile" | \
+    awk '/^AccessorID:/ { print $2 }')
+check "token read -self with CONSUL_HTTP_TOKEN and -token-file" \
+    [ "$self_env" = "$c_acc" ] && [ "$self_file" = "$c_acc" ]
+out=$(ctl acl token update -id "$c_acc" -description renamed)
+check "consulctl acl token update" \
+    echo "$out" | grep -q '^Description:      renamed$'
+check "consulctl acl token list shows it" \
+    sh -c "$CONSULCTL acl token list -http-addr=127.0.0.1:$http_port | \
+    grep -q '$c_acc'"
+out=$(ctl acl token create -policy-name missing 2>&1)
+check "consulctl: an unknown policy name exits 1 naming it" [ $? = 1 ] && \
+    echo "$out" | grep -q 'missing'
+out=$(ctl acl token delete -id "$c_acc")
+check "consulctl acl token delete" \
+    [ "$out" = "Token \"$c_acc\" deleted successfully" ]
+out=$(ctl acl role delete -name app-role)
+check "consulctl acl role delete by name" [ $? = 0 ]
+out=$(ctl acl policy delete -name app-write)
+check "consulctl acl policy delete by name" [ $? = 0 ] && \
+    ! ctl acl policy list | grep -q app-write
+
 # A restart keeps everything (snapshots of the ACL tables are in
 # kv_snapshot.sh's path; here the store itself).
 kill -TERM "$agent_pid"
@@ -176,5 +228,5 @@ check "a deleted token is 404" [ "$code" = 404 ]
 
 check "no secret in the log" \
     sh -c "! grep -q -e '$sec' -e '$boot_secret' -e '$second_secret' \
-    '$test_tmp/agent.log'"
+    -e '$c_sec' '$test_tmp/agent.log'"
 tap_done
