@@ -344,83 +344,6 @@ decode_register(json_t *o, struct cat_register *reg, char *err,
 }
 
 static void
-write_done(struct request *r, struct imsg *imsg)
-{
-	msgpack_unpacked	 u;
-	const msgpack_object	*a;
-	char			 err[512];
-
-	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
-	    u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 6)
-		fatalx("catalog: malformed write result from raftd");
-	a = u.data.via.array.ptr;
-	if (a[0].type == MSGPACK_OBJECT_BOOLEAN && a[0].via.boolean) {
-		msgpack_unpacked_destroy(&u);
-		http_reply_text(r->req, 200, "application/json", "true", 4);
-		return;
-	}
-	if (mpack_copy_str(&a[1], err, sizeof(err)) == 0 && err[0] != '\0') {
-		/* An error before Raft: no leader, no space, ... */
-		msgpack_unpacked_destroy(&u);
-		http_error(r->req, 500, err);
-		return;
-	}
-	if (mpack_copy_str(&a[4], err, sizeof(err)) == -1)
-		strlcpy(err, "catalog write failed", sizeof(err));
-	msgpack_unpacked_destroy(&u);
-	http_error(r->req, 500, err);
-}
-
-/* The request body as JSON; NULL after answering 400. */
-static json_t *
-body_json(struct evhttp_request *req)
-{
-	struct evbuffer	*body = evhttp_request_get_input_buffer(req);
-	size_t		 len = evbuffer_get_length(body);
-	json_error_t	 jerr;
-	json_t		*o;
-	char		 err[256];
-	const char	*text;
-
-	if (len > CAT_BODY_MAX) {
-		http_error(req, 413, "Request body too large");
-		return NULL;
-	}
-	if (len == 0 || (text = (const char *)evbuffer_pullup(body,
-	    -1)) == NULL) {
-		http_error(req, 400, "Request decode failed: EOF");
-		return NULL;
-	}
-	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL || !json_is_object(o)) {
-		snprintf(err, sizeof(err), "Request decode failed: %s",
-		    o == NULL ? jerr.text : "not an object");
-		json_decref(o);
-		http_error(req, 400, err);
-		return NULL;
-	}
-	return o;
-}
-
-static void
-send_write(struct evhttp_request *req, int op, struct mpack_out *rec)
-{
-	struct request		*r;
-	struct mpack_out	 out;
-
-	if ((r = request_new(req, write_done)) == NULL) {
-		http_error(req, 500, "out of memory");
-		return;
-	}
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
-	msgpack_pack_uint8(&out.pk, op);
-	msgpack_sbuffer_write(&out.sbuf, rec->sbuf.data, rec->sbuf.size);
-	request_send(r, IMSG_CAT_WRITE, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
-}
-
-static void
 catalog_register(struct evhttp_request *req)
 {
 	struct cat_register	 reg;
@@ -428,7 +351,7 @@ catalog_register(struct evhttp_request *req)
 	json_t			*o;
 	char			 err[256];
 
-	if ((o = body_json(req)) == NULL)
+	if ((o = http_body_object(req, CAT_BODY_MAX, 0)) == NULL)
 		return;
 	memset(&reg, 0, sizeof(reg));
 	if (decode_register(o, &reg, err, sizeof(err)) == -1)
@@ -436,7 +359,7 @@ catalog_register(struct evhttp_request *req)
 	else {
 		mpack_out_init(&out);
 		cat_register_pack(&out.pk, &reg);
-		send_write(req, CAT_WRITE_REGISTER, &out);
+		cat_write_send(req, CAT_WRITE_REGISTER, &out, NULL, 0);
 		mpack_out_free(&out);
 	}
 	cat_register_free(&reg);
@@ -451,7 +374,7 @@ catalog_deregister(struct evhttp_request *req)
 	json_t			*o;
 	char			 err[256];
 
-	if ((o = body_json(req)) == NULL)
+	if ((o = http_body_object(req, CAT_BODY_MAX, 0)) == NULL)
 		return;
 	memset(&d, 0, sizeof(d));
 	if (jstr(o, "Node", CAT_STR_MAX, &d.node, err, sizeof(err)) == -1 ||
@@ -477,7 +400,7 @@ catalog_deregister(struct evhttp_request *req)
 		}
 		mpack_out_init(&out);
 		cat_deregister_pack(&out.pk, &d);
-		send_write(req, CAT_WRITE_DEREGISTER, &out);
+		cat_write_send(req, CAT_WRITE_DEREGISTER, &out, NULL, 0);
 		mpack_out_free(&out);
 	}
 	cat_deregister_free(&d);
@@ -1024,7 +947,6 @@ void
 cat_read_passing(struct evhttp_request *req, struct query *q, int query,
     const char *arg, int list, int passing)
 {
-	struct mpack_out	 out;
 	struct request		*r;
 	struct cat_req		*cr;
 	const char		*err, *near;
@@ -1082,18 +1004,7 @@ cat_read_passing(struct evhttp_request *req, struct query *q, int query,
 	r->ctx = cr;
 	r->ctx_free = (void (*)(void *))cat_req_free;
 	r->item = cat_item;
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
-	msgpack_pack_uint8(&out.pk, query);
-	mpack_str(&out.pk, arg);
-	msgpack_pack_uint64(&out.pk, min_index);
-	msgpack_pack_uint64(&out.pk, wait_ms);
-	msgpack_pack_uint8(&out.pk, cons);
-	msgpack_pack_uint64(&out.pk, max_stale_ms);
-	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
-	if (min_index > 0)
-		request_blocking(r);
+	cat_read_send(r, query, arg, min_index, wait_ms, cons, max_stale_ms);
 }
 
 #define CAT_PREFIX	"/v1/catalog/"

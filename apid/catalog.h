@@ -48,6 +48,17 @@ json_t	*strs_json(char **, size_t);
 int	 query_filter(struct evhttp_request *, struct query *,
 	    const struct filter_field *, struct filter **);
 
+/* cat_rpc.c */
+#define CAT_WRITE_EMPTY		0x01	/* success is "", not true */
+#define CAT_WRITE_REFUSAL_400	0x02	/* a state refusal is the client's */
+
+struct mpack_out;
+json_t	*http_body_object(struct evhttp_request *, size_t, int);
+void	 cat_write_send(struct evhttp_request *, int, struct mpack_out *,
+	    const char *, int);
+void	 cat_read_send(struct request *, int, const char *, uint64_t,
+	    uint64_t, int, uint64_t);
+
 /* health.c: one item of a CAT_Q_HEALTH_* answer, or NULL to skip it. */
 json_t	*health_item(struct cat_req *, const msgpack_object *);
 

@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 
 #include "apid.h"
+#include "catalog.h"
 #include "catalog_codec.h"
 #include "coordinate_json.h"
 #include "imsg_types.h"
@@ -119,7 +120,6 @@ static void
 coord_read(struct evhttp_request *req, struct query *q, int query,
     const char *arg)
 {
-	struct mpack_out	 out;
 	struct request		*r;
 	const char		*err;
 	uint64_t		 min_index = 0, wait_ms = 0, max_stale_ms;
@@ -151,18 +151,7 @@ coord_read(struct evhttp_request *req, struct query *q, int query,
 	r->ctx = qp;
 	r->ctx_free = free;
 	r->item = coord_item;
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
-	msgpack_pack_uint8(&out.pk, query);
-	mpack_str(&out.pk, arg);
-	msgpack_pack_uint64(&out.pk, min_index);
-	msgpack_pack_uint64(&out.pk, wait_ms);
-	msgpack_pack_uint8(&out.pk, cons);
-	msgpack_pack_uint64(&out.pk, max_stale_ms);
-	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
-	if (min_index > 0)
-		request_blocking(r);
+	cat_read_send(r, query, arg, min_index, wait_ms, cons, max_stale_ms);
 }
 
 static void

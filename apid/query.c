@@ -313,96 +313,6 @@ query_json(const struct cat_pquery *q)
 	return def;
 }
 
-static json_t *
-body_object(struct evhttp_request *req)
-{
-	struct evbuffer	*body = evhttp_request_get_input_buffer(req);
-	size_t		 len = evbuffer_get_length(body);
-	json_error_t	 jerr;
-	json_t		*o;
-	char		 err[256];
-
-	if (len > QUERY_BODY_MAX) {
-		http_error(req, 413, "Request body too large");
-		return NULL;
-	}
-	if (len == 0) {
-		http_error(req, 400, "Request decode failed: EOF");
-		return NULL;
-	}
-	if ((o = json_loadb((const char *)evbuffer_pullup(body, -1), len,
-	    JSON_REJECT_DUPLICATES, &jerr)) == NULL || !json_is_object(o)) {
-		snprintf(err, sizeof(err), "Request decode failed: %s",
-		    o == NULL ? jerr.text : "not an object");
-		json_decref(o);
-		http_error(req, 400, err);
-		return NULL;
-	}
-	return o;
-}
-
-/* Writes. */
-
-static void
-write_done(struct request *r, struct imsg *imsg)
-{
-	msgpack_unpacked	 u;
-	const msgpack_object	*a;
-	char			 err[512];
-	int			 ok;
-
-	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
-	    u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.size != 6 ||
-	    mpack_get_bool(&u.data.via.array.ptr[0], &ok) == -1)
-		fatalx("query: malformed write result from raftd");
-	a = u.data.via.array.ptr;
-	if (ok) {
-		msgpack_unpacked_destroy(&u);
-		if (r->ctx != NULL)
-			http_reply_json(r->req, json_pack("{s:s}", "ID",
-			    (char *)r->ctx), r->pretty);
-		else
-			http_reply_text(r->req, 200, "application/json", "",
-			    0);
-		return;
-	}
-	if ((mpack_copy_str(&a[1], err, sizeof(err)) == -1 ||
-	    err[0] == '\0') && mpack_copy_str(&a[4], err, sizeof(err)) == -1)
-		strlcpy(err, "prepared query write failed", sizeof(err));
-	msgpack_unpacked_destroy(&u);
-	/* A refusal of the state (a taken name, say) is the client's. */
-	http_error(r->req, strncmp(err, "No cluster leader", 17) == 0 ||
-	    strncmp(err, "rpc error", 9) == 0 ? 500 : 400, err);
-}
-
-static void
-send_write(struct evhttp_request *req, int op, struct mpack_out *rec,
-    const char *reply_id)
-{
-	struct request		*r;
-	struct mpack_out	 out;
-
-	if ((r = request_new(req, write_done)) == NULL) {
-		http_error(req, 500, "out of memory");
-		return;
-	}
-	if (reply_id != NULL) {
-		if ((r->ctx = strdup(reply_id)) == NULL) {
-			request_free(r);
-			http_error(req, 500, "out of memory");
-			return;
-		}
-		r->ctx_free = free;
-	}
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
-	msgpack_pack_uint8(&out.pk, op);
-	msgpack_sbuffer_write(&out.sbuf, rec->sbuf.data, rec->sbuf.size);
-	request_send(r, IMSG_CAT_WRITE, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
-}
-
 static void
 query_set(struct evhttp_request *req, const char *id, int update)
 {
@@ -414,7 +324,7 @@ query_set(struct evhttp_request *req, const char *id, int update)
 	char			 newid[QUERY_ID_MAX + 1];
 
 	memset(&e, 0, sizeof(e));
-	if ((o = body_object(req)) == NULL)
+	if ((o = http_body_object(req, QUERY_BODY_MAX, 0)) == NULL)
 		return;
 	if ((def = decode_query(o, &name, &session, &e)) == NULL) {
 		json_decref(o);
@@ -444,7 +354,8 @@ query_set(struct evhttp_request *req, const char *id, int update)
 	else
 		msgpack_pack_false(&rec.pk);
 	cat_pquery_pack(&rec.pk, &q);
-	send_write(req, CAT_WRITE_PQUERY_SET, &rec, update ? NULL : id);
+	cat_write_send(req, CAT_WRITE_PQUERY_SET, &rec, update ? NULL : id,
+	    CAT_WRITE_EMPTY | CAT_WRITE_REFUSAL_400);
 	mpack_out_free(&rec);
 	free(q.def);
 	json_decref(o);
@@ -457,7 +368,8 @@ query_delete(struct evhttp_request *req, const char *id)
 
 	mpack_out_init(&rec);
 	mpack_str(&rec.pk, id);
-	send_write(req, CAT_WRITE_PQUERY_DELETE, &rec, NULL);
+	cat_write_send(req, CAT_WRITE_PQUERY_DELETE, &rec, NULL,
+	    CAT_WRITE_EMPTY | CAT_WRITE_REFUSAL_400);
 	mpack_out_free(&rec);
 }
 
@@ -469,7 +381,6 @@ send_read(struct evhttp_request *req, struct query *q, int query,
     const char *arg, request_done_fn item, request_done_fn done,
     const char *dc)
 {
-	struct mpack_out	 out;
 	struct request		*r;
 	const char		*err;
 	uint64_t		 min_index = 0, wait_ms = 0, max_stale_ms = 0;
@@ -492,18 +403,7 @@ send_read(struct evhttp_request *req, struct query *q, int query,
 		strlcpy(r->dc, dc, sizeof(r->dc));
 	r->item = item;
 	r->mode = query;
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
-	msgpack_pack_uint8(&out.pk, query);
-	mpack_str(&out.pk, arg);
-	msgpack_pack_uint64(&out.pk, min_index);
-	msgpack_pack_uint64(&out.pk, wait_ms);
-	msgpack_pack_uint8(&out.pk, cons);
-	msgpack_pack_uint64(&out.pk, max_stale_ms);
-	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
-	if (min_index > 0)
-		request_blocking(r);
+	cat_read_send(r, query, arg, min_index, wait_ms, cons, max_stale_ms);
 	return r;
 }
 

@@ -216,92 +216,6 @@ decode_create(json_t *o, struct cat_session *se, char *err, size_t errlen)
 	return 500;
 }
 
-/* The body as a JSON object; NULL after answering 400. */
-static json_t *
-body_object(struct evhttp_request *req, int empty_ok)
-{
-	struct evbuffer	*body = evhttp_request_get_input_buffer(req);
-	size_t		 len = evbuffer_get_length(body);
-	json_error_t	 jerr;
-	json_t		*o;
-	char		 err[256];
-
-	if (len > SESSION_BODY_MAX) {
-		http_error(req, 413, "Request body too large");
-		return NULL;
-	}
-	if (len == 0 && empty_ok)
-		return json_object();
-	if ((o = json_loadb((const char *)evbuffer_pullup(body, -1), len,
-	    JSON_REJECT_DUPLICATES, &jerr)) == NULL || !json_is_object(o)) {
-		snprintf(err, sizeof(err), "Request decode failed: %s",
-		    o == NULL ? jerr.text : "not an object");
-		json_decref(o);
-		http_error(req, 400, err);
-		return NULL;
-	}
-	return o;
-}
-
-/* The outcome of a create or destroy. */
-static void
-write_done(struct request *r, struct imsg *imsg)
-{
-	msgpack_unpacked	 u;
-	const msgpack_object	*a;
-	char			 err[512];
-	int			 ok;
-
-	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
-	    u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.size != 6 ||
-	    mpack_get_bool(&u.data.via.array.ptr[0], &ok) == -1)
-		fatalx("session: malformed write result from raftd");
-	a = u.data.via.array.ptr;
-	if (ok) {
-		msgpack_unpacked_destroy(&u);
-		if (r->ctx != NULL)
-			http_reply_json(r->req, json_pack("{s:s}", "ID",
-			    (char *)r->ctx), r->pretty);
-		else
-			http_reply_text(r->req, 200, "application/json",
-			    "true", 4);
-		return;
-	}
-	if ((mpack_copy_str(&a[1], err, sizeof(err)) == -1 ||
-	    err[0] == '\0') && mpack_copy_str(&a[4], err, sizeof(err)) == -1)
-		strlcpy(err, "session write failed", sizeof(err));
-	msgpack_unpacked_destroy(&u);
-	http_error(r->req, 500, err);
-}
-
-static void
-send_write(struct evhttp_request *req, int op, struct mpack_out *rec,
-    const char *id)
-{
-	struct request		*r;
-	struct mpack_out	 out;
-
-	if ((r = request_new(req, write_done)) == NULL) {
-		http_error(req, 500, "out of memory");
-		return;
-	}
-	if (id != NULL) {
-		if ((r->ctx = strdup(id)) == NULL) {
-			request_free(r);
-			http_error(req, 500, "out of memory");
-			return;
-		}
-		r->ctx_free = free;
-	}
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
-	msgpack_pack_uint8(&out.pk, op);
-	msgpack_sbuffer_write(&out.sbuf, rec->sbuf.data, rec->sbuf.size);
-	request_send(r, IMSG_CAT_WRITE, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
-}
-
 static void
 session_create(struct evhttp_request *req)
 {
@@ -311,7 +225,7 @@ session_create(struct evhttp_request *req)
 	char			 err[256];
 	int			 code;
 
-	if ((o = body_object(req, 1)) == NULL)
+	if ((o = http_body_object(req, SESSION_BODY_MAX, 1)) == NULL)
 		return;
 	code = decode_create(o, &se, err, sizeof(err));
 	json_decref(o);
@@ -322,7 +236,7 @@ session_create(struct evhttp_request *req)
 	}
 	mpack_out_init(&rec);
 	cat_session_pack(&rec.pk, &se);
-	send_write(req, CAT_WRITE_SESSION_CREATE, &rec, se.id);
+	cat_write_send(req, CAT_WRITE_SESSION_CREATE, &rec, se.id, 0);
 	mpack_out_free(&rec);
 	cat_session_free(&se);
 }
@@ -334,7 +248,7 @@ session_destroy(struct evhttp_request *req, const char *id)
 
 	mpack_out_init(&rec);
 	mpack_str(&rec.pk, id);
-	send_write(req, CAT_WRITE_SESSION_DESTROY, &rec, NULL);
+	cat_write_send(req, CAT_WRITE_SESSION_DESTROY, &rec, NULL, 0);
 	mpack_out_free(&rec);
 }
 
@@ -375,7 +289,6 @@ static void
 session_read(struct evhttp_request *req, struct query *q, int query,
     const char *arg)
 {
-	struct mpack_out	 out;
 	struct request		*r;
 	const char		*err;
 	uint64_t		 min_index = 0, wait_ms = 0, max_stale_ms = 0;
@@ -402,18 +315,7 @@ session_read(struct evhttp_request *req, struct query *q, int query,
 	r->ctx_free = free;
 	r->mode = query;
 	r->item = session_item;
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
-	msgpack_pack_uint8(&out.pk, query);
-	mpack_str(&out.pk, arg);
-	msgpack_pack_uint64(&out.pk, min_index);
-	msgpack_pack_uint64(&out.pk, wait_ms);
-	msgpack_pack_uint8(&out.pk, cons);
-	msgpack_pack_uint64(&out.pk, max_stale_ms);
-	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
-	if (min_index > 0)
-		request_blocking(r);
+	cat_read_send(r, query, arg, min_index, wait_ms, cons, max_stale_ms);
 }
 
 /* The ID or node after a prefix: "" answers 400. */

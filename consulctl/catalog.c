@@ -11,20 +11,6 @@
 
 #define CATALOG_PADDING	2
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	json_t	*v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
-static int
-strp_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* A path with one escaped segment appended. */
 static char *
 path_with(const char *base, const char *seg)
@@ -69,16 +55,10 @@ cmd_catalog_datacenters(int argc, char **argv)
 	struct http_opts	 http;
 	json_t			*dcs, *v;
 	size_t			 i;
-	int			 first;
 
-	if ((first = cflags_parse("catalog datacenters", NULL, 0, &http, argc,
-	    argv)) == -1)
+	if (cflags_parse_only("catalog datacenters", NULL, 0, &http, argc,
+	    argv) == -1)
 		return 1;
-	if (first != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
 	if ((dcs = http_get_json(&http, "/v1/catalog/datacenters",
 	    "datacenters")) == NULL)
 		return 1;
@@ -105,7 +85,7 @@ print_map(FILE *f, json_t *o)
 		return;
 	json_object_foreach(o, k, v)
 		keys[n++] = k;
-	qsort(keys, n, sizeof(*keys), strp_cmp);
+	qsort(keys, n, sizeof(*keys), str_ptr_cmp);
 	for (i = 0; i < n; i++) {
 		v = json_object_get(o, keys[i]);
 		fprintf(f, "%s%s=%s", i > 0 ? ", " : "", keys[i],
@@ -156,7 +136,7 @@ cmd_catalog_nodes(int argc, char **argv)
 	const char		*service = NULL, *near = NULL, *filter = NULL;
 	char			*path, *text = NULL, id[9];
 	size_t			 i, len;
-	int			 first, detailed = 0;
+	int			 detailed = 0;
 	FILE			*f;
 	const struct cflag	 flags[] = {
 		{ "detailed", CFLAG_BOOL, &detailed },
@@ -165,14 +145,9 @@ cmd_catalog_nodes(int argc, char **argv)
 		{ "filter", CFLAG_STRING, &filter },
 	};
 
-	if ((first = cflags_parse("catalog nodes", flags, 4, &http, argc,
-	    argv)) == -1)
+	if (cflags_parse_only("catalog nodes", flags, 4, &http,
+	    argc, argv) == -1)
 		return 1;
-	if (first != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
 	if ((path = nodes_path(service, filter, near)) == NULL) {
 		fprintf(stderr, "Error: %s\n", strerror(errno));
 		return 1;
@@ -194,10 +169,10 @@ cmd_catalog_nodes(int argc, char **argv)
 	fputs(detailed ? "Node\tID\tAddress\tDC\tTaggedAddresses\tMeta\n" :
 	    "Node\tID\tAddress\tDC\n", f);
 	json_array_foreach(nodes, i, n) {
-		strlcpy(id, jstr(n, "ID"), sizeof(id));
-		fprintf(f, "%s\t%s\t%s\t%s", jstr(n, "Node"),
-		    detailed ? jstr(n, "ID") : id, jstr(n, "Address"),
-		    jstr(n, "Datacenter"));
+		strlcpy(id, json_str(n, "ID"), sizeof(id));
+		fprintf(f, "%s\t%s\t%s\t%s", json_str(n, "Node"),
+		    detailed ? json_str(n, "ID") : id, json_str(n, "Address"),
+		    json_str(n, "Datacenter"));
 		if (detailed) {
 			fputc('\t', f);
 			print_map(f, json_object_get(n, "TaggedAddresses"));
@@ -219,21 +194,16 @@ cmd_catalog_services(int argc, char **argv)
 	const char		*node = NULL, **names, *k;
 	char			*path, *text = NULL;
 	size_t			 i, j, n = 0, len;
-	int			 first, tags = 0, rc;
+	int			 tags = 0, rc;
 	FILE			*f;
 	const struct cflag	 flags[] = {
 		{ "tags", CFLAG_BOOL, &tags },
 		{ "node", CFLAG_STRING, &node },
 	};
 
-	if ((first = cflags_parse("catalog services", flags, 2, &http, argc,
-	    argv)) == -1)
+	if (cflags_parse_only("catalog services", flags, 2, &http,
+	    argc, argv) == -1)
 		return 1;
-	if (first != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
 	path = node != NULL ? path_with("/v1/catalog/node/", node) :
 	    strdup("/v1/catalog/services");
 	if (path == NULL) {
@@ -248,7 +218,7 @@ cmd_catalog_services(int argc, char **argv)
 	svcs = json_object();
 	if (node != NULL) {
 		json_object_foreach(json_object_get(doc, "Services"), k, v)
-			json_object_set(svcs, jstr(v, "Service"),
+			json_object_set(svcs, json_str(v, "Service"),
 			    json_object_get(v, "Tags"));
 	} else
 		json_object_update(svcs, doc);
@@ -267,7 +237,7 @@ cmd_catalog_services(int argc, char **argv)
 	}
 	json_object_foreach(svcs, k, v)
 		names[n++] = k;
-	qsort(names, n, sizeof(*names), strp_cmp);
+	qsort(names, n, sizeof(*names), str_ptr_cmp);
 	for (i = 0; i < n; i++) {
 		fputs(names[i], f);
 		if (tags) {

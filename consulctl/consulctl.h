@@ -66,6 +66,8 @@ void	 child_status(int, char *, size_t);
 /* flags.c */
 int	 cflags_parse(const char *, const struct cflag *, size_t,
 	    struct http_opts *, int, char **);
+int	 cflags_parse_only(const char *, const struct cflag *, size_t,
+	    struct http_opts *, int, char **);
 void	 cflag_list_free(struct cflag_list *);
 
 /* http.c */
@@ -79,6 +81,8 @@ void	 http_escape(FILE *, const char *, const char *);
 void	 http_response_free(struct http_response *);
 json_t	*http_get_json(const struct http_opts *, const char *, const char *);
 const char *json_kind(json_t *);
+const char *json_str(json_t *, const char *);
+int	 str_ptr_cmp(const void *, const void *);
 
 /* kv.c */
 json_t	*kv_json_load(const char *, size_t, json_error_t *);

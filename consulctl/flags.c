@@ -176,3 +176,20 @@ cflags_parse(const char *cmd, const struct cflag *flags, size_t nflags,
 	}
 	return i;
 }
+
+/* cflags_parse for a command that takes flags only: 0, or -1 said. */
+int
+cflags_parse_only(const char *cmd, const struct cflag *flags, size_t nflags,
+    struct http_opts *http, int argc, char **argv)
+{
+	int	first;
+
+	if ((first = cflags_parse(cmd, flags, nflags, http, argc, argv)) == -1)
+		return -1;
+	if (first != argc) {
+		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
+		    argc - first);
+		return -1;
+	}
+	return 0;
+}

@@ -570,3 +570,19 @@ json_kind(json_t *v)
 		return "bool";
 	return "number";
 }
+
+/* Member k of object o when it is a string, else "". */
+const char *
+json_str(json_t *o, const char *k)
+{
+	json_t	*v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* qsort(3) order of an array of strings. */
+int
+str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}

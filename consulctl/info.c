@@ -8,12 +8,6 @@
 
 #include "consulctl.h"
 
-static int
-keycmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The keys of a JSON object, sorted; free() the array only. */
 static const char **
 sorted_keys(json_t *obj, size_t *n)
@@ -28,7 +22,7 @@ sorted_keys(json_t *obj, size_t *n)
 		return NULL;
 	json_object_foreach(obj, k, v)
 		keys[i++] = k;
-	qsort(keys, *n, sizeof(*keys), keycmp);
+	qsort(keys, *n, sizeof(*keys), str_ptr_cmp);
 	return keys;
 }
 

@@ -17,12 +17,6 @@
 #define KEYRING_PATH		"/v1/operator/keyring"
 #define KEYRING_MAX_RELAY	5
 
-static int
-keycmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The names of an object's members, sorted; free() the array only. */
 static const char **
 sorted_names(json_t *obj, size_t *n)
@@ -38,16 +32,8 @@ sorted_names(json_t *obj, size_t *n)
 		json_object_foreach(obj, k, v)
 			names[i++] = k;
 	}
-	qsort(names, *n, sizeof(*names), keycmp);
+	qsort(names, *n, sizeof(*names), str_ptr_cmp);
 	return names;
-}
-
-static const char *
-str(json_t *obj, const char *name)
-{
-	json_t	*v = json_object_get(obj, name);
-
-	return json_is_string(v) ? json_string_value(v) : "";
 }
 
 static json_int_t
@@ -62,13 +48,13 @@ num(json_t *obj, const char *name)
 static void
 pool_name(FILE *f, json_t *pool)
 {
-	const char	*segment = str(pool, "Segment");
-	const char	*partition = str(pool, "Partition");
+	const char	*segment = json_str(pool, "Segment");
+	const char	*partition = json_str(pool, "Partition");
 
 	if (json_is_true(json_object_get(pool, "WAN")))
 		fputs("WAN", f);
 	else
-		fprintf(f, "%s (LAN)", str(pool, "Datacenter"));
+		fprintf(f, "%s (LAN)", json_str(pool, "Datacenter"));
 	if (*segment != '\0')
 		fprintf(f, " [%s]", segment);
 	else if (*partition != '\0' && strcmp(partition, "default") != 0)
@@ -94,7 +80,7 @@ keyring_print_pool(json_t *pool, const char *which)
 	if ((names = sorted_names(msgs, &n)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		printf("  ===> %s: %s\n", names[i], str(msgs, names[i]));
+		printf("  ===> %s: %s\n", names[i], json_str(msgs, names[i]));
 	free(names);
 	keys = json_object_get(pool, which);
 	if ((names = sorted_names(keys, &n)) == NULL)
@@ -119,12 +105,12 @@ keyring_print_failure(json_t *pool)
 	size_t		  i, n;
 
 	pool_name(stderr, pool);
-	fprintf(stderr, " error: %s\n", str(pool, "Error"));
+	fprintf(stderr, " error: %s\n", json_str(pool, "Error"));
 	msgs = json_object_get(pool, "Messages");
 	if ((names = sorted_names(msgs, &n)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		fprintf(stderr, "%s: %s\n", names[i], str(msgs, names[i]));
+		fprintf(stderr, "%s: %s\n", names[i], json_str(msgs, names[i]));
 	free(names);
 	return 0;
 }
@@ -184,7 +170,7 @@ keyring_list(const struct http_opts *http, const char *query, int primary)
 	}
 	fflush(stdout);
 	json_array_foreach(doc, i, pool) {
-		if (!json_is_object(pool) || *str(pool, "Error") == '\0')
+		if (!json_is_object(pool) || *json_str(pool, "Error") == '\0')
 			continue;
 		status = 1;
 		if (keyring_print_failure(pool) == -1) {

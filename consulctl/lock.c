@@ -246,14 +246,6 @@ lock_delete(struct lock *l, const char *path)
 	return 0;
 }
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	json_t	*v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /* Session IDs go into paths and key names: keep them plain. */
 static int
 session_id_ok(const char *id)
@@ -296,7 +288,7 @@ session_create(struct lock *l, const char *name)
 	free(body);
 	doc = json_loadb(resp.body, resp.len, 0, &jerr);
 	http_response_free(&resp);
-	id = jstr(doc, "ID");
+	id = json_str(doc, "ID");
 	if (!session_id_ok(id)) {
 		lock_fail(l, "failed to create session: %s", doc == NULL ?
 		    jerr.text : "no usable ID in the answer");
@@ -353,8 +345,9 @@ session_renew(struct lock *l)
 	/* The agent may hand back a longer TTL when it is busy. */
 	doc = json_loadb(resp.body, resp.len, 0, NULL);
 	http_response_free(&resp);
-	if (json_is_array(doc) && duration_parse(jstr(json_array_get(doc, 0),
-	    "TTL"), &ns) == 0 && ns / DURATION_MSEC >= 1000)
+	if (json_is_array(doc) &&
+	    duration_parse(json_str(json_array_get(doc, 0), "TTL"), &ns) == 0 &&
+	    ns / DURATION_MSEC >= 1000)
 		l->ttl_ms = ns / DURATION_MSEC;
 	json_decref(doc);
 	l->renewed = now;
@@ -450,7 +443,7 @@ view_pair(const struct lock_view *v, const char *key)
 	size_t	 i;
 
 	json_array_foreach(v->pairs, i, p)
-		if (json_is_object(p) && strcmp(jstr(p, "Key"), key) == 0)
+		if (json_is_object(p) && strcmp(json_str(p, "Key"), key) == 0)
 			return p;
 	return NULL;
 }
@@ -492,12 +485,12 @@ lock_acquire(struct lock *l)
 			lock_fail(l, "Existing key does not match lock use");
 			return LOCK_ERROR;
 		}
-		if (pair != NULL && strcmp(jstr(pair, "Session"),
+		if (pair != NULL && strcmp(json_str(pair, "Session"),
 		    l->session) == 0) {
 			json_decref(v.pairs);
 			return LOCK_OK;
 		}
-		if (pair != NULL && *jstr(pair, "Session") != '\0') {
+		if (pair != NULL && *json_str(pair, "Session") != '\0') {
 			/* Held by another: wait for the key to change. */
 			index = v.index;
 			json_decref(v.pairs);
@@ -523,7 +516,8 @@ lock_acquire(struct lock *l)
 			return LOCK_ERROR;
 		if (rc == 0) {
 			pair = view_pair(&v, l->key);
-			if (pair != NULL && *jstr(pair, "Session") != '\0') {
+			if (pair != NULL &&
+			    *json_str(pair, "Session") != '\0') {
 				index = v.index;
 				json_decref(v.pairs);
 				continue;
@@ -541,7 +535,8 @@ lock_held(const struct lock *l, const struct lock_view *v)
 {
 	json_t	*pair = view_pair(v, l->key);
 
-	return pair != NULL && strcmp(jstr(pair, "Session"), l->session) == 0;
+	return pair != NULL &&
+	    strcmp(json_str(pair, "Session"), l->session) == 0;
 }
 
 static int
@@ -578,7 +573,7 @@ lock_cleanup(struct lock *l)
 		lock_fail(l, "Existing key does not match lock use");
 		return -1;
 	}
-	if (*jstr(pair, "Session") != '\0') {
+	if (*json_str(pair, "Session") != '\0') {
 		json_decref(v.pairs);
 		return 1;
 	}
@@ -621,7 +616,7 @@ sem_state(struct lock *l, const struct lock_view *v, json_t **lockpair,
 		lock_fail(l, "Existing key does not match semaphore use");
 		return -1;
 	}
-	s = jstr(*lockpair, "Value");
+	s = json_str(*lockpair, "Value");
 	if (b64_decode(s, strlen(s), &value, &len, err, sizeof(err)) == -1) {
 		lock_fail(l, "failed to decode semaphore: %s", err);
 		return -1;
@@ -648,18 +643,12 @@ sem_state(struct lock *l, const struct lock_view *v, json_t **lockpair,
 	json_object_foreach_safe(*holders, tmp, name, h) {
 		alive = 0;
 		json_array_foreach(v->pairs, i, p)
-			if (strcmp(jstr(p, "Session"), name) == 0)
+			if (strcmp(json_str(p, "Session"), name) == 0)
 				alive = 1;
 		if (!alive)
 			json_object_del(*holders, name);
 	}
 	return 0;
-}
-
-static int
-strp_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* {"Limit":n,"Holders":{...}} as Go encodes it: map keys sorted. */
@@ -678,7 +667,7 @@ sem_encode(int limit, json_t *holders)
 		return NULL;
 	json_object_foreach(holders, name, v)
 		names[n++] = name;
-	qsort(names, n, sizeof(*names), strp_cmp);
+	qsort(names, n, sizeof(*names), str_ptr_cmp);
 	if ((f = open_memstream(&s, &len)) == NULL) {
 		free(names);
 		return NULL;

@@ -16,20 +16,6 @@
 #define MAINT_SERVICE_PREFIX	"_service_maintenance:"
 #define MAINT_ERRLEN		2048
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	json_t	*v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
-static int
-strp_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Node and service blocks, node first, services by check ID. */
 static int
 maint_list(const struct http_opts *http, const char *node)
@@ -56,19 +42,19 @@ maint_list(const struct http_opts *http, const char *node)
 	}
 	json_object_foreach(checks, id, c)
 		ids[n++] = id;
-	qsort(ids, n, sizeof(*ids), strp_cmp);
+	qsort(ids, n, sizeof(*ids), str_ptr_cmp);
 	for (i = 0; i < n; i++) {
 		c = json_object_get(checks, ids[i]);
 		if (!json_is_object(c))
 			continue;
-		id = jstr(c, "CheckID");
+		id = json_str(c, "CheckID");
 		if (strcmp(id, MAINT_NODE_CHECK) == 0)
 			printf("Node:\n  Name:   %s\n  Reason: %s\n\n", node,
-			    jstr(c, "Notes"));
+			    json_str(c, "Notes"));
 		else if (strncmp(id, MAINT_SERVICE_PREFIX,
 		    strlen(MAINT_SERVICE_PREFIX)) == 0)
 			printf("Service:\n  ID:     %s\n  Reason: %s\n\n",
-			    jstr(c, "ServiceID"), jstr(c, "Notes"));
+			    json_str(c, "ServiceID"), json_str(c, "Notes"));
 	}
 	free(ids);
 	json_decref(checks);
@@ -146,7 +132,7 @@ cmd_maint(int argc, char **argv)
 	json_t			*self, *cfg;
 	const char		*reason = "", *service = "";
 	char			*node = NULL;
-	int			 enable = 0, disable = 0, first, status;
+	int			 enable = 0, disable = 0, status;
 	const struct cflag	 flags[] = {
 		{ "enable", CFLAG_BOOL, &enable },
 		{ "disable", CFLAG_BOOL, &disable },
@@ -154,14 +140,9 @@ cmd_maint(int argc, char **argv)
 		{ "service", CFLAG_STRING, &service },
 	};
 
-	if ((first = cflags_parse("maint", flags, 4, &http, argc,
-	    argv)) == -1)
+	if (cflags_parse_only("maint", flags, 4, &http,
+	    argc, argv) == -1)
 		return 1;
-	if (first != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
 	if (enable && disable) {
 		fprintf(stderr, "Only one of -enable or -disable may be "
 		    "provided\n");
@@ -182,7 +163,7 @@ cmd_maint(int argc, char **argv)
 	    "Consul agent")) == NULL)
 		return 1;
 	cfg = json_object_get(self, "Config");
-	if ((node = strdup(jstr(cfg, "NodeName"))) == NULL) {
+	if ((node = strdup(json_str(cfg, "NodeName"))) == NULL) {
 		fprintf(stderr, "Error querying Consul agent: %s\n",
 		    strerror(errno));
 		json_decref(self);

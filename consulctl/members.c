@@ -44,14 +44,6 @@ member_status(json_int_t status)
 	return names[status];
 }
 
-static const char *
-tag(json_t *tags, const char *key)
-{
-	json_t	*v = json_object_get(tags, key);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /*
  * An IPv6 address as Go's net.IP String() writes it: the first longest
  * run of two or more zero groups as "::", groups in lower-case hex
@@ -189,16 +181,16 @@ member_decode(json_t *obj, const char *segment, struct member *m,
 		}
 	m->tags = tags;
 
-	if (*tag(tags, "ap") == '\0' &&
+	if (*json_str(tags, "ap") == '\0' &&
 	    json_object_set_new(tags, "ap", json_string("default")) == -1)
 		goto nomem;
-	if (strcmp(tag(tags, "ap"), "default") == 0) {
+	if (strcmp(json_str(tags, "ap"), "default") == 0) {
 		if (strcmp(segment, MEMBERS_ALL_SEGMENTS) == 0 &&
-		    strcmp(tag(tags, "role"), "consul") == 0) {
+		    strcmp(json_str(tags, "role"), "consul") == 0) {
 			if (json_object_set_new(tags, "segment",
 			    json_string("<all>")) == -1)
 				goto nomem;
-		} else if (*tag(tags, "segment") == '\0' &&
+		} else if (*json_str(tags, "segment") == '\0' &&
 		    json_object_set_new(tags, "segment",
 		    json_string("<default>")) == -1)
 			goto nomem;
@@ -228,26 +220,20 @@ member_cmp(const void *a, const void *b)
 	const struct member	*x = a, *y = b;
 	int			 xs, ys, xd, yd, c;
 
-	xs = strcmp(tag(x->tags, "role"), "consul") == 0;
-	ys = strcmp(tag(y->tags, "role"), "consul") == 0;
+	xs = strcmp(json_str(x->tags, "role"), "consul") == 0;
+	ys = strcmp(json_str(y->tags, "role"), "consul") == 0;
 	if (xs != ys)
 		return ys - xs;
-	xd = is_default_partition(tag(x->tags, "ap"));
-	yd = is_default_partition(tag(y->tags, "ap"));
+	xd = is_default_partition(json_str(x->tags, "ap"));
+	yd = is_default_partition(json_str(y->tags, "ap"));
 	if (xd != yd)
 		return yd - xd;
-	if ((c = strcmp(tag(x->tags, "segment"),
-	    tag(y->tags, "segment"))) != 0)
+	if ((c = strcmp(json_str(x->tags, "segment"),
+	    json_str(y->tags, "segment"))) != 0)
 		return c;
-	if ((c = strcmp(tag(x->tags, "ap"), tag(y->tags, "ap"))) != 0)
+	if ((c = strcmp(json_str(x->tags, "ap"), json_str(y->tags, "ap"))) != 0)
 		return c;
 	return strcmp(x->name, y->name);
-}
-
-static int
-keycmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /*
@@ -276,7 +262,7 @@ cell(FILE *f, const char *s, int last)
 static void
 member_row(FILE *f, const struct member *m)
 {
-	const char	*role = tag(m->tags, "role"), *build, *colon;
+	const char	*role = json_str(m->tags, "role"), *build, *colon;
 	const char	*type;
 	int		 known = 1;
 
@@ -296,17 +282,17 @@ member_row(FILE *f, const struct member *m)
 		fputs("\t\t\t\t\n", f);
 		return;
 	}
-	build = tag(m->tags, "build");
+	build = json_str(m->tags, "build");
 	if (*build == '\0')
 		cell(f, "< 0.3", 0);
 	else if ((colon = strchr(build, ':')) != NULL)
 		cell_n(f, build, colon - build, 0);
 	else
 		cell(f, build, 0);
-	cell(f, tag(m->tags, "vsn"), 0);
-	cell(f, tag(m->tags, "dc"), 0);
-	cell(f, tag(m->tags, "ap"), 0);
-	cell(f, tag(m->tags, "segment"), 1);
+	cell(f, json_str(m->tags, "vsn"), 0);
+	cell(f, json_str(m->tags, "dc"), 0);
+	cell(f, json_str(m->tags, "ap"), 0);
+	cell(f, json_str(m->tags, "segment"), 1);
 }
 
 /* -detailed: the tags sorted by name as k=v,k=v. */
@@ -324,14 +310,14 @@ member_detailed_row(FILE *f, const struct member *m)
 		return -1;
 	json_object_foreach(m->tags, k, v)
 		keys[i++] = k;
-	qsort(keys, n, sizeof(*keys), keycmp);
+	qsort(keys, n, sizeof(*keys), str_ptr_cmp);
 	if ((t = open_memstream(&tags, &tagslen)) == NULL) {
 		free(keys);
 		return -1;
 	}
 	for (i = 0; i < n; i++)
 		fprintf(t, "%s%s=%s", i > 0 ? "," : "", keys[i],
-		    tag(m->tags, keys[i]));
+		    json_str(m->tags, keys[i]));
 	free(keys);
 	if (fclose(t) != 0) {
 		free(tags);

@@ -34,14 +34,6 @@ health_last_index(json_t *health, const char *id)
 	return -1;
 }
 
-static const char *
-str(json_t *o, const char *k)
-{
-	json_t	*v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 int
 cmd_operator_raft_list_peers(int argc, char **argv)
 {
@@ -97,7 +89,8 @@ cmd_operator_raft_list_peers(int argc, char **argv)
 	}
 	json_array_foreach(json_object_get(conf, "Servers"), i, s)
 		if (json_is_true(json_object_get(s, "Leader")))
-			leader_last = health_last_index(health, str(s, "ID"));
+			leader_last = health_last_index(health,
+			    json_str(s, "ID"));
 
 	if ((f = open_memstream(&text, &textlen)) == NULL) {
 		fprintf(stderr, "Error: %s\n", strerror(errno));
@@ -106,14 +99,14 @@ cmd_operator_raft_list_peers(int argc, char **argv)
 	fputs("Node\tID\tAddress\tState\tVoter\tRaftProtocol\tCommit Index\t"
 	    "Trails Leader By\n", f);
 	json_array_foreach(json_object_get(conf, "Servers"), i, s) {
-		last = health_last_index(health, str(s, "ID"));
-		fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t", str(s, "Node"),
-		    str(s, "ID"), str(s, "Address"),
+		last = health_last_index(health, json_str(s, "ID"));
+		fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t", json_str(s, "Node"),
+		    json_str(s, "ID"), json_str(s, "Address"),
 		    json_is_true(json_object_get(s, "Leader")) ? "leader" :
 		    "follower",
 		    json_is_true(json_object_get(s, "Voter")) ? "true" :
-		    "false", *str(s, "ProtocolVersion") != '\0' ?
-		    str(s, "ProtocolVersion") : "<=1");
+		    "false", *json_str(s, "ProtocolVersion") != '\0' ?
+		    json_str(s, "ProtocolVersion") : "<=1");
 		if (last >= 0)
 			fprintf(f, "%" PRId64 "\t", last);
 		else

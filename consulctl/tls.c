@@ -755,41 +755,67 @@ cmd_tls_ca_create(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * The first PEM block of pem: its type and DER bytes (free both with
+ * pem_block_free); -1 after saying so, with what in front.
+ */
+static int
+pem_block(const char *pem, size_t len, const char *what, char **type,
+    unsigned char **data, long *dlen)
+{
+	BIO	*b;
+	char	*header = NULL;
+	int	 rc = -1;
+
+	*type = NULL;
+	*data = NULL;
+	*dlen = 0;
+	if ((b = BIO_new_mem_buf(pem, len)) == NULL) {
+		tls_error("%s", crypto_error());
+		return -1;
+	}
+	if (PEM_read_bio(b, type, &header, data, dlen) != 1)
+		tls_error("%sno PEM-encoded data found", what);
+	else
+		rc = 0;
+	ERR_clear_error();
+	BIO_free(b);
+	OPENSSL_free(header);
+	return rc;
+}
+
+/* DER bytes may be a key: wiped on the way out. */
+static void
+pem_block_free(char *type, unsigned char *data, long dlen)
+{
+	OPENSSL_free(type);
+	if (data != NULL)
+		OPENSSL_clear_free(data, dlen);
+}
+
 /* The first PEM block of a CA key, of a type Consul takes. */
 static EVP_PKEY *
 key_parse(const char *pem, size_t len)
 {
-	BIO			*b;
 	EVP_PKEY		*key = NULL;
-	char			*type = NULL, *header = NULL;
-	unsigned char		*data = NULL;
+	char			*type;
+	unsigned char		*data;
 	const unsigned char	*p;
-	long			 dlen = 0;
+	long			 dlen;
 
-	if ((b = BIO_new_mem_buf(pem, len)) == NULL) {
-		tls_error("%s", crypto_error());
+	if (pem_block(pem, len, "", &type, &data, &dlen) == -1)
 		return NULL;
-	}
-	if (PEM_read_bio(b, &type, &header, &data, &dlen) != 1) {
-		tls_error("no PEM-encoded data found");
-		goto done;
-	}
 	if (strcmp(type, "EC PRIVATE KEY") != 0 &&
 	    strcmp(type, "RSA PRIVATE KEY") != 0 &&
-	    strcmp(type, "PRIVATE KEY") != 0) {
+	    strcmp(type, "PRIVATE KEY") != 0)
 		tls_error("unknown PEM block type for signing key: %s", type);
-		goto done;
+	else {
+		p = data;
+		if ((key = d2i_AutoPrivateKey(NULL, &p, dlen)) == NULL)
+			tls_error("x509: failed to parse private key");
 	}
-	p = data;
-	if ((key = d2i_AutoPrivateKey(NULL, &p, dlen)) == NULL)
-		tls_error("x509: failed to parse private key");
- done:
 	ERR_clear_error();
-	BIO_free(b);
-	OPENSSL_free(type);
-	OPENSSL_free(header);
-	if (data != NULL)
-		OPENSSL_clear_free(data, dlen);
+	pem_block_free(type, data, dlen);
 	return key;
 }
 
@@ -797,35 +823,26 @@ key_parse(const char *pem, size_t len)
 static X509 *
 ca_parse(const char *pem, size_t len)
 {
-	BIO			*b;
 	X509			*x = NULL;
-	char			*type = NULL, *header = NULL;
-	unsigned char		*data = NULL;
+	char			*type;
+	unsigned char		*data;
 	const unsigned char	*p;
-	long			 dlen = 0;
+	long			 dlen;
 
-	if ((b = BIO_new_mem_buf(pem, len)) == NULL) {
-		tls_error("%s", crypto_error());
+	if (pem_block(pem, len, "failed to parse CA: ", &type, &data,
+	    &dlen) == -1)
 		return NULL;
-	}
-	if (PEM_read_bio(b, &type, &header, &data, &dlen) != 1) {
-		tls_error("failed to parse CA: no PEM-encoded data found");
-		goto done;
-	}
-	if (strcmp(type, "CERTIFICATE") != 0) {
+	if (strcmp(type, "CERTIFICATE") != 0)
 		tls_error("failed to parse CA: first PEM-block should be "
 		    "CERTIFICATE type");
-		goto done;
+	else {
+		p = data;
+		if ((x = d2i_X509(NULL, &p, dlen)) == NULL)
+			tls_error("failed to parse CA: x509: malformed "
+			    "certificate");
 	}
-	p = data;
-	if ((x = d2i_X509(NULL, &p, dlen)) == NULL)
-		tls_error("failed to parse CA: x509: malformed certificate");
- done:
 	ERR_clear_error();
-	BIO_free(b);
-	OPENSSL_free(type);
-	OPENSSL_free(header);
-	OPENSSL_free(data);
+	pem_block_free(type, data, dlen);
 	return x;
 }
 

@@ -15,9 +15,11 @@ log=$(mktemp)
 run() {
 	name=$1; shift
 	echo "# == $name"
+	t0=$(date +%s)
 	"$@" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	echo "# time $name $(($(date +%s) - t0)) s"
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
 	s=$(grep -c '^ok .*# *SKIP' "$log")

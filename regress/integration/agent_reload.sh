@@ -22,15 +22,6 @@ if ! wait_for_log "agent: running"; then
 fi
 ok "the agent starts"
 
-# poll SECONDS CMD...: until CMD succeeds.
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 services() { curl -s "$url/v1/agent/services" | jq -c 'keys'; }
 checks() { curl -s "$url/v1/agent/checks" | jq -c 'keys'; }
 check_field() {

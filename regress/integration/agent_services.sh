@@ -20,24 +20,9 @@ EOF
 agent_start_server 14 "$test_tmp/agent.log" "$test_tmp/data" \
     -config-file="$test_tmp/services.json"
 url="http://127.0.0.1:$http_port"
-i=0
-until [ "$(curl -s "$url/v1/status/leader")" != '""' ] &&
-    curl -sf -o /dev/null "$url/v1/status/leader"; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && break
-	sleep 0.1
-done
+wait_leader_at "$url/v1"
 
 put() { curl -s -w ' %{http_code}' -X PUT --data-binary "$2" "$url/v1/agent/$1"; }
-# poll SECONDS CMD...: until CMD succeeds.
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 health_is() {
 	[ "$(curl -s "$url/v1/health/checks/$1" | jq -r ".[] |
 	    select(.CheckID == \"$2\") | .Status")" = "$3" ]

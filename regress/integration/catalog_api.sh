@@ -7,13 +7,7 @@
 
 agent_start_server 13 "$test_tmp/agent.log" "$test_tmp/data"
 url="http://127.0.0.1:$http_port"
-i=0
-until [ "$(curl -s "$url/v1/status/leader")" != '""' ] &&
-    curl -sf -o /dev/null "$url/v1/status/leader"; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && break
-	sleep 0.1
-done
+wait_leader_at "$url/v1"
 
 put() { curl -s -X PUT --data-binary "$2" "$url/v1/catalog/$1"; }
 get() { curl -s "$url/v1/catalog/$1"; }
@@ -217,13 +211,7 @@ check "a snapshot restore brings back the catalog as it was" \
 kill -TERM "$agent_pid"
 wait "$agent_pid" 2>/dev/null
 agent_start_server 13 "$test_tmp/agent.log" "$test_tmp/data"
-i=0
-until [ "$(curl -s "$url/v1/status/leader")" != '""' ] &&
-    curl -sf -o /dev/null "$url/v1/status/leader"; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && break
-	sleep 0.1
-done
+wait_leader_at "$url/v1"
 check "after a restart the catalog is still there" \
     [ "$(get service/web | jq -c '[.[].ServiceID]')" = '["web"]' ]
 check "consulctl snapshot inspect counts the catalog records" \

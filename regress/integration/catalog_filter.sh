@@ -9,24 +9,9 @@
 
 agent_start_server 30 "$test_tmp/agent.log" "$test_tmp/data"
 url="http://127.0.0.1:$http_port"
-i=0
-until [ "$(curl -s "$url/v1/status/leader")" != '""' ] &&
-    curl -sf -o /dev/null "$url/v1/status/leader"; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && break
-	sleep 0.1
-done
+wait_leader_at "$url/v1"
 
 put() { curl -s -X PUT --data-binary "$2" "$url/v1/$1"; }
-# poll SECONDS CMD...: until CMD succeeds.
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 # f PATH EXPR: GET PATH with ?filter=EXPR.
 f() { curl -s -G --data-urlencode "filter=$2" "$url/v1/$1"; }
 # fcode PATH EXPR: the status code and the body on one line.

@@ -26,15 +26,6 @@ stop_bg() {
 }
 trap 'stop_bg; cleanup' EXIT INT TERM
 
-# poll SECONDS CMD...: until CMD succeeds.
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 check "the agent elects itself" \
     poll 15 sh -c "'$CONSULCTL' kv put probe x >/dev/null 2>&1"
 # A session needs its node in the catalog, with serfHealth: the leader

@@ -10,15 +10,6 @@
 . "$(dirname "$0")/../lib/agent.sh"
 
 resp_pid=""
-# poll_dns SECONDS CMD...: until CMD succeeds.
-poll_dns() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 trap 'kill "$resp_pid" 2>/dev/null; cleanup' EXIT INT TERM
 
 q() {
@@ -175,12 +166,12 @@ curl -s -X PUT --data-binary '{"Node":"web2","Address":"10.7.0.2",
     "$url/v1/catalog/register" >/dev/null
 two() { [ "$(q +short web.service.consul A | sort | tr '\n' ' ')" = \
     "10.7.0.1 10.7.0.2 " ]; }
-check "a second passing instance joins the answers" poll_dns 10 two
+check "a second passing instance joins the answers" poll 10 two
 curl -s -X PUT --data-binary '{"Node":"web2","Address":"10.7.0.2",
     "Check":{"CheckID":"c","Name":"c","ServiceID":"web",
     "Status":"critical"}}' "$url/v1/catalog/register" >/dev/null
 one() { [ "$(q +short web.service.consul A)" = 10.7.0.1 ]; }
-check "its check going critical takes it out" poll_dns 10 one
+check "its check going critical takes it out" poll 10 one
 # Prepared queries answer under .query, with their filters and TTL.
 curl -s -X PUT --data-binary '{"Node":"web3","Address":"10.7.0.3",
     "Service":{"Service":"web","Tags":["canary"],"Port":8080}}' \
@@ -189,7 +180,7 @@ curl -s -X POST --data-binary '{"Name":"stable","Service":{"Service":"web",
     "Tags":["!canary"]},"DNS":{"TTL":"30s"}}' "$url/v1/query" >/dev/null
 stable() { [ "$(q +short stable.query.consul A)" = 10.7.0.1 ]; }
 check "a prepared query answers under .query, with its tag filter" \
-    poll_dns 10 stable
+    poll 10 stable
 check "with its DNS TTL" [ "$(q +noall +answer stable.query.consul A |
     awk '{ print $2 }')" = 30 ]
 check "and SRV" [ "$(q +short stable.query.consul SRV)" = \
@@ -199,7 +190,7 @@ curl -s -X POST --data-binary '{"Name":"pick-","Template":{"Type":
     "$url/v1/query" >/dev/null
 tpl() { [ "$(q +short pick-web.query.consul A | sort | tr '\n' ' ')" = \
     "10.7.0.1 10.7.0.3 " ]; }
-check "a template query by its name prefix" poll_dns 10 tpl
+check "a template query by its name prefix" poll 10 tpl
 check "an unknown query is NXDOMAIN" \
     [ "$(status nosuch.query.consul A)" = NXDOMAIN ]
 kill "$agent_pid"

@@ -259,10 +259,7 @@ decoding value for key imp/b: illegal base64 data at input byte 0"
 # locks, with a session of the agent: a session needs the agent's node
 # in the catalog, which the leader registers shortly after it is elected
 # (later under the sanitizers).
-i=0
-until curl -s "$api/health/node/node5" | grep -q serfHealth; do
-	i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1
-done
+wait_node_at "$api" node5 30
 sid=$(curl -sf -X PUT "$api/session/create" | jq -r .ID)
 check "a session for the lock tests" [ -n "$sid" -a "$sid" != null ]
 kv put -acquire lock v

@@ -32,14 +32,6 @@ agent_ports 42; u1="http://127.0.0.1:$http_port/v1"
 agent_ports 43; u2="http://127.0.0.1:$http_port/v1"; wan2=$serf_wan_port
 leader() { [ "$(curl -s "$1/status/leader")" != '""' ] &&
     curl -sf -o /dev/null "$1/status/leader"; }
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 leaders() { poll 15 leader "$u1" && poll 15 leader "$u2"; }
 check "both datacenters elect a leader" leaders
 curl -s -X PUT "$u1/agent/join/127.0.0.1:$wan2?wan=1" >/dev/null

@@ -12,10 +12,7 @@
 agent_ports 44
 agent_start_server 44 "$test_tmp/agent.log" "$test_tmp/data"
 url="http://127.0.0.1:$http_port/v1"
-i=0
-until curl -s "$url/health/node/node44" | grep -q serfHealth; do
-	i=$((i + 1)); [ $i -gt 150 ] && break; sleep 0.1
-done
+wait_node_at "$url" node44
 
 reg() { curl -s -X PUT --data-binary "$1" "$url/catalog/register" >/dev/null; }
 reg '{"Node":"a","Address":"10.0.0.1","NodeMeta":{"rack":"r1"},

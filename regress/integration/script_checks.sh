@@ -49,15 +49,6 @@ if ! wait_for_log "agent: running"; then
 fi
 ok "the agent starts with script checks"
 
-# poll SECONDS CMD...: until CMD succeeds.
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 # field CHECK FIELD: a field of a check of /v1/agent/checks.
 field() {
 	curl -s "$url/v1/agent/checks" | jq -r --arg c "$1" ".[\$c].$2"
@@ -193,6 +184,7 @@ EOF
 	agent_ports 27
 	url="http://127.0.0.1:$http_port"
 	agent_log="$test_tmp/plain.log"
+	: >"$agent_log"
 	(cd "$test_tmp" && exec setpriv --reuid=nobody --regid=nogroup \
 	    --clear-groups "$CONSULD" -dev -node=plain -http-port=$http_port \
 	    -dns-port=$dns_port -serf-lan-port=$serf_lan_port \

@@ -10,16 +10,9 @@
 agent_ports 40
 agent_start_server 40 "$test_tmp/agent.log" "$test_tmp/data"
 url="http://127.0.0.1:$http_port/v1"
-i=0
-until [ "$(curl -s "$url/status/leader")" != '""' ] &&
-    curl -sf -o /dev/null "$url/status/leader"; do
-	i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1
-done
+wait_leader_at "$url"
 # The leader registers this node (and its serfHealth) shortly after.
-i=0
-until curl -s "$url/health/node/node40" | grep -q serfHealth; do
-	i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1
-done
+wait_node_at "$url" node40
 
 # put PATH [BODY]: sets code and body.
 put() {
@@ -32,14 +25,6 @@ get() {
 	body=$(curl -s -w '\n%{http_code}' "$url/$1")
 	code=$(echo "$body" | tail -n 1)
 	body=$(echo "$body" | sed '$d')
-}
-poll() {
-	limit=$(($1 * 10)) i=0; shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
 }
 
 # --- create, read, renew, destroy --------------------------------------
@@ -212,11 +197,7 @@ put "kv/kept?acquire=$s5" x
 kill -TERM "$agent_pid"
 i=0; while alive "$agent_pid" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 agent_start_server 40 "$test_tmp/agent.log" "$test_tmp/data"
-i=0
-until [ "$(curl -s "$url/status/leader")" != '""' ] &&
-    curl -sf -o /dev/null "$url/status/leader"; do
-	i=$((i + 1)); [ $i -gt 150 ] && break; sleep 0.1
-done
+wait_leader_at "$url"
 get "session/info/$s5"
 check "a session survives a restart" [ "$(echo "$body" | jq -r .[0].Name)" \
     = kept ]

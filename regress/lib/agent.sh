@@ -59,6 +59,37 @@ agent_start_server() {
 	agent_pid=$!
 }
 
+# poll SECONDS CMD...: run CMD every 100 ms until it succeeds, at most
+# SECONDS; fails when it never did.  (cluster.sh has its own, by clock.)
+poll() {
+	local limit=$(($1 * 10)) i=0
+	shift
+	while [ $i -lt $limit ]; do
+		"$@" && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_leader_at URL [SECONDS]: until the agent at URL (its
+# http://host:port/v1) knows a leader (15 s at most).
+wait_leader_at() {
+	local i=0 limit=$(( ${2:-15} * 10 ))
+	until [ "$(curl -s "$1/status/leader")" != '""' ] &&
+	    curl -sf -o /dev/null "$1/status/leader"; do
+		i=$((i + 1)); [ $i -ge $limit ] && return 1; sleep 0.1
+	done
+}
+
+# wait_node_at URL NODE [SECONDS]: until the leader has registered NODE
+# with its serfHealth check (a session on it needs that; 15 s at most).
+wait_node_at() {
+	local i=0 limit=$(( ${3:-15} * 10 ))
+	until curl -s "$1/health/node/$2" | grep -q serfHealth; do
+		i=$((i + 1)); [ $i -ge $limit ] && return 1; sleep 0.1
+	done
+}
+
 # wait_for_log PATTERN [seconds]: until the agent's log has PATTERN.
 wait_for_log() {
 	i=0; limit=$(( ${2:-15} * 10 ))
