@@ -32,6 +32,7 @@
 #include "acl_codec.h"
 #include "acl_rules.h"
 #include "apid.h"
+#include "catalog.h"
 #include "config.h"
 #include "duration.h"
 #include "imsg_types.h"
@@ -239,17 +240,6 @@ hash_of(const struct mpack_out *rec)
 }
 
 /* JSON out. */
-
-static json_t *
-strs_json(char *const *v, size_t n)
-{
-	json_t	*a = json_array();
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
 
 /* [[id, name]...] from raftd as [{"ID", "Name"}...]. */
 static json_t *
@@ -543,30 +533,6 @@ get_idents(json_t *o, struct acl_svc_ident **si, size_t *nsi,
 	return 0;
 }
 
-static json_t *
-body_object(struct evhttp_request *req, struct aerr *e)
-{
-	struct evbuffer	*body = evhttp_request_get_input_buffer(req);
-	size_t		 len = evbuffer_get_length(body);
-	json_error_t	 jerr;
-	json_t		*o;
-
-	if (len > ACL_BODY_MAX) {
-		afail(e, 413, "Request body too large");
-		return NULL;
-	}
-	if (len == 0)
-		return json_object();
-	if ((o = json_loadb((const char *)evbuffer_pullup(body, -1), len,
-	    JSON_REJECT_DUPLICATES, &jerr)) == NULL || !json_is_object(o)) {
-		afail(e, 400, "Request decode failed: %s",
-		    o == NULL ? jerr.text : "not an object");
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
 /*
  * A token from a create (id NULL) or an update body.  IDs given must
  * be UUIDs; a create without them gets new ones.
@@ -834,7 +800,6 @@ static void
 send_read(struct evhttp_request *req, struct query *q, int query,
     const char *arg, const struct acl_list *lin)
 {
-	struct mpack_out	 out;
 	struct request		*r;
 	struct acl_list		*l;
 	const char		*err;
@@ -863,18 +828,7 @@ send_read(struct evhttp_request *req, struct query *q, int query,
 	}
 	r->item = acl_item;
 	r->mode = query;
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
-	msgpack_pack_uint8(&out.pk, query);
-	mpack_str(&out.pk, arg);
-	msgpack_pack_uint64(&out.pk, min_index);
-	msgpack_pack_uint64(&out.pk, wait_ms);
-	msgpack_pack_uint8(&out.pk, cons);
-	msgpack_pack_uint64(&out.pk, max_stale_ms);
-	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
-	if (min_index > 0)
-		request_blocking(r);
+	cat_read_send(r, query, arg, min_index, wait_ms, cons, max_stale_ms);
 }
 
 /* Writes. */
@@ -978,10 +932,8 @@ token_write(struct evhttp_request *req, const char *id, int bootstrap)
 
 	memset(&e, 0, sizeof(e));
 	memset(&t, 0, sizeof(t));
-	if ((o = body_object(req, &e)) == NULL) {
-		http_error(req, e.code, e.text);
+	if ((o = http_body_object(req, ACL_BODY_MAX, 1)) == NULL)
 		return;
-	}
 	if (bootstrap) {
 		json_decref(o);
 		o = json_pack("{s:s}", "Description",
@@ -1032,8 +984,9 @@ policy_write(struct evhttp_request *req, const char *id)
 
 	memset(&e, 0, sizeof(e));
 	memset(&p, 0, sizeof(p));
-	if ((o = body_object(req, &e)) == NULL ||
-	    policy_decode(o, id, &p, &e) == -1) {
+	if ((o = http_body_object(req, ACL_BODY_MAX, 1)) == NULL)
+		return;
+	if (policy_decode(o, id, &p, &e) == -1) {
 		json_decref(o);
 		acl_policy_free(&p);
 		http_error(req, e.code, e.text);
@@ -1068,8 +1021,9 @@ role_write(struct evhttp_request *req, const char *id)
 
 	memset(&e, 0, sizeof(e));
 	memset(&r, 0, sizeof(r));
-	if ((o = body_object(req, &e)) == NULL ||
-	    role_decode(o, id, &r, &e) == -1) {
+	if ((o = http_body_object(req, ACL_BODY_MAX, 1)) == NULL)
+		return;
+	if (role_decode(o, id, &r, &e) == -1) {
 		json_decref(o);
 		acl_role_free(&r);
 		http_error(req, e.code, e.text);

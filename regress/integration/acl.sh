@@ -32,10 +32,8 @@ req() {
 	body=$(echo "$body" | sed '$d')
 }
 
-i=0
-until curl -s "$url/token/$anon" | grep -q anonymous; do
-	i=$((i + 1)); [ $i -gt 150 ] && break; sleep 0.1
-done
+has() { curl -s "$url/token/$1" | grep -q "$2"; }
+poll 15 has $anon anonymous
 req GET "token/$anon"
 check "the leader made the anonymous token" \
     [ "$(echo "$body" | jq -r .SecretID)" = anonymous ]
@@ -215,10 +213,7 @@ kill -TERM "$agent_pid"
 wait_exit "$agent_pid" 100 >/dev/null
 agent_start_server $n "$test_tmp/agent.log" "$data" \
     -config-file="$test_tmp/acl.json"
-i=0
-until curl -s "$url/token/$acc" | grep -q "$sec"; do
-	i=$((i + 1)); [ $i -gt 150 ] && break; sleep 0.1
-done
+poll 15 has "$acc" "$sec"
 req GET "token/$acc"
 check "after a restart the token is there" \
     [ "$(echo "$body" | jq -r .SecretID)" = "$sec" ]
