@@ -3,8 +3,10 @@
  * directory, driven through the FSM commands: the built-in policy and
  * anonymous token, policies, roles and tokens with their refusals
  * (names unique, links to what exists, SecretIDs unique and fixed),
- * bootstrap once and its reset, malformed commands, and a snapshot
- * round trip that keeps the SecretID index.
+ * bootstrap once and its reset, malformed commands, a snapshot
+ * round trip that keeps the SecretID index, and token resolution
+ * (policies, roles, identities, datacenters, expiry, the cache and
+ * its bounds).
  */
 #include <sys/stat.h>
 
@@ -23,6 +25,7 @@
 #include "../../raftd/session_state.c"
 #include "../../raftd/query_state.c"
 #include "../../raftd/acl_state.c"
+#include "../../raftd/acl_resolve.c"
 #include "../../raftd/raft.c"
 
 #define S(x)	((char *)(x))
@@ -462,6 +465,120 @@ test_snapshot(void)
 	done(&t);
 }
 
+/* Resolution: what a secret may do, cached, bounded. */
+static void
+test_resolve(void)
+{
+	struct store		 s;
+	struct acl_policy	 p;
+	struct acl_role		 r;
+	struct acl_token	 t;
+	struct acl_svc_ident	 si;
+	struct acl_resolver	*res, *res2;
+	const struct acl_authz	*a;
+	char			*kv[] = { S(POL1) }, *dc2[] = { S("dc2") };
+	char			*mgmt[] = { S(ACL_GLOBAL_MANAGEMENT_ID) };
+	char			*roles[] = { S(ROLE1) }, secret[64];
+	size_t			 nf, nm, i;
+	uint64_t		 ep;
+
+	fresh(&s);
+	CHECK(apply(&s, 2, ACL_OP_BUILTINS, NULL, 1) == 0);
+	p = mkpolicy(POL1, "kv", "key_prefix \"app/\" { policy = \"write\" }");
+	CHECK(apply(&s, 3, ACL_OP_POLICY_SET, &p, 0) == 0);
+	p = mkpolicy(POL2, "elsewhere", "operator = \"write\"");
+	p.dcs = dc2;
+	p.ndcs = 1;
+	CHECK(apply(&s, 4, ACL_OP_POLICY_SET, &p, 0) == 0);
+	memset(&r, 0, sizeof(r));
+	r.id = S(ROLE1);
+	r.name = S("ops");
+	r.policies = kv;
+	r.npolicies = 1;
+	CHECK(apply(&s, 5, ACL_OP_ROLE_SET, &r, 0) == 0);
+	/* TOK1: the dc2 policy and a role; TOK2: a service identity. */
+	t = mktoken(TOK1, SEC1, NULL, 0);
+	t.policies = &p.id;
+	t.npolicies = 1;
+	t.roles = roles;
+	t.nroles = 1;
+	CHECK(apply(&s, 6, ACL_OP_TOKEN_SET, &t, 0) == 0);
+	t = mktoken(TOK2, SEC2, NULL, 0);
+	si.name = S("web");
+	si.dcs = NULL;
+	si.ndcs = 0;
+	t.svc_idents = &si;
+	t.nsvc_idents = 1;
+	t.expiration_time = 5000;
+	CHECK(apply(&s, 7, ACL_OP_TOKEN_SET, &t, 0) == 0);
+	t = mktoken("88888888-8888-8888-8888-888888888888",
+	    "99999999-9999-9999-9999-999999999999", mgmt, 1);
+	CHECK(apply(&s, 8, ACL_OP_TOKEN_SET, &t, 0) == 0);
+
+	res = acl_resolver_new(4, 3, 30000, 0);
+	CHECK(res != NULL);
+	if (res == NULL)
+		return;
+	ep = acl_epoch(&s);
+	CHECK(ep == 8);
+	CHECK(acl_resolve(res, &s, "dc1", SEC1, 1000, 0, ep, &a) == 0);
+	CHECK(a != NULL && !a->management);
+	if (a != NULL) {
+		/* Through the role; the dc2 policy does not apply here. */
+		CHECK(acl_allowed(a, ACL_RES_KEY, "app/x", ACL_LEVEL_WRITE));
+		CHECK(!acl_allowed(a, ACL_RES_KEY, "other", ACL_LEVEL_READ));
+		CHECK(!acl_allowed(a, ACL_RES_OPERATOR, NULL,
+		    ACL_LEVEL_READ));
+	}
+	/* An agent of dc2 has its own resolver. */
+	res2 = acl_resolver_new(4, 3, 30000, 0);
+	CHECK(res2 != NULL && acl_resolve(res2, &s, "dc2", SEC1, 1000, 0, ep,
+	    &a) == 0);
+	CHECK(a != NULL && acl_allowed(a, ACL_RES_OPERATOR, NULL,
+	    ACL_LEVEL_WRITE));
+	acl_resolver_free(res2);
+	/* Expiry: resolves before, not at or after. */
+	CHECK(acl_resolve(res, &s, "dc1", SEC2, 4999, 0, ep, &a) == 0);
+	CHECK(a != NULL && acl_allowed(a, ACL_RES_SERVICE, "web",
+	    ACL_LEVEL_WRITE) && !acl_allowed(a, ACL_RES_SERVICE, "db",
+	    ACL_LEVEL_WRITE) && acl_allowed(a, ACL_RES_NODE, "n",
+	    ACL_LEVEL_READ));
+	CHECK(acl_resolve(res, &s, "dc1", SEC2, 5000, 0, ep + 2, &a) == 1);
+	CHECK(a == NULL);
+	CHECK(acl_resolve(res, &s, "dc1", "99999999-9999-9999-9999-999999999999",
+	    1, 0, ep, &a) == 0);
+	CHECK(a != NULL && a->management &&
+	    acl_allowed(a, ACL_RES_ACL, NULL, ACL_LEVEL_WRITE));
+	/* "" is the anonymous token: no policy, the default denies. */
+	CHECK(acl_resolve(res, &s, "dc1", "", 1, 0, ep, &a) == 0);
+	CHECK(a != NULL && !acl_allowed(a, ACL_RES_KEY, "k",
+	    ACL_LEVEL_READ));
+
+	/* A change of the tables is seen at once, a cached answer kept. */
+	CHECK(apply(&s, 9, ACL_OP_ROLE_DELETE, ROLE1, 0) == 0);
+	CHECK(acl_resolve(res, &s, "dc1", SEC1, 1000, 1, ep, &a) == 0);
+	CHECK(a != NULL && acl_allowed(a, ACL_RES_KEY, "app/x",
+	    ACL_LEVEL_WRITE));
+	CHECK(acl_resolve(res, &s, "dc1", SEC1, 1000, 1, acl_epoch(&s),
+	    &a) == 0);
+	CHECK(a != NULL && !acl_allowed(a, ACL_RES_KEY, "app/x",
+	    ACL_LEVEL_WRITE));
+	/* And the TTL. */
+	CHECK(acl_resolve(res, &s, "dc1", SEC1, 1000, 30001, acl_epoch(&s),
+	    &a) == 0);
+
+	/* A flood of unknown secrets: the cache stays within its bounds. */
+	for (i = 0; i < 1000; i++) {
+		snprintf(secret, sizeof(secret), "flood-%zu", i);
+		CHECK(acl_resolve(res, &s, "dc1", secret, 1, 2, acl_epoch(&s),
+		    &a) == 1);
+	}
+	acl_resolver_counts(res, &nf, &nm);
+	CHECK(nf <= 4 && nm == 3);
+	acl_resolver_free(res);
+	done(&s);
+}
+
 int
 main(void)
 {
@@ -472,6 +589,7 @@ main(void)
 		TEST_CASE(test_bootstrap),
 		TEST_CASE(test_malformed),
 		TEST_CASE(test_snapshot),
+		TEST_CASE(test_resolve),
 	};
 
 	return test_main(cases, sizeof(cases) / sizeof(cases[0]));
