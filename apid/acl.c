@@ -1056,6 +1056,7 @@ acl_object(struct evhttp_request *req, struct query *q, int kind,
 {
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 	struct acl_list		 l;
+	const char		*secret;
 	int			 byname = strncmp(rest, "name/", 5) == 0;
 
 	memset(&l, 0, sizeof(l));
@@ -1079,8 +1080,10 @@ acl_object(struct evhttp_request *req, struct query *q, int kind,
 	}
 	if (cmd == EVHTTP_REQ_GET) {
 		if (kind == CAT_Q_ACL_TOKEN && strcmp(rest, "self") == 0) {
-			send_read(req, q, CAT_Q_ACL_TOKEN_SECRET,
-			    acl_request_secret(req, q), &l);
+			/* No token is the anonymous one. */
+			secret = acl_request_secret(req, q);
+			send_read(req, q, CAT_Q_ACL_TOKEN_SECRET, *secret ?
+			    secret : ACL_ANONYMOUS_SECRET, &l);
 			return;
 		}
 		send_read(req, q, kind, rest, &l);

@@ -47,6 +47,71 @@ acl_query_is(int query)
 	return query >= CAT_Q_ACL_TOKEN && query <= CAT_Q_ACL_ROLES;
 }
 
+/* [[id, name]...] as pack_links() makes it. */
+static int
+links_valid(const msgpack_object *o)
+{
+	const msgpack_object	*l;
+	char			 buf[ACL_STR_MAX + 1];
+	uint32_t		 i;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size >
+	    ACL_LIST_MAX)
+		return -1;
+	for (i = 0; i < o->via.array.size; i++) {
+		l = &o->via.array.ptr[i];
+		if (l->type != MSGPACK_OBJECT_ARRAY ||
+		    l->via.array.size != 2 ||
+		    mpack_copy_str(&l->via.array.ptr[0], buf,
+		    sizeof(buf)) == -1 ||
+		    mpack_copy_str(&l->via.array.ptr[1], buf,
+		    sizeof(buf)) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * An item of an ACL query forwarded back from a server, checked as
+ * apid checks it: 0, or -1.
+ */
+int
+acl_item_valid(const msgpack_object *o, int query)
+{
+	const msgpack_object	*a = o->via.array.ptr;
+	struct acl_token	 t;
+	struct acl_policy	 p;
+	struct acl_role		 r;
+
+	switch (query) {
+	case CAT_Q_ACL_TOKEN:
+	case CAT_Q_ACL_TOKEN_SECRET:
+	case CAT_Q_ACL_TOKENS:
+		if (o->type != MSGPACK_OBJECT_ARRAY ||
+		    o->via.array.size != 3 || acl_token_unpack(&a[0], &t) == -1)
+			return -1;
+		acl_token_free(&t);
+		return links_valid(&a[1]) == 0 && links_valid(&a[2]) == 0 ?
+		    0 : -1;
+	case CAT_Q_ACL_POLICY:
+	case CAT_Q_ACL_POLICY_NAME:
+	case CAT_Q_ACL_POLICIES:
+		if (acl_policy_unpack(o, &p) == -1)
+			return -1;
+		acl_policy_free(&p);
+		return 0;
+	case CAT_Q_ACL_ROLE:
+	case CAT_Q_ACL_ROLE_NAME:
+	case CAT_Q_ACL_ROLES:
+		if (o->type != MSGPACK_OBJECT_ARRAY ||
+		    o->via.array.size != 2 || acl_role_unpack(&a[0], &r) == -1)
+			return -1;
+		acl_role_free(&r);
+		return links_valid(&a[1]);
+	}
+	return -1;
+}
+
 /* What a read emits with, and where. */
 struct acl_emit {
 	void	(*emit)(void *, struct mpack_out *);

@@ -347,6 +347,7 @@ int	 coord_wan_get(const char *, struct coord *);
 
 /* acl.c */
 int	 acl_query_is(int);
+int	 acl_item_valid(const msgpack_object *, int);
 uint64_t acl_query_index(int);
 int	 acl_read(int, const char *, void (*)(void *, struct mpack_out *),
 	    void *, int *);

@@ -123,6 +123,9 @@ bearer=$(curl -s -H "Authorization: Bearer $sec" "$url/token/self" | \
 query=$(curl -s "$url/token/self?token=$sec" | jq -r .AccessorID)
 check "token/self finds it by header, bearer and ?token" \
     [ "$self" = "$acc" ] && [ "$bearer" = "$acc" ] && [ "$query" = "$acc" ]
+req GET token/self
+check "token/self without a token is the anonymous one" \
+    [ "$(echo "$body" | jq -r .AccessorID)" = $anon ]
 code=$(curl -s -o /dev/null -w '%{http_code}' -H \
     "X-Consul-Token: 99999999-9999-9999-9999-999999999999" "$url/token/self")
 check "an unknown secret is 403 ACL not found" [ "$code" = 403 ]
