@@ -453,8 +453,60 @@ wall_ns(void)
 }
 
 /*
+ * acl.tokens.initial_management (or its old name, master): a management
+ * token with that secret, made by the leader when no token has it.
+ */
+static void
+initial_management(struct raftd *r)
+{
+	struct mpack_out	 rec;
+	struct acl_token	 t;
+	const char		*secret = r->child->conf->acl.tokens.
+				    initial_management;
+	char			 accessor[37], *mgmt[] = {
+				    (char *)ACL_GLOBAL_MANAGEMENT_ID };
+	unsigned char		 b[16];
+	uint64_t		 done;
+	int			 rc;
+
+	if (secret == NULL || *secret == '\0' ||
+	    strlen(secret) > ACL_STR_MAX)
+		return;
+	if ((rc = acl_state_token_by_secret(&r->store, NULL, secret,
+	    &t)) != 1) {
+		if (rc == 0)
+			acl_token_free(&t);
+		return;
+	}
+	arc4random_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(accessor, sizeof(accessor), "%02x%02x%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+	    b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	    b[13], b[14], b[15]);
+	memset(&t, 0, sizeof(t));
+	t.accessor = accessor;
+	t.secret = (char *)secret;
+	t.description = "Initial Management Token";
+	t.policies = mgmt;
+	t.npolicies = 1;
+	t.create_time = wall_ns();
+	/* As in Consul, it takes the bootstrap if that is still open. */
+	if (acl_state_bootstrap_index(&r->store, NULL, &done) == -1)
+		return;
+	mpack_out_init(&rec);
+	acl_cmd_pack(&rec.pk, done == 0 ? ACL_OP_BOOTSTRAP : ACL_OP_TOKEN_SET,
+	    &t, 0);
+	if ((builtins_pending = cat_propose(r, CAT_WRITE_ACL, &rec)) != 0)
+		log_info("acl: creating the initial management token");
+	mpack_out_free(&rec);
+}
+
+/*
  * Every second on every server: a leader whose state is current and
- * lacks the built-ins proposes them (once per entry in flight).
+ * lacks the built-ins, or the initial management token, proposes them
+ * (once per entry in flight).
  */
 void
 acl_leader_check(struct raftd *r)
@@ -476,8 +528,12 @@ acl_leader_check(struct raftd *r)
 		acl_policy_free(&p);
 	if (rt == 0)
 		acl_token_free(&t);
-	if (rp == -1 || rt == -1 || (rp == 0 && rt == 0))
+	if (rp == -1 || rt == -1)
 		return;
+	if (rp == 0 && rt == 0) {
+		initial_management(r);
+		return;
+	}
 	mpack_out_init(&rec);
 	acl_cmd_pack(&rec.pk, ACL_OP_BUILTINS, NULL, wall_ns());
 	if ((builtins_pending = cat_propose(r, CAT_WRITE_ACL, &rec)) != 0)

@@ -6,7 +6,8 @@
 # tokens and roles are made, read (by ID, by name, /self, lists with
 # ?policy), updated and deleted in Consul's shapes; links by name
 # resolve; malformed rules are a 400 naming line and column, unknown
-# policy names a 400 naming them; the state survives a restart; no
+# policy names a 400 naming them; the state survives a restart;
+# acl.tokens.initial_management becomes a management token; no
 # secret ends up in the log.  consulctl's acl commands do the same.
 # Enforcement is not tested here yet.
 . "$(dirname "$0")/../lib/agent.sh"
@@ -224,7 +225,22 @@ req DELETE "token/$acc"
 req GET "token/$acc"
 check "a deleted token is 404" [ "$code" = 404 ]
 
+# acl.tokens.initial_management: the leader makes that management token.
+init=6b2c0a52-1d4f-4f3c-9a55-3f1e1c7a9e01
+jq '.acl.tokens.initial_management = "'$init'"' "$test_tmp/acl.json" \
+    >"$test_tmp/acl2.json"
+kill -TERM "$agent_pid"
+wait_exit "$agent_pid" 100 >/dev/null
+agent_start_server $n "$test_tmp/agent.log" "$data" \
+    -config-file="$test_tmp/acl2.json"
+initial() {
+	curl -s -H "X-Consul-Token: $init" "$url/token/self" | \
+	    grep -q global-management
+}
+check "acl.tokens.initial_management becomes a management token" \
+    poll 15 initial
+
 check "no secret in the log" \
     sh -c "! grep -q -e '$sec' -e '$boot_secret' -e '$second_secret' \
-    -e '$c_sec' '$test_tmp/agent.log'"
+    -e '$c_sec' -e '$init' '$test_tmp/agent.log'"
 tap_done
