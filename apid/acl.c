@@ -81,6 +81,7 @@ struct acl_then {
 	int		 query;		/* CAT_Q_ACL_*, or -1: true */
 	char		 arg[ACL_STR_MAX + 1];
 	int		 bootstrap;	/* add the legacy "ID" */
+	char		 token[ACL_STR_MAX + 1];	/* to read it with */
 };
 
 /*
@@ -784,7 +785,10 @@ acl_read_done(struct request *r, struct imsg *imsg)
 
 	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
-	if (end.error[0] != '\0')
+	if (strcmp(end.error, "Permission denied") == 0 ||
+	    strcmp(end.error, "ACL not found") == 0)
+		http_error(r->req, 403, end.error);
+	else if (end.error[0] != '\0')
 		http_error(r->req, 500, end.error);
 	else if (!l->single)
 		http_reply_json(r->req, json_incref(r->items), r->pretty);
@@ -798,8 +802,9 @@ acl_read_done(struct request *r, struct imsg *imsg)
 
 static void
 send_read(struct evhttp_request *req, struct query *q, int query,
-    const char *arg, const struct acl_list *lin)
+    const char *arg, const char *token, const struct acl_list *lin)
 {
+	struct mpack_out	 out;
 	struct request		*r;
 	struct acl_list		*l;
 	const char		*err;
@@ -828,7 +833,20 @@ send_read(struct evhttp_request *req, struct query *q, int query,
 	}
 	r->item = acl_item;
 	r->mode = query;
-	cat_read_send(r, query, arg, min_index, wait_ms, cons, max_stale_ms);
+	/* cat_read_send()'s message with the caller's token after it. */
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 7);
+	msgpack_pack_uint8(&out.pk, query);
+	mpack_str(&out.pk, arg);
+	msgpack_pack_uint64(&out.pk, min_index);
+	msgpack_pack_uint64(&out.pk, wait_ms);
+	msgpack_pack_uint8(&out.pk, cons);
+	msgpack_pack_uint64(&out.pk, max_stale_ms);
+	mpack_str(&out.pk, token);
+	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
+	if (min_index > 0)
+		request_blocking(r);
 }
 
 /* Writes. */
@@ -860,7 +878,8 @@ write_done(struct request *r, struct imsg *imsg)
 		l.single = 1;
 		l.rules = 1;
 		l.bootstrap = then->bootstrap;
-		send_read(r->req, NULL, then->query, then->arg, &l);
+		send_read(r->req, NULL, then->query, then->arg, then->token,
+		    &l);
 		return;
 	}
 	if ((mpack_copy_str(&a[1], err, sizeof(err)) == -1 ||
@@ -871,6 +890,9 @@ write_done(struct request *r, struct imsg *imsg)
 	if (strncmp(err, "No cluster leader", 17) == 0 ||
 	    strncmp(err, "rpc error", 9) == 0)
 		code = 500;
+	if (strcmp(err, "Permission denied") == 0 ||
+	    strcmp(err, "ACL not found") == 0)
+		code = 403;
 	if (strncmp(err, "ACL bootstrap no longer allowed", 31) == 0) {
 		snprintf(msg, sizeof(msg), "Permission denied: %s", err);
 		http_error(r->req, 403, msg);
@@ -882,7 +904,7 @@ write_done(struct request *r, struct imsg *imsg)
 /* cmd is [op, arg, n]; then says what to answer once it is applied. */
 static void
 send_write(struct evhttp_request *req, const struct mpack_out *cmd,
-    const struct acl_then *then)
+    const struct acl_then *then, const char *token)
 {
 	struct request		*r;
 	struct acl_then		*t;
@@ -898,30 +920,36 @@ send_write(struct evhttp_request *req, const struct mpack_out *cmd,
 	r->ctx = t;
 	r->ctx_free = free;
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_array(&out.pk, 3);
 	msgpack_pack_uint8(&out.pk, CAT_WRITE_ACL);
 	msgpack_sbuffer_write(&out.sbuf, cmd->sbuf.data, cmd->sbuf.size);
+	mpack_str(&out.pk, token);
 	request_send(r, IMSG_CAT_WRITE, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }
 
 static void
-write_delete(struct evhttp_request *req, int op, const char *id)
+write_delete(struct evhttp_request *req, int op, const char *id,
+    const char *token)
 {
 	struct mpack_out	 cmd;
-	struct acl_then		 then = { -1, "", 0 };
+	struct acl_then		 then;
+
+	memset(&then, 0, sizeof(then));
+	then.query = -1;
 
 	mpack_out_init(&cmd);
 	msgpack_pack_array(&cmd.pk, 3);
 	msgpack_pack_uint8(&cmd.pk, op);
 	mpack_str(&cmd.pk, id);
 	msgpack_pack_uint64(&cmd.pk, 0);
-	send_write(req, &cmd, &then);
+	send_write(req, &cmd, &then, token);
 	mpack_out_free(&cmd);
 }
 
 static void
-token_write(struct evhttp_request *req, const char *id, int bootstrap)
+token_write(struct evhttp_request *req, const char *id, int bootstrap,
+    const char *token)
 {
 	struct acl_token	 t;
 	struct acl_then		 then;
@@ -968,13 +996,16 @@ token_write(struct evhttp_request *req, const char *id, int bootstrap)
 	then.query = CAT_Q_ACL_TOKEN;
 	then.bootstrap = bootstrap;
 	strlcpy(then.arg, t.accessor, sizeof(then.arg));
-	send_write(req, &cmd, &then);
+	/* A bootstrap token reads itself back: it is management. */
+	strlcpy(then.token, bootstrap ? t.secret : token, sizeof(then.token));
+	send_write(req, &cmd, &then, token);
+	explicit_bzero(then.token, sizeof(then.token));
 	mpack_out_free(&cmd);
 	acl_token_free(&t);
 }
 
 static void
-policy_write(struct evhttp_request *req, const char *id)
+policy_write(struct evhttp_request *req, const char *id, const char *token)
 {
 	struct acl_policy	 p;
 	struct acl_then		 then;
@@ -1005,13 +1036,15 @@ policy_write(struct evhttp_request *req, const char *id)
 	memset(&then, 0, sizeof(then));
 	then.query = CAT_Q_ACL_POLICY;
 	strlcpy(then.arg, p.id, sizeof(then.arg));
-	send_write(req, &cmd, &then);
+	strlcpy(then.token, token, sizeof(then.token));
+	send_write(req, &cmd, &then, token);
+	explicit_bzero(then.token, sizeof(then.token));
 	mpack_out_free(&cmd);
 	acl_policy_free(&p);
 }
 
 static void
-role_write(struct evhttp_request *req, const char *id)
+role_write(struct evhttp_request *req, const char *id, const char *token)
 {
 	struct acl_role		 r;
 	struct acl_then		 then;
@@ -1042,7 +1075,9 @@ role_write(struct evhttp_request *req, const char *id)
 	memset(&then, 0, sizeof(then));
 	then.query = CAT_Q_ACL_ROLE;
 	strlcpy(then.arg, r.id, sizeof(then.arg));
-	send_write(req, &cmd, &then);
+	strlcpy(then.token, token, sizeof(then.token));
+	send_write(req, &cmd, &then, token);
+	explicit_bzero(then.token, sizeof(then.token));
 	mpack_out_free(&cmd);
 	acl_role_free(&r);
 }
@@ -1062,6 +1097,10 @@ acl_object(struct evhttp_request *req, struct query *q, int kind,
 	memset(&l, 0, sizeof(l));
 	l.single = 1;
 	l.rules = 1;
+	/* No token is the anonymous one. */
+	secret = acl_request_secret(req, q);
+	if (*secret == '\0')
+		secret = ACL_ANONYMOUS_SECRET;
 	if (*rest == '\0' || strlen(rest) > ACL_STR_MAX ||
 	    (byname && rest[5] == '\0')) {
 		http_error(req, 400, "Missing ID or name in the URL path");
@@ -1071,7 +1110,7 @@ acl_object(struct evhttp_request *req, struct query *q, int kind,
 		if (cmd != EVHTTP_REQ_GET || kind == CAT_Q_ACL_TOKEN)
 			http_error(req, 405, "method not allowed");
 		else
-			send_read(req, q, kind + 1, rest + 5, &l);
+			send_read(req, q, kind + 1, rest + 5, secret, &l);
 		return;
 	}
 	if (strchr(rest, '/') != NULL) {
@@ -1080,24 +1119,22 @@ acl_object(struct evhttp_request *req, struct query *q, int kind,
 	}
 	if (cmd == EVHTTP_REQ_GET) {
 		if (kind == CAT_Q_ACL_TOKEN && strcmp(rest, "self") == 0) {
-			/* No token is the anonymous one. */
-			secret = acl_request_secret(req, q);
-			send_read(req, q, CAT_Q_ACL_TOKEN_SECRET, *secret ?
-			    secret : ACL_ANONYMOUS_SECRET, &l);
+			send_read(req, q, CAT_Q_ACL_TOKEN_SECRET, secret,
+			    secret, &l);
 			return;
 		}
-		send_read(req, q, kind, rest, &l);
+		send_read(req, q, kind, rest, secret, &l);
 	} else if (cmd == EVHTTP_REQ_PUT) {
 		if (kind == CAT_Q_ACL_TOKEN)
-			token_write(req, rest, 0);
+			token_write(req, rest, 0, secret);
 		else if (kind == CAT_Q_ACL_POLICY)
-			policy_write(req, rest);
+			policy_write(req, rest, secret);
 		else
-			role_write(req, rest);
+			role_write(req, rest, secret);
 	} else if (cmd == EVHTTP_REQ_DELETE)
 		write_delete(req, kind == CAT_Q_ACL_TOKEN ? OP_TOKEN_DELETE :
 		    kind == CAT_Q_ACL_POLICY ? OP_POLICY_DELETE :
-		    OP_ROLE_DELETE, rest);
+		    OP_ROLE_DELETE, rest, secret);
 	else
 		http_error(req, 405, "method not allowed");
 }
@@ -1106,7 +1143,7 @@ void
 acl_handler(struct evhttp_request *req, const char *path)
 {
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
-	const char		*p = path + strlen(ACL_PREFIX), *v;
+	const char		*p = path + strlen(ACL_PREFIX), *v, *secret;
 	struct acl_list		 l;
 	struct query		 q;
 
@@ -1119,9 +1156,12 @@ acl_handler(struct evhttp_request *req, const char *path)
 		return;
 	}
 	memset(&l, 0, sizeof(l));
+	secret = acl_request_secret(req, &q);
+	if (*secret == '\0')
+		secret = ACL_ANONYMOUS_SECRET;
 	if (strcmp(p, "bootstrap") == 0) {
 		if (cmd == EVHTTP_REQ_PUT)
-			token_write(req, NULL, 1);
+			token_write(req, NULL, 1, secret);
 		else
 			http_error(req, 405, "method not allowed");
 	} else if (strcmp(p, "tokens") == 0 || strcmp(p, "policies") == 0 ||
@@ -1141,7 +1181,8 @@ acl_handler(struct evhttp_request *req, const char *path)
 			}
 		}
 		send_read(req, &q, *p == 't' ? CAT_Q_ACL_TOKENS :
-		    *p == 'p' ? CAT_Q_ACL_POLICIES : CAT_Q_ACL_ROLES, "", &l);
+		    *p == 'p' ? CAT_Q_ACL_POLICIES : CAT_Q_ACL_ROLES, "",
+		    secret, &l);
 	} else if (strcmp(p, "token") == 0 || strcmp(p, "policy") == 0 ||
 	    strcmp(p, "role") == 0) {
 		if (cmd != EVHTTP_REQ_PUT) {
@@ -1149,11 +1190,11 @@ acl_handler(struct evhttp_request *req, const char *path)
 			goto done;
 		}
 		if (*p == 't')
-			token_write(req, NULL, 0);
+			token_write(req, NULL, 0, secret);
 		else if (*p == 'p')
-			policy_write(req, NULL);
+			policy_write(req, NULL, secret);
 		else
-			role_write(req, NULL);
+			role_write(req, NULL, secret);
 	} else if (strncmp(p, "token/", 6) == 0)
 		acl_object(req, &q, CAT_Q_ACL_TOKEN, p + 6);
 	else if (strncmp(p, "policy/", 7) == 0)

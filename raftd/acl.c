@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl_resolve.h"
 #include "acl_state.h"
 #include "catalog_state.h"
 #include "config.h"
@@ -21,8 +22,13 @@
 
 #define ACL_BOOTSTRAP_RESET	"acl-bootstrap-reset"
 
+/* Cached resolutions: bounded, so random secrets cost fixed memory. */
+#define ACL_CACHE_TOKENS	4096
+#define ACL_CACHE_MISSING	1024
+
 /* The index of the built-ins' entry while it is not yet applied. */
 static uint64_t	 builtins_pending;
+static struct acl_resolver *resolver;
 
 uint64_t
 acl_query_index(int query)
@@ -110,6 +116,73 @@ acl_item_valid(const msgpack_object *o, int query)
 		return links_valid(&a[1]);
 	}
 	return -1;
+}
+
+static uint64_t	 wall_ns(void);
+
+/*
+ * Whether the caller's secret grants access (level) to the ACL system:
+ * 0, or 1 with err "Permission denied" or "ACL not found".
+ */
+static int
+acl_check(const char *secret, enum acl_level level, char *err,
+    size_t errlen)
+{
+	const struct config	*c = raftd_child.conf;
+	const struct acl_authz	*a;
+	int			 rc;
+
+	if (resolver == NULL && (resolver = acl_resolver_new(
+	    ACL_CACHE_TOKENS, ACL_CACHE_MISSING, c->acl.token_ttl / 1000000,
+	    c->acl.default_policy != NULL &&
+	    strcmp(c->acl.default_policy, "allow") == 0)) == NULL)
+		fatal("acl");
+	rc = acl_resolve(resolver, &raftd.store, c->datacenter, secret,
+	    wall_ns(), node_now_ms(), acl_epoch(&raftd.store), &a);
+	if (rc == -1)
+		fatalx("acl: cannot read the ACL tables");
+	if (rc == 1) {
+		strlcpy(err, "ACL not found", errlen);
+		return 1;
+	}
+	if (!acl_allowed(a, ACL_RES_ACL, NULL, level)) {
+		strlcpy(err, "Permission denied", errlen);
+		return 1;
+	}
+	return 0;
+}
+
+/* An ACL read: acl:read, except the token's own (token/self). */
+int
+acl_check_query(int query, const char *secret, char *err, size_t errlen)
+{
+	if (query == CAT_Q_ACL_TOKEN_SECRET)
+		return 0;
+	return acl_check(secret, ACL_LEVEL_READ, err, errlen);
+}
+
+/* An ACL write: acl:write, except a bootstrap. */
+int
+acl_check_write(const void *buf, size_t len, const char *secret, char *err,
+    size_t errlen)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*cmd;
+	uint64_t		 op = 0;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return acl_check(secret, ACL_LEVEL_WRITE, err, errlen);
+	if (u.data.type == MSGPACK_OBJECT_ARRAY &&
+	    u.data.via.array.size >= 2) {
+		cmd = &u.data.via.array.ptr[1];
+		if (cmd->type == MSGPACK_OBJECT_ARRAY &&
+		    cmd->via.array.size == 3)
+			(void)mpack_get_uint(&cmd->via.array.ptr[0], &op);
+	}
+	msgpack_unpacked_destroy(&u);
+	if (op == ACL_OP_BOOTSTRAP)
+		return 0;
+	return acl_check(secret, ACL_LEVEL_WRITE, err, errlen);
 }
 
 /* What a read emits with, and where. */
@@ -397,8 +470,9 @@ acl_write_prepare(const void *buf, size_t len, struct mpack_out *out,
 
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
+	/* [CAT_WRITE_ACL, cmd] or, from apid, [..., cmd, token]. */
 	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.size != 2)
+	    (u.data.via.array.size != 2 && u.data.via.array.size != 3))
 		goto done;
 	cmd = &u.data.via.array.ptr[1];
 	if (cmd->type != MSGPACK_OBJECT_ARRAY || cmd->via.array.size != 3)

@@ -64,7 +64,12 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	a = u.data.via.array.ptr;
-	if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 6)
+	/* A seventh element is the caller's token (ACL endpoints). */
+	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    (u.data.via.array.size != 6 && u.data.via.array.size != 7))
+		goto done;
+	if (u.data.via.array.size == 7 && mpack_copy_str(&a[6], out->token,
+	    sizeof(out->token)) == -1)
 		goto done;
 	if (mpack_get_uint(&a[0], &q) == -1 || q >= CAT_Q_MAX ||
 	    mpack_copy_str(&a[1], arg, sizeof(arg)) == -1 ||
@@ -987,11 +992,20 @@ cat_read_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct cat_read_args	 a;
 	struct cat_read		 rd;
+	char			 err[64];
 
 	if (cat_read_parse(imsg->data, imsg->len, &a) == -1)
 		fatalx("catalog: malformed read request from %s", iev->name);
 	if (!read_route(iev, imsg, a.consistency, a.max_stale_ms, a.query))
 		return;
+	if (acl_query_is(a.query) && acl_check_query(a.query, a.token, err,
+	    sizeof(err)) != 0) {
+		explicit_bzero(a.token, sizeof(a.token));
+		read_end_served(iev, imsg->hdr.peerid, 1, 0, err,
+		    a.consistency);
+		return;
+	}
+	explicit_bzero(a.token, sizeof(a.token));
 	memset(&rd, 0, sizeof(rd));
 	rd.query = a.query;
 	rd.min_index = a.min_index;
@@ -1042,8 +1056,13 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	a = u.data.via.array.ptr;
+	/* A third element is the caller's token, for an ACL write. */
 	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.size != 2 || mpack_get_uint(&a[0], &o) == -1)
+	    (u.data.via.array.size != 2 && u.data.via.array.size != 3) ||
+	    mpack_get_uint(&a[0], &o) == -1)
+		goto done;
+	if (u.data.via.array.size == 3 && (o != CAT_WRITE_ACL ||
+	    a[2].type != MSGPACK_OBJECT_STR || a[2].via.str.size > CAT_STR_MAX))
 		goto done;
 	if (o == CAT_WRITE_REGISTER && cat_register_unpack(&a[1], &reg) == 0) {
 		cat_register_free(&reg);
@@ -1073,6 +1092,23 @@ cat_write_parse(const void *buf, size_t len, int *op)
 		rc = 0;
 	*op = (int)o;
  done:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* The token of an ACL write, "" for none; 0, or -1 if malformed. */
+int
+cat_write_token(const void *buf, size_t len, char *tok, size_t toklen)
+{
+	msgpack_unpacked	 u;
+	int			 rc = 0;
+
+	tok[0] = '\0';
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	if (u.data.type == MSGPACK_OBJECT_ARRAY &&
+	    u.data.via.array.size == 3)
+		rc = mpack_copy_str(&u.data.via.array.ptr[2], tok, toklen);
 	msgpack_unpacked_destroy(&u);
 	return rc;
 }
@@ -1115,7 +1151,7 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct pending_write	*pw;
 	struct mpack_out	 acl_out;
-	char			 err[KV_ERR_MAX];
+	char			 err[KV_ERR_MAX], tok[CAT_STR_MAX + 1];
 	uint64_t		 idx;
 	int			 op, rc;
 
@@ -1135,6 +1171,17 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 		return;
 	}
 	if (op == CAT_WRITE_ACL) {
+		if (cat_write_token(imsg->data, imsg->len, tok,
+		    sizeof(tok)) == -1)
+			fatalx("catalog: malformed ACL write from %s",
+			    iev->name);
+		rc = acl_check_write(imsg->data, imsg->len, tok, err,
+		    sizeof(err));
+		explicit_bzero(tok, sizeof(tok));
+		if (rc != 0) {
+			kv_write_error(iev, imsg->hdr.peerid, err);
+			return;
+		}
 		if ((rc = acl_write_prepare(imsg->data, imsg->len, &acl_out,
 		    err, sizeof(err))) == -1)
 			fatalx("catalog: malformed ACL write from %s",

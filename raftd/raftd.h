@@ -287,6 +287,7 @@ void	 user_event_cancel(struct imsgev *, uint32_t);
 struct cat_read_args {
 	int			 query;		/* enum cat_query */
 	char			 arg[1024 + 1];	/* CAT_STR_MAX */
+	char			 token[1024 + 1];	/* the caller's secret */
 	uint64_t		 min_index;
 	uint64_t		 wait_ms;
 	int			 consistency;
@@ -294,6 +295,7 @@ struct cat_read_args {
 };
 int	 cat_read_parse(const void *, size_t, struct cat_read_args *);
 int	 cat_write_parse(const void *, size_t, int *);
+int	 cat_write_token(const void *, size_t, char *, size_t);
 void	 cat_read_request(struct imsgev *, struct imsg *);
 void	 cat_write_request(struct imsgev *, struct imsg *);
 int	 cat_apply(struct raftd *, DB_TXN *, uint64_t, const msgpack_object *,
@@ -353,6 +355,8 @@ int	 acl_read(int, const char *, void (*)(void *, struct mpack_out *),
 	    void *, int *);
 int	 acl_write_prepare(const void *, size_t, struct mpack_out *, char *,
 	    size_t);
+int	 acl_check_query(int, const char *, char *, size_t);
+int	 acl_check_write(const void *, size_t, const char *, char *, size_t);
 void	 acl_leader_check(struct raftd *);
 
 /* reconcile.c */
