@@ -21,15 +21,10 @@ CONSUL_USER	?= _consul
 O		?= .
 .DEFAULT_GOAL	:= all
 CC		?= cc
-PKGS		:= libevent libtls yaml-0.1 libsodium jansson msgpack \
-		   libseccomp libbsd-overlay
+PKGS		:= libevent libtls libcrypto yaml-0.1 libsodium jansson \
+		   msgpack libseccomp libbsd-overlay
 PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS	= $(shell pkg-config --libs $(PKGS)) -ldb -lm
-# consulctl's tls commands call libcrypto itself, not only through libtls.
-CRYPTO_PKG	:= libcrypto
-$(O)/consulctl/%.o: CFLAGS += $(shell pkg-config --cflags $(CRYPTO_PKG))
-$(O)/consulctl/consulctl: PKG_LIBS += \
-		   $(shell pkg-config --libs $(CRYPTO_PKG))
 
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -44,7 +39,8 @@ DEPS_PKGS	:= build-essential pkg-config libevent-dev libtls-dev \
 		   libyaml-dev libsodium-dev libjansson-dev libmsgpack-dev \
 		   libseccomp-dev libdb5.3-dev libbsd-dev mandoc curl jq \
 		   bind9-dnsutils clang libclang-rt-14-dev valgrind procps nftables \
-		   passwd libssl-dev openssl unbound
+		   passwd libssl-dev openssl unbound chromium chromium-driver \
+		   python3-selenium
 
 PROGS		:= consuld raftd gossipd apid dnsd checkd consulctl
 
@@ -52,9 +48,14 @@ COMMON_SRCS	:= $(wildcard common/*.c)
 COMMON_OBJS	:= $(COMMON_SRCS:%.c=$(O)/%.o)
 LIBCOMMON	:= $(O)/common/libcommon.a
 
+# The web UI's assets, compiled into apid (apid/ui/embed.sh).
+UI_ASSETS	:= apid/ui/index.html apid/ui/app.css apid/ui/app.js \
+		   apid/ui/favicon.svg
+apid_EXTRA	:= $(O)/apid/ui/assets.o
+
 define prog_rules
 $(1)_SRCS	:= $$(wildcard $(1)/*.c)
-$(1)_OBJS	:= $$($(1)_SRCS:%.c=$(O)/%.o)
+$(1)_OBJS	:= $$($(1)_SRCS:%.c=$(O)/%.o) $$($(1)_EXTRA)
 $(O)/$(1)/$(1): $$($(1)_OBJS) $(LIBCOMMON)
 	@echo "  LD      $$@"
 	@$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIBCOMMON) $$(PKG_LIBS)
@@ -82,6 +83,15 @@ $(O)/%.o: %.c $(wildcard common/*.h) $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(CC) $(CFLAGS) -I $(dir $<) -c -o $@ $<
+
+$(O)/apid/ui/assets.c: $(UI_ASSETS) apid/ui/embed.sh
+	@mkdir -p $(dir $@)
+	@echo "  EMBED   $@"
+	@sh apid/ui/embed.sh $(UI_ASSETS) >$@.tmp && mv $@.tmp $@
+
+$(O)/apid/ui/assets.o: $(O)/apid/ui/assets.c apid/apid.h
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) -I apid -c -o $@ $<
 
 # Where the parent looks for installed children: rebuilt when it changes.
 LIBEXEC_STAMP	:= $(O)/.libexecdir
@@ -124,6 +134,7 @@ $(O)/regress/unit/test_keyring: gossipd/keyring.c gossipd/keyring.h
 $(O)/regress/unit/test_checkd: $(wildcard checkd/*.c checkd/*.h)
 $(O)/regress/unit/test_dns_wire: dnsd/wire.c dnsd/wire.h
 $(O)/regress/unit/test_dnsd: $(wildcard dnsd/*.c dnsd/*.h)
+$(O)/regress/unit/test_ui: apid/ui.c apid/apid.h
 $(O)/regress/unit/test_filter: apid/filter.c apid/filter.h \
 	apid/filter_re.c apid/filter_re.h apid/filter_schema.c
 
@@ -182,6 +193,8 @@ soak: deps
 # `make bench` runs every benchmark; `make bench kv` only the KV one,
 # `make bench catalog` only the catalog and health one.
 # `make bench dns` dnsd against NSD with dnsperf.
+# `make bench ui` the web UI's size and its services page in chromium.
+# `make bench tls` server RPC and HTTPS with TLS against without.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
 	@for t in wrk strace python3; do command -v $$t >/dev/null || \
@@ -201,6 +214,9 @@ bench: deps
 		    etcd-server >/dev/null; \
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/raft.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw tls; then \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/tls.sh; fi
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw dns; then \
 		for t in dnsperf nsd; do command -v $$t >/dev/null || \
 		    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -211,9 +227,12 @@ bench: deps
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw dc; then \
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/dc.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw ui; then \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/ui.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft dc catalog dns:
+kv base raft dc catalog dns ui tls:
 	@:
 endif
 
@@ -245,5 +264,6 @@ install: all
 
 clean:
 	rm -f common/*.o common/libcommon.a $(foreach p,$(PROGS),$(p)/*.o $(p)/$(p))
+	rm -f apid/ui/assets.c apid/ui/assets.o
 	rm -f $(UNIT_BINS) $(TOOL_BINS)
 	rm -rf build

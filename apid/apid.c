@@ -5,6 +5,8 @@
  */
 #include <stdlib.h>
 
+#include <tls.h>
+
 #include "apid.h"
 #include "config.h"
 #include "log.h"
@@ -52,6 +54,12 @@ apid_dispatch_parent(struct child *c, struct imsg *imsg)
 	}
 }
 
+static void
+apid_reload(struct child *c, struct config *old)
+{
+	https_tls_load(c);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -62,8 +70,12 @@ main(int argc, char *argv[])
 	/* jansson seeds its hash tables from /dev/urandom: do it now. */
 	json_object_seed(0);
 	agent_init();
+	/* libtls reads OpenSSL's configuration once, outside the sandbox. */
+	if (tls_init() == -1)
+		fatalx("apid: tls_init");
 	http_start(c);
 	c->parent_msg = apid_dispatch_parent;
+	c->reload = apid_reload;
 	sandbox_enter(PROC_APID, PROC_EMPTY_DIR, c->conf->user);
 	log_debug("http: serving");
 	proc_child_run(c);

@@ -62,6 +62,7 @@ const char *acl_request_secret(struct evhttp_request *, struct query *);
 
 /* http.c */
 void	 http_start(struct child *);
+void	 https_tls_load(struct child *);
 void	 http_error(struct evhttp_request *, int, const char *);
 void	 http_reply_json(struct evhttp_request *, json_t *, int);
 void	 http_reply_json_status(struct evhttp_request *, int, json_t *,
@@ -136,5 +137,21 @@ void	 coordinate_handler(struct evhttp_request *, const char *);
 
 /* txn.c */
 void	 txn_handler(struct evhttp_request *, const char *);
+
+/* ui.c; ui_assets[] is generated from apid/ui/ by apid/ui/embed.sh. */
+struct ui_asset {
+	const char		*name;		/* NULL ends the table */
+	const char		*type;		/* Content-Type */
+	const char		*etag;		/* unquoted */
+	const unsigned char	*data;
+	size_t			 len;
+	const unsigned char	*gz;		/* NULL: gzip would not help */
+	size_t			 gzlen;
+};
+extern const struct ui_asset	 ui_assets[];
+int	 ui_route(struct evhttp_request *, const char *);
+
+/* ui_services.c */
+void	 ui_internal_handler(struct evhttp_request *, const char *);
 
 #endif

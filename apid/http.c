@@ -13,7 +13,10 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+
+#include <tls.h>
 
 #include "apid.h"
 #include "config.h"
@@ -21,6 +24,7 @@
 #include "imsg_types.h"
 #include "log.h"
 #include "snapshot_format.h"
+#include "tlsconf.h"
 
 #define HTTP_MAX_HEADERS	(1024 * 1024)
 /*
@@ -78,6 +82,7 @@ static const struct route routes[] = {
 				EVHTTP_REQ_DELETE, kv_handler },
 	{ "/v1/acl/",		EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
 				EVHTTP_REQ_DELETE, acl_handler },
+	{ "/v1/internal/ui/",	EVHTTP_REQ_GET,	ui_internal_handler },
 };
 
 RB_HEAD(request_tree, request);
@@ -87,6 +92,8 @@ RB_GENERATE(request_tree, request, entry, request_cmp)
 static struct request_tree	 requests = RB_INITIALIZER(&requests);
 static uint32_t			 request_next_id = 1;
 static struct evhttp		*http;
+static struct evhttp		*https;		/* NULL: no HTTPS port */
+static struct tlsbev_server_ctx *https_tls;	/* its server context */
 /* ?dc of the request being routed: request_new() copies it. */
 static char			 request_dc[64];
 
@@ -574,7 +581,8 @@ route_dc(struct evhttp_request *req, const char *path)
 	static const char	*fwd[] = { "/v1/kv/", "/v1/txn", "/v1/catalog/",
 				    "/v1/health/", "/v1/session/",
 				    "/v1/operator/raft/", "/v1/status/",
-				    "/v1/query", "/v1/coordinate/" };
+				    "/v1/query", "/v1/coordinate/",
+				    "/v1/internal/ui/" };
 	struct query		 q;
 	const char		*dc;
 	char			 lc[sizeof(request_dc)];
@@ -650,6 +658,8 @@ http_route(struct evhttp_request *req, void *arg)
 		}
 		goto done;
 	}
+	if (ui_route(req, path))
+		goto done;
 	if (strcmp(path, "/") == 0) {
 		http_error(req, 200, "Consul Agent: UI disabled. To enable, "
 		    "set ui_config.enabled=true in the agent configuration "
@@ -681,23 +691,103 @@ http_timeout(const struct config *c)
 	return max / 1000000000LL * 17 / 16 + 30;
 }
 
+static struct evhttp *
+http_server(struct child *c)
+{
+	struct evhttp	*h;
+
+	if ((h = evhttp_new(c->base)) == NULL)
+		fatalx("http: evhttp_new failed");
+	evhttp_set_max_headers_size(h, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(h, HTTP_MAX_BODY);
+	evhttp_set_timeout(h, http_timeout(c->conf));
+	evhttp_set_allowed_methods(h, ALL_METHODS);
+	evhttp_set_gencb(h, http_route, NULL);
+	return h;
+}
+
+/* Each HTTPS connection: TLS under evhttp, with the context in force. */
+static struct bufferevent *
+https_bev(struct event_base *base, void *arg)
+{
+	struct timeval	 tv = { 5, 0 };
+	int64_t		 ns = apid_child.conf->limits.https_handshake_timeout;
+
+	if (ns > 0) {
+		tv.tv_sec = ns / 1000000000;
+		tv.tv_usec = ns % 1000000000 / 1000;
+	}
+	return tlsbev_server(base, https_tls, -1, TLSBEV_LOG, &tv);
+}
+
+/*
+ * The HTTPS server context from the material the parent sent last; a
+ * reload that libtls refuses keeps the one in force.
+ */
+void
+https_tls_load(struct child *c)
+{
+	struct tls_material	*m;
+	struct tls_config	*cfg;
+	struct tls		*srv = NULL;
+	char			 err[512];
+
+	if ((m = proc_child_take_tls(c)) == NULL)
+		return;
+	if (!tls_files_have_cert(&m->https))
+		goto done;
+	if ((cfg = tlsconf_server(&c->conf->tls.https, &m->https, err,
+	    sizeof(err))) != NULL) {
+		if ((srv = tls_server()) == NULL)
+			fatalx("http: tls_server");
+		if (tls_configure(srv, cfg) == -1) {
+			snprintf(err, sizeof(err), "%s", tls_error(srv));
+			tls_free(srv);
+			srv = NULL;
+		}
+		tls_config_free(cfg);
+	}
+	if (srv == NULL) {
+		if (https_tls == NULL)
+			fatalx("http: tls: %s", err);
+		log_warnx("http: tls: reload: %s; keeping the certificates in "
+		    "use", err);
+		goto done;
+	}
+	tlsbev_server_retire(https_tls);
+	https_tls = tlsbev_server_ctx(srv);
+ done:
+	tls_material_clear(m);
+	free(m);
+}
+
 void
 http_start(struct child *c)
 {
-	int	 fd, n = 0;
+	int	 fd, n = 0, ns = 0;
 
-	if ((http = evhttp_new(c->base)) == NULL)
-		fatalx("http: evhttp_new failed");
-	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
-	evhttp_set_timeout(http, http_timeout(c->conf));
-	evhttp_set_allowed_methods(http, ALL_METHODS);
-	evhttp_set_gencb(http, http_route, NULL);
+	http = http_server(c);
 	while ((fd = proc_child_socket(c, SOCKET_HTTP)) != -1) {
 		if (evhttp_accept_socket_with_handle(http, fd) == NULL)
 			fatalx("http: cannot serve socket %d", fd);
 		n++;
 	}
+	https_tls_load(c);
+	while ((fd = proc_child_socket(c, SOCKET_HTTPS)) != -1) {
+		if (https_tls == NULL)
+			fatalx("http: an HTTPS socket, and no certificate");
+		if (https == NULL) {
+			https = http_server(c);
+			evhttp_set_bevcb(https, https_bev, NULL);
+		}
+		if (evhttp_accept_socket_with_handle(https, fd) == NULL)
+			fatalx("http: cannot serve socket %d", fd);
+		ns++;
+	}
 	if (n == 0)
 		log_info("http: no HTTP listener (ports.http disabled)");
+	if (ns > 0)
+		log_info("http: https on %d socket%s%s", ns, ns > 1 ? "s" : "",
+		    c->conf->tls.https.verify_incoming == 1 ?
+		    ", client certificates required" : "");
 }

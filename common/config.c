@@ -1991,6 +1991,39 @@ finalize_check(struct config *cfg, struct config_check *c, int *nerr)
  * are several, named "Service '<name>' check"; a standalone check's ID
  * is its name.
  */
+/*
+ * ui_config.content_path: a URL path that begins and ends with '/', as
+ * Consul makes it, of characters that need no escaping in a Location.
+ */
+static void
+finalize_ui(struct config *cfg, int *nerr)
+{
+	char		 q[QUOTE_BUFSIZE];
+	const char	*p = cfg->ui_config.content_path, *c;
+	size_t		 len;
+
+	if (p == NULL || *p == '\0')
+		p = "/";
+	len = strlen(p);
+	for (c = p; *c != '\0'; c++)
+		if (*c <= ' ' || *c >= 0x7f || strchr("\"#%<>?\\^`{|}",
+		    *c) != NULL)
+			break;
+	if (*c != '\0' || len > 256) {
+		fail(nerr, "ui_config.content_path \"%s\" is not a valid "
+		    "URL path", quote(q, p, len));
+		return;
+	}
+	if (p[0] != '/' || p[len - 1] != '/') {
+		p = xprintf("%s%s%s", p[0] == '/' ? "" : "/", p,
+		    p[len - 1] == '/' ? "" : "/");
+		free(cfg->ui_config.content_path);
+		cfg->ui_config.content_path = (char *)p;
+	} else if (cfg->ui_config.content_path == NULL ||
+	    *cfg->ui_config.content_path == '\0')
+		set_str(&cfg->ui_config.content_path, "/");
+}
+
 static void
 finalize_services(struct config *cfg, int *nerr)
 {
@@ -2180,6 +2213,7 @@ config_finalize(struct config *cfg)
 		    "extend-cache, async-cache");
 	if (cfg->log_level < LOG_LVL_TRACE || cfg->log_level > LOG_LVL_ERR)
 		fail(nerr, "invalid log_level");
+	finalize_ui(cfg, nerr);
 	finalize_services(cfg, nerr);
 	return errors > 0 ? -1 : 0;
 }

@@ -68,6 +68,8 @@
 #define SAMEPS		.flags = CFG_ALIAS | CFG_PENDING | CFG_SECRET
 #define OLD(new)	.flags = CFG_ALIAS | CFG_DEPRECATED | CFG_PENDING, \
 	.alias = (new)
+/* A deprecated name of an implemented key. */
+#define OLDI(new)	.flags = CFG_ALIAS | CFG_DEPRECATED, .alias = (new)
 #define OLDS(new)	.flags = CFG_ALIAS | CFG_DEPRECATED | CFG_PENDING | \
 	CFG_SECRET, .alias = (new)
 #define ND		CFG_NUMDUR
@@ -188,7 +190,7 @@ const struct config_key config_service_keys[] = {
 static const struct config_key addresses_keys[] = {
 	STR("dns", C(addresses.dns), NULL),
 	STR("http", C(addresses.http), NULL),
-	STR("https", C(addresses.https), NULL, P),
+	STR("https", C(addresses.https), NULL),
 	STR("grpc", C(addresses.grpc), NULL, P),
 	STR("grpc_tls", C(addresses.grpc_tls), NULL, P),
 	END
@@ -197,7 +199,7 @@ static const struct config_key addresses_keys[] = {
 static const struct config_key ports_keys[] = {
 	INT("dns", C(ports.dns), 8600, PORT),
 	INT("http", C(ports.http), 8500, PORT),
-	INT("https", C(ports.https), -1, PORT, P),
+	INT("https", C(ports.https), -1, PORT),
 	INT("grpc", C(ports.grpc), -1, PORT, P),
 	INT("grpc_tls", C(ports.grpc_tls), CONFIG_PORT_AUTO, PORT, P),
 	INT("serf_lan", C(ports.serf_lan), 8301, PORT),
@@ -222,24 +224,24 @@ static const struct config_key unix_sockets_keys[] = {
  * unset so that config_finalize() can tell "inherit" from "false".
  */
 static const struct config_key tls_keys[] = {
-	STR("ca_file", TL(ca_file), NULL, P),
-	STR("ca_path", TL(ca_path), NULL, P),
-	STR("cert_file", TL(cert_file), NULL, P),
-	STR("key_file", TL(key_file), NULL, P),
-	STR("tls_min_version", TL(tls_min_version), NULL, P),
-	STR("tls_cipher_suites", TL(tls_cipher_suites), NULL, P),
-	BOOL("verify_incoming", TL(verify_incoming), CONFIG_UNSET, P),
-	BOOL("verify_outgoing", TL(verify_outgoing), CONFIG_UNSET, P),
+	STR("ca_file", TL(ca_file), NULL),
+	STR("ca_path", TL(ca_path), NULL),
+	STR("cert_file", TL(cert_file), NULL),
+	STR("key_file", TL(key_file), NULL),
+	STR("tls_min_version", TL(tls_min_version), NULL),
+	STR("tls_cipher_suites", TL(tls_cipher_suites), NULL),
+	BOOL("verify_incoming", TL(verify_incoming), CONFIG_UNSET),
+	BOOL("verify_outgoing", TL(verify_outgoing), CONFIG_UNSET),
 	BOOL("verify_server_hostname", TL(verify_server_hostname),
-	    CONFIG_UNSET, P),
+	    CONFIG_UNSET),
 	BOOL("use_auto_cert", TL(use_auto_cert), CONFIG_UNSET, P),
 	END
 };
 
 static const struct config_key tls_block_keys[] = {
-	BLOCK("defaults", C(tls.defaults), tls_keys, P),
-	BLOCK("internal_rpc", C(tls.internal_rpc), tls_keys, P),
-	BLOCK("https", C(tls.https), tls_keys, P),
+	BLOCK("defaults", C(tls.defaults), tls_keys),
+	BLOCK("internal_rpc", C(tls.internal_rpc), tls_keys),
+	BLOCK("https", C(tls.https), tls_keys),
 	BLOCK("grpc", C(tls.grpc), tls_keys, P),
 	END
 };
@@ -286,9 +288,9 @@ static const struct config_key dns_config_keys[] = {
 };
 
 static const struct config_key ui_config_keys[] = {
-	BOOL("enabled", C(ui_enabled), 0, P),
+	BOOL("enabled", C(ui_enabled), 0),
 	STR("dir", C(ui_config.dir), NULL, P),
-	STR("content_path", C(ui_config.content_path), "/ui/", P),
+	STR("content_path", C(ui_config.content_path), "/ui/"),
 	STR("metrics_provider", C(ui_config.metrics_provider), NULL, P),
 	STRLIST("metrics_provider_files", C(ui_config.metrics_provider_files),
 	    P),
@@ -350,9 +352,8 @@ static const struct config_key limits_keys[] = {
 	INT64("txn_max_req_len", C(limits.txn_max_req_len), 512 * 1024,
 	    RANGE(0, INT64_MAX)),
 	DUR("https_handshake_timeout", C(limits.https_handshake_timeout),
-	    5 * SEC, P),
-	DUR("rpc_handshake_timeout", C(limits.rpc_handshake_timeout), 5 * SEC,
-	    P),
+	    5 * SEC),
+	DUR("rpc_handshake_timeout", C(limits.rpc_handshake_timeout), 5 * SEC),
 	DUR("rpc_client_timeout", C(limits.rpc_client_timeout), 60 * SEC, P),
 	END
 };
@@ -505,21 +506,21 @@ const struct config_key config_keys[] = {
 	BOOL("encrypt_verify_incoming", C(encrypt_verify_incoming), 1),
 	BOOL("encrypt_verify_outgoing", C(encrypt_verify_outgoing), 1),
 	BOOL("disable_keyring_file", C(disable_keyring_file), 0),
-	BLOCK("tls", 0, tls_block_keys, P),
-	STR("ca_file", C(tls.defaults.ca_file), NULL, SAMEP),
-	STR("ca_path", C(tls.defaults.ca_path), NULL, SAMEP),
-	STR("cert_file", C(tls.defaults.cert_file), NULL, SAMEP),
-	STR("key_file", C(tls.defaults.key_file), NULL, SAMEP),
-	STR("tls_min_version", C(tls.defaults.tls_min_version), NULL, SAMEP),
+	BLOCK("tls", 0, tls_block_keys),
+	STR("ca_file", C(tls.defaults.ca_file), NULL, SAME),
+	STR("ca_path", C(tls.defaults.ca_path), NULL, SAME),
+	STR("cert_file", C(tls.defaults.cert_file), NULL, SAME),
+	STR("key_file", C(tls.defaults.key_file), NULL, SAME),
+	STR("tls_min_version", C(tls.defaults.tls_min_version), NULL, SAME),
 	STR("tls_cipher_suites", C(tls.defaults.tls_cipher_suites), NULL,
-	    SAMEP),
-	BOOL("verify_incoming", C(tls.defaults.verify_incoming), 0, SAMEP),
+	    SAME),
+	BOOL("verify_incoming", C(tls.defaults.verify_incoming), 0, SAME),
 	BOOL("verify_incoming_rpc", C(tls.internal_rpc.verify_incoming), 0,
-	    SAMEP),
-	BOOL("verify_incoming_https", C(tls.https.verify_incoming), 0, SAMEP),
-	BOOL("verify_outgoing", C(tls.defaults.verify_outgoing), 0, SAMEP),
+	    SAME),
+	BOOL("verify_incoming_https", C(tls.https.verify_incoming), 0, SAME),
+	BOOL("verify_outgoing", C(tls.defaults.verify_outgoing), 0, SAME),
 	BOOL("verify_server_hostname",
-	    C(tls.internal_rpc.verify_server_hostname), 0, SAMEP),
+	    C(tls.internal_rpc.verify_server_hostname), 0, SAME),
 	BOOL("tls_prefer_server_cipher_suites",
 	    C(tls_prefer_server_cipher_suites), 0, P),
 	BOOL("enable_agent_tls_for_checks", C(enable_agent_tls_for_checks), 0,
@@ -534,11 +535,11 @@ const struct config_key config_keys[] = {
 	BLOCK("dns_config", 0, dns_config_keys),
 
 	/* UI. */
-	BLOCK("ui_config", 0, ui_config_keys, P),
-	BOOL("ui", C(ui_enabled), 0, OLD("ui_config.enabled")),
+	BLOCK("ui_config", 0, ui_config_keys),
+	BOOL("ui", C(ui_enabled), 0, OLDI("ui_config.enabled")),
 	STR("ui_dir", C(ui_config.dir), NULL, OLD("ui_config.dir")),
 	STR("ui_content_path", C(ui_config.content_path), NULL,
-	    OLD("ui_config.content_path")),
+	    OLDI("ui_config.content_path")),
 
 	/* ACLs, with the names from before the acl block. */
 	BLOCK("acl", 0, acl_keys, P),

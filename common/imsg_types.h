@@ -240,6 +240,14 @@ enum imsg_type {
 	 */
 	IMSG_COORD_GOSSIP,
 
+	/*
+	 * parent -> raftd and apid, before IMSG_CTL_START and before each
+	 * IMSG_CTL_RELOAD: the TLS files' bytes, msgpack [rpc, https], each
+	 * [ca, cert, key] as bin, empty when not set (tls_material_pack).
+	 * The receiver wipes the key once libtls holds it.
+	 */
+	IMSG_CTL_TLS,
+
 	IMSG_TYPE_MAX
 };
 
@@ -322,6 +330,12 @@ enum cat_query {
 	 * the servers of each datacenter, from this server's WAN pool.
 	 */
 	CAT_Q_COORD_DCS,
+	/*
+	 * [node, service, [checks: node's, its]]: every instance, node by
+	 * node, as CAT_Q_HEALTH_SERVICE gives one service's (the web UI's
+	 * service summaries).
+	 */
+	CAT_Q_HEALTH_DUMP,
 	/*
 	 * ACL objects.  A token is [packed acl_token, [[policy ID, name]
 	 * ...], [[role ID, name]...]] (links to what is gone left out),

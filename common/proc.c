@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mpack.h"
 #include "proc.h"
+#include "tlsconf.h"
 
 static void	proc_child_signals(struct child *);
 static void	proc_child_signal(evutil_socket_t, short, void *);
@@ -83,6 +84,34 @@ proc_child_take_socket(struct child *c, struct imsg *imsg)
 	imsg->fd = -1;
 }
 
+/* IMSG_CTL_TLS: kept until the child takes it; the message is wiped. */
+static void
+proc_child_tls(struct child *c, struct imsg *imsg)
+{
+	struct tls_material	*m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("proc");
+	if (tls_material_unpack(imsg->data, imsg->len, m) == -1)
+		fatalx("proc: malformed tls material from parent");
+	explicit_bzero(imsg->data, imsg->len);
+	if (c->tls != NULL) {
+		tls_material_clear(c->tls);
+		free(c->tls);
+	}
+	c->tls = m;
+}
+
+/* The TLS material the parent sent last, or NULL; the caller frees it. */
+struct tls_material *
+proc_child_take_tls(struct child *c)
+{
+	struct tls_material	*m = c->tls;
+
+	c->tls = NULL;
+	return m;
+}
+
 /*
  * The child's half of the start-up handshake: blocking reads on the
  * parent channel until IMSG_CTL_START.
@@ -125,6 +154,9 @@ proc_child_start(struct child *c, enum proc_id id, int argc, char **argv)
 				break;
 			case IMSG_CTL_SOCKET:
 				proc_child_take_socket(c, &imsg);
+				break;
+			case IMSG_CTL_TLS:
+				proc_child_tls(c, &imsg);
 				break;
 			case IMSG_CTL_START:
 				imsg_need_len(&imsg, 0, "parent");
@@ -202,6 +234,9 @@ proc_child_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 	struct config	*conf, *old;
 
 	switch (imsg->hdr.type) {
+	case IMSG_CTL_TLS:
+		proc_child_tls(c, imsg);
+		break;
 	case IMSG_CTL_RELOAD:
 		if ((conf = config_unpack(imsg->data, imsg->len)) == NULL)
 			fatalx("proc: malformed config from parent");

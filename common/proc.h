@@ -32,6 +32,7 @@ enum proc_id {
 #define PROC_MAX_SOCKETS	32
 
 struct config;
+struct tls_material;
 
 struct proc_socket {
 	enum imsg_socket_kind	 kind;
@@ -52,6 +53,8 @@ struct child {
 	struct event		*sigev[1];
 	/* Called after a reload (conf is the new one) with the old, or NULL. */
 	void			(*reload)(struct child *, struct config *);
+	/* The last IMSG_CTL_TLS, until the child takes it; or NULL. */
+	struct tls_material	*tls;
 	/* Messages from the parent beyond the common ones, or NULL. */
 	void			(*parent_msg)(struct child *, struct imsg *);
 };
@@ -65,5 +68,6 @@ void	 proc_child_run(struct child *);
 int	 proc_child_socket(struct child *, enum imsg_socket_kind);
 void	 proc_child_peer(struct child *, enum proc_id, imsgev_dispatch_fn);
 void	 proc_child_shutdown(struct child *);
+struct tls_material *proc_child_take_tls(struct child *);
 
 #endif

@@ -22,6 +22,14 @@ struct http_opts {
 	const char	*datacenter;
 	int		 stale;
 	const int	*cancel_fd;	/* readable: give up waiting (-3) */
+	/* HTTPS: -ca-file and friends, or CONSUL_CACERT and friends. */
+	const char	*ca_file;
+	const char	*ca_path;
+	const char	*client_cert;
+	const char	*client_key;
+	const char	*tls_server_name;
+	int		 ssl;		/* CONSUL_HTTP_SSL */
+	int		 ssl_noverify;	/* CONSUL_HTTP_SSL_VERIFY=false */
 };
 
 struct http_response {

@@ -53,6 +53,58 @@ cflag_list_free(struct cflag_list *l)
 	l->n = 0;
 }
 
+/* A boolean environment variable as Go's strconv.ParseBool reads it. */
+static int
+env_bool(const char *name, int def, int *out)
+{
+	const char	*v = getenv(name);
+	static const char *const yes[] = { "1", "t", "T", "TRUE", "true",
+	    "True" };
+	static const char *const no[] = { "0", "f", "F", "FALSE", "false",
+	    "False" };
+	size_t		 i;
+
+	*out = def;
+	if (v == NULL || *v == '\0')
+		return 0;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	fprintf(stderr, "Error: could not parse %s: strconv.ParseBool: "
+	    "parsing \"%s\": invalid syntax\n", name, v);
+	return -1;
+}
+
+/* The TLS settings from the environment, where no flag gave them. */
+static int
+env_tls(struct http_opts *h)
+{
+	int	 verify;
+
+	if (h->ca_file == NULL)
+		h->ca_file = getenv("CONSUL_CACERT");
+	if (h->ca_path == NULL)
+		h->ca_path = getenv("CONSUL_CAPATH");
+	if (h->client_cert == NULL)
+		h->client_cert = getenv("CONSUL_CLIENT_CERT");
+	if (h->client_key == NULL)
+		h->client_key = getenv("CONSUL_CLIENT_KEY");
+	if (h->tls_server_name == NULL)
+		h->tls_server_name = getenv("CONSUL_TLS_SERVER_NAME");
+	if (env_bool("CONSUL_HTTP_SSL", 0, &h->ssl) == -1 ||
+	    env_bool("CONSUL_HTTP_SSL_VERIFY", 1, &verify) == -1)
+		return -1;
+	h->ssl_noverify = !verify;
+	return 0;
+}
+
 /*
  * Returns the index of the first argument after the flags, or -1 after
  * printing an error.  http may be NULL for commands that need no agent.
@@ -67,7 +119,13 @@ cflags_parse(const char *cmd, const struct cflag *flags, size_t nflags,
 		{ "token-file", CFLAG_STRING, NULL },
 		{ "datacenter", CFLAG_STRING, NULL },
 		{ "stale", CFLAG_BOOL, NULL },
+		{ "ca-file", CFLAG_STRING, NULL },
+		{ "ca-path", CFLAG_STRING, NULL },
+		{ "client-cert", CFLAG_STRING, NULL },
+		{ "client-key", CFLAG_STRING, NULL },
+		{ "tls-server-name", CFLAG_STRING, NULL },
 	};
+	const size_t	 ncommon = sizeof(common) / sizeof(common[0]);
 	const struct cflag *f;
 	const char	*arg, *name, *eq, *value;
 	char		*end;
@@ -83,6 +141,11 @@ cflags_parse(const char *cmd, const struct cflag *flags, size_t nflags,
 		common[2].dest = &http->token_file;
 		common[3].dest = &http->datacenter;
 		common[4].dest = &http->stale;
+		common[5].dest = &http->ca_file;
+		common[6].dest = &http->ca_path;
+		common[7].dest = &http->client_cert;
+		common[8].dest = &http->client_key;
+		common[9].dest = &http->tls_server_name;
 	}
 	for (i = 1; i < argc; i++) {
 		arg = argv[i];
@@ -106,7 +169,7 @@ cflags_parse(const char *cmd, const struct cflag *flags, size_t nflags,
 			if (strlen(flags[j].name) == namelen &&
 			    strncmp(flags[j].name, name, namelen) == 0)
 				f = &flags[j];
-		for (j = 0; http != NULL && j < 5 && f == NULL; j++)
+		for (j = 0; http != NULL && j < ncommon && f == NULL; j++)
 			if (strlen(common[j].name) == namelen &&
 			    strncmp(common[j].name, name, namelen) == 0)
 				f = &common[j];
@@ -173,6 +236,8 @@ cflags_parse(const char *cmd, const struct cflag *flags, size_t nflags,
 			http->token = getenv("CONSUL_HTTP_TOKEN");
 		if (http->token_file == NULL)
 			http->token_file = getenv("CONSUL_HTTP_TOKEN_FILE");
+		if (env_tls(http) == -1)
+			return -1;
 	}
 	return i;
 }

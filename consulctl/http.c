@@ -2,7 +2,8 @@
  * A small blocking HTTP/1.1 client for talking to the local agent: TCP
  * (host:port, http://host:port[/prefix]) or a unix socket
  * (unix:///path), one request per connection, bounded responses, bodies
- * framed by Content-Length, chunks or the end of the connection.  Errors
+ * framed by Content-Length, chunks or the end of the connection, over
+ * TLS (libtls) for https:// or CONSUL_HTTP_SSL.  Errors
  * read as those of Consul's Go client, so that the commands can print
  * them the way `consul` does.
  */
@@ -11,7 +12,9 @@
 #include <sys/un.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdint.h>
@@ -20,6 +23,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <tls.h>
 
 #include "consulctl.h"
 #include "fdio.h"
@@ -32,6 +37,13 @@ struct http_target {
 	char	*host;		/* host[:port], or the socket path */
 	char	*prefix;	/* "/prefix" of a reverse proxy, or "" */
 	int	 unix_socket;
+	int	 tls;		/* https:// */
+};
+
+/* One connection: the socket, and libtls over it for HTTPS. */
+struct http_conn {
+	int		 fd;
+	struct tls	*tls;
 };
 
 /* Go's error texts from syscalls are strerror() in lower case. */
@@ -80,9 +92,8 @@ target_parse(const char *addr, struct http_target *t, char *err,
 		if (sep - addr == 4 && strncmp(addr, "http", 4) == 0)
 			addr = sep + 3;
 		else if (sep - addr == 5 && strncmp(addr, "https", 5) == 0) {
-			snprintf(err, errlen, "HTTPS is not supported yet "
-			    "(%s); use http:// or unix://", addr);
-			return -1;
+			t->tls = 1;
+			addr = sep + 3;
 		} else if (sep - addr == 4 && strncmp(addr, "unix", 4) == 0) {
 			t->unix_socket = 1;
 			if ((t->host = strdup(sep + 3)) == NULL ||
@@ -199,16 +210,17 @@ http_connect(const struct http_target *t, char *err, size_t errlen)
 }
 
 /*
- * Wait for the answer or for cancel_fd to become readable; 1 when
- * cancelled, 0 when there is something to read, -1 on error.
+ * Wait for the answer (or, out, for room to write) or for cancel_fd
+ * (-1: none) to become readable; 1 when cancelled, 0 when the socket is
+ * ready, -1 on error.
  */
 static int
-http_wait(int fd, int cancel_fd)
+http_wait(int fd, int cancel_fd, int out)
 {
 	struct pollfd	 pfd[2];
 
 	pfd[0].fd = fd;
-	pfd[0].events = POLLIN;
+	pfd[0].events = out ? POLLOUT : POLLIN;
 	pfd[1].fd = cancel_fd;
 	pfd[1].events = POLLIN;
 	for (;;) {
@@ -217,10 +229,207 @@ http_wait(int fd, int cancel_fd)
 				continue;
 			return -1;
 		}
-		if (pfd[1].revents != 0)
+		if (cancel_fd != -1 && pfd[1].revents != 0)
 			return 1;
 		return 0;
 	}
+}
+
+/* The host part of host[:port] or [ip6]:port, for the TLS server name. */
+static void
+http_host_only(const char *hostport, char *buf, size_t len)
+{
+	char	*p;
+
+	strlcpy(buf, hostport, len);
+	if (buf[0] == '[') {
+		if ((p = strchr(buf, ']')) != NULL)
+			*p = '\0';
+		memmove(buf, buf + 1, strlen(buf + 1) + 1);
+	} else if ((p = strrchr(buf, ':')) != NULL)
+		*p = '\0';
+}
+
+/*
+ * The certificates of -ca-file and of every .pem or .crt file in
+ * -ca-path, as Consul reads a CA directory (no hashed names needed).
+ */
+static int
+http_ca_load(const struct http_opts *o, struct tls_config *cfg, char *err,
+    size_t errlen)
+{
+	struct dirent	**ents = NULL;
+	FILE		*mem, *f;
+	char		*buf = NULL, path[4096], chunk[8192];
+	size_t		 len = 0, l, n;
+	int		 i, nents = 0, rc = -1;
+
+	if ((mem = open_memstream(&buf, &len)) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (o->ca_path != NULL && *o->ca_path != '\0' &&
+	    (nents = scandir(o->ca_path, &ents, NULL, alphasort)) == -1) {
+		snprintf(err, errlen, "tls: ca path %s: %s", o->ca_path,
+		    strerror(errno));
+		nents = 0;
+		goto done;
+	}
+	for (i = -1; i < nents; i++) {
+		if (i == -1) {
+			if (o->ca_file == NULL || *o->ca_file == '\0')
+				continue;
+			strlcpy(path, o->ca_file, sizeof(path));
+		} else {
+			l = strlen(ents[i]->d_name);
+			if (l < 5 || (strcmp(ents[i]->d_name + l - 4,
+			    ".pem") != 0 && strcmp(ents[i]->d_name + l - 4,
+			    ".crt") != 0))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", o->ca_path,
+			    ents[i]->d_name);
+		}
+		if ((f = fopen(path, "r")) == NULL) {
+			snprintf(err, errlen, "tls: %.300s: %s", path,
+			    strerror(errno));
+			goto done;
+		}
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			fwrite(chunk, 1, n, mem);
+		fputc('\n', mem);
+		fclose(f);
+	}
+	rc = 0;
+ done:
+	for (i = 0; i < nents; i++)
+		free(ents[i]);
+	free(ents);
+	if (fclose(mem) != 0)
+		rc = -1;
+	if (rc == 0 && len > 0 &&
+	    tls_config_set_ca_mem(cfg, (uint8_t *)buf, len) == -1) {
+		snprintf(err, errlen, "tls: %s", tls_config_error(cfg));
+		rc = -1;
+	}
+	free(buf);
+	return rc;
+}
+
+/* TLS over the connected socket; -1 with err (libtls' words). */
+static int
+http_tls_start(const struct http_opts *o, const struct http_target *t,
+    struct http_conn *c, char *err, size_t errlen)
+{
+	struct tls_config	*cfg;
+	char			 name[256];
+	int			 r, flags;
+
+	if ((cfg = tls_config_new()) == NULL ||
+	    (c->tls = tls_client()) == NULL) {
+		snprintf(err, errlen, "tls: out of memory");
+		tls_config_free(cfg);
+		return -1;
+	}
+	if (http_ca_load(o, cfg, err, errlen) == -1) {
+		tls_config_free(cfg);
+		return -1;
+	}
+	if ((o->client_cert != NULL && *o->client_cert != '\0' &&
+	    tls_config_set_keypair_file(cfg, o->client_cert,
+	    o->client_key != NULL ? o->client_key : "") == -1)) {
+		snprintf(err, errlen, "tls: %s", tls_config_error(cfg));
+		tls_config_free(cfg);
+		return -1;
+	}
+	if (o->ssl_noverify) {
+		tls_config_insecure_noverifycert(cfg);
+		tls_config_insecure_noverifyname(cfg);
+	}
+	if (o->tls_server_name != NULL && *o->tls_server_name != '\0')
+		strlcpy(name, o->tls_server_name, sizeof(name));
+	else
+		http_host_only(t->host, name, sizeof(name));
+	if (tls_configure(c->tls, cfg) == -1 ||
+	    tls_connect_socket(c->tls, c->fd, name) == -1) {
+		snprintf(err, errlen, "tls: %s", tls_error(c->tls));
+		tls_config_free(cfg);
+		return -1;
+	}
+	tls_config_free(cfg);
+	/* Non-blocking, so that a cancel_fd is heard during a read. */
+	if ((flags = fcntl(c->fd, F_GETFL)) == -1 ||
+	    fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	while ((r = tls_handshake(c->tls)) != 0) {
+		if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
+			if (http_wait(c->fd, -1, r == TLS_WANT_POLLOUT) == -1)
+				return -1;
+			continue;
+		}
+		snprintf(err, errlen, "tls: %s", tls_error(c->tls));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conn_write_all(struct http_conn *c, const void *buf, size_t len)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	if (c->tls == NULL)
+		return fd_write_all(c->fd, buf, len);
+	while (len > 0) {
+		n = tls_write(c->tls, p, len);
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
+			if (http_wait(c->fd, -1, n == TLS_WANT_POLLOUT) == -1)
+				return -1;
+			continue;
+		}
+		if (n < 0) {
+			errno = EPROTO;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Like read(2); -3 when cancel_fd (-1: none) became readable first. */
+static ssize_t
+conn_read(struct http_conn *c, void *buf, size_t len, int cancel_fd)
+{
+	ssize_t	 n;
+	int	 w;
+
+	if (c->tls == NULL) {
+		if (cancel_fd != -1 &&
+		    (w = http_wait(c->fd, cancel_fd, 0)) != 0)
+			return w == 1 ? -3 : -1;
+		return read(c->fd, buf, len);
+	}
+	for (;;) {
+		n = tls_read(c->tls, buf, len);
+		if (n != TLS_WANT_POLLIN && n != TLS_WANT_POLLOUT)
+			break;
+		if ((w = http_wait(c->fd, cancel_fd,
+		    n == TLS_WANT_POLLOUT)) != 0)
+			return w == 1 ? -3 : -1;
+	}
+	/*
+	 * A server that closes without a close_notify (Go's and evhttp's
+	 * habit after "Connection: close") ends the body like a plain EOF.
+	 */
+	if (n == -1 && tls_error(c->tls) != NULL &&
+	    strstr(tls_error(c->tls), "unexpected eof") != NULL)
+		return 0;
+	if (n < 0)
+		errno = EPROTO;
+	return n;
 }
 
 /* The first line of a token file, as the token. */
@@ -343,7 +552,9 @@ http_send(const struct http_opts *o, const char *method, const char *path,
     struct http_response *resp, char *err, size_t errlen)
 {
 	struct http_target	 t;
+	struct http_conn	 conn = { -1, NULL };
 	FILE			*f;
+	const char		*scheme;
 	char			 op[16], why[128], dial[512];
 	char			*url = NULL, *uhost = NULL, *req = NULL;
 	char			*raw = NULL, *token = NULL;
@@ -354,6 +565,9 @@ http_send(const struct http_opts *o, const char *method, const char *path,
 	memset(resp, 0, sizeof(*resp));
 	if (target_parse(o->addr, &t, err, errlen) == -1)
 		return -2;
+	if (o->ssl && !t.unix_socket)
+		t.tls = 1;
+	scheme = t.tls ? "https" : "http";
 	if (o->token_file != NULL && *o->token_file != '\0') {
 		if ((token = read_token(o->token_file, err, errlen)) == NULL) {
 			target_free(&t);
@@ -391,8 +605,14 @@ http_send(const struct http_opts *o, const char *method, const char *path,
 		goto syserr;
 
 	if ((fd = http_connect(&t, dial, sizeof(dial))) == -1) {
-		snprintf(err, errlen, "%s \"http://%s%s\": %s", op, uhost, url,
-		    dial);
+		snprintf(err, errlen, "%s \"%s://%s%s\": %s", op, scheme,
+		    uhost, url, dial);
+		goto done;
+	}
+	conn.fd = fd;
+	if (t.tls && http_tls_start(o, &t, &conn, dial, sizeof(dial)) == -1) {
+		snprintf(err, errlen, "%s \"%s://%s%s\": %s", op, scheme,
+		    uhost, url, dial);
 		goto done;
 	}
 	reqlen = asprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\n"
@@ -407,47 +627,42 @@ http_send(const struct http_opts *o, const char *method, const char *path,
 		req = NULL;
 		goto syserr;
 	}
-	if (fd_write_all(fd, req, reqlen) == -1 ||
-	    (bodylen > 0 && fd_write_all(fd, body, bodylen) == -1)) {
+	if (conn_write_all(&conn, req, reqlen) == -1 ||
+	    (bodylen > 0 && conn_write_all(&conn, body, bodylen) == -1)) {
 		go_strerror(why, sizeof(why), errno);
-		snprintf(err, errlen, "%s \"http://%s%s\": write: %s", op,
-		    uhost, url, why);
+		snprintf(err, errlen, "%s \"%s://%s%s\": write: %s", op,
+		    scheme, uhost, url, conn.tls != NULL &&
+		    tls_error(conn.tls) != NULL ? tls_error(conn.tls) : why);
 		goto done;
 	}
 	for (;;) {
 		if (rawlen == rawsize) {
 			if (rawsize >= HTTP_MAX_RESPONSE) {
-				snprintf(err, errlen, "%s \"http://%s%s\": "
-				    "response larger than %u bytes", op, uhost,
-				    url, HTTP_MAX_RESPONSE);
+				snprintf(err, errlen, "%s \"%s://%s%s\": "
+				    "response larger than %u bytes", op,
+				    scheme, uhost, url, HTTP_MAX_RESPONSE);
 				goto done;
 			}
 			rawsize = rawsize ? rawsize * 2 : 65536;
 			if ((raw = realloc(raw, rawsize)) == NULL)
 				goto syserr;
 		}
-		if (o->cancel_fd != NULL) {
-			n = http_wait(fd, *o->cancel_fd);
-			if (n == 1) {
-				snprintf(err, errlen, "%s \"http://%s%s\": "
-				    "interrupted", op, uhost, url);
-				rc = -3;
-				goto done;
-			}
-			if (n == -1) {
-				go_strerror(why, sizeof(why), errno);
-				snprintf(err, errlen, "%s \"http://%s%s\": "
-				    "poll: %s", op, uhost, url, why);
-				goto done;
-			}
+		n = conn_read(&conn, raw + rawlen, rawsize - rawlen,
+		    o->cancel_fd != NULL ? *o->cancel_fd : -1);
+		if (n == -3) {
+			snprintf(err, errlen, "%s \"%s://%s%s\": "
+			    "interrupted", op, scheme, uhost, url);
+			rc = -3;
+			goto done;
 		}
-		n = read(fd, raw + rawlen, rawsize - rawlen);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1) {
+		if (n < 0) {
 			go_strerror(why, sizeof(why), errno);
-			snprintf(err, errlen, "%s \"http://%s%s\": read: %s",
-			    op, uhost, url, why);
+			snprintf(err, errlen, "%s \"%s://%s%s\": read: %s",
+			    op, scheme, uhost, url, conn.tls != NULL &&
+			    tls_error(conn.tls) != NULL ?
+			    tls_error(conn.tls) : why);
 			goto done;
 		}
 		if (n == 0)
@@ -455,14 +670,14 @@ http_send(const struct http_opts *o, const char *method, const char *path,
 		rawlen += n;
 	}
 	if (rawlen == 0) {
-		snprintf(err, errlen, "%s \"http://%s%s\": EOF", op, uhost,
-		    url);
+		snprintf(err, errlen, "%s \"%s://%s%s\": EOF", op, scheme,
+		    uhost, url);
 		goto done;
 	}
 	if (http_parse(raw, rawlen, resp) == -1) {
 		http_response_free(resp);
-		snprintf(err, errlen, "%s \"http://%s%s\": malformed HTTP "
-		    "response", op, uhost, url);
+		snprintf(err, errlen, "%s \"%s://%s%s\": malformed HTTP "
+		    "response", op, scheme, uhost, url);
 		goto done;
 	}
 	rc = 0;
@@ -470,6 +685,10 @@ http_send(const struct http_opts *o, const char *method, const char *path,
  syserr:
 	snprintf(err, errlen, "%s", strerror(errno));
  done:
+	if (conn.tls != NULL) {
+		(void)tls_close(conn.tls);
+		tls_free(conn.tls);
+	}
 	if (fd != -1)
 		close(fd);
 	if (req != NULL && reqlen > 0)

@@ -188,6 +188,8 @@ children_start(struct parent *p)
 		if (imsg_compose(&cp->iev.ibuf, IMSG_CTL_CONFIG, 0, 0, -1,
 		    out.sbuf.data, out.sbuf.size) == -1)
 			fatal("children: compose");
+		if (cp->id == PROC_RAFTD || cp->id == PROC_APID)
+			children_send_tls(p, &cp->iev.ibuf, NULL);
 		for (b = 1; b < PROC_MAX; b++) {
 			if (peer[cp->id][b] == -1)
 				continue;
@@ -477,6 +479,30 @@ children_signal(struct parent *p, int sig)
 			kill(p->children[i].pid, sig);
 }
 
+/*
+ * The TLS material, on the blocking start-up channel (ibuf) or the
+ * running one (iev); the packed copy of the key is wiped at once.
+ */
+void
+children_send_tls(struct parent *p, struct imsgbuf *ibuf, struct imsgev *iev)
+{
+	struct mpack_out	 out;
+	int			 rc;
+
+	mpack_out_init(&out);
+	tls_material_pack(&p->tls, &out);
+	if (ibuf != NULL)
+		rc = imsg_compose(ibuf, IMSG_CTL_TLS, 0, 0, -1, out.sbuf.data,
+		    out.sbuf.size);
+	else
+		rc = imsgev_compose(iev, IMSG_CTL_TLS, 0, -1, out.sbuf.data,
+		    out.sbuf.size);
+	if (rc == -1)
+		fatal("children: compose");
+	explicit_bzero(out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
+}
+
 void
 children_send_reload(struct parent *p)
 {
@@ -489,6 +515,8 @@ children_send_reload(struct parent *p)
 	for (i = 1; i < PROC_MAX; i++) {
 		if (!p->children[i].alive || p->children[i].iev.events == 0)
 			continue;
+		if (i == PROC_RAFTD || i == PROC_APID)
+			children_send_tls(p, NULL, &p->children[i].iev);
 		if (imsgev_compose(&p->children[i].iev, IMSG_CTL_RELOAD, 0,
 		    -1, out.sbuf.data, out.sbuf.size) == -1)
 			fatal("children: compose");

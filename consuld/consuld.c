@@ -382,6 +382,7 @@ main(int argc, char *argv[])
 	struct event	*sigev[4];
 	const int	 sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGCHLD };
 	const char	*path;
+	char		 tlserr[1024];
 	size_t		 i;
 
 	flags_parse(&p->opts, argc, argv);
@@ -391,12 +392,21 @@ main(int argc, char *argv[])
 		config_set_reporter(configtest_report);
 		if ((p->conf = parent_load_config(&p->opts)) == NULL)
 			exit(1);
+		if (tls_material_read(p->conf, &p->tls, tlserr,
+		    sizeof(tlserr)) == -1) {
+			fprintf(stderr, "config: %s\n", tlserr);
+			exit(1);
+		}
+		tls_material_clear(&p->tls);
 		fprintf(stderr, "configuration OK\n");
 		config_free(p->conf);
 		exit(0);
 	}
 	if ((p->conf = parent_load_config(&p->opts)) == NULL)
 		errx(1, "configuration has errors, nothing started");
+	/* Read as root, before any child exists or chroots. */
+	if (tls_material_read(p->conf, &p->tls, tlserr, sizeof(tlserr)) == -1)
+		errx(1, "config: %s; nothing started", tlserr);
 	log_setlevel(p->conf->log_level);
 
 	for (i = PROC_RAFTD; i < PROC_MAX; i++) {

@@ -11,6 +11,7 @@
 
 #include "imsgev.h"
 #include "proc.h"
+#include "tlsconf.h"
 
 struct config;
 
@@ -84,6 +85,8 @@ struct parent {
 	struct event		*killtimer;
 	enum leave_state	 leave;
 	struct event		*leavetimer;
+	/* The TLS files' bytes, read as root, for raftd and apid. */
+	struct tls_material	 tls;
 	/* Who script checks run as: dropped to when we are root. */
 	int			 script_drop;
 	uid_t			 script_uid;
@@ -106,6 +109,10 @@ void	 parent_left(struct parent *);
 int	 parent_reload(struct parent *, const char *, char *, size_t);
 void	 reload_request(struct parent *, uint32_t);
 int	 reload_done(struct parent *, struct child_proc *);
+
+/* children.c, for reload.c */
+void	 children_send_tls(struct parent *, struct imsgbuf *,
+	    struct imsgev *);
 
 /* resolve.c */
 void	 resolve_joins(struct config *);

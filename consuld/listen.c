@@ -157,6 +157,8 @@ listeners_open(struct parent *p)
 
 	listen_addrs(p, c->addresses.http, c->ports.http, SOCKET_HTTP,
 	    SOCKET_KIND_MAX);
+	listen_addrs(p, c->addresses.https, c->ports.https, SOCKET_HTTPS,
+	    SOCKET_KIND_MAX);
 	listen_addrs(p, c->addresses.dns, c->ports.dns, SOCKET_DNS_TCP,
 	    SOCKET_DNS_UDP);
 	listen_addrs(p, c->bind_addr, c->ports.serf_lan, SOCKET_SERF_LAN_TCP,

@@ -92,17 +92,39 @@ keep_restart_only(struct config *new, const struct config *old)
 	keep_str(&new->addresses.http, &old->addresses.http,
 	    "addresses.http");
 	keep_str(&new->addresses.dns, &old->addresses.dns, "addresses.dns");
+	keep_str(&new->addresses.https, &old->addresses.https,
+	    "addresses.https");
 	keep_int(&new->server, &old->server, "server");
 	keep_int(&new->bootstrap, &old->bootstrap, "bootstrap");
 	keep_int(&new->bootstrap_expect, &old->bootstrap_expect,
 	    "bootstrap_expect");
 	keep_int(&new->ports.http, &old->ports.http, "ports.http");
 	keep_int(&new->ports.dns, &old->ports.dns, "ports.dns");
+	keep_int(&new->ports.https, &old->ports.https, "ports.https");
 	keep_int(&new->ports.serf_lan, &old->ports.serf_lan,
 	    "ports.serf_lan");
 	keep_int(&new->ports.serf_wan, &old->ports.serf_wan,
 	    "ports.serf_wan");
 	keep_int(&new->ports.server, &old->ports.server, "ports.server");
+}
+
+/*
+ * New certificates and keys take effect for new connections; a file
+ * that cannot be used keeps the material in use, and the log says why.
+ */
+static void
+reload_tls(struct parent *p, struct config *conf)
+{
+	struct tls_material	 m;
+	char			 err[1024];
+
+	if (tls_material_read(conf, &m, err, sizeof(err)) == -1) {
+		log_warnx("tls: reload: %s; keeping the certificates in use",
+		    err);
+		return;
+	}
+	tls_material_clear(&p->tls);
+	p->tls = m;
 }
 
 /*
@@ -133,6 +155,7 @@ parent_reload(struct parent *p, const char *why, char *err, size_t errlen)
 	}
 	parent_complete_config(p, conf);
 	keep_restart_only(conf, p->conf);
+	reload_tls(p, conf);
 	config_free(p->conf);
 	p->conf = conf;
 	log_setlevel(conf->log_level);

@@ -84,8 +84,9 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW &&
 	    q != CAT_Q_DATACENTERS && q != CAT_Q_PQUERY_LIST &&
 	    q != CAT_Q_INSTANCES && q != CAT_Q_COORD_NODES &&
-	    q != CAT_Q_COORD_DCS && q != CAT_Q_ACL_TOKENS &&
-	    q != CAT_Q_ACL_POLICIES && q != CAT_Q_ACL_ROLES) ==
+	    q != CAT_Q_COORD_DCS && q != CAT_Q_HEALTH_DUMP &&
+	    q != CAT_Q_ACL_TOKENS && q != CAT_Q_ACL_POLICIES &&
+	    q != CAT_Q_ACL_ROLES) ==
 	    (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
@@ -141,6 +142,12 @@ cat_query_index(const struct cat_read *rd)
 	case CAT_Q_COORD_NODES:
 	case CAT_Q_COORD_NODE:
 		return cat_state_index(&raftd.store, COORDS_TABLE);
+	case CAT_Q_HEALTH_DUMP:
+		a = cat_state_index(&raftd.store, "nodes");
+		b = cat_state_index(&raftd.store, "services");
+		a = a > b ? a : b;
+		b = cat_state_index(&raftd.store, "checks");
+		return a > b ? a : b;
 	case CAT_Q_DNS_VIEW:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
@@ -172,6 +179,7 @@ struct cat_emit {
 	size_t			 nchecks;
 	size_t			 nnode_checks;
 	const char		*service_id;
+	const struct cat_node	*dump_node;	/* CAT_Q_HEALTH_DUMP */
 	/* CAT_Q_DNS_VIEW: the node's instances as they are packed. */
 	struct mpack_out	*dns_out;
 	size_t			 dns_n;
@@ -318,6 +326,52 @@ emit_health(void *arg, const struct cat_service *s)
 		cat_check_pack(&out.pk, &e->checks[i]);
 	emit(e, &out);
 	return 0;
+}
+
+/*
+ * CAT_Q_HEALTH_DUMP: node by node, each instance with the node's checks
+ * and its own, as CAT_Q_HEALTH_SERVICE packs them; one walk of a node's
+ * checks serves all its instances.
+ */
+static int
+dump_service(void *arg, const struct cat_service *s)
+{
+	struct cat_emit		*e = arg;
+	struct mpack_out	 out;
+	size_t			 i, n = 0;
+
+	for (i = 0; i < e->nchecks; i++)
+		if (e->checks[i].service_id == NULL ||
+		    strcmp(e->checks[i].service_id, s->id) == 0)
+			n++;
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 3);
+	cat_node_pack(&out.pk, e->dump_node);
+	cat_service_pack(&out.pk, s);
+	msgpack_pack_array(&out.pk, n);
+	for (i = 0; i < e->nchecks; i++)
+		if (e->checks[i].service_id == NULL ||
+		    strcmp(e->checks[i].service_id, s->id) == 0)
+			cat_check_pack(&out.pk, &e->checks[i]);
+	emit(e, &out);
+	return 0;
+}
+
+static int
+dump_node(void *arg, const struct cat_node *n)
+{
+	struct cat_emit		*e = arg;
+	int			 rc;
+
+	checks_clear(e, 0);
+	e->service_id = NULL;
+	e->dump_node = n;
+	rc = cat_state_node_checks(&raftd.store, n->node, gather_check, e);
+	if (rc == 0)
+		rc = cat_state_node_services(&raftd.store, n->node,
+		    dump_service, e);
+	e->dump_node = NULL;
+	return rc;
 }
 
 /*
@@ -817,6 +871,11 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		checks_clear(&e, 0);
 		free(e.checks);
 		cat_node_free(&e.node);
+		break;
+	case CAT_Q_HEALTH_DUMP:
+		rc = cat_state_nodes(&raftd.store, dump_node, &e);
+		checks_clear(&e, 0);
+		free(e.checks);
 		break;
 	case CAT_Q_SESSION_INFO:
 	case CAT_Q_SESSION_RENEW:

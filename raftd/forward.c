@@ -134,7 +134,7 @@ pick_server(void *arg, const struct member_server *s)
  * -1 for a write.
  */
 static void	send_out(struct imsgev *, struct imsg *, const char *,
-		    uint32_t, int, const void *, size_t, int);
+		    const char *, uint32_t, int, const void *, size_t, int);
 
 int
 forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
@@ -158,7 +158,7 @@ forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
 		}
 		addr = pick.addr;
 	}
-	send_out(iev, imsg, addr, imsg->hdr.type, mode, NULL, 0, 0);
+	send_out(iev, imsg, addr, NULL, imsg->hdr.type, mode, NULL, 0, 0);
 	return 1;
 }
 
@@ -169,7 +169,8 @@ forward_request(struct imsgev *iev, struct imsg *imsg, int stale, int mode)
  */
 static void
 send_out(struct imsgev *iev, struct imsg *imsg, const char *addr,
-    uint32_t type, int mode, const void *data, size_t len, int dc)
+    const char *peer_dc, uint32_t type, int mode, const void *data,
+    size_t len, int dc)
 {
 	struct fwd_out		*f;
 	struct rpc_fwd		 rf;
@@ -181,7 +182,7 @@ send_out(struct imsgev *iev, struct imsg *imsg, const char *addr,
 		data = imsg->data;
 		len = imsg->len;
 	}
-	if (nouts >= FWD_MAX || (conn = rpc_conn_to(addr)) == NULL ||
+	if (nouts >= FWD_MAX || (conn = rpc_conn_to_dc(addr, peer_dc)) == NULL ||
 	    rpc_backlogged(conn)) {
 		if (nouts >= FWD_MAX ||
 		    hold_retry(iev, imsg, hold_deadline()) == -1)
@@ -354,7 +355,7 @@ dc_request(struct imsgev *iev, struct imsg *imsg)
 			    "No known Consul servers");
 			return;
 		}
-		send_out(iev, imsg, pick.addr, r.type, mode, NULL, 0, 1);
+		send_out(iev, imsg, pick.addr, NULL, r.type, mode, NULL, 0, 1);
 		return;
 	}
 	memset(&dp, 0, sizeof(dp));
@@ -368,7 +369,7 @@ dc_request(struct imsgev *iev, struct imsg *imsg)
 		    "No path to datacenter");
 		return;
 	}
-	send_out(iev, imsg, dp.addr, r.type, mode, r.data, r.len, 2);
+	send_out(iev, imsg, dp.addr, r.dc, r.type, mode, r.data, r.len, 2);
 }
 
 static void
@@ -571,16 +572,18 @@ cat_item_valid(const void *buf, size_t len, int query)
 	case CAT_Q_SERVICE:
 	case CAT_Q_INSTANCES:
 	case CAT_Q_HEALTH_SERVICE:
+	case CAT_Q_HEALTH_DUMP:
 		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
-		    u.data.via.array.size !=
-		    (query == CAT_Q_HEALTH_SERVICE ? 3 : 2) ||
+		    u.data.via.array.size != (query == CAT_Q_HEALTH_SERVICE ||
+		    query == CAT_Q_HEALTH_DUMP ? 3 : 2) ||
 		    cat_node_unpack(&a[0], &n) == -1)
 			break;
 		cat_node_free(&n);
 		if (cat_service_unpack(&a[1], &s) == -1)
 			break;
 		cat_service_free(&s);
-		if (query != CAT_Q_HEALTH_SERVICE) {
+		if (query != CAT_Q_HEALTH_SERVICE &&
+		    query != CAT_Q_HEALTH_DUMP) {
 			rc = 0;
 			break;
 		}

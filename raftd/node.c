@@ -518,6 +518,18 @@ node_expect_answer(struct raftd *r, const char *addr, int has_state,
 	}
 	if (raft_config(r->raft)->n > 0 || r->store.last_index > 0)
 		return;
+	/*
+	 * A server that bootstrapped the same cluster first may already
+	 * have asked for our vote (slower answers, as over TLS, make that
+	 * likelier): its leader will send us the first entry.
+	 */
+	if (raft_term(r->raft) > 0) {
+		log_info("raft: another server of the cluster started first, "
+		    "in term %llu: not bootstrapping",
+		    (unsigned long long)raft_term(r->raft));
+		r->bootstrapped = 1;
+		return;
+	}
 	if (raft_bootstrap(r->raft, &r->expect.conf) == -1)
 		fatalx("node: bootstrap failed");
 	r->bootstrapped = 1;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tls.h>
+
 #include "config.h"
 #include "log.h"
 #include "raftd.h"
@@ -131,6 +133,7 @@ raftd_dispatch_checkd(struct imsgev *iev, struct imsg *imsg)
 static void
 raftd_reload(struct child *c, struct config *old)
 {
+	rpc_tls_load(c);
 	local_reload();
 }
 
@@ -158,6 +161,10 @@ main(int argc, char *argv[])
 	ae_init(c);
 	coord_sync_init(c);
 	dnsfeed_init(c);
+	/* libtls reads OpenSSL's configuration once, outside the sandbox. */
+	if (tls_init() == -1)
+		fatalx("raftd: tls_init");
+	rpc_tls_load(c);
 	if (chdir(c->conf->data_dir) == -1)
 		fatal("raftd: data_dir %s", c->conf->data_dir);
 	sandbox_enter(PROC_RAFTD, c->conf->data_dir, c->conf->user);

@@ -178,6 +178,8 @@ struct rpc_conn {
 	int			 hello;		/* the peer's arrived */
 	int			 connected;	/* out: connect() succeeded */
 	int			 wan;		/* in: from another datacenter */
+	int			 answered;	/* a frame has come in */
+	time_t			 born;		/* CLOCK_MONOTONIC seconds */
 	char			 peer[RAFT_ID_MAX];
 	char			 addr[RAFT_ADDR_MAX];
 	char			 label[RAFT_ADDR_MAX];	/* for logs */
@@ -189,9 +191,11 @@ struct rpc_conn {
 	uint64_t		 snap_term;
 };
 void	 rpc_start(int);
+void	 rpc_tls_load(struct child *);
 int	 rpc_send(const struct raft_msg *);
 int	 rpc_send_snapshot(const struct raft_msg *, const void *, size_t);
 struct rpc_conn *rpc_conn_to(const char *);
+struct rpc_conn *rpc_conn_to_dc(const char *, const char *);
 void	 rpc_conn_fail(struct rpc_conn *, const char *);
 int	 rpc_backlogged(struct rpc_conn *);
 int	 rpc_ask_state(const char *);

@@ -13,6 +13,14 @@
  * anything malformed, from another datacenter, or a message in the name
  * of another server, is logged and disconnected; nothing it sent is
  * applied.
+ *
+ * With TLS (tls.internal_rpc), a server answers TLS on :8300, asks for
+ * a client certificate and, with verify_incoming, refuses a peer that
+ * has none or speaks plaintext; an agent with verify_outgoing dials
+ * TLS and checks the server's certificate against the CA, and with
+ * verify_server_hostname that it names server.<datacenter>.<domain>.
+ * New connections take the material of the last reload; established
+ * ones keep theirs.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -25,11 +33,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
+
+#include <tls.h>
 
 #include "config.h"
 #include "log.h"
@@ -37,12 +48,15 @@
 #include "raftd.h"
 #include "rpc_codec.h"
 #include "snapshot_format.h"
+#include "tlsconf.h"
 
 #define RPC_IN_MAX		64	/* accepted connections */
 #define RPC_OUTBUF_MAX		(64 * 1024 * 1024)
 #define RPC_HELLO_SEC		10	/* to say HELLO */
 #define RPC_CONNECT_SEC		2
 #define RPC_USER_TIMEOUT_MS	15000	/* unacknowledged data */
+#define RPC_HANDSHAKE_SEC	5	/* default limits.rpc_handshake_timeout */
+#define RPC_TLS_LOG_SEC		10	/* one line per failing peer, at most */
 
 TAILQ_HEAD(rpc_conn_list, rpc_conn);
 
@@ -50,8 +64,14 @@ static struct rpc_conn_list	 rpc_conns = TAILQ_HEAD_INITIALIZER(rpc_conns);
 static size_t			 rpc_nin;
 static struct evconnlistener	*rpc_listener;
 static uint64_t			 rpc_dropped;
+static struct tlsbev_server_ctx	*rpc_tls_server;	/* NULL: no TLS in */
+static struct tls_config	*rpc_tls_client;	/* NULL: no TLS out */
+static int			 rpc_tls_required;	/* verify_incoming */
+static char			 rpc_server_name[300];	/* the domain */
 
 static void	rpc_send_state(struct rpc_conn *);
+static void	rpc_timeouts(struct rpc_conn *, const struct timeval *,
+		    const struct timeval *);
 static int	rpc_state_frame(struct rpc_conn *, const msgpack_object *);
 
 static void
@@ -66,11 +86,54 @@ rpc_conn_free(struct rpc_conn *c)
 	free(c);
 }
 
+/*
+ * A refused TLS peer, once per RPC_TLS_LOG_SEC for each address and
+ * reason: Raft dials a server that refuses us again and again.
+ */
+static void
+rpc_tls_log(struct rpc_conn *c, const char *why)
+{
+	static struct {
+		char	 key[RAFT_ADDR_MAX + 64];
+		time_t	 when;
+	}		 seen[32];
+	static size_t	 next;
+	char		 key[sizeof(seen[0].key)];
+	struct timespec	 ts;
+	size_t		 i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(key, sizeof(key), "%d %s %s", c->out, c->label, why);
+	for (i = 0; i < sizeof(seen) / sizeof(seen[0]); i++) {
+		if (strcmp(seen[i].key, key) != 0)
+			continue;
+		if (ts.tv_sec - seen[i].when < RPC_TLS_LOG_SEC)
+			return;
+		break;
+	}
+	if (i == sizeof(seen) / sizeof(seen[0])) {
+		i = next;
+		next = (next + 1) % (sizeof(seen) / sizeof(seen[0]));
+		strlcpy(seen[i].key, key, sizeof(seen[i].key));
+	}
+	seen[i].when = ts.tv_sec;
+	if (c->out)
+		log_warnx("rpc: to %s: refused: %s", c->label, why);
+	else
+		log_warnx("rpc: from %s: refused: %s", c->label, why);
+}
+
 /* The peer's connection is gone: Raft learns it cannot send there. */
 void
 rpc_conn_fail(struct rpc_conn *c, const char *why)
 {
-	if (c->out) {
+	const char	*tlswhy = tlsbev_why(c->bev);
+
+	if (tlswhy != NULL) {
+		rpc_tls_log(c, tlswhy);
+		if (c->out && raftd.raft != NULL && *c->peer != '\0')
+			raft_report_unreachable(raftd.raft, c->peer);
+	} else if (c->out) {
 		log_debug("rpc: %s: %s", c->addr, why);
 		if (raftd.raft != NULL && *c->peer != '\0')
 			raft_report_unreachable(raftd.raft, c->peer);
@@ -227,7 +290,7 @@ rpc_frame(struct rpc_conn *c, const void *buf, size_t len)
 		}
 		c->hello = 1;
 		strlcpy(c->peer, h.id, sizeof(c->peer));
-		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		rpc_timeouts(c, NULL, NULL);
 		rc = 0;
 		break;
 	case RPC_RAFT:
@@ -282,6 +345,7 @@ rpc_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		evbuffer_drain(in, len);
+		c->answered = 1;
 	}
 }
 
@@ -289,10 +353,24 @@ static void
 rpc_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct rpc_conn	*c = arg;
+	struct timespec	 ts;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		c->connected = 1;
 		log_debug("rpc: connected to %s (%s)", c->peer, c->addr);
+		return;
+	}
+	/*
+	 * Under TLS 1.3 the server checks our certificate after our side of
+	 * the handshake is done: its refusal is a close right away, before
+	 * any answer.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (c->out && c->connected && !c->answered && tlsbev_why(bev) == NULL &&
+	    tlsbev_is_tls(bev) && ts.tv_sec - c->born <= 1) {
+		rpc_tls_log(c, "the server closed the connection after the "
+		    "tls handshake: it does not accept our certificate");
+		rpc_conn_fail(c, "closed");
 		return;
 	}
 	rpc_conn_fail(c, what & BEV_EVENT_TIMEOUT ? "timed out" :
@@ -300,16 +378,43 @@ rpc_event(struct bufferevent *bev, short what, void *arg)
 	    "connection failed");
 }
 
+/* Timeouts of the socket under the TLS layer, or of the socket. */
+static void
+rpc_timeouts(struct rpc_conn *c, const struct timeval *rd,
+    const struct timeval *wr)
+{
+	struct bufferevent	*u = bufferevent_get_underlying(c->bev);
+
+	bufferevent_set_timeouts(u != NULL ? u : c->bev, rd, wr);
+}
+
+static struct timeval
+rpc_handshake_timeout(void)
+{
+	struct timeval	 tv = { RPC_HANDSHAKE_SEC, 0 };
+	int64_t		 ns = raftd_child.conf->limits.rpc_handshake_timeout;
+
+	if (ns > 0) {
+		tv.tv_sec = ns / 1000000000;
+		tv.tv_usec = ns % 1000000000 / 1000;
+	}
+	return tv;
+}
+
+/* bev: the TLS layer over fd, or NULL for a plain socket. */
 static struct rpc_conn *
-rpc_conn_new(int fd, int out)
+rpc_conn_new(int fd, int out, struct bufferevent *bev)
 {
 	struct rpc_conn	*c;
+	struct timespec	 ts;
 	int		 one = 1, idle = 10, intvl = 3, cnt = 3;
 	unsigned int	 user_ms = RPC_USER_TIMEOUT_MS;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("rpc");
 	c->out = out;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->born = ts.tv_sec;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/*
 	 * A peer that vanished (power off, partition) is noticed within
@@ -323,7 +428,8 @@ rpc_conn_new(int fd, int out)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms,
 	    sizeof(user_ms));
-	if ((c->bev = bufferevent_socket_new(raftd_child.base, fd,
+	if ((c->bev = bev) == NULL && (c->bev =
+	    bufferevent_socket_new(raftd_child.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("rpc: bufferevent_socket_new");
 	bufferevent_setcb(c->bev, rpc_read, NULL, rpc_event, c);
@@ -338,9 +444,10 @@ static void
 rpc_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	struct rpc_conn	*c;
-	struct timeval	 tv = { RPC_HELLO_SEC, 0 };
-	char		 ip[INET6_ADDRSTRLEN] = "?";
+	struct rpc_conn		*c;
+	struct bufferevent	*bev = NULL;
+	struct timeval		 tv = { RPC_HELLO_SEC, 0 }, hs;
+	char			 ip[INET6_ADDRSTRLEN] = "?";
 
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, ip,
@@ -354,9 +461,14 @@ rpc_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	c = rpc_conn_new(fd, 0);
+	if (rpc_tls_server != NULL) {
+		hs = rpc_handshake_timeout();
+		bev = tlsbev_server(raftd_child.base, rpc_tls_server, fd,
+		    rpc_tls_required ? 0 : TLSBEV_ALLOW_PLAIN, &hs);
+	}
+	c = rpc_conn_new(fd, 0, bev);
 	strlcpy(c->label, ip, sizeof(c->label));
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	rpc_timeouts(c, &tv, NULL);
 }
 
 /* "ip:port" or "[ip6]:port" to a socket address. */
@@ -417,10 +529,22 @@ rpc_peer_addr(const char *id)
 struct rpc_conn *
 rpc_conn_to(const char *addr)
 {
+	return rpc_conn_to_dc(addr, NULL);
+}
+
+/*
+ * The same, to a server of datacenter dc (NULL: ours), whose
+ * certificate must name server.<dc>.<domain>.
+ */
+struct rpc_conn *
+rpc_conn_to_dc(const char *addr, const char *dc)
+{
+	char			 name[sizeof(rpc_server_name) + 80];
 	struct sockaddr_storage	 ss, self;
 	struct rpc_conn		*c;
 	struct mpack_out	 out;
-	struct timeval		 tv = { RPC_CONNECT_SEC, 0 };
+	struct timeval		 tv = { RPC_CONNECT_SEC, 0 }, hs;
+	struct bufferevent	*bev = NULL, *sock;
 	socklen_t		 len, slen;
 	int			 fd;
 
@@ -449,11 +573,24 @@ rpc_conn_to(const char *addr)
 			log_debug("rpc: cannot bind to %s: %s",
 			    raftd.self_addr, strerror(errno));
 	}
-	c = rpc_conn_new(fd, 1);
+	if (rpc_tls_client != NULL) {
+		hs = rpc_handshake_timeout();
+		if (snprintf(name, sizeof(name), "server.%.64s.%s",
+		    dc != NULL ? dc : raftd_child.conf->datacenter,
+		    rpc_server_name) >= (int)sizeof(name)) {
+			close(fd);
+			return NULL;
+		}
+		bev = tlsbev_client(raftd_child.base, rpc_tls_client, fd,
+		    name, &hs);
+	}
+	c = rpc_conn_new(fd, 1, bev);
 	strlcpy(c->addr, addr, sizeof(c->addr));
 	strlcpy(c->label, addr, sizeof(c->label));
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
-	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss,
+	rpc_timeouts(c, NULL, &tv);
+	if ((sock = bufferevent_get_underlying(c->bev)) == NULL)
+		sock = c->bev;
+	if (bufferevent_socket_connect(sock, (struct sockaddr *)&ss,
 	    len) == -1) {
 		rpc_conn_free(c);
 		return NULL;
@@ -605,6 +742,70 @@ rpc_send_fwd(struct rpc_conn *c, int frame, const struct rpc_fwd *f)
 	rpc_fwd_pack(&out.pk, frame, f);
 	rpc_write_frame(c, &out);
 	mpack_out_free(&out);
+}
+
+/*
+ * Build the TLS contexts from the material the parent sent last (at
+ * start-up, or before a reload).  A reload whose material libtls
+ * refuses keeps the contexts in use.
+ */
+void
+rpc_tls_load(struct child *ch)
+{
+	const struct config_tls	*t = &ch->conf->tls.internal_rpc;
+	struct tls_material	*m;
+	struct tls_config	*scfg = NULL, *ccfg = NULL;
+	struct tls		*srv = NULL;
+	char			 err[512], dom[256];
+	size_t			 l;
+	int			 starting = rpc_tls_server == NULL &&
+				    rpc_tls_client == NULL;
+
+	if ((m = proc_child_take_tls(ch)) == NULL)
+		return;
+	if (tls_files_have_cert(&m->rpc)) {
+		if ((scfg = tlsconf_server(t, &m->rpc, err,
+		    sizeof(err))) == NULL)
+			goto fail;
+		if ((srv = tls_server()) == NULL)
+			fatalx("rpc: tls_server");
+		if (tls_configure(srv, scfg) == -1) {
+			snprintf(err, sizeof(err), "%s", tls_error(srv));
+			goto fail;
+		}
+	}
+	if (t->verify_outgoing == 1 && (ccfg = tlsconf_client(t, &m->rpc,
+	    t->verify_server_hostname == 1, err, sizeof(err))) == NULL)
+		goto fail;
+	tlsbev_server_retire(rpc_tls_server);
+	tls_config_free(rpc_tls_client);
+	rpc_tls_server = srv != NULL ? tlsbev_server_ctx(srv) : NULL;
+	rpc_tls_client = ccfg;
+	rpc_tls_required = t->verify_incoming == 1;
+	strlcpy(dom, ch->conf->domain, sizeof(dom));
+	if ((l = strlen(dom)) > 0 && dom[l - 1] == '.')
+		dom[l - 1] = '\0';
+	strlcpy(rpc_server_name, dom, sizeof(rpc_server_name));
+	if (srv != NULL || ccfg != NULL)
+		log_info("rpc: tls: incoming %s, outgoing %s",
+		    srv == NULL ? "plaintext" : rpc_tls_required ?
+		    "tls required" : "tls or plaintext",
+		    ccfg == NULL ? "plaintext" :
+		    t->verify_server_hostname == 1 ? "tls, checking the name" :
+		    "tls");
+	tls_config_free(scfg);
+	tls_material_clear(m);
+	free(m);
+	return;
+ fail:
+	tls_material_clear(m);
+	free(m);
+	tls_config_free(scfg);
+	tls_free(srv);
+	if (starting)
+		fatalx("rpc: tls: %s", err);
+	log_warnx("rpc: tls: reload: %s; keeping the certificates in use",
+	    err);
 }
 
 /* Serve :8300; fd is the parent's listening socket, or -1. */

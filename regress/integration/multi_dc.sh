@@ -71,6 +71,10 @@ check "and not in dc1's own catalog" \
     [ "$(curl -s "$u1/catalog/service/only2")" = "[]" ]
 check "health of it from dc1" \
     [ "$(curl -s "$u1/health/service/only2?dc=dc2" | jq -r '.[0].Service.Port')" = 9 ]
+check "the UI's service summaries of dc2, from dc1" \
+    [ "$(curl -s "$u1/internal/ui/services?dc=dc2" | jq -c '.[] |
+    select(.Name == "only2") | [.Datacenter, .Nodes, .InstanceCount]')" = \
+    '["dc2",["ext"],1]' ]
 # A session needs its node in dc2's catalog (with serfHealth) first.
 in2() { curl -s "$u2/health/node/node43" | grep -q serfHealth; }
 poll 30 in2

@@ -189,10 +189,10 @@ test_example1(void)
 	/* Implemented keys draw no warning. */
 	CHECK(!has(1, "config: key \"encrypt\" is accepted but not "
 	    "implemented yet"));
-	HAS_WARNING("config: key \"ports.https\" is accepted but not "
-	    "implemented yet");
-	HAS_WARNING("config: key \"verify_incoming\" is accepted but not "
-	    "implemented yet");
+	CHECK(!has(1, "config: key \"ports.https\" is accepted but not "
+	    "implemented yet"));
+	CHECK(!has(1, "config: key \"verify_incoming\" is accepted but not "
+	    "implemented yet"));
 
 	CHECK(config_finalize(cfg) == 0);
 	CHECK(count(0) == 0);
@@ -505,8 +505,6 @@ test_yaml(void)
 	CHECK(cfg->limits.rpc_rate == 12.5);
 	CHECK(cfg->watches.len > 0);
 	CHECK(cfg->ui_enabled == 1);
-	HAS_WARNING("config: key \"ui_config\" is accepted but not "
-	    "implemented yet");
 	CHECK(config_finalize(cfg) == 0);
 	CHECK(cfg->advertise_addr == NULL);	/* 0.0.0.0: caller decides */
 	CHECK(cfg->ports.dns == -1);
@@ -935,6 +933,54 @@ pack_bytes(const struct config *cfg, struct mpack_out *out)
 	CHECK(config_pack(cfg, out) == 0);
 }
 
+/* The UI's keys, their old names, and the path it is served under. */
+static void
+test_ui_keys(void)
+{
+	struct config	*cfg;
+	int		 i;
+
+	msgs_reset();
+	cfg = config_new(0);
+	CHECK(load(cfg, "f.json", "{\"data_dir\": \"/d\", \"ui\": true, "
+	    "\"ui_content_path\": \"console\"}") == 0);
+	CHECK(cfg->ui_enabled == 1);
+	HAS_WARNING("config: key \"ui\" is deprecated, use "
+	    "\"ui_config.enabled\" instead");
+	HAS_WARNING("config: key \"ui_content_path\" is deprecated, use "
+	    "\"ui_config.content_path\" instead");
+	for (i = 0; i < nmsgs; i++)
+		CHECK(strstr(msgs[i], "not implemented") == NULL);
+	CHECK(config_finalize(cfg) == 0);
+	CHECK_STR(cfg->ui_config.content_path, "/console/");
+	config_free(cfg);
+
+	msgs_reset();
+	cfg = config_new(0);
+	CHECK(load(cfg, "f.json", "{\"data_dir\": \"/d\", \"ui_config\": "
+	    "{\"enabled\": true, \"content_path\": \"/a/b\"}}") == 0);
+	CHECK(count(1) == 0);
+	CHECK(config_finalize(cfg) == 0);
+	CHECK_STR(cfg->ui_config.content_path, "/a/b/");
+	config_free(cfg);
+
+	msgs_reset();
+	cfg = config_new(0);
+	CHECK(load(cfg, "f.json", "{\"data_dir\": \"/d\", \"ui_config\": "
+	    "{\"content_path\": \"/a b/\"}}") == 0);
+	CHECK(config_finalize(cfg) == -1);
+	HAS_ERROR("config: ui_config.content_path \"/a b/\" is not a valid "
+	    "URL path");
+	config_free(cfg);
+
+	msgs_reset();
+	cfg = config_new(1);
+	CHECK(config_finalize(cfg) == 0);
+	CHECK(cfg->ui_enabled == 1);
+	CHECK_STR(cfg->ui_config.content_path, "/ui/");
+	config_free(cfg);
+}
+
 static void
 test_pack_round_trip(void)
 {
@@ -1075,12 +1121,12 @@ test_pending_once(void)
 
 	msgs_reset();
 	CHECK(load(cfg, "a.json", "{\"acl\": {\"enabled\": true, \"tokens\": "
-	    "{\"agent\": \"x\"}}, \"ports\": {\"https\": 1}}") == 0);
+	    "{\"agent\": \"x\"}}, \"ports\": {\"grpc\": 1}}") == 0);
 	CHECK(load(cfg, "b.json", "{\"acl\": {\"enabled\": false}, "
-	    "\"ports\": {\"https\": 2}}") == 0);
-	CHECK(config_set(cfg, "ports.https", "3", "-https-port") == 0);
+	    "\"ports\": {\"grpc\": 2}}") == 0);
+	CHECK(config_set(cfg, "ports.grpc", "3", "-grpc-port") == 0);
 	HAS_WARNING("config: key \"acl\" is accepted but not implemented yet");
-	HAS_WARNING("config: key \"ports.https\" is accepted but not "
+	HAS_WARNING("config: key \"ports.grpc\" is accepted but not "
 	    "implemented yet");
 	CHECK(count(1) == 2);
 	CHECK(count(0) == 0);
@@ -1088,7 +1134,9 @@ test_pending_once(void)
 	/* Landed keys say nothing. */
 	msgs_reset();
 	CHECK(load(cfg, "c.json", "{\"datacenter\": \"d\", \"ports\": "
-	    "{\"http\": 1, \"dns\": 2}, \"addresses\": {\"http\": \"::1\"}, "
+	    "{\"http\": 1, \"dns\": 2, \"https\": 3}, \"verify_incoming\": true, "
+	    "\"tls\": {\"defaults\": {\"ca_file\": \"/c\"}}, "
+	    "\"addresses\": {\"http\": \"::1\"}, "
 	    "\"user\": \"u\", \"pid_file\": \"/p\"}") == 0);
 	CHECK(nmsgs == 0);
 	config_free(cfg);
@@ -1161,6 +1209,7 @@ main(void)
 		TEST_CASE(test_wrong_types),
 		TEST_CASE(test_syntax_errors),
 		TEST_CASE(test_finalize_errors),
+		TEST_CASE(test_ui_keys),
 		TEST_CASE(test_pack_round_trip),
 		TEST_CASE(test_unpack_garbage),
 		TEST_CASE(test_pending_once),
