@@ -125,6 +125,8 @@ $(O)/regress/unit/test_store: $(STATE_SRCS)
 $(O)/regress/unit/test_catalog_state: $(STATE_SRCS)
 $(O)/regress/unit/test_coord_state: $(STATE_SRCS) raftd/coord_state.c \
 	raftd/coord_state.h
+$(O)/regress/unit/test_acl_state: $(STATE_SRCS) raftd/acl_state.c \
+	raftd/acl_state.h raftd/acl_resolve.c raftd/acl_resolve.h
 $(O)/regress/unit/test_swim: gossipd/swim.c gossipd/swim.h \
 	gossipd/swim_codec.c gossipd/swim_codec.h gossipd/keyring.c \
 	gossipd/keyring.h

@@ -150,7 +150,8 @@ str_map(const struct agent_facts *f)
 	json_t	*m = json_object();
 	char	 buf[32];
 
-	json_object_set_new(m, "acls", json_string("0"));
+	json_object_set_new(m, "acls",
+	    json_string(apid_child.conf->acl.enabled ? "1" : "0"));
 	json_object_set_new(m, "build",
 	    json_string(CONSUL_COMPAT_VERSION ":" CONSULD_REVISION));
 	json_object_set_new(m, "dc", json_string(f->datacenter));

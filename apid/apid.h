@@ -56,6 +56,10 @@ struct route {
 
 extern struct child	 apid_child;
 
+/* acl.c */
+void	 acl_handler(struct evhttp_request *, const char *);
+const char *acl_request_secret(struct evhttp_request *, struct query *);
+
 /* http.c */
 void	 http_start(struct child *);
 void	 https_tls_load(struct child *);

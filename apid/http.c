@@ -80,6 +80,8 @@ static const struct route routes[] = {
 				snapshot_handler },
 	{ "/v1/kv/",		EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
 				EVHTTP_REQ_DELETE, kv_handler },
+	{ "/v1/acl/",		EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
+				EVHTTP_REQ_DELETE, acl_handler },
 	{ "/v1/internal/ui/",	EVHTTP_REQ_GET,	ui_internal_handler },
 };
 

@@ -295,7 +295,13 @@ enum cat_write_op {
 	 * applied in one Raft entry per interval (raftd/coord.c).  Nodes
 	 * not in the catalog are skipped.
 	 */
-	CAT_WRITE_COORD_BATCH
+	CAT_WRITE_COORD_BATCH,
+	/*
+	 * An ACL change, raftd/acl_state.h's [op, arg, n].  The leader
+	 * puts the reset index of data_dir/acl-bootstrap-reset into the n
+	 * of a bootstrap, and proposes the built-ins itself.
+	 */
+	CAT_WRITE_ACL
 };
 
 /* Catalog reads, and the IMSG_CAT_ITEMs each answers with. */
@@ -353,6 +359,22 @@ enum cat_query {
 	 * of the datacenter named.  Answered by any server.
 	 */
 	CAT_Q_DC_KNOWN,
+	/*
+	 * ACL objects.  A token is [packed acl_token, [[policy ID, name]
+	 * ...], [[role ID, name]...]] (links to what is gone left out),
+	 * a role [packed acl_role, [[policy ID, name]...]], a policy a
+	 * packed acl_policy.  One by AccessorID, by SecretID, or all;
+	 * a policy or role by ID, by name, or all.
+	 */
+	CAT_Q_ACL_TOKEN,
+	CAT_Q_ACL_TOKEN_SECRET,
+	CAT_Q_ACL_TOKENS,
+	CAT_Q_ACL_POLICY,
+	CAT_Q_ACL_POLICY_NAME,
+	CAT_Q_ACL_POLICIES,
+	CAT_Q_ACL_ROLE,
+	CAT_Q_ACL_ROLE_NAME,
+	CAT_Q_ACL_ROLES,
 	CAT_Q_MAX
 };
 

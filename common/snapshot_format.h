@@ -35,6 +35,9 @@ enum snapshot_record {
 	SNAP_REC_SESSION,	/* [7, packed cat_session] */
 	SNAP_REC_PQUERY,	/* [8, packed cat_pquery] */
 	SNAP_REC_COORD,		/* [9, node, segment, coordinate] */
+	SNAP_REC_ACL_TOKEN,	/* [10, packed acl_token] */
+	SNAP_REC_ACL_POLICY,	/* [11, packed acl_policy] */
+	SNAP_REC_ACL_ROLE,	/* [12, packed acl_role] */
 	SNAP_REC_MAX
 };
 

@@ -104,6 +104,22 @@ int	 tab_print(FILE *, const char *, size_t, long);
 size_t	 utf8_len(const unsigned char *, size_t);
 
 /* commands */
+int	 cmd_acl_bootstrap(int, char **);
+int	 cmd_acl_policy_create(int, char **);
+int	 cmd_acl_policy_delete(int, char **);
+int	 cmd_acl_policy_list(int, char **);
+int	 cmd_acl_policy_read(int, char **);
+int	 cmd_acl_policy_update(int, char **);
+int	 cmd_acl_role_create(int, char **);
+int	 cmd_acl_role_delete(int, char **);
+int	 cmd_acl_role_list(int, char **);
+int	 cmd_acl_role_read(int, char **);
+int	 cmd_acl_role_update(int, char **);
+int	 cmd_acl_token_create(int, char **);
+int	 cmd_acl_token_delete(int, char **);
+int	 cmd_acl_token_list(int, char **);
+int	 cmd_acl_token_read(int, char **);
+int	 cmd_acl_token_update(int, char **);
 int	 cmd_catalog_datacenters(int, char **);
 int	 cmd_catalog_nodes(int, char **);
 int	 cmd_catalog_services(int, char **);

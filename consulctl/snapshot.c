@@ -148,7 +148,11 @@ cmd_snapshot_inspect(int argc, char **argv)
 		[SNAP_REC_CAT_SERVICE] = "Service",
 		[SNAP_REC_CAT_CHECK] = "Check",
 		[SNAP_REC_SESSION] = "Session",
+		[SNAP_REC_PQUERY] = "PreparedQuery",
 		[SNAP_REC_COORD] = "Coordinate",
+		[SNAP_REC_ACL_TOKEN] = "ACLToken",
+		[SNAP_REC_ACL_POLICY] = "ACLPolicy",
+		[SNAP_REC_ACL_ROLE] = "ACLRole",
 	};
 	struct snapshot_info	 info;
 	unsigned char		*buf;

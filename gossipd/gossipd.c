@@ -661,7 +661,7 @@ pool_start(struct pool *p, enum pool_kind kind, const char *node_id)
 	TAG("vsn_min", "2");
 	TAG("vsn_max", "3");
 	TAG("build", CONSUL_COMPAT_VERSION ":" CONSULD_REVISION);
-	TAG("acls", "0");
+	TAG("acls", c->acl.enabled ? "1" : "0");
 	if (c->server) {
 		snprintf(port, sizeof(port), "%d", c->ports.server);
 		TAG("port", port);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl_state.h"
 #include "catalog_state.h"
 #include "config.h"
 #include "coord_state.h"
@@ -63,7 +64,12 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	a = u.data.via.array.ptr;
-	if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 6)
+	/* A seventh element is the caller's token (ACL endpoints). */
+	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    (u.data.via.array.size != 6 && u.data.via.array.size != 7))
+		goto done;
+	if (u.data.via.array.size == 7 && mpack_copy_str(&a[6], out->token,
+	    sizeof(out->token)) == -1)
 		goto done;
 	if (mpack_get_uint(&a[0], &q) == -1 || q >= CAT_Q_MAX ||
 	    mpack_copy_str(&a[1], arg, sizeof(arg)) == -1 ||
@@ -78,7 +84,9 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    q != CAT_Q_SESSION_LIST && q != CAT_Q_DNS_VIEW &&
 	    q != CAT_Q_DATACENTERS && q != CAT_Q_PQUERY_LIST &&
 	    q != CAT_Q_INSTANCES && q != CAT_Q_COORD_NODES &&
-	    q != CAT_Q_COORD_DCS && q != CAT_Q_HEALTH_DUMP) ==
+	    q != CAT_Q_COORD_DCS && q != CAT_Q_HEALTH_DUMP &&
+	    q != CAT_Q_ACL_TOKENS && q != CAT_Q_ACL_POLICIES &&
+	    q != CAT_Q_ACL_ROLES) ==
 	    (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
@@ -104,6 +112,8 @@ cat_query_index(const struct cat_read *rd)
 {
 	uint64_t	 a, b;
 
+	if (acl_query_is(rd->query))
+		return acl_query_index(rd->query);
 	switch (rd->query) {
 	case CAT_Q_NODES:
 		return cat_state_index(&raftd.store, "nodes");
@@ -203,6 +213,13 @@ emit(struct cat_emit *e, struct mpack_out *out)
 		e->n++;
 	}
 	mpack_out_free(out);
+}
+
+/* For readers elsewhere (acl.c) that pack their own items. */
+static void
+emit_packed(void *arg, struct mpack_out *out)
+{
+	emit(arg, out);
 }
 
 static int
@@ -909,7 +926,9 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	memset(&e, 0, sizeof(e));
 	e.iev = iev;
 	e.reqid = reqid;
-	switch (rd->query) {
+	if (acl_query_is(rd->query))
+		rc = acl_read(rd->query, rd->arg, emit_packed, &e, &found);
+	else switch (rd->query) {
 	case CAT_Q_NODES:
 		rc = cat_state_nodes(&raftd.store, emit_node, &e);
 		break;
@@ -1135,11 +1154,20 @@ cat_read_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct cat_read_args	 a;
 	struct cat_read		 rd;
+	char			 err[64];
 
 	if (cat_read_parse(imsg->data, imsg->len, &a) == -1)
 		fatalx("catalog: malformed read request from %s", iev->name);
 	if (!read_route(iev, imsg, a.consistency, a.max_stale_ms, a.query))
 		return;
+	if (acl_query_is(a.query) && acl_check_query(a.query, a.token, err,
+	    sizeof(err)) != 0) {
+		explicit_bzero(a.token, sizeof(a.token));
+		read_end_served(iev, imsg->hdr.peerid, 1, 0, err,
+		    a.consistency);
+		return;
+	}
+	explicit_bzero(a.token, sizeof(a.token));
 	memset(&rd, 0, sizeof(rd));
 	rd.query = a.query;
 	rd.min_index = a.min_index;
@@ -1190,8 +1218,13 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	a = u.data.via.array.ptr;
+	/* A third element is the caller's token, for an ACL write. */
 	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.size != 2 || mpack_get_uint(&a[0], &o) == -1)
+	    (u.data.via.array.size != 2 && u.data.via.array.size != 3) ||
+	    mpack_get_uint(&a[0], &o) == -1)
+		goto done;
+	if (u.data.via.array.size == 3 && (o != CAT_WRITE_ACL ||
+	    a[2].type != MSGPACK_OBJECT_STR || a[2].via.str.size > CAT_STR_MAX))
 		goto done;
 	if (o == CAT_WRITE_REGISTER && cat_register_unpack(&a[1], &reg) == 0) {
 		cat_register_free(&reg);
@@ -1217,8 +1250,27 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	}
 	else if (o == CAT_WRITE_COORD_BATCH && coord_batch_valid(&a[1]))
 		rc = 0;
+	else if (o == CAT_WRITE_ACL && acl_cmd_check(&a[1]) == 0)
+		rc = 0;
 	*op = (int)o;
  done:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+/* The token of an ACL write, "" for none; 0, or -1 if malformed. */
+int
+cat_write_token(const void *buf, size_t len, char *tok, size_t toklen)
+{
+	msgpack_unpacked	 u;
+	int			 rc = 0;
+
+	tok[0] = '\0';
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	if (u.data.type == MSGPACK_OBJECT_ARRAY &&
+	    u.data.via.array.size == 3)
+		rc = mpack_copy_str(&u.data.via.array.ptr[2], tok, toklen);
 	msgpack_unpacked_destroy(&u);
 	return rc;
 }
@@ -1260,8 +1312,10 @@ void
 cat_write_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct pending_write	*pw;
+	struct mpack_out	 acl_out;
+	char			 err[KV_ERR_MAX], tok[CAT_STR_MAX + 1];
 	uint64_t		 idx;
-	int			 op;
+	int			 op, rc;
 
 	if (cat_write_parse(imsg->data, imsg->len, &op) == -1)
 		fatalx("catalog: malformed write request from %s", iev->name);
@@ -1278,7 +1332,31 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 		coord_batch_request(iev, imsg);
 		return;
 	}
-	idx = cat_propose_raw(&raftd, imsg->data, imsg->len);
+	if (op == CAT_WRITE_ACL) {
+		if (cat_write_token(imsg->data, imsg->len, tok,
+		    sizeof(tok)) == -1)
+			fatalx("catalog: malformed ACL write from %s",
+			    iev->name);
+		rc = acl_check_write(imsg->data, imsg->len, tok, err,
+		    sizeof(err));
+		explicit_bzero(tok, sizeof(tok));
+		if (rc != 0) {
+			kv_write_error(iev, imsg->hdr.peerid, err);
+			return;
+		}
+		if ((rc = acl_write_prepare(imsg->data, imsg->len, &acl_out,
+		    err, sizeof(err))) == -1)
+			fatalx("catalog: malformed ACL write from %s",
+			    iev->name);
+		if (rc == 1) {
+			kv_write_error(iev, imsg->hdr.peerid, err);
+			return;
+		}
+		idx = cat_propose_raw(&raftd, acl_out.sbuf.data,
+		    acl_out.sbuf.size);
+		mpack_out_free(&acl_out);
+	} else
+		idx = cat_propose_raw(&raftd, imsg->data, imsg->len);
 	if (idx == 0) {
 		kv_write_error(iev, imsg->hdr.peerid, raftd.stalled ?
 		    NODE_NO_SPACE : "No cluster leader");
@@ -1371,6 +1449,12 @@ cat_apply(struct raftd *r, DB_TXN *txn, uint64_t index,
 		}
 		else if (op == CAT_WRITE_COORD_BATCH)
 			rc = coord_state_batch(&r->store, txn, index, &a[1]);
+		else if (op == CAT_WRITE_ACL) {
+			rc = acl_state_apply(&r->store, txn, index, &a[1],
+			    res->err, sizeof(res->err));
+			if (rc == 2)
+				rc = 1;
+		}
 	}
 	msgpack_unpacked_destroy(&u);
 	if (rc == -1)

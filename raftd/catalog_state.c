@@ -780,7 +780,10 @@ dump_cb(struct cat_walk *wk, DBC *c, const DBT *k, const DBT *v)
 		cat_check_pack(pk, &rec.ck);
 		break;
 	case CAT_SESSION:	/* session_state.c dumps those */
-	case CAT_PQUERY:	/* and query_state.c these */
+	case CAT_PQUERY:	/* query_state.c these */
+	case CAT_ACL_TOKEN:	/* and acl_state.c the rest */
+	case CAT_ACL_POLICY:
+	case CAT_ACL_ROLE:
 		fatalx("catalog: a session among the catalog records");
 	}
 	tbl_rec_free(wk->kind, &rec);
@@ -878,6 +881,9 @@ cat_state_load(struct store *s, DB_TXN *txn, enum snapshot_record type,
 		break;
 	case CAT_SESSION:	/* not from the switch above */
 	case CAT_PQUERY:
+	case CAT_ACL_TOKEN:
+	case CAT_ACL_POLICY:
+	case CAT_ACL_ROLE:
 		break;
 	}
 	tbl_rec_free(kind, &r);

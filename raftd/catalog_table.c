@@ -71,6 +71,15 @@ tbl_rec_pack(enum cat_kind kind, const void *rec, struct mpack_out *out)
 	case CAT_PQUERY:
 		cat_pquery_pack(&out->pk, rec);
 		break;
+	case CAT_ACL_TOKEN:
+		acl_token_pack(&out->pk, rec);
+		break;
+	case CAT_ACL_POLICY:
+		acl_policy_pack(&out->pk, rec);
+		break;
+	case CAT_ACL_ROLE:
+		acl_role_pack(&out->pk, rec);
+		break;
 	}
 }
 
@@ -88,6 +97,12 @@ tbl_rec_unpack(enum cat_kind kind, const msgpack_object *o, void *rec)
 		return cat_session_unpack(o, rec);
 	case CAT_PQUERY:
 		return cat_pquery_unpack(o, rec);
+	case CAT_ACL_TOKEN:
+		return acl_token_unpack(o, rec);
+	case CAT_ACL_POLICY:
+		return acl_policy_unpack(o, rec);
+	case CAT_ACL_ROLE:
+		return acl_role_unpack(o, rec);
 	}
 	return -1;
 }
@@ -110,6 +125,15 @@ tbl_rec_free(enum cat_kind kind, void *rec)
 		break;
 	case CAT_PQUERY:
 		cat_pquery_free(rec);
+		break;
+	case CAT_ACL_TOKEN:
+		acl_token_free(rec);
+		break;
+	case CAT_ACL_POLICY:
+		acl_policy_free(rec);
+		break;
+	case CAT_ACL_ROLE:
+		acl_role_free(rec);
 		break;
 	}
 }

@@ -8,6 +8,7 @@
 #ifndef CONSULD_CATALOG_TABLE_H
 #define CONSULD_CATALOG_TABLE_H
 
+#include "acl_codec.h"
 #include "catalog_state.h"
 
 /* Up to three strings of CAT_STR_MAX bytes, NUL-separated. */
@@ -18,7 +19,10 @@ enum cat_kind {
 	CAT_SERVICE,
 	CAT_CHECK,
 	CAT_SESSION,
-	CAT_PQUERY
+	CAT_PQUERY,
+	CAT_ACL_TOKEN,
+	CAT_ACL_POLICY,
+	CAT_ACL_ROLE
 };
 
 struct cat_key {

@@ -529,6 +529,11 @@ cat_item_valid(const void *buf, size_t len, int query)
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	a = u.data.via.array.ptr;
+	if (acl_query_is(query)) {
+		rc = acl_item_valid(&u.data, query);
+		msgpack_unpacked_destroy(&u);
+		return rc;
+	}
 	switch (query) {
 	case CAT_Q_NODES:
 		if (cat_node_unpack(&u.data, &n) == 0) {

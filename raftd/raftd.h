@@ -291,6 +291,7 @@ void	 user_event_cancel(struct imsgev *, uint32_t);
 struct cat_read_args {
 	int			 query;		/* enum cat_query */
 	char			 arg[1024 + 1];	/* CAT_STR_MAX */
+	char			 token[1024 + 1];	/* the caller's secret */
 	uint64_t		 min_index;
 	uint64_t		 wait_ms;
 	int			 consistency;
@@ -298,6 +299,7 @@ struct cat_read_args {
 };
 int	 cat_read_parse(const void *, size_t, struct cat_read_args *);
 int	 cat_write_parse(const void *, size_t, int *);
+int	 cat_write_token(const void *, size_t, char *, size_t);
 void	 cat_read_request(struct imsgev *, struct imsg *);
 void	 cat_write_request(struct imsgev *, struct imsg *);
 int	 cat_apply(struct raftd *, DB_TXN *, uint64_t, const msgpack_object *,
@@ -352,6 +354,18 @@ void	 coord_batch_request(struct imsgev *, struct imsg *);
 const struct coord *coord_self(int);
 /* A WAN member's latest coordinate: 0, or -1 if none is known. */
 int	 coord_wan_get(const char *, struct coord *);
+
+/* acl.c */
+int	 acl_query_is(int);
+int	 acl_item_valid(const msgpack_object *, int);
+uint64_t acl_query_index(int);
+int	 acl_read(int, const char *, void (*)(void *, struct mpack_out *),
+	    void *, int *);
+int	 acl_write_prepare(const void *, size_t, struct mpack_out *, char *,
+	    size_t);
+int	 acl_check_query(int, const char *, char *, size_t);
+int	 acl_check_write(const void *, size_t, const char *, char *, size_t);
+void	 acl_leader_check(struct raftd *);
 
 /* reconcile.c */
 void	 reconcile_check(struct raftd *);

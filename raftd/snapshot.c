@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl_state.h"
 #include "config.h"
 #include "fdio.h"
 #include "log.h"
@@ -49,7 +50,8 @@ snapshot_build(struct raftd *r, struct snapshot_writer *w, uint64_t *index,
 	    cat_state_dump(&r->store, w) == -1 ||
 	    session_state_dump(&r->store, w) == -1 ||
 	    query_state_dump(&r->store, w) == -1 ||
-	    coord_state_dump(&r->store, w) == -1) {
+	    coord_state_dump(&r->store, w) == -1 ||
+	    acl_state_dump(&r->store, w) == -1) {
 		snapshot_writer_free(w);
 		return -1;
 	}
@@ -264,6 +266,9 @@ restore_record(void *arg, enum snapshot_record type,
 		return query_state_load(&r->store, r->restore_txn, rec);
 	if (type == SNAP_REC_COORD)
 		return coord_state_load(&r->store, r->restore_txn, rec);
+	if (type == SNAP_REC_ACL_TOKEN || type == SNAP_REC_ACL_POLICY ||
+	    type == SNAP_REC_ACL_ROLE)
+		return acl_state_load(&r->store, r->restore_txn, type, rec);
 	return kv_state_load(&r->store, r->restore_txn, type, rec);
 }
 
@@ -286,6 +291,7 @@ snapshot_restore(struct raftd *r, const void *buf, size_t len)
 	    session_state_clear(&r->store, r->restore_txn) == -1 ||
 	    query_state_clear(&r->store, r->restore_txn) == -1 ||
 	    coord_state_clear(&r->store, r->restore_txn) == -1 ||
+	    acl_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1) {
 		store_abort(r->restore_txn);
 		r->restore_txn = NULL;
@@ -325,6 +331,7 @@ snapshot_install(struct raftd *r, const struct raft_snapshot_meta *meta,
 	    session_state_clear(&r->store, r->restore_txn) == -1 ||
 	    query_state_clear(&r->store, r->restore_txn) == -1 ||
 	    coord_state_clear(&r->store, r->restore_txn) == -1 ||
+	    acl_state_clear(&r->store, r->restore_txn) == -1 ||
 	    snapshot_parse(buf, len, &info, restore_record, r, &why) == -1 ||
 	    store_put_u64(&r->store, r->store.stable, r->restore_txn,
 	    "snap_index", meta->index) == -1 ||

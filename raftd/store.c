@@ -135,7 +135,11 @@ store_open(struct store *s, const char *dir)
 	    store_db_open(s, &s->sess_nodes, "sess_nodes.db") == -1 ||
 	    store_db_open(s, &s->sess_keys, "sess_keys.db") == -1 ||
 	    store_db_open(s, &s->pqueries, "pqueries.db") == -1 ||
-	    store_db_open(s, &s->coords, "coords.db") == -1)
+	    store_db_open(s, &s->coords, "coords.db") == -1 ||
+	    store_db_open(s, &s->acl_tokens, "acl_tokens.db") == -1 ||
+	    store_db_open(s, &s->acl_secrets, "acl_secrets.db") == -1 ||
+	    store_db_open(s, &s->acl_policies, "acl_policies.db") == -1 ||
+	    store_db_open(s, &s->acl_roles, "acl_roles.db") == -1)
 		return -1;
 	if (store_get_u64(s, s->stable, NULL, "snap_index",
 	    &s->snap_index) == -1 ||
@@ -161,7 +165,8 @@ store_close(struct store *s)
 		    &s->tables, &s->cat_nodes, &s->cat_services,
 		    &s->cat_svc_names, &s->cat_checks, &s->sessions,
 		    &s->sess_nodes, &s->sess_keys, &s->pqueries,
-		    &s->coords };
+		    &s->coords, &s->acl_tokens, &s->acl_secrets,
+		    &s->acl_policies, &s->acl_roles };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {

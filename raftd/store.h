@@ -31,6 +31,10 @@ struct store {
 	DB		*sess_keys;	/* id NUL held key -> "" */
 	DB		*pqueries;	/* query_state.h: id -> cat_pquery */
 	DB		*coords;	/* coord_state.h: node NUL segment */
+	DB		*acl_tokens;	/* acl_state.h: accessor -> token */
+	DB		*acl_secrets;	/* secret -> accessor */
+	DB		*acl_policies;	/* id -> acl_policy */
+	DB		*acl_roles;	/* id -> acl_role */
 	uint64_t	 first_index;	/* first entry in the log, 0 if none */
 	uint64_t	 last_index;	/* last entry in the log, 0 if none */
 	uint64_t	 snap_index;	/* the log starts after it */

@@ -1,0 +1,617 @@
+/*
+ * ACLs in raftd: the reads of the ACL endpoints (served through the catalog's
+ * read path, so they forward, hold and block like catalog reads), the
+ * leader's part of a bootstrap (the reset index an operator wrote into
+ * data_dir/acl-bootstrap-reset), and the built-in policy and anonymous
+ * token, which a leader proposes when it finds them missing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acl_resolve.h"
+#include "acl_state.h"
+#include "catalog_state.h"
+#include "config.h"
+#include "log.h"
+#include "raftd.h"
+
+#define ACL_BOOTSTRAP_RESET	"acl-bootstrap-reset"
+
+/* Cached resolutions: bounded, so random secrets cost fixed memory. */
+#define ACL_CACHE_TOKENS	4096
+#define ACL_CACHE_MISSING	1024
+
+/* The index of the built-ins' entry while it is not yet applied. */
+static uint64_t	 builtins_pending;
+static struct acl_resolver *resolver;
+
+uint64_t
+acl_query_index(int query)
+{
+	switch (query) {
+	case CAT_Q_ACL_TOKEN:
+	case CAT_Q_ACL_TOKEN_SECRET:
+	case CAT_Q_ACL_TOKENS:
+		return cat_state_index(&raftd.store, ACL_TOKENS_TABLE);
+	case CAT_Q_ACL_POLICY:
+	case CAT_Q_ACL_POLICY_NAME:
+	case CAT_Q_ACL_POLICIES:
+		return cat_state_index(&raftd.store, ACL_POLICIES_TABLE);
+	default:
+		return cat_state_index(&raftd.store, ACL_ROLES_TABLE);
+	}
+}
+
+int
+acl_query_is(int query)
+{
+	return query >= CAT_Q_ACL_TOKEN && query <= CAT_Q_ACL_ROLES;
+}
+
+/* [[id, name]...] as pack_links() makes it. */
+static int
+links_valid(const msgpack_object *o)
+{
+	const msgpack_object	*l;
+	char			 buf[ACL_STR_MAX + 1];
+	uint32_t		 i;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size >
+	    ACL_LIST_MAX)
+		return -1;
+	for (i = 0; i < o->via.array.size; i++) {
+		l = &o->via.array.ptr[i];
+		if (l->type != MSGPACK_OBJECT_ARRAY ||
+		    l->via.array.size != 2 ||
+		    mpack_copy_str(&l->via.array.ptr[0], buf,
+		    sizeof(buf)) == -1 ||
+		    mpack_copy_str(&l->via.array.ptr[1], buf,
+		    sizeof(buf)) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * An item of an ACL query forwarded back from a server, checked as
+ * apid checks it: 0, or -1.
+ */
+int
+acl_item_valid(const msgpack_object *o, int query)
+{
+	const msgpack_object	*a = o->via.array.ptr;
+	struct acl_token	 t;
+	struct acl_policy	 p;
+	struct acl_role		 r;
+
+	switch (query) {
+	case CAT_Q_ACL_TOKEN:
+	case CAT_Q_ACL_TOKEN_SECRET:
+	case CAT_Q_ACL_TOKENS:
+		if (o->type != MSGPACK_OBJECT_ARRAY ||
+		    o->via.array.size != 3 || acl_token_unpack(&a[0], &t) == -1)
+			return -1;
+		acl_token_free(&t);
+		return links_valid(&a[1]) == 0 && links_valid(&a[2]) == 0 ?
+		    0 : -1;
+	case CAT_Q_ACL_POLICY:
+	case CAT_Q_ACL_POLICY_NAME:
+	case CAT_Q_ACL_POLICIES:
+		if (acl_policy_unpack(o, &p) == -1)
+			return -1;
+		acl_policy_free(&p);
+		return 0;
+	case CAT_Q_ACL_ROLE:
+	case CAT_Q_ACL_ROLE_NAME:
+	case CAT_Q_ACL_ROLES:
+		if (o->type != MSGPACK_OBJECT_ARRAY ||
+		    o->via.array.size != 2 || acl_role_unpack(&a[0], &r) == -1)
+			return -1;
+		acl_role_free(&r);
+		return links_valid(&a[1]);
+	}
+	return -1;
+}
+
+static uint64_t	 wall_ns(void);
+
+/*
+ * Whether the caller's secret grants access (level) to the ACL system:
+ * 0, or 1 with err "Permission denied" or "ACL not found".
+ */
+static int
+acl_check(const char *secret, enum acl_level level, char *err,
+    size_t errlen)
+{
+	const struct config	*c = raftd_child.conf;
+	const struct acl_authz	*a;
+	int			 rc;
+
+	if (resolver == NULL && (resolver = acl_resolver_new(
+	    ACL_CACHE_TOKENS, ACL_CACHE_MISSING, c->acl.token_ttl / 1000000,
+	    c->acl.default_policy != NULL &&
+	    strcmp(c->acl.default_policy, "allow") == 0)) == NULL)
+		fatal("acl");
+	rc = acl_resolve(resolver, &raftd.store, c->datacenter, secret,
+	    wall_ns(), node_now_ms(), acl_epoch(&raftd.store), &a);
+	if (rc == -1)
+		fatalx("acl: cannot read the ACL tables");
+	if (rc == 1) {
+		strlcpy(err, "ACL not found", errlen);
+		return 1;
+	}
+	if (!acl_allowed(a, ACL_RES_ACL, NULL, level)) {
+		strlcpy(err, "Permission denied", errlen);
+		return 1;
+	}
+	return 0;
+}
+
+/* An ACL read: acl:read, except the token's own (token/self). */
+int
+acl_check_query(int query, const char *secret, char *err, size_t errlen)
+{
+	if (query == CAT_Q_ACL_TOKEN_SECRET)
+		return 0;
+	return acl_check(secret, ACL_LEVEL_READ, err, errlen);
+}
+
+/* An ACL write: acl:write, except a bootstrap. */
+int
+acl_check_write(const void *buf, size_t len, const char *secret, char *err,
+    size_t errlen)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*cmd;
+	uint64_t		 op = 0;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return acl_check(secret, ACL_LEVEL_WRITE, err, errlen);
+	if (u.data.type == MSGPACK_OBJECT_ARRAY &&
+	    u.data.via.array.size >= 2) {
+		cmd = &u.data.via.array.ptr[1];
+		if (cmd->type == MSGPACK_OBJECT_ARRAY &&
+		    cmd->via.array.size == 3)
+			(void)mpack_get_uint(&cmd->via.array.ptr[0], &op);
+	}
+	msgpack_unpacked_destroy(&u);
+	if (op == ACL_OP_BOOTSTRAP)
+		return 0;
+	return acl_check(secret, ACL_LEVEL_WRITE, err, errlen);
+}
+
+/* What a read emits with, and where. */
+struct acl_emit {
+	void	(*emit)(void *, struct mpack_out *);
+	void	 *ctx;
+};
+
+/* [[id, name]...] of the policies (or roles) that still exist. */
+static int
+pack_links(msgpack_packer *pk, char *const *ids, size_t n, int roles)
+{
+	struct mpack_out	 l;
+	struct acl_policy	 p;
+	struct acl_role		 r;
+	size_t			 i, have = 0;
+	int			 rc;
+
+	mpack_out_init(&l);
+	for (i = 0; i < n; i++) {
+		rc = roles ? acl_state_role_get(&raftd.store, NULL, ids[i], &r) :
+		    acl_state_policy_get(&raftd.store, NULL, ids[i], &p);
+		if (rc == -1) {
+			mpack_out_free(&l);
+			return -1;
+		}
+		if (rc == 1)
+			continue;
+		msgpack_pack_array(&l.pk, 2);
+		mpack_str(&l.pk, ids[i]);
+		mpack_str(&l.pk, roles ? r.name : p.name);
+		if (roles)
+			acl_role_free(&r);
+		else
+			acl_policy_free(&p);
+		have++;
+	}
+	msgpack_pack_array(pk, have);
+	msgpack_sbuffer_write(pk->data, l.sbuf.data, l.sbuf.size);
+	mpack_out_free(&l);
+	return 0;
+}
+
+static int
+emit_token(void *arg, const struct acl_token *t)
+{
+	struct acl_emit		*e = arg;
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 3);
+	acl_token_pack(&out.pk, t);
+	if (pack_links(&out.pk, t->policies, t->npolicies, 0) == -1 ||
+	    pack_links(&out.pk, t->roles, t->nroles, 1) == -1) {
+		mpack_out_free(&out);
+		return -1;
+	}
+	e->emit(e->ctx, &out);
+	return 0;
+}
+
+static int
+emit_policy(void *arg, const struct acl_policy *p)
+{
+	struct acl_emit		*e = arg;
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	acl_policy_pack(&out.pk, p);
+	e->emit(e->ctx, &out);
+	return 0;
+}
+
+static int
+emit_role(void *arg, const struct acl_role *r)
+{
+	struct acl_emit		*e = arg;
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 2);
+	acl_role_pack(&out.pk, r);
+	if (pack_links(&out.pk, r->policies, r->npolicies, 0) == -1) {
+		mpack_out_free(&out);
+		return -1;
+	}
+	e->emit(e->ctx, &out);
+	return 0;
+}
+
+/*
+ * Answer an ACL query through emit, which takes and frees each item;
+ * *found is cleared when a single object is not there.  0 or -1.
+ */
+int
+acl_read(int query, const char *arg, void (*emit)(void *,
+    struct mpack_out *), void *ctx, int *found)
+{
+	struct acl_emit		 e = { emit, ctx };
+	struct acl_token	 t;
+	struct acl_policy	 p;
+	struct acl_role		 r;
+	struct store		*s = &raftd.store;
+	int			 rc;
+
+	*found = 1;
+	switch (query) {
+	case CAT_Q_ACL_TOKENS:
+		return acl_state_token_list(s, emit_token, &e);
+	case CAT_Q_ACL_POLICIES:
+		return acl_state_policy_list(s, emit_policy, &e);
+	case CAT_Q_ACL_ROLES:
+		return acl_state_role_list(s, emit_role, &e);
+	case CAT_Q_ACL_TOKEN:
+	case CAT_Q_ACL_TOKEN_SECRET:
+		rc = query == CAT_Q_ACL_TOKEN ?
+		    acl_state_token_get(s, NULL, arg, &t) :
+		    acl_state_token_by_secret(s, NULL, arg, &t);
+		if (rc == 0) {
+			rc = emit_token(&e, &t);
+			acl_token_free(&t);
+		}
+		break;
+	case CAT_Q_ACL_POLICY:
+	case CAT_Q_ACL_POLICY_NAME:
+		rc = query == CAT_Q_ACL_POLICY ?
+		    acl_state_policy_get(s, NULL, arg, &p) :
+		    acl_state_policy_by_name(s, NULL, arg, &p);
+		if (rc == 0) {
+			rc = emit_policy(&e, &p);
+			acl_policy_free(&p);
+		}
+		break;
+	case CAT_Q_ACL_ROLE:
+	case CAT_Q_ACL_ROLE_NAME:
+		rc = query == CAT_Q_ACL_ROLE ?
+		    acl_state_role_get(s, NULL, arg, &r) :
+		    acl_state_role_by_name(s, NULL, arg, &r);
+		if (rc == 0) {
+			rc = emit_role(&e, &r);
+			acl_role_free(&r);
+		}
+		break;
+	default:
+		return -1;
+	}
+	if (rc == 1) {
+		*found = 0;
+		rc = 0;
+	}
+	return rc;
+}
+
+/*
+ * The reset index an operator wrote into data_dir (raftd's working
+ * directory), or 0.  Consul's file holds the index as decimal text.
+ */
+static uint64_t
+bootstrap_reset_index(void)
+{
+	char		 buf[32], *end;
+	ssize_t		 n;
+	uint64_t	 v;
+	int		 fd;
+
+	if ((fd = open(ACL_BOOTSTRAP_RESET, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			log_warn("acl: %s", ACL_BOOTSTRAP_RESET);
+		return 0;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	while (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t')
+		end++;
+	if (errno != 0 || end == buf || *end != '\0') {
+		log_warnx("acl: %s: not an index", ACL_BOOTSTRAP_RESET);
+		return 0;
+	}
+	return v;
+}
+
+/* Appends the IDs of the named policies (or roles) to ids; 0, 1, -1. */
+static int
+resolve_names(char ***ids, size_t *nids, char **names, size_t nnames,
+    int roles, char *err, size_t errlen)
+{
+	struct acl_policy	 p;
+	struct acl_role		 r;
+	char			**v, *id;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < nnames; i++) {
+		rc = roles ? acl_state_role_by_name(&raftd.store, NULL,
+		    names[i], &r) : acl_state_policy_by_name(&raftd.store,
+		    NULL, names[i], &p);
+		if (rc == -1)
+			return -1;
+		if (rc == 1) {
+			snprintf(err, errlen, "No such ACL %s with name: %.64s",
+			    roles ? "role" : "policy", names[i]);
+			return 1;
+		}
+		id = roles ? r.id : p.id;
+		if (roles)
+			r.id = NULL;
+		else
+			p.id = NULL;
+		if (roles)
+			acl_role_free(&r);
+		else
+			acl_policy_free(&p);
+		if ((v = reallocarray(*ids, *nids + 1, sizeof(*v))) == NULL)
+			fatal("acl");
+		*ids = v;
+		v[(*nids)++] = id;
+	}
+	return 0;
+}
+
+static void
+drop_names(char ***names, size_t *n)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		free((*names)[i]);
+	free(*names);
+	*names = NULL;
+	*n = 0;
+}
+
+/* An update that gives no SecretID keeps the one the token has. */
+static int
+token_prepare(struct acl_token *t, char *err, size_t errlen)
+{
+	struct acl_token	 old;
+	int			 rc;
+
+	if ((rc = resolve_names(&t->policies, &t->npolicies,
+	    t->policy_names, t->npolicy_names, 0, err, errlen)) != 0 ||
+	    (rc = resolve_names(&t->roles, &t->nroles, t->role_names,
+	    t->nrole_names, 1, err, errlen)) != 0)
+		return rc;
+	drop_names(&t->policy_names, &t->npolicy_names);
+	drop_names(&t->role_names, &t->nrole_names);
+	if (t->secret != NULL && *t->secret != '\0')
+		return 0;
+	if ((rc = acl_state_token_get(&raftd.store, NULL, t->accessor,
+	    &old)) == -1)
+		return -1;
+	if (rc == 1) {
+		snprintf(err, errlen, "Cannot find token %.64s",
+		    t->accessor);
+		return 1;
+	}
+	free(t->secret);
+	t->secret = old.secret;
+	old.secret = NULL;
+	acl_token_free(&old);
+	return 0;
+}
+
+/*
+ * Leader: a CAT_WRITE_ACL about to be proposed.  Links by name become
+ * IDs, an update without a SecretID keeps the token's, and a bootstrap
+ * gets the reset index.  The command to propose is put in out (the
+ * caller frees it).  0; 1 refused, with err; -1 if it does not decode.
+ */
+int
+acl_write_prepare(const void *buf, size_t len, struct mpack_out *out,
+    char *err, size_t errlen)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*cmd, *a;
+	struct acl_token	 t;
+	struct acl_role		 r;
+	uint64_t		 op, n;
+	int			 rc = -1;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return -1;
+	/* [CAT_WRITE_ACL, cmd] or, from apid, [..., cmd, token]. */
+	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    (u.data.via.array.size != 2 && u.data.via.array.size != 3))
+		goto done;
+	cmd = &u.data.via.array.ptr[1];
+	if (cmd->type != MSGPACK_OBJECT_ARRAY || cmd->via.array.size != 3)
+		goto done;
+	a = cmd->via.array.ptr;
+	if (mpack_get_uint(&a[0], &op) == -1 ||
+	    mpack_get_uint(&a[2], &n) == -1)
+		goto done;
+	mpack_out_init(out);
+	msgpack_pack_array(&out->pk, 2);
+	msgpack_pack_uint8(&out->pk, CAT_WRITE_ACL);
+	switch (op) {
+	case ACL_OP_BOOTSTRAP:
+	case ACL_OP_TOKEN_SET:
+		if (acl_token_unpack(&a[1], &t) == -1)
+			break;
+		if ((rc = token_prepare(&t, err, errlen)) == 0)
+			acl_cmd_pack(&out->pk, op, &t, op == ACL_OP_BOOTSTRAP ?
+			    bootstrap_reset_index() : n);
+		acl_token_free(&t);
+		break;
+	case ACL_OP_ROLE_SET:
+		if (acl_role_unpack(&a[1], &r) == -1)
+			break;
+		if ((rc = resolve_names(&r.policies, &r.npolicies,
+		    r.policy_names, r.npolicy_names, 0, err, errlen)) == 0) {
+			drop_names(&r.policy_names, &r.npolicy_names);
+			acl_cmd_pack(&out->pk, op, &r, n);
+		}
+		acl_role_free(&r);
+		break;
+	default:
+		msgpack_pack_object(&out->pk, *cmd);
+		rc = 0;
+		break;
+	}
+	if (rc != 0)
+		mpack_out_free(out);
+ done:
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+static uint64_t
+wall_ns(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		fatal("clock_gettime");
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * acl.tokens.initial_management (or its old name, master): a management
+ * token with that secret, made by the leader when no token has it.
+ */
+static void
+initial_management(struct raftd *r)
+{
+	struct mpack_out	 rec;
+	struct acl_token	 t;
+	const char		*secret = r->child->conf->acl.tokens.
+				    initial_management;
+	char			 accessor[37], *mgmt[] = {
+				    (char *)ACL_GLOBAL_MANAGEMENT_ID };
+	unsigned char		 b[16];
+	uint64_t		 done;
+	int			 rc;
+
+	if (secret == NULL || *secret == '\0' ||
+	    strlen(secret) > ACL_STR_MAX)
+		return;
+	if ((rc = acl_state_token_by_secret(&r->store, NULL, secret,
+	    &t)) != 1) {
+		if (rc == 0)
+			acl_token_free(&t);
+		return;
+	}
+	arc4random_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(accessor, sizeof(accessor), "%02x%02x%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+	    b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	    b[13], b[14], b[15]);
+	memset(&t, 0, sizeof(t));
+	t.accessor = accessor;
+	t.secret = (char *)secret;
+	t.description = "Initial Management Token";
+	t.policies = mgmt;
+	t.npolicies = 1;
+	t.create_time = wall_ns();
+	/* As in Consul, it takes the bootstrap if that is still open. */
+	if (acl_state_bootstrap_index(&r->store, NULL, &done) == -1)
+		return;
+	mpack_out_init(&rec);
+	acl_cmd_pack(&rec.pk, done == 0 ? ACL_OP_BOOTSTRAP : ACL_OP_TOKEN_SET,
+	    &t, 0);
+	if ((builtins_pending = cat_propose(r, CAT_WRITE_ACL, &rec)) != 0)
+		log_info("acl: creating the initial management token");
+	mpack_out_free(&rec);
+}
+
+/*
+ * Every second on every server: a leader whose state is current and
+ * lacks the built-ins, or the initial management token, proposes them
+ * (once per entry in flight).
+ */
+void
+acl_leader_check(struct raftd *r)
+{
+	struct mpack_out	 rec;
+	struct acl_policy	 p;
+	struct acl_token	 t;
+	int			 rp, rt;
+
+	if (!r->child->conf->acl.enabled || !node_is_leader(r) ||
+	    r->stalled || !raft_committed_in_term(r->raft) ||
+	    r->applied < raft_commit_index(r->raft) ||
+	    r->applied < builtins_pending)
+		return;
+	rp = acl_state_policy_get(&r->store, NULL, ACL_GLOBAL_MANAGEMENT_ID,
+	    &p);
+	rt = acl_state_token_get(&r->store, NULL, ACL_ANONYMOUS_ID, &t);
+	if (rp == 0)
+		acl_policy_free(&p);
+	if (rt == 0)
+		acl_token_free(&t);
+	if (rp == -1 || rt == -1)
+		return;
+	if (rp == 0 && rt == 0) {
+		initial_management(r);
+		return;
+	}
+	mpack_out_init(&rec);
+	acl_cmd_pack(&rec.pk, ACL_OP_BUILTINS, NULL, wall_ns());
+	if ((builtins_pending = cat_propose(r, CAT_WRITE_ACL, &rec)) != 0)
+		log_info("acl: creating the built-in policy and anonymous "
+		    "token");
+	mpack_out_free(&rec);
+}

@@ -1,0 +1,282 @@
+#!/bin/sh
+# The ACL API on a single server with acl.enabled and default deny,
+# through /v1/acl with curl: the built-in policy and anonymous token
+# appear, bootstrap works once and is refused with the reset index,
+# the acl-bootstrap-reset file in data_dir allows one more; policies,
+# tokens and roles are made, read (by ID, by name, /self, lists with
+# ?policy), updated and deleted in Consul's shapes; links by name
+# resolve; malformed rules are a 400 naming line and column, unknown
+# policy names a 400 naming them; the state survives a restart;
+# acl.tokens.initial_management becomes a management token; no
+# secret ends up in the log.  consulctl's acl commands do the same.
+# The ACL endpoints need acl:read or acl:write (anonymous has neither);
+# nothing else is enforced yet.
+. "$(dirname "$0")/../lib/agent.sh"
+
+n=70
+data="$test_tmp/data"
+cat >"$test_tmp/acl.json" <<'EOF'
+{"primary_datacenter": "dc1",
+ "acl": {"enabled": true, "default_policy": "deny"}}
+EOF
+agent_ports $n
+agent_start_server $n "$test_tmp/agent.log" "$data" \
+    -config-file="$test_tmp/acl.json"
+url="http://127.0.0.1:$http_port/v1/acl"
+mgmt=00000000-0000-0000-0000-000000000001
+anon=00000000-0000-0000-0000-000000000002
+
+# req METHOD PATH [BODY]: sets code and body; with $tok as the token.
+tok=""
+req() {
+	body=$(curl -s -w '\n%{http_code}' -X "$1" ${3:+--data-binary "$3"} \
+	    ${tok:+-H "X-Consul-Token: $tok"} "$url/$2")
+	code=$(echo "$body" | tail -n 1)
+	body=$(echo "$body" | sed '$d')
+}
+
+# The leader makes the built-ins first: bootstrap needs the policy.
+booted() { req PUT bootstrap; [ "$code" = 200 ]; }
+poll 15 booted
+boot_secret=$(echo "$body" | jq -r .SecretID)
+boot_index=$(echo "$body" | jq -r .CreateIndex)
+check "bootstrap makes a management token" [ "$code" = 200 ] && \
+    [ "$(echo "$body" | jq -r '.Policies[0].ID')" = $mgmt ] && \
+    [ "$(echo "$body" | jq -r .ID)" = "$boot_secret" ]
+req GET "token/$anon"
+check "anonymous may not read tokens: 403" [ "$code" = 403 ] && \
+    [ "$body" = "Permission denied" ]
+req PUT policy '{"Name":"sneaky"}'
+check "nor write policies" [ "$code" = 403 ]
+tok=99999999-9999-9999-9999-999999999999
+req GET tokens
+check "an unknown token: 403 ACL not found" [ "$code" = 403 ] && \
+    [ "$body" = "ACL not found" ]
+tok=$boot_secret
+req GET "token/$anon"
+check "the leader made the anonymous token" \
+    [ "$(echo "$body" | jq -r .SecretID)" = anonymous ]
+req GET "policy/$mgmt"
+check "and the global-management policy" \
+    [ "$(echo "$body" | jq -r .Name)" = global-management ]
+
+req PUT bootstrap
+check "a second bootstrap is refused naming the reset index" \
+    [ "$code" = 403 ] && [ "$body" = "Permission denied: ACL bootstrap \
+no longer allowed (reset index: $boot_index)" ]
+echo 1 >"$data/acl-bootstrap-reset"
+req PUT bootstrap
+check "a reset file with another index changes nothing" [ "$code" = 403 ]
+echo "$boot_index" >"$data/acl-bootstrap-reset"
+req PUT bootstrap
+second_secret=$(echo "$body" | jq -r .SecretID)
+check "the reset index allows one more bootstrap" [ "$code" = 200 ] && \
+    [ "$second_secret" != "$boot_secret" ]
+req PUT bootstrap
+check "and only one" [ "$code" = 403 ]
+
+req PUT policy '{"Name":"kv-ro","Rules":"key_prefix \"\" {\n  policy = \"reed\"\n}"}'
+check "malformed rules: 400 naming line and column" [ "$code" = 400 ] && \
+    echo "$body" | grep -q 'line 2, column 12: .*invalid policy "reed"'
+req PUT policy '{"Name":"kv-ro","Rules":"{\"key\": {\"a\": {\"policy\": \"read\"}}"}'
+check "unterminated JSON rules: 400 too" [ "$code" = 400 ] && \
+    echo "$body" | grep -q 'line 1, column 35'
+req PUT policy '{"Name":"bad name!","Rules":""}'
+check "a policy name with a space is refused" [ "$code" = 400 ]
+req PUT policy '{"Name":"kv-ro","Description":"read all keys",
+    "Rules":"key_prefix \"\" { policy = \"read\" }"}'
+pol=$(echo "$body" | jq -r .ID)
+check "a policy is made" [ "$code" = 200 ] && \
+    [ "$(echo "$body" | jq -r .Rules)" = 'key_prefix "" { policy = "read" }' ]
+req PUT policy '{"Name":"kv-ro","Rules":""}'
+check "its name is unique" [ "$code" = 400 ] && \
+    echo "$body" | grep -q 'already exists'
+req GET policy/name/kv-ro
+check "read by name" [ "$(echo "$body" | jq -r .ID)" = "$pol" ]
+req GET policies
+check "the list has both, without Rules" \
+    [ "$(echo "$body" | jq -r 'map(.Name) | sort | join(",")')" = \
+    "global-management,kv-ro" ] && \
+    [ "$(echo "$body" | jq 'map(has("Rules")) | any')" = false ]
+req PUT "policy/$pol" '{"Name":"kv-read","Rules":"key_prefix \"app/\" { policy = \"write\" }"}'
+check "an update renames it and keeps CreateIndex" [ "$code" = 200 ] && \
+    [ "$(echo "$body" | jq -r .Name)" = kv-read ] && \
+    [ "$(echo "$body" | jq '.ModifyIndex > .CreateIndex')" = true ]
+req PUT "policy/$mgmt" '{"Name":"global-management","Rules":"acl = \"read\""}'
+check "the built-in policy's rules stay" [ "$code" = 400 ]
+req DELETE "policy/$mgmt"
+check "and it cannot be deleted" [ "$code" = 400 ]
+
+req PUT token '{"Description":"x","Policies":[{"Name":"nope"}]}'
+check "an unknown policy name: 400 naming it" [ "$code" = 400 ] && \
+    echo "$body" | grep -q 'nope'
+req PUT token '{"Description":"x","ServiceIdentities":[{"ServiceName":"Web!"}]}'
+check "an invalid service identity name: 400" [ "$code" = 400 ]
+req PUT token '{"Description":"x","SecretID":"not-a-uuid"}'
+check "a SecretID that is no UUID: 400" [ "$code" = 400 ]
+req PUT token '{"Description":"reader","Policies":[{"Name":"kv-read"}],
+    "ServiceIdentities":[{"ServiceName":"web","Datacenters":["dc1"]}],
+    "NodeIdentities":[{"NodeName":"node1","Datacenter":"dc1"}],
+    "ExpirationTTL":"1h"}'
+acc=$(echo "$body" | jq -r .AccessorID)
+sec=$(echo "$body" | jq -r .SecretID)
+check "a token is made with new IDs and its links" [ "$code" = 200 ] && \
+    [ ${#acc} = 36 ] && [ ${#sec} = 36 ] && \
+    [ "$(echo "$body" | jq -r '.Policies[0].ID')" = "$pol" ] && \
+    [ "$(echo "$body" | jq -r '.ServiceIdentities[0].Datacenters[0]')" = \
+    dc1 ] && [ "$(echo "$body" | jq -r .ExpirationTTL)" = 1h0m0s ] && \
+    [ "$(echo "$body" | jq -r '.Hash | length > 10')" = true ]
+req PUT token "{\"AccessorID\":\"11111111-2222-3333-4444-555555555555\",
+    \"SecretID\":\"$sec\"}"
+check "a SecretID in use is refused" [ "$code" = 400 ]
+self=$(curl -s -H "X-Consul-Token: $sec" "$url/token/self" | \
+    jq -r .AccessorID)
+bearer=$(curl -s -H "Authorization: Bearer $sec" "$url/token/self" | \
+    jq -r .AccessorID)
+query=$(curl -s "$url/token/self?token=$sec" | jq -r .AccessorID)
+check "token/self finds it by header, bearer and ?token" \
+    [ "$self" = "$acc" ] && [ "$bearer" = "$acc" ] && [ "$query" = "$acc" ]
+tok=$sec
+req GET tokens
+check "a token without acl rules may not list tokens" [ "$code" = 403 ]
+tok=$boot_secret
+req PUT policy '{"Name":"acl-ro","Rules":"acl = \"read\""}'
+req PUT token '{"Policies":[{"Name":"acl-ro"}]}'
+ro=$(echo "$body" | jq -r .SecretID)
+tok=$ro
+req GET tokens
+list_code=$code
+req PUT policy '{"Name":"by-reader"}'
+check "acl = read lists tokens but makes no policy" \
+    [ "$list_code" = 200 ] && [ "$code" = 403 ]
+tok=$boot_secret
+tok=""
+req GET token/self
+check "token/self without a token is the anonymous one" \
+    [ "$(echo "$body" | jq -r .AccessorID)" = $anon ]
+tok=$boot_secret
+code=$(curl -s -o /dev/null -w '%{http_code}' -H \
+    "X-Consul-Token: 99999999-9999-9999-9999-999999999999" "$url/token/self")
+check "an unknown secret is 403 ACL not found" [ "$code" = 403 ]
+
+req PUT role '{"Name":"ops","Policies":[{"ID":"'"$pol"'"}]}'
+role=$(echo "$body" | jq -r .ID)
+check "a role is made" [ "$code" = 200 ] && \
+    [ "$(echo "$body" | jq -r '.Policies[0].Name')" = kv-read ]
+req PUT role '{"Name":"ops"}'
+check "role names are unique" [ "$code" = 400 ]
+req GET role/name/ops
+check "read by name" [ "$(echo "$body" | jq -r .ID)" = "$role" ]
+req PUT "token/$acc" '{"Description":"reader+ops","Roles":[{"Name":"ops"}]}'
+check "an update without SecretID keeps it and links the role" \
+    [ "$code" = 200 ] && [ "$(echo "$body" | jq -r .SecretID)" = "$sec" ] && \
+    [ "$(echo "$body" | jq -r '.Roles[0].ID')" = "$role" ] && \
+    [ "$(echo "$body" | jq -r .ExpirationTTL)" = 1h0m0s ]
+req GET "tokens?policy=$mgmt"
+check "tokens ?policy lists the two bootstrap tokens" \
+    [ "$(echo "$body" | jq length)" = 2 ]
+req GET "tokens?role=$role"
+check "tokens ?role lists the one" \
+    [ "$(echo "$body" | jq -r '.[0].AccessorID')" = "$acc" ] && \
+    [ "$(echo "$body" | jq length)" = 1 ]
+
+req DELETE "role/$role"
+check "a role is deleted" [ "$code" = 200 ] && [ "$body" = true ]
+req GET "token/$acc"
+check "and the token's link to it goes" \
+    [ "$(echo "$body" | jq '.Roles | length')" = 0 ]
+req DELETE "token/$anon"
+check "the anonymous token stays" [ "$code" = 400 ]
+
+# The same through consulctl.
+ctl() {
+	"$CONSULCTL" "$@" -http-addr="127.0.0.1:$http_port" -token="$tok"
+}
+out=$(ctl acl bootstrap 2>&1)
+check "consulctl acl bootstrap: refused, exit 1" [ $? = 1 ] && \
+    echo "$out" | grep -q "^Failed ACL bootstrapping: Unexpected response \
+code: 403 (Permission denied: ACL bootstrap no longer allowed"
+printf 'key_prefix "app/" {\n  policy = "write"\n}\n' >"$test_tmp/app.hcl"
+out=$(ctl acl policy create -name app-write -description "app keys" \
+    -rules @"$test_tmp/app.hcl")
+check "consulctl acl policy create -rules @file" [ $? = 0 ] && \
+    echo "$out" | grep -q '^Name:         app-write$' && \
+    echo "$out" | grep -q '^key_prefix "app/" {$'
+out=$(ctl acl policy create -name broken -rules 'key "x" { policy = 1 }' \
+    2>&1)
+check "consulctl: bad rules exit 1 with line and column" [ $? = 1 ] && \
+    echo "$out" | grep -q 'line 1, column 20'
+ctl acl role create -name app-role -policy-name app-write >/dev/null
+out=$(ctl acl token create -description "web" -policy-name app-write \
+    -role-name app-role -service-identity web:dc1 -node-identity n1:dc1)
+c_acc=$(echo "$out" | awk '/^AccessorID:/ { print $2 }')
+c_sec=$(echo "$out" | awk '/^SecretID:/ { print $2 }')
+check "consulctl acl token create with names and identities" \
+    [ ${#c_sec} = 36 ] && echo "$out" | grep -q ' - app-write$' && \
+    echo "$out" | grep -q ' - app-role$' && \
+    echo "$out" | grep -q '^   web (Datacenters: dc1)$' && \
+    echo "$out" | grep -q '^   n1 (Datacenter: dc1)$'
+self_env=$(CONSUL_HTTP_TOKEN=$c_sec "$CONSULCTL" acl token read -self \
+    -http-addr="127.0.0.1:$http_port" | \
+    awk '/^AccessorID:/ { print $2 }')
+echo "$c_sec" >"$test_tmp/tokfile"
+self_file=$("$CONSULCTL" acl token read -self \
+    -http-addr="127.0.0.1:$http_port" -token-file="$test_tmp/tokfile" | \
+    awk '/^AccessorID:/ { print $2 }')
+check "token read -self with CONSUL_HTTP_TOKEN and -token-file" \
+    [ "$self_env" = "$c_acc" ] && [ "$self_file" = "$c_acc" ]
+out=$(ctl acl token update -id "$c_acc" -description renamed)
+check "consulctl acl token update" \
+    echo "$out" | grep -q '^Description:      renamed$'
+check "consulctl acl token list shows it" \
+    sh -c "$CONSULCTL acl token list -http-addr=127.0.0.1:$http_port \
+    -token=$tok | \
+    grep -q '$c_acc'"
+out=$(ctl acl token create -policy-name missing 2>&1)
+check "consulctl: an unknown policy name exits 1 naming it" [ $? = 1 ] && \
+    echo "$out" | grep -q 'missing'
+out=$(ctl acl token delete -id "$c_acc")
+check "consulctl acl token delete" \
+    [ "$out" = "Token \"$c_acc\" deleted successfully" ]
+out=$(ctl acl role delete -name app-role)
+check "consulctl acl role delete by name" [ $? = 0 ]
+out=$(ctl acl policy delete -name app-write)
+check "consulctl acl policy delete by name" [ $? = 0 ] && \
+    ! ctl acl policy list | grep -q app-write
+
+# A restart keeps everything (snapshots of the ACL tables are in
+# kv_snapshot.sh's path; here the store itself).
+kill -TERM "$agent_pid"
+wait_exit "$agent_pid" 100 >/dev/null
+agent_start_server $n "$test_tmp/agent.log" "$data" \
+    -config-file="$test_tmp/acl.json"
+has() {
+	curl -s -H "X-Consul-Token: $tok" "$url/token/$1" | grep -q "$2"
+}
+poll 15 has "$acc" "$sec"
+req GET "token/$acc"
+check "after a restart the token is there" \
+    [ "$(echo "$body" | jq -r .SecretID)" = "$sec" ]
+req DELETE "token/$acc"
+req GET "token/$acc"
+check "a deleted token is 404" [ "$code" = 404 ]
+
+# acl.tokens.initial_management: the leader makes that management token.
+init=6b2c0a52-1d4f-4f3c-9a55-3f1e1c7a9e01
+jq '.acl.tokens.initial_management = "'$init'"' "$test_tmp/acl.json" \
+    >"$test_tmp/acl2.json"
+kill -TERM "$agent_pid"
+wait_exit "$agent_pid" 100 >/dev/null
+agent_start_server $n "$test_tmp/agent.log" "$data" \
+    -config-file="$test_tmp/acl2.json"
+initial() {
+	curl -s -H "X-Consul-Token: $init" "$url/token/self" | \
+	    grep -q global-management
+}
+check "acl.tokens.initial_management becomes a management token" \
+    poll 15 initial
+
+check "no secret in the log" \
+    sh -c "! grep -q -e '$sec' -e '$boot_secret' -e '$second_secret' \
+    -e '$c_sec' -e '$init' '$test_tmp/agent.log'"
+tap_done
