@@ -543,6 +543,18 @@ tlsbev_why(struct bufferevent *bev)
 	return t->why;
 }
 
+/* Whether bev's peer, over TLS, presented a certificate naming name. */
+int
+tlsbev_peer_named(struct bufferevent *bev, const char *name)
+{
+	struct tlsbev	*t = tlsbev_find(bev);
+
+	if (t == NULL || t->state != TLSBEV_OPEN || t->tls == NULL)
+		return 0;
+	return tls_peer_cert_provided(t->tls) == 1 &&
+	    tls_peer_cert_contains_name(t->tls, name) == 1;
+}
+
 /* Whether bev runs TLS (not a plaintext peer let through). */
 int
 tlsbev_is_tls(struct bufferevent *bev)

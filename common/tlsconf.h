@@ -83,6 +83,7 @@ struct bufferevent *tlsbev_client(struct event_base *, struct tls_config *,
 	    int, const char *, const struct timeval *);
 const char *tlsbev_why(struct bufferevent *);
 int	 tlsbev_is_tls(struct bufferevent *);
+int	 tlsbev_peer_named(struct bufferevent *, const char *);
 void	 tlsbev_set_max_pending(size_t);
 size_t	 tlsbev_pending(void);
 

@@ -178,6 +178,7 @@ struct rpc_conn {
 	int			 hello;		/* the peer's arrived */
 	int			 connected;	/* out: connect() succeeded */
 	int			 wan;		/* in: from another datacenter */
+	int			 client_only;	/* in: its certificate names no server */
 	int			 answered;	/* a frame has come in */
 	time_t			 born;		/* CLOCK_MONOTONIC seconds */
 	char			 peer[RAFT_ID_MAX];

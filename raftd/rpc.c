@@ -18,7 +18,8 @@
  * a client certificate and, with verify_incoming, refuses a peer that
  * has none or speaks plaintext; an agent with verify_outgoing dials
  * TLS and checks the server's certificate against the CA, and with
- * verify_server_hostname that it names server.<datacenter>.<domain>.
+ * verify_server_hostname that it names server.<datacenter>.<domain>;
+ * a server takes Raft only from a peer whose certificate names it so.
  * New connections take the material of the last reload; established
  * ones keep theirs.
  */
@@ -67,6 +68,7 @@ static uint64_t			 rpc_dropped;
 static struct tlsbev_server_ctx	*rpc_tls_server;	/* NULL: no TLS in */
 static struct tls_config	*rpc_tls_client;	/* NULL: no TLS out */
 static int			 rpc_tls_required;	/* verify_incoming */
+static int			 rpc_tls_names;		/* verify_server_hostname */
 static char			 rpc_server_name[300];	/* the domain */
 
 static void	rpc_send_state(struct rpc_conn *);
@@ -244,6 +246,18 @@ rpc_raft_frame(struct rpc_conn *c, const msgpack_object *o)
 	return 0;
 }
 
+/* The peer's certificate names server.<dc>.<domain>. */
+static int
+rpc_peer_is_server(struct rpc_conn *c, const char *dc)
+{
+	char	name[256];
+
+	if ((size_t)snprintf(name, sizeof(name), "server.%s.%s", dc,
+	    rpc_server_name) >= sizeof(name))
+		return 0;
+	return tlsbev_peer_named(c->bev, name);
+}
+
 /* 0: taken; -1: the peer is to be dropped. */
 static int
 rpc_frame(struct rpc_conn *c, const void *buf, size_t len)
@@ -272,6 +286,14 @@ rpc_frame(struct rpc_conn *c, const void *buf, size_t len)
 		msgpack_unpacked_destroy(&u);
 		return -1;
 	}
+	if (c->client_only && (t == RPC_RAFT || t == RPC_SNAP ||
+	    t == RPC_ASK)) {
+		rpc_tls_log(c, "its certificate names no server of this "
+		    "datacenter (verify_server_hostname): it may forward "
+		    "requests, not take part in Raft");
+		msgpack_unpacked_destroy(&u);
+		return -1;
+	}
 	switch (t) {
 	case RPC_HELLO:
 		if (c->hello || rpc_hello_unpack(&u.data, &h) == -1)
@@ -287,6 +309,21 @@ rpc_frame(struct rpc_conn *c, const void *buf, size_t len)
 				break;
 			}
 			c->wan = 1;
+		}
+		/*
+		 * With verify_server_hostname, only a certificate naming
+		 * server.<its dc>.<domain> makes a server: a client's may
+		 * forward requests, and may not come from another dc.
+		 */
+		if (rpc_tls_names && tlsbev_is_tls(c->bev) &&
+		    !rpc_peer_is_server(c, h.dc)) {
+			if (c->wan) {
+				rpc_tls_log(c, "its certificate names no "
+				    "server of its datacenter "
+				    "(verify_server_hostname)");
+				break;
+			}
+			c->client_only = 1;
 		}
 		c->hello = 1;
 		strlcpy(c->peer, h.id, sizeof(c->peer));
@@ -782,6 +819,7 @@ rpc_tls_load(struct child *ch)
 	rpc_tls_server = srv != NULL ? tlsbev_server_ctx(srv) : NULL;
 	rpc_tls_client = ccfg;
 	rpc_tls_required = t->verify_incoming == 1;
+	rpc_tls_names = t->verify_server_hostname == 1;
 	strlcpy(dom, ch->conf->domain, sizeof(dom));
 	if ((l = strlen(dom)) > 0 && dom[l - 1] == '.')
 		dom[l - 1] = '\0';

@@ -199,9 +199,11 @@ wait $loop
 check "the write loop ($(cat "$cl_dir/writes") rounds on 4 agents) had no failed request" \
     test ! -s "$cl_dir/fails"
 [ -s "$cl_dir/fails" ] && diag "failed: $(tr '\n' ' ' <"$cl_dir/fails")"
-# A server with a client certificate: the others will not talk Raft to it.
+# A server with a client certificate: the others will not talk Raft to
+# it, nor take Raft from it (bootstrap_expect makes it ask them first).
 cat >"$cl_dir/rogue.json" <<EOR
-{"server": true, "encrypt": "$key", "retry_interval": "1s",
+{"server": true, "bootstrap_expect": 3, "encrypt": "$key",
+ "retry_interval": "1s",
  "retry_join": ["127.0.0.101:$cl_lan"],
  "verify_incoming": true, "verify_outgoing": true,
  "verify_server_hostname": true, "ca_file": "$pki/consul-agent-ca.pem",
@@ -220,6 +222,12 @@ rogue() {
 }
 check "a server with a client certificate: the leader refuses it by name" \
     poll 20 rogue
+rogue_in() {
+	cat "$cl_dir"/n101.log "$cl_dir"/n102.log "$cl_dir"/n103.log |
+	    grep -q "rpc: from 127.0.0.106:.*refused: its certificate names no server"
+}
+check "and its Raft messages are refused: its certificate names no server" \
+    poll 20 rogue_in
 
 check_alive "tls cluster"
 cluster_stop
