@@ -506,6 +506,9 @@ http_read_headers(struct evhttp_request *req, const struct imsg_read_end *e)
 	evhttp_add_header(h, "X-Consul-Effective-Consistency",
 	    e->consistency == KV_CONS_STALE ? "stale" :
 	    e->consistency == KV_CONS_CONSISTENT ? "consistent" : "leader");
+	if (e->filtered)
+		evhttp_add_header(h, "X-Consul-Results-Filtered-By-ACLs",
+		    "true");
 }
 
 /* A body sent as it is, with its own content type. */
