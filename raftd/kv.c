@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl_codec.h"
 #include "acl_rules.h"
 #include "catalog_codec.h"
 #include "config.h"
@@ -99,6 +100,17 @@ read_end_served(struct imsgev *iev, uint32_t reqid, uint64_t index,
     int found, const char *error, int consistency)
 {
 	read_end_full(iev, reqid, index, found, error, consistency, 0);
+}
+
+/*
+ * Whether a secret is the anonymous token's: Consul tells only other
+ * callers that ACLs filtered their results.
+ */
+int
+acl_anonymous(const char *secret)
+{
+	return secret == NULL || *secret == '\0' ||
+	    strcmp(secret, ACL_ANONYMOUS_SECRET) == 0;
 }
 
 /* The end of a read whose results ACLs filtered (filtered != 0). */
@@ -266,7 +278,8 @@ kv_answer(struct imsgev *iev, uint32_t reqid, struct kv_read *rd)
 	    emit_cb, &e) == -1)
 		fatalx("kv: cannot scan");
 	free(e.last);
-	read_end_acl(iev, reqid, index, e.n > 0, rd->consistency, e.filtered);
+	read_end_acl(iev, reqid, index, e.n > 0, rd->consistency,
+	    e.filtered && !acl_anonymous(rd->token));
 }
 
 /*

@@ -263,6 +263,7 @@ int	 kv_write_decode(const void *, size_t, struct kv_op **, uint32_t *,
 	    char *, size_t);
 void	 kv_ops_free(struct kv_op *, uint32_t);
 void	 read_end(struct imsgev *, uint32_t, uint64_t, int, const char *);
+int	 acl_anonymous(const char *);
 void	 read_end_acl(struct imsgev *, uint32_t, uint64_t, int, int, int);
 void	 read_end_served(struct imsgev *, uint32_t, uint64_t, int,
 	    const char *, int);

@@ -14,7 +14,9 @@
 # cannot write, a key_prefix "app/" write rule (through a role) writes
 # under app/ only, recurse and keys hide what the token cannot read,
 # a recursive delete needs the whole prefix, a txn every key, and an
-# expired token is refused.
+# expired token is refused.  Catalog and health hide the services a
+# token cannot read (with X-Consul-Results-Filtered-By-ACLs), and a
+# service token registers only its own service on its node.
 . "$(dirname "$0")/../lib/agent.sh"
 
 n=70
@@ -318,6 +320,58 @@ kvreq "$exp" GET kv/app/two
 a=$code
 expired() { kvreq "$exp" GET kv/app/two; [ "$code" = 403 ]; }
 check "a token works until it expires, then is refused" eval '[ "$a" = 200 ] && poll 15 expired && [ "$body" = "ACL not found" ]'
+
+# Catalog and health: reads hide what the token cannot read, writes
+# need node write and service write.
+api="http://127.0.0.1:$http_port/v1"
+for svc in web db; do
+	kvreq "$boot_secret" PUT catalog/register "{\"Node\":\"ext1\",
+	    \"Address\":\"127.0.0.9\",\"Service\":{\"Service\":\"$svc\"},
+	    \"Check\":{\"CheckID\":\"$svc-up\",\"Name\":\"up\",
+	    \"ServiceID\":\"$svc\",\"Status\":\"passing\"}}"
+done
+check "the management token registers anywhere" \
+    eval '[ "$code" = 200 ] && [ "$body" = true ]'
+mkpolicy web-ro 'service \"web\" { policy = \"read\" }\nnode_prefix \"\" { policy = \"read\" }' >/dev/null
+wr=$(mktoken '{"Description":"web reader","Policies":[{"Name":"web-ro"}]}')
+# filt TOKEN PATH: the answer's filter header into $hdr, body into $body.
+filt() {
+	body=$(curl -s -D "$test_tmp/h" -H "X-Consul-Token: $1" "$api/$2")
+	hdr=$(tr -d '\r' <"$test_tmp/h" | \
+	    awk -F': ' '$1 == "X-Consul-Results-Filtered-By-ACLs" { print $2 }')
+}
+filt "$wr" catalog/services
+check "catalog/services hides db, with the header" \
+    eval '[ "$(echo "$body" | jq -c "keys")" = "[\"web\"]" ] && [ "$hdr" = true ]'
+filt "$wr" catalog/service/db
+check "catalog/service/db is empty for it" \
+    eval '[ "$body" = "[]" ] && [ "$hdr" = true ]'
+filt "$wr" health/service/web
+check "health/service/web shows web with its check" \
+    eval '[ "$(echo "$body" | jq -r ".[0].Checks[0].CheckID")" = web-up ] && [ -z "$hdr" ]'
+filt "$wr" health/state/any
+check "health/state/any shows web's check, not db's" \
+    eval '[ "$(echo "$body" | jq -r "map(select(.Node == \"ext1\") | .CheckID) | join(\",\")")" = web-up ] && [ "$hdr" = true ]'
+filt "$boot_secret" catalog/services
+check "the management token sees both, unfiltered" \
+    eval '[ "$(echo "$body" | jq -c "[.db, .web] | map(type)")" = "[\"array\",\"array\"]" ] && [ -z "$hdr" ]'
+kvreq "" GET catalog/nodes
+check "anonymous sees no node, no header" \
+    eval '[ "$code" = 200 ] && [ "$body" = "[]" ]'
+mkpolicy api-w 'service \"api\" { policy = \"write\" }\nnode \"ext2\" { policy = \"write\" }' >/dev/null
+sw=$(mktoken '{"Description":"api","Policies":[{"Name":"api-w"}]}')
+kvreq "$sw" PUT catalog/register '{"Node":"ext2","Address":"127.0.0.8",
+    "Service":{"Service":"api"}}'
+a=$code
+kvreq "$sw" PUT catalog/register '{"Node":"ext2","Address":"127.0.0.8",
+    "Service":{"Service":"web"}}'
+b=$code
+kvreq "$sw" PUT catalog/register '{"Node":"ext1","Address":"127.0.0.9",
+    "Service":{"Service":"api"}}'
+check "a service token registers its own service on its node only" \
+    eval '[ "$a" = 200 ] && [ "$b" = 403 ] && [ "$code" = 403 ] && [ "$body" = "Permission denied" ]'
+kvreq "$sw" PUT catalog/deregister '{"Node":"ext1","ServiceID":"web"}'
+check "and cannot deregister others" [ "$code" = 403 ]
 
 # A restart keeps everything (snapshots of the ACL tables are in
 # kv_snapshot.sh's path; here the store itself).
