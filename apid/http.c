@@ -107,8 +107,11 @@ static void
 http_common_headers(struct evhttp_request *req)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	const struct config	*c = apid_child.conf;
 
-	evhttp_add_header(h, "X-Consul-Default-ACL-Policy", "allow");
+	/* Consul's "allow" when ACLs are off, else acl.default_policy. */
+	evhttp_add_header(h, "X-Consul-Default-ACL-Policy", c->acl.enabled &&
+	    c->acl.default_policy != NULL ? c->acl.default_policy : "allow");
 }
 
 void

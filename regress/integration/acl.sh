@@ -41,6 +41,10 @@ req() {
 	body=$(echo "$body" | sed '$d')
 }
 
+dp=$(curl -s -D - -o /dev/null "$url/policies" | tr -d '\r' | \
+    awk -F': ' '$1 == "X-Consul-Default-ACL-Policy" { print $2 }')
+check "X-Consul-Default-ACL-Policy says deny, from the config" [ "$dp" = deny ]
+
 # The leader makes the built-ins first: bootstrap needs the policy.
 booted() { req PUT bootstrap; [ "$code" = 200 ]; }
 poll 15 booted
