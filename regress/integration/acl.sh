@@ -41,9 +41,12 @@ req() {
 	body=$(echo "$body" | sed '$d')
 }
 
-dp=$(curl -s -D - -o /dev/null "$url/policies" | tr -d '\r' | \
-    awk -F': ' '$1 == "X-Consul-Default-ACL-Policy" { print $2 }')
-check "X-Consul-Default-ACL-Policy says deny, from the config" [ "$dp" = deny ]
+default_deny() {
+	curl -s -D - -o /dev/null "$url/policies" | tr -d '\r' | \
+	    grep -qx 'X-Consul-Default-ACL-Policy: deny'
+}
+check "X-Consul-Default-ACL-Policy says deny, from the config" \
+    poll 15 default_deny
 
 # The leader makes the built-ins first: bootstrap needs the policy.
 booted() { req PUT bootstrap; [ "$code" = 200 ]; }
