@@ -59,6 +59,7 @@ extern struct child	 apid_child;
 /* acl.c */
 void	 acl_handler(struct evhttp_request *, const char *);
 const char *acl_request_secret(struct evhttp_request *, struct query *);
+int	 acl_denial(const char *);
 
 /* http.c */
 void	 http_start(struct child *);

@@ -103,6 +103,8 @@ cat_write_done(struct request *r, struct imsg *imsg)
 			code = 400;
 	}
 	msgpack_unpacked_destroy(&u);
+	if (acl_denial(err))
+		code = 403;
 	http_error(r->req, code, err);
 }
 
@@ -113,6 +115,8 @@ cat_write_send(struct evhttp_request *req, int op, struct mpack_out *rec,
 	struct request		*r;
 	struct cat_write	*w;
 	struct mpack_out	 out;
+	struct query		 q;
+	int			 reg, haveq;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
 	    (reply_id != NULL && (w->id = strdup(reply_id)) == NULL)) {
@@ -128,10 +132,18 @@ cat_write_send(struct evhttp_request *req, int op, struct mpack_out *rec,
 	}
 	r->ctx = w;
 	r->ctx_free = cat_write_free;
+	reg = op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER;
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_array(&out.pk, reg ? 3 : 2);
 	msgpack_pack_uint8(&out.pk, op);
 	msgpack_sbuffer_write(&out.sbuf, rec->sbuf.data, rec->sbuf.size);
+	/* A registration carries the caller's token, which raftd checks. */
+	if (reg) {
+		haveq = query_parse(req, &q) == 0;
+		mpack_str(&out.pk, acl_request_secret(req, haveq ? &q : NULL));
+		if (haveq)
+			query_free(&q);
+	}
 	request_send(r, IMSG_CAT_WRITE, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }
@@ -141,15 +153,22 @@ cat_read_send(struct request *r, int query, const char *arg,
     uint64_t min_index, uint64_t wait_ms, int cons, uint64_t max_stale_ms)
 {
 	struct mpack_out	 out;
+	struct query		 q;
+	int			 haveq;
 
+	/* The caller's token goes last: raftd filters what it returns. */
+	haveq = query_parse(r->req, &q) == 0;
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
+	msgpack_pack_array(&out.pk, 7);
 	msgpack_pack_uint8(&out.pk, query);
 	mpack_str(&out.pk, arg);
 	msgpack_pack_uint64(&out.pk, min_index);
 	msgpack_pack_uint64(&out.pk, wait_ms);
 	msgpack_pack_uint8(&out.pk, cons);
 	msgpack_pack_uint64(&out.pk, max_stale_ms);
+	mpack_str(&out.pk, acl_request_secret(r->req, haveq ? &q : NULL));
+	if (haveq)
+		query_free(&q);
 	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 	if (min_index > 0)

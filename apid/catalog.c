@@ -864,7 +864,8 @@ cat_read_done(struct request *r, struct imsg *imsg)
 	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
 	if (end.error[0] != '\0') {
-		http_error(r->req, 500, end.error);
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
 		goto done;
 	}
 	if (cr->costly) {

@@ -107,8 +107,11 @@ static void
 http_common_headers(struct evhttp_request *req)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	const struct config	*c = apid_child.conf;
 
-	evhttp_add_header(h, "X-Consul-Default-ACL-Policy", "allow");
+	/* Consul's "allow" when ACLs are off, else acl.default_policy. */
+	evhttp_add_header(h, "X-Consul-Default-ACL-Policy", c->acl.enabled &&
+	    c->acl.default_policy != NULL ? c->acl.default_policy : "allow");
 }
 
 void
@@ -506,6 +509,9 @@ http_read_headers(struct evhttp_request *req, const struct imsg_read_end *e)
 	evhttp_add_header(h, "X-Consul-Effective-Consistency",
 	    e->consistency == KV_CONS_STALE ? "stale" :
 	    e->consistency == KV_CONS_CONSISTENT ? "consistent" : "leader");
+	if (e->filtered)
+		evhttp_add_header(h, "X-Consul-Results-Filtered-By-ACLs",
+		    "true");
 }
 
 /* A body sent as it is, with its own content type. */

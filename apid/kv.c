@@ -141,7 +141,8 @@ kv_read_done(struct request *r, struct imsg *imsg)
 	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
 	if (end.error[0] != '\0') {
-		http_error(r->req, 500, end.error);
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
 		return;
 	}
 	if (!end.found && !r->empty_ok) {
@@ -197,7 +198,7 @@ kv_get(struct evhttp_request *req, const char *key, size_t keylen,
 		r->empty_ok = 1;
 
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 7);
+	msgpack_pack_array(&out.pk, 8);
 	mpack_bin(&out.pk, key, keylen);
 	msgpack_pack_uint8(&out.pk, mode);
 	mpack_str(&out.pk, mode == KV_READ_KEYS ? (sep ? sep : "") : NULL);
@@ -205,6 +206,7 @@ kv_get(struct evhttp_request *req, const char *key, size_t keylen,
 	msgpack_pack_uint64(&out.pk, wait_ms);
 	msgpack_pack_uint8(&out.pk, cons);
 	msgpack_pack_uint64(&out.pk, max_stale_ms);
+	mpack_str(&out.pk, acl_request_secret(req, q));
 	request_send(r, IMSG_KV_READ, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 	if (min_index > 0)
@@ -230,7 +232,7 @@ kv_write_done(struct request *r, struct imsg *imsg)
 		fatalx("kv: malformed write result from raftd");
 	msgpack_unpacked_destroy(&u);
 	if (error != NULL)
-		http_error(r->req, 500, error);
+		http_error(r->req, acl_denial(error) ? 403 : 500, error);
 	else if (!ok && what != NULL && strncmp(what, "invalid session",
 	    15) == 0)
 		http_error(r->req, 500, what);
@@ -240,8 +242,16 @@ kv_write_done(struct request *r, struct imsg *imsg)
 	free(what);
 }
 
+/* Whether raftd's error is an ACL refusal: a 403 with its text. */
+int
+acl_denial(const char *error)
+{
+	return strcmp(error, "Permission denied") == 0 ||
+	    strcmp(error, "ACL not found") == 0;
+}
+
 static void
-kv_write(struct evhttp_request *req, struct kv_op *op)
+kv_write(struct evhttp_request *req, struct kv_op *op, struct query *q)
 {
 	struct mpack_out	 out;
 	struct request		*r;
@@ -251,8 +261,9 @@ kv_write(struct evhttp_request *req, struct kv_op *op)
 		return;
 	}
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 1);
+	msgpack_pack_array(&out.pk, 2);
 	kv_op_pack(&out.pk, op);
+	mpack_str(&out.pk, acl_request_secret(req, q));
 	request_send(r, IMSG_KV_WRITE, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }
@@ -318,7 +329,7 @@ kv_put(struct evhttp_request *req, const char *key, size_t keylen,
 	op.session = (char *)(acquire ? acquire : release);
 	op.vlen = len;
 	op.value = len ? evbuffer_pullup(body, -1) : NULL;
-	kv_write(req, &op);
+	kv_write(req, &op, q);
 }
 
 static void
@@ -343,7 +354,7 @@ kv_delete(struct evhttp_request *req, const char *key, size_t keylen,
 	    KV_DELETE_CAS : KV_DELETE;
 	op.key = (char *)key;
 	op.keylen = keylen;
-	kv_write(req, &op);
+	kv_write(req, &op, q);
 }
 
 void

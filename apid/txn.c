@@ -90,7 +90,7 @@ txn_done(struct request *r, struct imsg *imsg)
 	    a[5].type != MSGPACK_OBJECT_ARRAY)
 		fatalx("txn: malformed write result from raftd");
 	if (error != NULL) {
-		http_error(r->req, 500, error);
+		http_error(r->req, acl_denial(error) ? 403 : 500, error);
 		goto done;
 	}
 	if (!ok) {
@@ -170,13 +170,20 @@ txn_send(struct evhttp_request *req, struct txn *t)
 {
 	struct mpack_out	 out;
 	struct request		*r;
+	struct query		 q;
 	char			 msg[128];
 	size_t			 i;
+	int			 haveq;
 
+	haveq = query_parse(req, &q) == 0;
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, t->nops);
+	msgpack_pack_array(&out.pk, t->nops + 1);
 	for (i = 0; i < t->nops; i++)
 		kv_op_pack(&out.pk, &t->ops[i]);
+	/* The caller's secret goes last. */
+	mpack_str(&out.pk, acl_request_secret(req, haveq ? &q : NULL));
+	if (haveq)
+		query_free(&q);
 	/* Only a txn_max_req_len raised past the imsg bound gets here. */
 	if (out.sbuf.size > IMSG_MAX_DATA) {
 		snprintf(msg, sizeof(msg), "Transaction too large: %zu bytes "

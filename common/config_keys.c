@@ -70,6 +70,8 @@
 	.alias = (new)
 /* A deprecated name of an implemented key. */
 #define OLDI(new)	.flags = CFG_ALIAS | CFG_DEPRECATED, .alias = (new)
+#define OLDIS(new)	.flags = CFG_ALIAS | CFG_DEPRECATED | CFG_SECRET, \
+	.alias = (new)
 #define OLDS(new)	.flags = CFG_ALIAS | CFG_DEPRECATED | CFG_PENDING | \
 	CFG_SECRET, .alias = (new)
 #define ND		CFG_NUMDUR
@@ -303,13 +305,14 @@ static const struct config_key ui_config_keys[] = {
 };
 
 static const struct config_key acl_tokens_keys[] = {
-	STR("initial_management", C(acl.tokens.initial_management), NULL, PS),
+	STR("initial_management", C(acl.tokens.initial_management), NULL,
+	    SECRET),
 	STR("master", C(acl.tokens.initial_management), NULL,
-	    OLDS("acl.tokens.initial_management")),
+	    OLDIS("acl.tokens.initial_management")),
 	STR("agent_recovery", C(acl.tokens.agent_recovery), NULL, PS),
 	STR("agent_master", C(acl.tokens.agent_recovery), NULL,
 	    OLDS("acl.tokens.agent_recovery")),
-	STR("default", C(acl.tokens.default_token), NULL, PS),
+	STR("default", C(acl.tokens.default_token), NULL, SECRET),
 	STR("agent", C(acl.tokens.agent), NULL, PS),
 	STR("replication", C(acl.tokens.replication), NULL, PS),
 	STR("config_file_service_registration",
@@ -319,16 +322,16 @@ static const struct config_key acl_tokens_keys[] = {
 };
 
 static const struct config_key acl_keys[] = {
-	BOOL("enabled", C(acl.enabled), 0, P),
-	STR("default_policy", C(acl.default_policy), "allow", P),
+	BOOL("enabled", C(acl.enabled), 0),
+	STR("default_policy", C(acl.default_policy), "allow"),
 	STR("down_policy", C(acl.down_policy), "extend-cache", P),
-	DUR("token_ttl", C(acl.token_ttl), 30 * SEC, P),
+	DUR("token_ttl", C(acl.token_ttl), 30 * SEC),
 	DUR("policy_ttl", C(acl.policy_ttl), 30 * SEC, P),
 	DUR("role_ttl", C(acl.role_ttl), 30 * SEC, P),
 	BOOL("enable_token_persistence", C(acl.enable_token_persistence), 0, P),
 	BOOL("enable_token_replication", C(acl.enable_token_replication), 0, P),
 	BOOL("enable_key_list_policy", C(acl.enable_key_list_policy), 0, P),
-	BLOCK("tokens", 0, acl_tokens_keys, P),
+	BLOCK("tokens", 0, acl_tokens_keys),
 	END
 };
 
@@ -542,22 +545,22 @@ const struct config_key config_keys[] = {
 	    OLDI("ui_config.content_path")),
 
 	/* ACLs, with the names from before the acl block. */
-	BLOCK("acl", 0, acl_keys, P),
+	BLOCK("acl", 0, acl_keys),
 	STR("acl_default_policy", C(acl.default_policy), NULL,
-	    OLD("acl.default_policy")),
+	    OLDI("acl.default_policy")),
 	STR("acl_down_policy", C(acl.down_policy), NULL,
 	    OLD("acl.down_policy")),
-	DUR("acl_ttl", C(acl.token_ttl), 0, OLD("acl.token_ttl")),
+	DUR("acl_ttl", C(acl.token_ttl), 0, OLDI("acl.token_ttl")),
 	BOOL("acl_enable_key_list_policy", C(acl.enable_key_list_policy), 0,
 	    OLD("acl.enable_key_list_policy")),
 	BOOL("enable_acl_replication", C(acl.enable_token_replication), 0,
 	    OLD("acl.enable_token_replication")),
 	STR("acl_master_token", C(acl.tokens.initial_management), NULL,
-	    OLDS("acl.tokens.initial_management")),
+	    OLDIS("acl.tokens.initial_management")),
 	STR("acl_agent_master_token", C(acl.tokens.agent_recovery), NULL,
 	    OLDS("acl.tokens.agent_recovery")),
 	STR("acl_token", C(acl.tokens.default_token), NULL,
-	    OLDS("acl.tokens.default")),
+	    OLDIS("acl.tokens.default")),
 	STR("acl_agent_token", C(acl.tokens.agent), NULL,
 	    OLDS("acl.tokens.agent")),
 	STR("acl_replication_token", C(acl.tokens.replication), NULL,

@@ -398,7 +398,8 @@ struct imsg_read_end {
 	uint8_t		 known_leader;
 	uint8_t		 found;
 	uint8_t		 consistency;	/* enum kv_consistency served */
-	uint8_t		 pad[5];
+	uint8_t		 filtered;	/* ACLs hid some results */
+	uint8_t		 pad[4];
 	char		 error[192];	/* "" or a 500 reason */
 };
 

@@ -120,6 +120,40 @@ acl_item_valid(const msgpack_object *o, int query)
 
 static uint64_t	 wall_ns(void);
 
+int
+acl_enabled(void)
+{
+	return raftd_child.conf->acl.enabled;
+}
+
+/*
+ * The authorizer of a secret ("" or NULL: anonymous), good until the
+ * next call: 0 and *out, or 1 with err "ACL not found".
+ */
+int
+acl_authz_get(const char *secret, const struct acl_authz **out, char *err,
+    size_t errlen)
+{
+	const struct config	*c = raftd_child.conf;
+	int			 rc;
+
+	if (resolver == NULL && (resolver = acl_resolver_new(
+	    ACL_CACHE_TOKENS, ACL_CACHE_MISSING, c->acl.token_ttl / 1000000,
+	    c->acl.default_policy != NULL &&
+	    strcmp(c->acl.default_policy, "allow") == 0)) == NULL)
+		fatal("acl");
+	rc = acl_resolve(resolver, &raftd.store, c->datacenter,
+	    secret != NULL ? secret : "", wall_ns(), node_now_ms(),
+	    acl_epoch(&raftd.store), out);
+	if (rc == -1)
+		fatalx("acl: cannot read the ACL tables");
+	if (rc == 1) {
+		strlcpy(err, "ACL not found", errlen);
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Whether the caller's secret grants access (level) to the ACL system:
  * 0, or 1 with err "Permission denied" or "ACL not found".
@@ -128,23 +162,10 @@ static int
 acl_check(const char *secret, enum acl_level level, char *err,
     size_t errlen)
 {
-	const struct config	*c = raftd_child.conf;
 	const struct acl_authz	*a;
-	int			 rc;
 
-	if (resolver == NULL && (resolver = acl_resolver_new(
-	    ACL_CACHE_TOKENS, ACL_CACHE_MISSING, c->acl.token_ttl / 1000000,
-	    c->acl.default_policy != NULL &&
-	    strcmp(c->acl.default_policy, "allow") == 0)) == NULL)
-		fatal("acl");
-	rc = acl_resolve(resolver, &raftd.store, c->datacenter, secret,
-	    wall_ns(), node_now_ms(), acl_epoch(&raftd.store), &a);
-	if (rc == -1)
-		fatalx("acl: cannot read the ACL tables");
-	if (rc == 1) {
-		strlcpy(err, "ACL not found", errlen);
+	if (acl_authz_get(secret, &a, err, errlen) != 0)
 		return 1;
-	}
 	if (!acl_allowed(a, ACL_RES_ACL, NULL, level)) {
 		strlcpy(err, "Permission denied", errlen);
 		return 1;

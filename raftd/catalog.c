@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl_rules.h"
 #include "acl_state.h"
 #include "catalog_state.h"
 #include "config.h"
@@ -30,6 +31,7 @@ struct cat_read {
 	uint64_t		 wait_ms;
 	int			 consistency;
 	uint64_t		 max_stale_ms;
+	char			*token;		/* the caller's secret */
 };
 
 struct cat_watch {
@@ -48,6 +50,10 @@ static void
 cat_read_free(struct cat_read *rd)
 {
 	free(rd->arg);
+	if (rd->token != NULL) {
+		explicit_bzero(rd->token, strlen(rd->token));
+		free(rd->token);
+	}
 	memset(rd, 0, sizeof(*rd));
 }
 
@@ -190,7 +196,28 @@ struct cat_emit {
 	/* CAT_Q_DNS_VIEW: the node's instances as they are packed. */
 	struct mpack_out	*dns_out;
 	size_t			 dns_n;
+	const struct acl_authz	*authz;		/* NULL: no filtering */
+	int			 filtered;	/* something was hidden */
 };
+
+/*
+ * With ACLs on, whether the reader may see what is on node (node read)
+ * and belongs to service (service read); NULL or "" asks nothing.
+ */
+static int
+cat_visible(struct cat_emit *e, const char *node, const char *service)
+{
+	if (e->authz == NULL)
+		return 1;
+	if ((node != NULL && !acl_allowed(e->authz, ACL_RES_NODE, node,
+	    ACL_LEVEL_READ)) || (service != NULL && *service != '\0' &&
+	    !acl_allowed(e->authz, ACL_RES_SERVICE, service,
+	    ACL_LEVEL_READ))) {
+		e->filtered = 1;
+		return 0;
+	}
+	return 1;
+}
 
 static int	gather_check(void *, const struct cat_check *);
 
@@ -227,6 +254,8 @@ emit_node(void *arg, const struct cat_node *n)
 {
 	struct mpack_out	 out;
 
+	if (!cat_visible(arg, n->node, NULL))
+		return 0;
 	mpack_out_init(&out);
 	cat_node_pack(&out.pk, n);
 	emit(arg, &out);
@@ -241,6 +270,8 @@ emit_check(void *arg, const struct cat_check *c)
 
 	if (e->state != NULL && strcmp(e->state, "any") != 0 &&
 	    strcmp(e->state, c->status) != 0)
+		return 0;
+	if (!cat_visible(e, c->node, c->service_name))
 		return 0;
 	mpack_out_init(&out);
 	cat_check_pack(&out.pk, c);
@@ -300,6 +331,8 @@ emit_health(void *arg, const struct cat_service *s)
 	size_t			 i, nnode;
 	int			 rc;
 
+	if (!cat_visible(e, s->node, s->service))
+		return 0;
 	if (!e->have_node || strcmp(e->node.node, s->node) != 0) {
 		cat_node_free(&e->node);
 		checks_clear(e, 0);
@@ -347,6 +380,8 @@ dump_service(void *arg, const struct cat_service *s)
 	struct mpack_out	 out;
 	size_t			 i, n = 0;
 
+	if (!cat_visible(e, e->dump_node->node, s->service))
+		return 0;
 	for (i = 0; i < e->nchecks; i++)
 		if (e->checks[i].service_id == NULL ||
 		    strcmp(e->checks[i].service_id, s->id) == 0)
@@ -741,6 +776,8 @@ emit_tagged_service(void *arg, const struct cat_service *s)
 {
 	struct mpack_out	 out;
 
+	if (!cat_visible(arg, NULL, s->service))
+		return 0;
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 2);
 	msgpack_pack_uint8(&out.pk, 1);
@@ -781,6 +818,8 @@ gather_service(void *arg, const struct cat_service *s)
 	char		**t;
 	size_t		 i, j;
 
+	if (!cat_visible(e, NULL, s->service))
+		return 0;
 	if (e->name != NULL && strcmp(e->name, s->service) != 0)
 		services_flush(e);
 	if (e->name == NULL && (e->name = strdup(s->service)) == NULL)
@@ -810,6 +849,8 @@ emit_instance(void *arg, const struct cat_service *s)
 	struct mpack_out	 out;
 	int			 rc;
 
+	if (!cat_visible(e, s->node, s->service))
+		return 0;
 	if (!e->have_node || strcmp(e->node.node, s->node) != 0) {
 		cat_node_free(&e->node);
 		e->have_node = 0;
@@ -892,6 +933,35 @@ emit_dns_nodes(struct cat_emit *e, const struct cat_read *rd, int *found)
 	return rc;
 }
 
+/*
+ * The catalog and health reads that ACLs filter: with ACLs on, the
+ * reader's authorizer (0 and *out; 1 with err for an unknown token);
+ * *out stays NULL for the others (DNS, sessions, queries, ...).
+ */
+static int
+cat_read_authz(struct cat_read *rd, const struct acl_authz **out,
+    char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!acl_enabled())
+		return 0;
+	switch (rd->query) {
+	case CAT_Q_NODES:
+	case CAT_Q_NODE:
+	case CAT_Q_SERVICES:
+	case CAT_Q_SERVICE:
+	case CAT_Q_INSTANCES:
+	case CAT_Q_HEALTH_NODE:
+	case CAT_Q_HEALTH_CHECKS:
+	case CAT_Q_HEALTH_STATE:
+	case CAT_Q_HEALTH_SERVICE:
+	case CAT_Q_HEALTH_DUMP:
+		return acl_authz_get(rd->token, out, err, errlen);
+	default:
+		return 0;
+	}
+}
+
 /* CAT_Q_DC_KNOWN: a server of the datacenter, in any state. */
 struct dc_known {
 	const char	*dc;
@@ -921,11 +991,16 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	struct cat_pquery	 pq;
 	struct dc_known		 dk;
 	uint64_t		 index = cat_query_index(rd);
+	char			 err[64];
 	int			 rc = 0, found = 1;
 
 	memset(&e, 0, sizeof(e));
 	e.iev = iev;
 	e.reqid = reqid;
+	if (cat_read_authz(rd, &e.authz, err, sizeof(err)) != 0) {
+		read_end_served(iev, reqid, index, 0, err, rd->consistency);
+		return;
+	}
 	if (acl_query_is(rd->query))
 		rc = acl_read(rd->query, rd->arg, emit_packed, &e, &found);
 	else switch (rd->query) {
@@ -1047,6 +1122,11 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		}
 		if (rc == -1)
 			break;
+		if (!cat_visible(&e, n.node, NULL)) {
+			cat_node_free(&n);
+			found = 0;
+			break;
+		}
 		emit_tagged_node(&e, &n);
 		cat_node_free(&n);
 		rc = cat_state_node_services(&raftd.store, rd->arg,
@@ -1055,7 +1135,8 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	}
 	if (rc == -1)
 		fatalx("catalog: cannot read the catalog");
-	read_end_served(iev, reqid, index, found, NULL, rd->consistency);
+	read_end_acl(iev, reqid, index, found, rd->consistency,
+	    e.filtered && !acl_anonymous(rd->token));
 }
 
 static void
@@ -1167,9 +1248,11 @@ cat_read_request(struct imsgev *iev, struct imsg *imsg)
 		    a.consistency);
 		return;
 	}
-	explicit_bzero(a.token, sizeof(a.token));
 	memset(&rd, 0, sizeof(rd));
 	rd.query = a.query;
+	if ((rd.token = strdup(a.token)) == NULL)
+		fatal("catalog");
+	explicit_bzero(a.token, sizeof(a.token));
 	rd.min_index = a.min_index;
 	rd.wait_ms = a.wait_ms;
 	rd.consistency = a.consistency;
@@ -1218,12 +1301,13 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	a = u.data.via.array.ptr;
-	/* A third element is the caller's token, for an ACL write. */
+	/* A third element is the caller's token (ACL writes, registrations). */
 	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
 	    (u.data.via.array.size != 2 && u.data.via.array.size != 3) ||
 	    mpack_get_uint(&a[0], &o) == -1)
 		goto done;
-	if (u.data.via.array.size == 3 && (o != CAT_WRITE_ACL ||
+	if (u.data.via.array.size == 3 && ((o != CAT_WRITE_ACL &&
+	    o != CAT_WRITE_REGISTER && o != CAT_WRITE_DEREGISTER) ||
 	    a[2].type != MSGPACK_OBJECT_STR || a[2].via.str.size > CAT_STR_MAX))
 		goto done;
 	if (o == CAT_WRITE_REGISTER && cat_register_unpack(&a[1], &reg) == 0) {
@@ -1308,6 +1392,100 @@ cat_propose(struct raftd *r, int op, const struct mpack_out *rec)
 	return idx;
 }
 
+/* The name of a node's service with the ID wanted. */
+struct svc_name {
+	const char	*id;
+	char		*name;
+};
+
+static int
+svc_name_cb(void *arg, const struct cat_service *s)
+{
+	struct svc_name	*sn = arg;
+
+	if (sn->name == NULL && strcmp(s->id, sn->id) == 0 &&
+	    (sn->name = strdup(s->service)) == NULL)
+		fatal("catalog");
+	return 0;
+}
+
+/*
+ * A registration or deregistration: with ACLs on, the caller needs node
+ * write on the node and service write on the service (and on the
+ * services of the checks); writes without a token (the agent's own
+ * anti-entropy) are not checked yet.  0 with *out the payload without its token
+ * (the caller frees it), or 1 with err.
+ */
+static int
+cat_register_check(const void *buf, size_t len, const char *secret,
+    struct mpack_out *out, char *err, size_t errlen)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	const struct acl_authz	*az = NULL;
+	struct cat_register	 reg;
+	struct cat_deregister	 dereg;
+	struct svc_name		 sn;
+	uint64_t		 op;
+	size_t			 i;
+	int			 ok = 1;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		fatalx("catalog: malformed registration");
+	a = u.data.via.array.ptr;
+	if (mpack_get_uint(&a[0], &op) == -1)
+		fatalx("catalog: malformed registration");
+	/* Only what came with a token (apid's); anti-entropy has none. */
+	if (acl_enabled() && u.data.via.array.size == 3) {
+		if (acl_authz_get(secret, &az, err, errlen) != 0) {
+			msgpack_unpacked_destroy(&u);
+			return 1;
+		}
+		if (op == CAT_WRITE_REGISTER) {
+			if (cat_register_unpack(&a[1], &reg) == -1)
+				fatalx("catalog: malformed registration");
+			ok = acl_allowed(az, ACL_RES_NODE, reg.node.node,
+			    ACL_LEVEL_WRITE) && (reg.service == NULL ||
+			    acl_allowed(az, ACL_RES_SERVICE,
+			    reg.service->service, ACL_LEVEL_WRITE));
+			for (i = 0; ok && i < reg.nchecks; i++)
+				if (reg.checks[i].service_name != NULL &&
+				    reg.checks[i].service_name[0] != '\0')
+					ok = acl_allowed(az, ACL_RES_SERVICE,
+					    reg.checks[i].service_name,
+					    ACL_LEVEL_WRITE);
+			cat_register_free(&reg);
+		} else {
+			if (cat_deregister_unpack(&a[1], &dereg) == -1)
+				fatalx("catalog: malformed deregistration");
+			ok = acl_allowed(az, ACL_RES_NODE, dereg.node,
+			    ACL_LEVEL_WRITE);
+			if (ok && dereg.service_id != NULL) {
+				memset(&sn, 0, sizeof(sn));
+				sn.id = dereg.service_id;
+				if (cat_state_node_services(&raftd.store,
+				    dereg.node, svc_name_cb, &sn) == -1)
+					fatalx("catalog: cannot read");
+				ok = sn.name == NULL || acl_allowed(az,
+				    ACL_RES_SERVICE, sn.name, ACL_LEVEL_WRITE);
+				free(sn.name);
+			}
+			cat_deregister_free(&dereg);
+		}
+		if (!ok) {
+			msgpack_unpacked_destroy(&u);
+			strlcpy(err, "Permission denied", errlen);
+			return 1;
+		}
+	}
+	mpack_out_init(out);
+	msgpack_pack_array(&out->pk, 2);
+	msgpack_pack_object(&out->pk, a[0]);
+	msgpack_pack_object(&out->pk, a[1]);
+	msgpack_unpacked_destroy(&u);
+	return 0;
+}
+
 void
 cat_write_request(struct imsgev *iev, struct imsg *imsg)
 {
@@ -1349,6 +1527,22 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 			fatalx("catalog: malformed ACL write from %s",
 			    iev->name);
 		if (rc == 1) {
+			kv_write_error(iev, imsg->hdr.peerid, err);
+			return;
+		}
+		idx = cat_propose_raw(&raftd, acl_out.sbuf.data,
+		    acl_out.sbuf.size);
+		mpack_out_free(&acl_out);
+	} else if (op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER) {
+		/* The token is checked, and left out of the log. */
+		if (cat_write_token(imsg->data, imsg->len, tok,
+		    sizeof(tok)) == -1)
+			fatalx("catalog: malformed registration from %s",
+			    iev->name);
+		rc = cat_register_check(imsg->data, imsg->len, tok, &acl_out,
+		    err, sizeof(err));
+		explicit_bzero(tok, sizeof(tok));
+		if (rc != 0) {
 			kv_write_error(iev, imsg->hdr.peerid, err);
 			return;
 		}

@@ -853,7 +853,8 @@ forward_serve(struct rpc_conn *conn, const struct rpc_fwd *rf)
 		kv_read_free(&rd);
 		break;
 	case IMSG_KV_WRITE:
-		if (kv_write_decode(rf->data, rf->len, &ops, &n) == -1)
+		if (kv_write_decode(rf->data, rf->len, &ops, &n, NULL,
+		    0) == -1)
 			return -1;
 		kv_ops_free(ops, n);
 		break;

@@ -12,17 +12,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl_codec.h"
+#include "acl_rules.h"
+#include "catalog_codec.h"
 #include "config.h"
 #include "log.h"
 #include "raftd.h"
 
 #define KV_WAIT_MAX_MS		(600u * 1000)
 
+static void	 read_end_full(struct imsgev *, uint32_t, uint64_t, int,
+		    const char *, int, int);
+
 void
 kv_read_free(struct kv_read *rd)
 {
 	free(rd->key);
 	free(rd->sep);
+	if (rd->token != NULL) {
+		explicit_bzero(rd->token, strlen(rd->token));
+		free(rd->token);
+	}
 	memset(rd, 0, sizeof(*rd));
 }
 
@@ -39,7 +49,9 @@ kv_read_parse(const void *buf, size_t len, struct kv_read *rd)
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	a = &u.data;
-	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 7)
+	/* Seven elements, then the caller's secret (apid always adds it). */
+	if (a->type != MSGPACK_OBJECT_ARRAY || (a->via.array.size != 7 &&
+	    a->via.array.size != 8))
 		goto done;
 	k = &a->via.array.ptr[0];
 	if (k->type != MSGPACK_OBJECT_BIN || k->via.bin.size > KV_KEY_MAX ||
@@ -62,6 +74,10 @@ kv_read_parse(const void *buf, size_t len, struct kv_read *rd)
 	    mpack_get_uint(&a->via.array.ptr[6], &rd->max_stale_ms) == -1 ||
 	    rd->wait_ms > KV_WAIT_MAX_MS * 2)
 		goto done;
+	if (a->via.array.size == 8 &&
+	    (mpack_get_str(&a->via.array.ptr[7], &rd->token) == -1 ||
+	    (rd->token != NULL && strlen(rd->token) > CAT_STR_MAX)))
+		goto done;
 	rd->mode = mode;
 	rd->consistency = cons;
 	rc = 0;
@@ -83,10 +99,37 @@ void
 read_end_served(struct imsgev *iev, uint32_t reqid, uint64_t index,
     int found, const char *error, int consistency)
 {
+	read_end_full(iev, reqid, index, found, error, consistency, 0);
+}
+
+/*
+ * Whether a secret is the anonymous token's: Consul tells only other
+ * callers that ACLs filtered their results.
+ */
+int
+acl_anonymous(const char *secret)
+{
+	return secret == NULL || *secret == '\0' ||
+	    strcmp(secret, ACL_ANONYMOUS_SECRET) == 0;
+}
+
+/* The end of a read whose results ACLs filtered (filtered != 0). */
+void
+read_end_acl(struct imsgev *iev, uint32_t reqid, uint64_t index,
+    int found, int consistency, int filtered)
+{
+	read_end_full(iev, reqid, index, found, NULL, consistency, filtered);
+}
+
+static void
+read_end_full(struct imsgev *iev, uint32_t reqid, uint64_t index,
+    int found, const char *error, int consistency, int filtered)
+{
 	struct imsg_read_end	 end;
 
 	memset(&end, 0, sizeof(end));
 	end.consistency = consistency;
+	end.filtered = filtered != 0;
 	/* Consul never reports index 0: clients would spin on it. */
 	end.index = index ? index : 1;
 	end.known_leader = node_leader_addr(&raftd)[0] != '\0';
@@ -106,7 +149,27 @@ struct emit_ctx {
 	size_t			 n;
 	char			*last;		/* keys mode: last emitted */
 	size_t			 lastlen;
+	const struct acl_authz	*authz;		/* NULL: ACLs off */
+	int			 filtered;	/* something was hidden */
 };
+
+/* Whether the reader may see key (len bytes of it). */
+static int
+emit_readable(struct emit_ctx *e, const char *key, size_t len)
+{
+	char	*k;
+	int	 ok;
+
+	if (e->authz == NULL)
+		return 1;
+	if ((k = strndup(key, len)) == NULL)
+		fatal("kv");
+	ok = acl_allowed(e->authz, ACL_RES_KEY, k, ACL_LEVEL_READ);
+	free(k);
+	if (!ok)
+		e->filtered = 1;
+	return ok;
+}
 
 static void
 emit(struct emit_ctx *e, uint32_t type, struct mpack_out *out)
@@ -135,8 +198,9 @@ emit_cb(void *arg, struct kv_pair *p)
 		if (sep != NULL && *sep != '\0' && (cut = strstr(p->key +
 		    e->rd->keylen, sep)) != NULL)
 			len = cut - p->key + strlen(sep);
-		if (e->last == NULL || e->lastlen != len ||
-		    memcmp(e->last, p->key, len) != 0) {
+		if ((e->last == NULL || e->lastlen != len ||
+		    memcmp(e->last, p->key, len) != 0) &&
+		    emit_readable(e, p->key, len)) {
 			mpack_bin(&out.pk, p->key, len);
 			emit(e, IMSG_KV_ITEM, &out);
 			free(e->last);
@@ -145,7 +209,7 @@ emit_cb(void *arg, struct kv_pair *p)
 			memcpy(e->last, p->key, len);
 			e->lastlen = len;
 		}
-	} else {
+	} else if (emit_readable(e, p->key, p->keylen)) {
 		kv_pair_pack(&out.pk, p, 1);
 		if (out.sbuf.size <= IMSG_MAX_DATA)
 			emit(e, IMSG_KV_ITEM, &out);
@@ -163,12 +227,35 @@ kv_read_index(struct kv_read *rd)
 	return kv_state_prefix_index(&raftd.store, rd->key, rd->keylen);
 }
 
+/*
+ * With ACLs on, the reader's authorizer: 0 and *out (NULL with ACLs
+ * off); 1 with err when the token is unknown or may not read the one
+ * key asked for.
+ */
+static int
+kv_read_authz(struct kv_read *rd, const struct acl_authz **out, char *err,
+    size_t errlen)
+{
+	*out = NULL;
+	if (!acl_enabled())
+		return 0;
+	if (acl_authz_get(rd->token, out, err, errlen) != 0)
+		return 1;
+	if (rd->mode == KV_READ_SINGLE &&
+	    !acl_allowed(*out, ACL_RES_KEY, rd->key, ACL_LEVEL_READ)) {
+		strlcpy(err, "Permission denied", errlen);
+		return 1;
+	}
+	return 0;
+}
+
 /* Answer a read from the current state. */
 void
 kv_answer(struct imsgev *iev, uint32_t reqid, struct kv_read *rd)
 {
 	struct emit_ctx		 e;
 	struct kv_pair		 p;
+	struct imsg_read_end	 end;
 	uint64_t		 index = kv_read_index(rd);
 	int			 rc;
 
@@ -176,6 +263,11 @@ kv_answer(struct imsgev *iev, uint32_t reqid, struct kv_read *rd)
 	e.iev = iev;
 	e.reqid = reqid;
 	e.rd = rd;
+	if (kv_read_authz(rd, &e.authz, end.error, sizeof(end.error)) != 0) {
+		read_end_served(iev, reqid, index, 0, end.error,
+		    rd->consistency);
+		return;
+	}
 	if (rd->mode == KV_READ_SINGLE) {
 		rc = kv_state_get(&raftd.store, NULL, rd->key, rd->keylen, &p);
 		if (rc == -1)
@@ -186,7 +278,8 @@ kv_answer(struct imsgev *iev, uint32_t reqid, struct kv_read *rd)
 	    emit_cb, &e) == -1)
 		fatalx("kv: cannot scan");
 	free(e.last);
-	read_end_served(iev, reqid, index, e.n > 0, NULL, rd->consistency);
+	read_end_acl(iev, reqid, index, e.n > 0, rd->consistency,
+	    e.filtered && !acl_anonymous(rd->token));
 }
 
 /*
@@ -252,7 +345,9 @@ read_route(struct imsgev *iev, struct imsg *imsg, int consistency,
 void
 kv_read_request(struct imsgev *iev, struct imsg *imsg)
 {
-	struct kv_read	 rd;
+	struct kv_read		 rd;
+	const struct acl_authz	*authz;
+	char			 err[64];
 
 	if (kv_read_parse(imsg->data, imsg->len, &rd) == -1)
 		fatalx("kv: malformed read request from %s", iev->name);
@@ -261,7 +356,8 @@ kv_read_request(struct imsgev *iev, struct imsg *imsg)
 		kv_read_free(&rd);
 		return;
 	}
-	if (rd.min_index > 0 && kv_read_index(&rd) <= rd.min_index) {
+	if (rd.min_index > 0 && kv_read_index(&rd) <= rd.min_index &&
+	    kv_read_authz(&rd, &authz, err, sizeof(err)) == 0) {
 		watch_add(&raftd, iev, imsg->hdr.peerid, &rd);
 		return;		/* the watch owns rd now */
 	}
@@ -321,16 +417,37 @@ kv_ops_free(struct kv_op *ops, uint32_t n)
 /* The operations of a write request; -1 if they do not decode. */
 int
 kv_write_decode(const void *buf, size_t len, struct kv_op **opsp,
-    uint32_t *np)
+    uint32_t *np, char *tok, size_t toklen)
 {
 	msgpack_unpacked	 u;
+	const msgpack_object	*last;
 	struct kv_op		*ops;
 	uint32_t		 i, n;
 
+	if (tok != NULL && toklen > 0)
+		*tok = '\0';
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    (n = u.data.via.array.size) == 0 || n > KV_TXN_MAX_OPS ||
+	    (n = u.data.via.array.size) == 0) {
+		msgpack_unpacked_destroy(&u);
+		return -1;
+	}
+	/* The operations, then the caller's secret (apid always adds it). */
+	last = &u.data.via.array.ptr[n - 1];
+	if (last->type == MSGPACK_OBJECT_STR ||
+	    last->type == MSGPACK_OBJECT_NIL) {
+		if (last->type == MSGPACK_OBJECT_STR &&
+		    last->via.str.size > CAT_STR_MAX) {
+			msgpack_unpacked_destroy(&u);
+			return -1;
+		}
+		if (tok != NULL && toklen > 0 &&
+		    last->type == MSGPACK_OBJECT_STR)
+			(void)mpack_copy_str(last, tok, toklen);
+		n--;
+	}
+	if (n == 0 || n > KV_TXN_MAX_OPS ||
 	    (ops = calloc(n, sizeof(*ops))) == NULL) {
 		msgpack_unpacked_destroy(&u);
 		return -1;
@@ -348,6 +465,51 @@ kv_write_decode(const void *buf, size_t len, struct kv_op **opsp,
 }
 
 /*
+ * With ACLs on, whether the secret may do every operation: reads need
+ * key read, writes key write, a recursive delete write on every key
+ * under its prefix.  0, or 1 with err.
+ */
+static int
+kv_write_check(const struct kv_op *ops, uint32_t n, const char *secret,
+    char *err, size_t errlen)
+{
+	const struct acl_authz	*a;
+	enum acl_level		 lvl;
+	uint32_t		 i;
+	int			 ok;
+
+	if (!acl_enabled())
+		return 0;
+	if (acl_authz_get(secret, &a, err, errlen) != 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		switch (ops[i].verb) {
+		case KV_DELETE_TREE:
+			ok = acl_key_write_prefix_allowed(a, ops[i].key);
+			break;
+		case KV_GET:
+		case KV_GET_TREE:
+		case KV_GET_OR_EMPTY:
+		case KV_CHECK_INDEX:
+		case KV_CHECK_SESSION:
+		case KV_CHECK_NOT_EXISTS:
+			lvl = ACL_LEVEL_READ;
+			ok = acl_allowed(a, ACL_RES_KEY, ops[i].key, lvl);
+			break;
+		default:
+			lvl = ACL_LEVEL_WRITE;
+			ok = acl_allowed(a, ACL_RES_KEY, ops[i].key, lvl);
+			break;
+		}
+		if (!ok) {
+			strlcpy(err, "Permission denied", errlen);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
  * A write: check that the operations decode (apid built them, and a
  * forwarded one was checked on arrival: a bad one is a bug), then
  * propose them as they came, or forward them to the leader.
@@ -361,8 +523,11 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	struct kv_op		*ops;
 	uint32_t		 n;
 	uint64_t		 idx;
+	char			 tok[CAT_STR_MAX + 1], err[64];
+	int			 rc;
 
-	if (kv_write_decode(imsg->data, imsg->len, &ops, &n) == -1)
+	if (kv_write_decode(imsg->data, imsg->len, &ops, &n, tok,
+	    sizeof(tok)) == -1)
 		fatalx("kv: malformed write request from %s", iev->name);
 	if (forward_request(iev, imsg, 0, -1)) {
 		kv_ops_free(ops, n);
@@ -379,6 +544,12 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	 * lock delay passes: Consul's leader answers false without a
 	 * proposal.
 	 */
+	rc = kv_write_check(ops, n, tok, err, sizeof(err));
+	explicit_bzero(tok, sizeof(tok));
+	if (rc != 0) {
+		kv_write_error(iev, imsg->hdr.peerid, err);
+		goto done;
+	}
 	if (n == 1 && ops[0].verb == KV_LOCK &&
 	    session_lock_delayed(ops[0].key, ops[0].keylen)) {
 		kv_write_refused(iev, imsg->hdr.peerid,

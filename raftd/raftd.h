@@ -54,6 +54,7 @@ struct kv_read {
 	uint64_t		 wait_ms;
 	int			 consistency;	/* enum kv_consistency */
 	uint64_t		 max_stale_ms;	/* 0: any */
+	char			*token;		/* the caller's secret */
 };
 
 struct watch {
@@ -259,9 +260,12 @@ void	 kv_write_request(struct imsgev *, struct imsg *);
 void	 kv_answer(struct imsgev *, uint32_t, struct kv_read *);
 void	 kv_read_free(struct kv_read *);
 int	 kv_read_parse(const void *, size_t, struct kv_read *);
-int	 kv_write_decode(const void *, size_t, struct kv_op **, uint32_t *);
+int	 kv_write_decode(const void *, size_t, struct kv_op **, uint32_t *,
+	    char *, size_t);
 void	 kv_ops_free(struct kv_op *, uint32_t);
 void	 read_end(struct imsgev *, uint32_t, uint64_t, int, const char *);
+int	 acl_anonymous(const char *);
+void	 read_end_acl(struct imsgev *, uint32_t, uint64_t, int, int, int);
 void	 read_end_served(struct imsgev *, uint32_t, uint64_t, int,
 	    const char *, int);
 int	 read_route(struct imsgev *, struct imsg *, int, uint64_t, int);
@@ -365,6 +369,10 @@ int	 acl_read(int, const char *, void (*)(void *, struct mpack_out *),
 int	 acl_write_prepare(const void *, size_t, struct mpack_out *, char *,
 	    size_t);
 int	 acl_check_query(int, const char *, char *, size_t);
+struct acl_authz;
+int	 acl_enabled(void);
+int	 acl_authz_get(const char *, const struct acl_authz **, char *,
+	    size_t);
 int	 acl_check_write(const void *, size_t, const char *, char *, size_t);
 void	 acl_leader_check(struct raftd *);
 

@@ -9,8 +9,14 @@
 # policy names a 400 naming them; the state survives a restart;
 # acl.tokens.initial_management becomes a management token; no
 # secret ends up in the log.  consulctl's acl commands do the same.
-# The ACL endpoints need acl:read or acl:write (anonymous has neither);
-# nothing else is enforced yet.
+# The ACL endpoints need acl:read or acl:write (anonymous has neither).
+# KV is enforced: anonymous is refused, a read-only token reads and
+# cannot write, a key_prefix "app/" write rule (through a role) writes
+# under app/ only, recurse and keys hide what the token cannot read,
+# a recursive delete needs the whole prefix, a txn every key, and an
+# expired token is refused.  Catalog and health hide the services a
+# token cannot read (with X-Consul-Results-Filtered-By-ACLs), and a
+# service token registers only its own service on its node.
 . "$(dirname "$0")/../lib/agent.sh"
 
 n=70
@@ -34,6 +40,13 @@ req() {
 	code=$(echo "$body" | tail -n 1)
 	body=$(echo "$body" | sed '$d')
 }
+
+default_deny() {
+	curl -s -D - -o /dev/null "$url/policies" | tr -d '\r' | \
+	    grep -qx 'X-Consul-Default-ACL-Policy: deny'
+}
+check "X-Consul-Default-ACL-Policy says deny, from the config" \
+    poll 15 default_deny
 
 # The leader makes the built-ins first: bootstrap needs the policy.
 booted() { req PUT bootstrap; [ "$code" = 200 ]; }
@@ -243,6 +256,129 @@ check "consulctl acl role delete by name" [ $? = 0 ]
 out=$(ctl acl policy delete -name app-write)
 check "consulctl acl policy delete by name" [ $? = 0 ] && \
     ! ctl acl policy list | grep -q app-write
+
+# KV enforcement.  kvreq TOKEN METHOD PATH [BODY]: sets code and body.
+kvreq() {
+	body=$(curl -s -w '\n%{http_code}' -X "$2" ${4:+--data-binary "$4"} \
+	    ${1:+-H "X-Consul-Token: $1"} "http://127.0.0.1:$http_port/v1/$3")
+	code=$(echo "$body" | tail -n 1)
+	body=$(echo "$body" | sed '$d')
+}
+# mktoken BODY: the SecretID of a new token (management makes it).
+mktoken() {
+	curl -s -X PUT -H "X-Consul-Token: $boot_secret" --data-binary "$1" \
+	    "$url/token" | jq -r .SecretID
+}
+mkpolicy() {
+	curl -s -X PUT -H "X-Consul-Token: $boot_secret" \
+	    --data-binary "{\"Name\":\"$1\",\"Rules\":\"$2\"}" "$url/policy" | \
+	    jq -r .ID
+}
+kvreq "$boot_secret" PUT kv/app/one 1
+kvreq "$boot_secret" PUT kv/app/two 2
+kvreq "$boot_secret" PUT kv/secret/x s
+check "the management token writes any key" eval '[ "$code" = 200 ] && [ "$body" = true ]'
+kvreq "" GET kv/app/one
+check "anonymous reads of a key: 403 Permission denied" eval '[ "$code" = 403 ] && [ "$body" = "Permission denied" ]'
+kvreq "" GET "kv/?recurse"
+check "anonymous recurse finds nothing: 404" [ "$code" = 404 ]
+kvreq "" PUT kv/app/one x
+check "anonymous writes: 403" eval '[ "$code" = 403 ] && [ "$body" = "Permission denied" ]'
+kvreq 99999999-9999-9999-9999-999999999999 GET kv/app/one
+check "an unknown token on KV: 403 ACL not found" eval '[ "$code" = 403 ] && [ "$body" = "ACL not found" ]'
+mkpolicy kv-app-ro 'key_prefix \"app/\" { policy = \"read\" }' >/dev/null
+ro=$(mktoken '{"Description":"ro","Policies":[{"Name":"kv-app-ro"}]}')
+kvreq "$ro" GET kv/app/one
+v=$(echo "$body" | jq -r '.[0].Value' | base64 -d)
+check "a read-only token reads under app/" eval '[ "$code" = 200 ] && [ "$v" = 1 ]'
+kvreq "$ro" PUT kv/app/one x
+check "and cannot write there" [ "$code" = 403 ]
+kvreq "$ro" GET kv/secret/x
+check "nor read elsewhere" [ "$code" = 403 ]
+ro_keys=$(curl -s -H "Authorization: Bearer $ro" \
+    "http://127.0.0.1:$http_port/v1/kv/?recurse" | jq -r 'map(.Key) | join(",")')
+ro_hdr=$(curl -s -D - -o /dev/null "http://127.0.0.1:$http_port/v1/kv/?keys&token=$ro" | \
+    tr -d '\r' | awk -F': ' '$1 == "X-Consul-Results-Filtered-By-ACLs" { print $2 }')
+ro_list=$(curl -s "http://127.0.0.1:$http_port/v1/kv/?keys&token=$ro" | \
+    jq -r 'join(",")')
+check "recurse and keys (bearer, ?token) return only readable keys" eval '[ "$ro_keys" = app/one,app/two ] && [ "$ro_list" = app/one,app/two ] && [ "$ro_hdr" = true ]'
+mkpolicy kv-app-rw 'key_prefix \"app/\" { policy = \"write\" }' >/dev/null
+curl -s -X PUT -H "X-Consul-Token: $boot_secret" \
+    --data-binary '{"Name":"app-writer","Policies":[{"Name":"kv-app-rw"}]}' \
+    "$url/role" >/dev/null
+rw=$(mktoken '{"Description":"rw","Roles":[{"Name":"app-writer"}]}')
+kvreq "$rw" PUT kv/app/three 3
+a=$code
+kvreq "$rw" PUT kv/other 3
+check "key_prefix app/ write, through a role: writes under app/ only" eval '[ "$a" = 200 ] && [ "$code" = 403 ]'
+kvreq "$rw" DELETE "kv/app/?recurse"
+a=$code
+kvreq "$rw" DELETE "kv/?recurse"
+check "a recursive delete needs write on the whole prefix" eval '[ "$a" = 200 ] && [ "$code" = 403 ]'
+kvreq "$boot_secret" GET kv/secret/x
+check "so the refused one deleted nothing" [ "$code" = 200 ]
+kvreq "$rw" PUT txn '[{"KV":{"Verb":"set","Key":"app/t","Value":"eA=="}},
+    {"KV":{"Verb":"set","Key":"secret/t","Value":"eA=="}}]'
+check "a transaction needs every key: 403" [ "$code" = 403 ]
+kvreq "$boot_secret" PUT kv/app/two 2
+exp=$(mktoken '{"Description":"short","Policies":[{"Name":"kv-app-ro"}],
+    "ExpirationTTL":"2s"}')
+kvreq "$exp" GET kv/app/two
+a=$code
+expired() { kvreq "$exp" GET kv/app/two; [ "$code" = 403 ]; }
+check "a token works until it expires, then is refused" eval '[ "$a" = 200 ] && poll 15 expired && [ "$body" = "ACL not found" ]'
+
+# Catalog and health: reads hide what the token cannot read, writes
+# need node write and service write.
+api="http://127.0.0.1:$http_port/v1"
+for svc in web db; do
+	kvreq "$boot_secret" PUT catalog/register "{\"Node\":\"ext1\",
+	    \"Address\":\"127.0.0.9\",\"Service\":{\"Service\":\"$svc\"},
+	    \"Check\":{\"CheckID\":\"$svc-up\",\"Name\":\"up\",
+	    \"ServiceID\":\"$svc\",\"Status\":\"passing\"}}"
+done
+check "the management token registers anywhere" \
+    eval '[ "$code" = 200 ] && [ "$body" = true ]'
+mkpolicy web-ro 'service \"web\" { policy = \"read\" }\nnode_prefix \"\" { policy = \"read\" }' >/dev/null
+wr=$(mktoken '{"Description":"web reader","Policies":[{"Name":"web-ro"}]}')
+# filt TOKEN PATH: the answer's filter header into $hdr, body into $body.
+filt() {
+	body=$(curl -s -D "$test_tmp/h" -H "X-Consul-Token: $1" "$api/$2")
+	hdr=$(tr -d '\r' <"$test_tmp/h" | \
+	    awk -F': ' '$1 == "X-Consul-Results-Filtered-By-ACLs" { print $2 }')
+}
+filt "$wr" catalog/services
+check "catalog/services hides db, with the header" \
+    eval '[ "$(echo "$body" | jq -c "keys")" = "[\"web\"]" ] && [ "$hdr" = true ]'
+filt "$wr" catalog/service/db
+check "catalog/service/db is empty for it" \
+    eval '[ "$body" = "[]" ] && [ "$hdr" = true ]'
+filt "$wr" health/service/web
+check "health/service/web shows web with its check" \
+    eval '[ "$(echo "$body" | jq -r ".[0].Checks[0].CheckID")" = web-up ] && [ -z "$hdr" ]'
+filt "$wr" health/state/any
+check "health/state/any shows web's check, not db's" \
+    eval '[ "$(echo "$body" | jq -r "map(select(.Node == \"ext1\") | .CheckID) | join(\",\")")" = web-up ] && [ "$hdr" = true ]'
+filt "$boot_secret" catalog/services
+check "the management token sees both, unfiltered" \
+    eval '[ "$(echo "$body" | jq -c "[.db, .web] | map(type)")" = "[\"array\",\"array\"]" ] && [ -z "$hdr" ]'
+kvreq "" GET catalog/nodes
+check "anonymous sees no node, no header" \
+    eval '[ "$code" = 200 ] && [ "$body" = "[]" ]'
+mkpolicy api-w 'service \"api\" { policy = \"write\" }\nnode \"ext2\" { policy = \"write\" }' >/dev/null
+sw=$(mktoken '{"Description":"api","Policies":[{"Name":"api-w"}]}')
+kvreq "$sw" PUT catalog/register '{"Node":"ext2","Address":"127.0.0.8",
+    "Service":{"Service":"api"}}'
+a=$code
+kvreq "$sw" PUT catalog/register '{"Node":"ext2","Address":"127.0.0.8",
+    "Service":{"Service":"web"}}'
+b=$code
+kvreq "$sw" PUT catalog/register '{"Node":"ext1","Address":"127.0.0.9",
+    "Service":{"Service":"api"}}'
+check "a service token registers its own service on its node only" \
+    eval '[ "$a" = 200 ] && [ "$b" = 403 ] && [ "$code" = 403 ] && [ "$body" = "Permission denied" ]'
+kvreq "$sw" PUT catalog/deregister '{"Node":"ext1","ServiceID":"web"}'
+check "and cannot deregister others" [ "$code" = 403 ]
 
 # A restart keeps everything (snapshots of the ACL tables are in
 # kv_snapshot.sh's path; here the store itself).

@@ -217,14 +217,15 @@ wait_leader() {
 	echo "$cl_leader"
 }
 
-# client_ready: every client agent knows the leader the servers know.
+# client_ready: every client agent knows the leader the servers know
+# (a consistent read answers 404, or 403 under ACLs with default deny).
 client_ready() {
 	local c
 	for c in $cl_client; do
 		[ -n "$(leader_num "$c")" ] &&
-		    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-		    "$(cl_url "$c" /v1/kv/cluster-ready?consistent)")" = 404 ] ||
-		    return 1
+		    curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+		    "$(cl_url "$c" /v1/kv/cluster-ready?consistent)" | \
+		    grep -qx '40[34]' || return 1
 	done
 }
 
