@@ -53,17 +53,21 @@ booted() { req PUT bootstrap; [ "$code" = 200 ]; }
 poll 15 booted
 boot_secret=$(echo "$body" | jq -r .SecretID)
 boot_index=$(echo "$body" | jq -r .CreateIndex)
-check "bootstrap makes a management token" [ "$code" = 200 ] && \
-    [ "$(echo "$body" | jq -r '.Policies[0].ID')" = $mgmt ] && \
+check "bootstrap makes a management token" [ "$code" = 200 ]
+check "bootstrap makes a management token (2)" \
+    [ "$(echo "$body" | jq -r '.Policies[0].ID')" = $mgmt ]
+check "bootstrap makes a management token (3)" \
     [ "$(echo "$body" | jq -r .ID)" = "$boot_secret" ]
 req GET "token/$anon"
-check "anonymous may not read tokens: 403" [ "$code" = 403 ] && \
+check "anonymous may not read tokens: 403" [ "$code" = 403 ]
+check "anonymous may not read tokens: 403 (2)" \
     [ "$body" = "Permission denied" ]
 req PUT policy '{"Name":"sneaky"}'
 check "nor write policies" [ "$code" = 403 ]
 tok=99999999-9999-9999-9999-999999999999
 req GET tokens
-check "an unknown token: 403 ACL not found" [ "$code" = 403 ] && \
+check "an unknown token: 403 ACL not found" [ "$code" = 403 ]
+check "an unknown token: 403 ACL not found (2)" \
     [ "$body" = "ACL not found" ]
 tok=$boot_secret
 req GET "token/$anon"
@@ -75,7 +79,9 @@ check "and the global-management policy" \
 
 req PUT bootstrap
 check "a second bootstrap is refused naming the reset index" \
-    [ "$code" = 403 ] && [ "$body" = "Permission denied: ACL bootstrap \
+    [ "$code" = 403 ]
+check "a second bootstrap is refused naming the reset index (2)" \
+    [ "$body" = "Permission denied: ACL bootstrap \
 no longer allowed (reset index: $boot_index)" ]
 echo 1 >"$data/acl-bootstrap-reset"
 req PUT bootstrap
@@ -83,7 +89,8 @@ check "a reset file with another index changes nothing" [ "$code" = 403 ]
 echo "$boot_index" >"$data/acl-bootstrap-reset"
 req PUT bootstrap
 second_secret=$(echo "$body" | jq -r .SecretID)
-check "the reset index allows one more bootstrap" [ "$code" = 200 ] && \
+check "the reset index allows one more bootstrap" [ "$code" = 200 ]
+check "the reset index allows one more bootstrap (2)" \
     [ "$second_secret" != "$boot_secret" ]
 req PUT bootstrap
 check "and only one" [ "$code" = 403 ]
@@ -99,7 +106,8 @@ check "a policy name with a space is refused" [ "$code" = 400 ]
 req PUT policy '{"Name":"kv-ro","Description":"read all keys",
     "Rules":"key_prefix \"\" { policy = \"read\" }"}'
 pol=$(echo "$body" | jq -r .ID)
-check "a policy is made" [ "$code" = 200 ] && \
+check "a policy is made" [ "$code" = 200 ]
+check "a policy is made (2)" \
     [ "$(echo "$body" | jq -r .Rules)" = 'key_prefix "" { policy = "read" }' ]
 req PUT policy '{"Name":"kv-ro","Rules":""}'
 check "its name is unique" [ "$code" = 400 ] && \
@@ -108,12 +116,16 @@ req GET policy/name/kv-ro
 check "read by name" [ "$(echo "$body" | jq -r .ID)" = "$pol" ]
 req GET policies
 check "the list has both, without Rules" \
+    \
     [ "$(echo "$body" | jq -r 'map(.Name) | sort | join(",")')" = \
-    "global-management,kv-ro" ] && \
+    "global-management,kv-ro" ]
+check "the list has both, without Rules (2)" \
     [ "$(echo "$body" | jq 'map(has("Rules")) | any')" = false ]
 req PUT "policy/$pol" '{"Name":"kv-read","Rules":"key_prefix \"app/\" { policy = \"write\" }"}'
-check "an update renames it and keeps CreateIndex" [ "$code" = 200 ] && \
-    [ "$(echo "$body" | jq -r .Name)" = kv-read ] && \
+check "an update renames it and keeps CreateIndex" [ "$code" = 200 ]
+check "an update renames it and keeps CreateIndex (2)" \
+    [ "$(echo "$body" | jq -r .Name)" = kv-read ]
+check "an update renames it and keeps CreateIndex (3)" \
     [ "$(echo "$body" | jq '.ModifyIndex > .CreateIndex')" = true ]
 req PUT "policy/$mgmt" '{"Name":"global-management","Rules":"acl = \"read\""}'
 check "the built-in policy's rules stay" [ "$code" = 400 ]
@@ -133,11 +145,17 @@ req PUT token '{"Description":"reader","Policies":[{"Name":"kv-read"}],
     "ExpirationTTL":"1h"}'
 acc=$(echo "$body" | jq -r .AccessorID)
 sec=$(echo "$body" | jq -r .SecretID)
-check "a token is made with new IDs and its links" [ "$code" = 200 ] && \
-    [ ${#acc} = 36 ] && [ ${#sec} = 36 ] && \
-    [ "$(echo "$body" | jq -r '.Policies[0].ID')" = "$pol" ] && \
+check "a token is made with new IDs and its links" [ "$code" = 200 ]
+check "a token is made with new IDs and its links (2)" [ ${#acc} = 36 ]
+check "a token is made with new IDs and its links (3)" [ ${#sec} = 36 ]
+check "a token is made with new IDs and its links (4)" \
+    [ "$(echo "$body" | jq -r '.Policies[0].ID')" = "$pol" ]
+check "a token is made with new IDs and its links (5)" \
     [ "$(echo "$body" | jq -r '.ServiceIdentities[0].Datacenters[0]')" = \
-    dc1 ] && [ "$(echo "$body" | jq -r .ExpirationTTL)" = 1h0m0s ] && \
+    dc1 ]
+check "a token is made with new IDs and its links (6)" \
+    [ "$(echo "$body" | jq -r .ExpirationTTL)" = 1h0m0s ]
+check "a token is made with new IDs and its links (7)" \
     [ "$(echo "$body" | jq -r '.Hash | length > 10')" = true ]
 req PUT token "{\"AccessorID\":\"11111111-2222-3333-4444-555555555555\",
     \"SecretID\":\"$sec\"}"
@@ -148,7 +166,12 @@ bearer=$(curl -s -H "Authorization: Bearer $sec" "$url/token/self" | \
     jq -r .AccessorID)
 query=$(curl -s "$url/token/self?token=$sec" | jq -r .AccessorID)
 check "token/self finds it by header, bearer and ?token" \
-    [ "$self" = "$acc" ] && [ "$bearer" = "$acc" ] && [ "$query" = "$acc" ]
+    \
+    [ "$self" = "$acc" ]
+check "token/self finds it by header, bearer and ?token (2)" \
+    [ "$bearer" = "$acc" ]
+check "token/self finds it by header, bearer and ?token (3)" \
+    [ "$query" = "$acc" ]
 tok=$sec
 req GET tokens
 check "a token without acl rules may not list tokens" [ "$code" = 403 ]
@@ -161,7 +184,9 @@ req GET tokens
 list_code=$code
 req PUT policy '{"Name":"by-reader"}'
 check "acl = read lists tokens but makes no policy" \
-    [ "$list_code" = 200 ] && [ "$code" = 403 ]
+    \
+    [ "$list_code" = 200 ]
+check "acl = read lists tokens but makes no policy (2)" [ "$code" = 403 ]
 tok=$boot_secret
 tok=""
 req GET token/self
@@ -174,7 +199,8 @@ check "an unknown secret is 403 ACL not found" [ "$code" = 403 ]
 
 req PUT role '{"Name":"ops","Policies":[{"ID":"'"$pol"'"}]}'
 role=$(echo "$body" | jq -r .ID)
-check "a role is made" [ "$code" = 200 ] && \
+check "a role is made" [ "$code" = 200 ]
+check "a role is made (2)" \
     [ "$(echo "$body" | jq -r '.Policies[0].Name')" = kv-read ]
 req PUT role '{"Name":"ops"}'
 check "role names are unique" [ "$code" = 400 ]
@@ -182,19 +208,26 @@ req GET role/name/ops
 check "read by name" [ "$(echo "$body" | jq -r .ID)" = "$role" ]
 req PUT "token/$acc" '{"Description":"reader+ops","Roles":[{"Name":"ops"}]}'
 check "an update without SecretID keeps it and links the role" \
-    [ "$code" = 200 ] && [ "$(echo "$body" | jq -r .SecretID)" = "$sec" ] && \
-    [ "$(echo "$body" | jq -r '.Roles[0].ID')" = "$role" ] && \
+    \
+    [ "$code" = 200 ]
+check "an update without SecretID keeps it and links the role (2)" \
+    [ "$(echo "$body" | jq -r .SecretID)" = "$sec" ]
+check "an update without SecretID keeps it and links the role (3)" \
+    [ "$(echo "$body" | jq -r '.Roles[0].ID')" = "$role" ]
+check "an update without SecretID keeps it and links the role (4)" \
     [ "$(echo "$body" | jq -r .ExpirationTTL)" = 1h0m0s ]
 req GET "tokens?policy=$mgmt"
 check "tokens ?policy lists the two bootstrap tokens" \
     [ "$(echo "$body" | jq length)" = 2 ]
 req GET "tokens?role=$role"
 check "tokens ?role lists the one" \
-    [ "$(echo "$body" | jq -r '.[0].AccessorID')" = "$acc" ] && \
-    [ "$(echo "$body" | jq length)" = 1 ]
+    \
+    [ "$(echo "$body" | jq -r '.[0].AccessorID')" = "$acc" ]
+check "tokens ?role lists the one (2)" [ "$(echo "$body" | jq length)" = 1 ]
 
 req DELETE "role/$role"
-check "a role is deleted" [ "$code" = 200 ] && [ "$body" = true ]
+check "a role is deleted" [ "$code" = 200 ]
+check "a role is deleted (2)" [ "$body" = true ]
 req GET "token/$acc"
 check "and the token's link to it goes" \
     [ "$(echo "$body" | jq '.Roles | length')" = 0 ]
@@ -237,7 +270,10 @@ self_file=$("$CONSULCTL" acl token read -self \
     -http-addr="127.0.0.1:$http_port" -token-file="$test_tmp/tokfile" | \
     awk '/^AccessorID:/ { print $2 }')
 check "token read -self with CONSUL_HTTP_TOKEN and -token-file" \
-    [ "$self_env" = "$c_acc" ] && [ "$self_file" = "$c_acc" ]
+    \
+    [ "$self_env" = "$c_acc" ]
+check "token read -self with CONSUL_HTTP_TOKEN and -token-file (2)" \
+    [ "$self_file" = "$c_acc" ]
 out=$(ctl acl token update -id "$c_acc" -description renamed)
 check "consulctl acl token update" \
     echo "$out" | grep -q '^Description:      renamed$'
@@ -338,7 +374,9 @@ for svc in web db; do
 	    \"ServiceID\":\"$svc\",\"Status\":\"passing\"}}"
 done
 check "the management token registers anywhere" \
-    eval '[ "$code" = 200 ] && [ "$body" = true ]'
+    \
+    eval '[ "$code" = 200 ]
+check "the management token registers anywhere (2)" [ "$body" = true ]'
 mkpolicy web-ro 'service \"web\" { policy = \"read\" }\nnode_prefix \"\" { policy = \"read\" }' >/dev/null
 wr=$(mktoken '{"Description":"web reader","Policies":[{"Name":"web-ro"}]}')
 # filt TOKEN PATH: the answer's filter header into $hdr, body into $body.
@@ -349,22 +387,32 @@ filt() {
 }
 filt "$wr" catalog/services
 check "catalog/services hides db, with the header" \
-    eval '[ "$(echo "$body" | jq -c "keys")" = "[\"web\"]" ] && [ "$hdr" = true ]'
+    \
+    eval '[ "$(echo "$body" | jq -c "keys")" = "[\"web\"]" ]
+check "catalog/services hides db, with the header (2)" [ "$hdr" = true ]'
 filt "$wr" catalog/service/db
 check "catalog/service/db is empty for it" \
-    eval '[ "$body" = "[]" ] && [ "$hdr" = true ]'
+    eval '[ "$body" = "[]" ]
+check "catalog/service/db is empty for it (2)" [ "$hdr" = true ]'
 filt "$wr" health/service/web
 check "health/service/web shows web with its check" \
-    eval '[ "$(echo "$body" | jq -r ".[0].Checks[0].CheckID")" = web-up ] && [ -z "$hdr" ]'
+    \
+    eval '[ "$(echo "$body" | jq -r ".[0].Checks[0].CheckID")" = web-up ]
+check "health/service/web shows web with its check (2)" [ -z "$hdr" ]'
 filt "$wr" health/state/any
 check "health/state/any shows web's check, not db's" \
-    eval '[ "$(echo "$body" | jq -r "map(select(.Node == \"ext1\") | .CheckID) | join(\",\")")" = web-up ] && [ "$hdr" = true ]'
+    \
+    eval '[ "$(echo "$body" | jq -r "map(select(.Node == \"ext1\") | .CheckID) | join(\",\")")" = web-up ]
+check "health/state/any shows web's check, not db's (2)" [ "$hdr" = true ]'
 filt "$boot_secret" catalog/services
 check "the management token sees both, unfiltered" \
-    eval '[ "$(echo "$body" | jq -c "[.db, .web] | map(type)")" = "[\"array\",\"array\"]" ] && [ -z "$hdr" ]'
+    \
+    eval '[ "$(echo "$body" | jq -c "[.db, .web] | map(type)")" = "[\"array\",\"array\"]" ]
+check "the management token sees both, unfiltered (2)" [ -z "$hdr" ]'
 kvreq "" GET catalog/nodes
 check "anonymous sees no node, no header" \
-    eval '[ "$code" = 200 ] && [ "$body" = "[]" ]'
+    eval '[ "$code" = 200 ]
+check "anonymous sees no node, no header (2)" [ "$body" = "[]" ]'
 mkpolicy api-w 'service \"api\" { policy = \"write\" }\nnode \"ext2\" { policy = \"write\" }' >/dev/null
 sw=$(mktoken '{"Description":"api","Policies":[{"Name":"api-w"}]}')
 kvreq "$sw" PUT catalog/register '{"Node":"ext2","Address":"127.0.0.8",
@@ -376,7 +424,14 @@ b=$code
 kvreq "$sw" PUT catalog/register '{"Node":"ext1","Address":"127.0.0.9",
     "Service":{"Service":"api"}}'
 check "a service token registers its own service on its node only" \
-    eval '[ "$a" = 200 ] && [ "$b" = 403 ] && [ "$code" = 403 ] && [ "$body" = "Permission denied" ]'
+    \
+    eval '[ "$a" = 200 ]
+check "a service token registers its own service on its node only (2)" \
+    [ "$b" = 403 ]
+check "a service token registers its own service on its node only (3)" \
+    [ "$code" = 403 ]
+check "a service token registers its own service on its node only (4)" \
+    [ "$body" = "Permission denied" ]'
 kvreq "$sw" PUT catalog/deregister '{"Node":"ext1","ServiceID":"web"}'
 check "and cannot deregister others" [ "$code" = 403 ]
 
