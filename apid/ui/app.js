@@ -899,6 +899,25 @@
 		});
 	}
 
+	/*
+	 * A 403 from the agent: "ACL not found" when it does not know the
+	 * token sent, "Permission denied[: why]" when the token (or the
+	 * anonymous one, with none set) may not do this.
+	 */
+	function denied(text) {
+		var settings = h('a', { href: link('settings') }, 'Settings');
+
+		if (text === 'ACL not found')
+			return msg('error', 'ACL not found: the agent does not ' +
+			    'know the token set in this browser. Set a valid ' +
+			    'one in ', settings, '.');
+		return msg('error', 'Permission denied' +
+		    (text && text !== 'Permission denied' ? ' (' + text + ')' :
+		    '') + ': ' + (token() ? 'the token set in this browser ' +
+		    'may not read this. Set another in ' : 'no token is set ' +
+		    'in this browser. Set one in '), settings, '.');
+	}
+
 	function viewTokens(ctx) {
 		var region = h('div');
 
@@ -944,7 +963,9 @@
 		var status = h('div');
 
 		ctx.title('Settings');
-		append(ctx.main, h('form', { class: 'edit', onsubmit: function (ev) {
+		/* append() takes one child or an array of them. */
+		append(ctx.main, [h('form', { class: 'edit',
+		    onsubmit: function (ev) {
 			ev.preventDefault();
 			setToken(input.value.trim());
 			status.replaceChildren(msg('ok', input.value.trim() ?
@@ -959,7 +980,7 @@
 			input.value = '';
 			setToken('');
 			status.replaceChildren(msg('ok', 'Token cleared.'));
-		    } }, 'Clear'))), status);
+		    } }, 'Clear'))), status]);
 	}
 
 	function setToken(t) {
@@ -976,7 +997,8 @@
 
 	/*
 	 * ACL pages show when the agent says ACLs are on (its serf tag
-	 * "acls" is not "0") and the token may list policies.
+	 * "acls" is not "0"), whatever the token: without one that may
+	 * read them, the pages say so.
 	 */
 	async function probeACL() {
 		var on = false, r, self;
@@ -987,10 +1009,6 @@
 				self = await r.json();
 				on = !(self && self.Member && self.Member.Tags &&
 				    self.Member.Tags.acls === '0');
-			}
-			if (on) {
-				r = await api('/v1/acl/policies');
-				on = r.status === 200;
 			}
 		} catch (e) {
 			on = false;
@@ -1080,10 +1098,8 @@
 					ctx.problemBox.replaceChildren();
 					return;
 				}
-				ctx.problemBox.replaceChildren(msg('error',
-				    status === 403 ? 'Permission denied (' +
-				    text.trim() + '). Set a token with the ' +
-				    'right to read this in Settings.' :
+				ctx.problemBox.replaceChildren(status === 403 ?
+				    denied(text.trim()) : msg('error',
 				    'The agent answered ' + status + ': ' +
 				    text.trim()));
 			},

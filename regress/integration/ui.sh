@@ -15,9 +15,14 @@
 # download of the whole, a binary one in hexadecimal, markup shown as
 # text with no script run, use by keyboard, the token sent as
 # X-Consul-Token, ?dc on every request, no request to another origin,
-# phone width, no console error or warning, and, once the agent is
-# killed, the banner and retries that back off.  Screenshots go to
-# regress/out/ui/<build>/.
+# phone width, no console error or warning; against agent 63, with ACLs
+# on (default deny, an initial management token): the Tokens and
+# Policies pages say "Permission denied" without a token and "ACL not
+# found" with an unknown one, list the management token (AccessorID,
+# description, policy names) and global-management with it, and show a
+# policy made by curl on the open page; and, once agent 60 is killed,
+# the banner and retries that back off.  Screenshots go to
+# regress/out/ui/<build>/.  Ports follow CONSULD_PORT_SHIFT.
 # Without Chromium the browser part is skipped, except under CI=true,
 # where it fails.
 . "$(dirname "$0")/../lib/agent.sh"
@@ -25,11 +30,13 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out="$top/regress/out/ui/${CONSULD_BUILD_LABEL:-normal}"
 PY=/usr/bin/python3
-web_port=18606		# web1's health endpoint, on 127.0.0.1
-web_pid="" pid61="" pid62=""
+# web1's health endpoint, on 127.0.0.1, moves with the agents' ports.
+web_port=$((18606 + ${CONSULD_PORT_SHIFT:-0}))
+acl_mgmt=5e3f0c1a-7b2d-4c8e-9f10-2a4b6c8d0e12
+web_pid="" pid61="" pid62="" pid63=""
 
 stop_all() {
-	for p in "$web_pid" "$pid61" "$pid62"; do
+	for p in "$web_pid" "$pid61" "$pid62" "$pid63"; do
 		[ -n "$p" ] || continue
 		for c in $(pgrep -P "$p" 2>/dev/null); do
 			kill -KILL "$c" 2>/dev/null
@@ -58,6 +65,19 @@ pid61=$agent_pid
 echo '{"ui_config": {"content_path": "console"}}' >"$test_tmp/c62.json"
 agent_start 62 "$test_tmp/a62.log" -config-file="$test_tmp/c62.json"
 pid62=$agent_pid
+url62="http://127.0.0.1:$http_port"
+# Agent 63: ACLs on, default deny, a management token from the start,
+# for the browser's Tokens and Policies pages.
+cat >"$test_tmp/c63.json" <<EOF
+{"primary_datacenter": "dc1",
+ "acl": {"enabled": true, "default_policy": "deny",
+  "tokens": {"initial_management": "$acl_mgmt"}}}
+EOF
+agent_start 63 "$test_tmp/a63.log" -config-file="$test_tmp/c63.json"
+pid63=$agent_pid
+url63="http://127.0.0.1:$http_port"
+agent_ports 61
+url61="http://127.0.0.1:$http_port"
 
 # web1's health endpoint: the status code in a file.
 echo 200 >"$test_tmp/status"
@@ -155,7 +175,6 @@ check "the API's unknown paths stay 404" [ "$(curl -s -o /dev/null \
 check "bad ?index on /v1/internal/ui/services is 400" [ "$(curl -s \
     -o /dev/null -w '%{http_code}' "$url/v1/internal/ui/services?index=x")" = 400 ]
 
-url61="http://127.0.0.1:18610" url62="http://127.0.0.1:18620"
 up() { curl -s -o /dev/null "$1/v1/agent/self"; }
 poll 20 up "$url61"
 check "without the UI, / is Consul's banner" sh -c "curl -s '$url61/' |
@@ -207,6 +226,12 @@ curl -sf -X PUT --data-binary @"$test_tmp/bin" "$url/v1/kv/ui-test/bin" \
 passing() { curl -s "$url/v1/health/checks/web" | jq -e \
     '[.[] | select(.Status == "passing")] | length == 2' >/dev/null; }
 check "web's two checks pass" poll 20 passing
+# Agent 63's leader has made global-management and the initial
+# management token once the token may list policies.
+acl_ready() { curl -s -H "X-Consul-Token: $acl_mgmt" \
+    "$url63/v1/acl/tokens" | jq -e '[.[].Policies[]?.Name] |
+    index("global-management") != null' >/dev/null 2>&1; }
+check "agent 63 (ACLs on) has its management token" poll 20 acl_ready
 
 # The browser.
 browser=yes
@@ -231,7 +256,8 @@ else
 	kill_agent="kill -KILL $(pgrep -P "$agent_pid" | tr '\n' ' ') $agent_pid"
 	start=$(date +%s)
 	"$PY" "$top/regress/lib/ui_driver.py" "$url" "$out" "$test_tmp/status" \
-	    "$kill_agent" >"$test_tmp/driver.out" 2>"$test_tmp/driver.err"
+	    "$kill_agent" "$web_port" "$url63" "$acl_mgmt" \
+	    >"$test_tmp/driver.out" 2>"$test_tmp/driver.err"
 	rc=$?
 	while IFS= read -r line; do
 		case $line in

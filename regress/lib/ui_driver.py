@@ -5,10 +5,14 @@ script started and prepared.  Prints "ok - ..." and "not ok - ..." lines
 for the script to number, "# ..." diagnostics, and saves a screenshot of
 each page in OUT.  Confirmations go through curl, as a user's would.
 
-usage: ui_driver.py BASE_URL OUT_DIR STATUS_FILE KILL_COMMAND
+usage: ui_driver.py BASE_URL OUT_DIR STATUS_FILE KILL_COMMAND WEB_PORT
+    [ACL_URL ACL_TOKEN]
   BASE_URL      the agent, e.g. http://127.0.0.1:18600
   STATUS_FILE   holds the status code web1's health endpoint answers
   KILL_COMMAND  a shell command that takes the agent away, at the end
+  WEB_PORT      the port of web1's health endpoint
+  ACL_URL       a second agent, with ACLs on (default deny), whose
+  ACL_TOKEN     initial management token this is
 """
 import json
 import os
@@ -24,7 +28,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-base, out, status_file, kill_command = sys.argv[1:5]
+base, out, status_file, kill_command, web_port = sys.argv[1:6]
+acl_base, acl_token = (sys.argv[6:8] + [None, None])[:2]
 XSS = '"><img src=x onerror=window.__xss=1>'
 logs = []
 
@@ -138,6 +143,122 @@ def row_badges(name):
                   for b in row.find_elements(By.CSS_SELECTOR, ".badge"))
 
 
+def acl_rows(sel, col):
+    """The text of column col in each row of the table sel."""
+    return [r.find_elements(By.CSS_SELECTOR, "td")[col].text
+            for r in css(sel + " tbody tr")]
+
+
+def acl_token_row(accessor):
+    for r in css("main table tbody tr"):
+        cells = [c.text for c in r.find_elements(By.CSS_SELECTOR, "td")]
+        if cells and cells[0] == accessor:
+            return cells
+    return None
+
+
+def acl_pages():
+    """The Tokens and Policies pages against the agent with ACLs on."""
+    t0 = time.monotonic()
+    drain()
+    del logs[:]
+    d.set_window_size(1280, 900)
+
+    def acl_go(fragment):
+        d.get(acl_base + "/ui/#/dc1/" + fragment)
+
+    def error_text():
+        e = css("main div.msg.error")
+        return e[0].text if e else ""
+
+    # No token: the pages are there (the agent says ACLs are on), and
+    # say that reading them needs one.
+    acl_go("acl/tokens")
+    ok(until(lambda: d.execute_script(
+        "return !document.getElementById('nav-acl-tokens-item').hidden && "
+        "!document.getElementById('nav-acl-policies-item').hidden")),
+       "ACLs on: the Tokens and Policies pages are in the menu")
+    ok(until(lambda: heading() == "Tokens" and
+             "Permission denied" in error_text() and
+             "no token is set" in error_text()),
+       "no token: Tokens says permission denied, none set")
+    ok(not css("main table"), "  and lists nothing")
+    shot("13-acl-no-token")
+    acl_go("acl/policies")
+    ok(until(lambda: heading() == "Policies" and
+             "Permission denied" in error_text()),
+       "no token: so does Policies")
+
+    # An unknown token.
+    acl_go("settings")
+    until(lambda: css("#token"))
+    css("#token")[0].send_keys("99999999-9999-9999-9999-999999999999")
+    css("#token-save")[0].click()
+    ok(until(lambda: "Token saved" in text_of("main")),
+       "Settings says the token is saved")
+    acl_go("acl/tokens")
+    ok(until(lambda: heading() == "Tokens" and
+             "ACL not found" in error_text()),
+       "an unknown token: Tokens says ACL not found")
+    shot("14-acl-bad-token")
+    css("main div.msg.error a")[0].click()
+    ok(until(lambda: heading() == "Settings"),
+       "  with a link to Settings")
+
+    # The management token: both lists, as the API has them (curl).
+    inp = css("#token")[0]
+    inp.clear()
+    inp.send_keys(acl_token)
+    css("#token-save")[0].click()
+    until(lambda: "Token saved" in text_of("main"))
+    hdr = ["-H", "X-Consul-Token: " + acl_token]
+    toks = json.loads(curl(*hdr, acl_base + "/v1/acl/tokens") or "[]")
+    mgmt = [t for t in toks if any(p.get("Name") == "global-management"
+                                   for p in t.get("Policies") or [])]
+    ok(mgmt, "the API lists the management token (curl)")
+    d.find_element(By.ID, "nav-acl-tokens").click()
+    row = mgmt and until(lambda: acl_token_row(mgmt[0]["AccessorID"]))
+    ok(row and row[1] == mgmt[0].get("Description", "") and
+       row[1] != "" and "global-management" in row[2],
+       "Tokens shows it: AccessorID, description, its policy by name")
+    ok(not error_text(), "  and no error")
+    ok(acl_token_row("00000000-0000-0000-0000-000000000002"),
+       "  beside the anonymous token")
+    ok(acl_token not in d.find_element(By.TAG_NAME, "main").text,
+       "  and no SecretID in the page")
+    shot("15-acl-tokens")
+    d.find_element(By.ID, "nav-acl-policies").click()
+    ok(until(lambda: heading() == "Policies" and
+             "global-management" in acl_rows("main table", 0)),
+       "Policies lists global-management")
+    # One made by curl while the page is open.
+    name = "ui-" + XSS
+    r = curl("-X", "PUT", *hdr, "--data-binary", json.dumps(
+        {"Name": "ui-made", "Description": name,
+         "Rules": 'key_prefix "" { policy = "read" }'}),
+        acl_base + "/v1/acl/policy")
+    ok(r.startswith("{"), "a policy made with curl")
+    t1 = time.monotonic()
+    live = until(lambda: "ui-made" in acl_rows("main table", 0))
+    ok(live, "appears on the open Policies page")
+    diag("shown %.1f s after it was made" % (time.monotonic() - t1))
+    ok(until(lambda: name in acl_rows("main table", 1)) and not xss_ran(),
+       "its description with markup is shown as text")
+    shot("16-acl-policies")
+
+    # Chromium logs every answer of 4xx as a console error, "Failed to
+    # load resource: ... status of 403": here they are the point, so
+    # those for /v1/acl/ on this agent are expected; anything else fails.
+    drain()
+    bad = [e for e in logs if e["level"] in ("SEVERE", "WARNING") and not
+           (e["message"].startswith(acl_base + "/v1/acl/") and
+            "status of 403" in e["message"])]
+    for e in bad:
+        diag("console: %s %s" % (e["level"], e["message"]))
+    ok(not bad, "ACL pages: no console error but the expected 403s")
+    diag("ACL pages: %.1f s" % (time.monotonic() - t0))
+
+
 opts = webdriver.ChromeOptions()
 opts.binary_location = "/usr/bin/chromium"
 for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
@@ -218,7 +339,7 @@ try:
     ok(until(lambda: heading() == "web" and card("web1") and card("web2")),
        "the web page lists its two instances")
     c1 = card("web1")
-    ok(until(lambda: "127.0.0.1:18606" in card("web1").text and
+    ok(until(lambda: "127.0.0.1:" + web_port in card("web1").text and
              "health 200" in card("web1").text),
        "an instance shows address:port and its check's output")
     ok(until(lambda: card_status("web1") == "passing"),
@@ -348,7 +469,7 @@ try:
     until(lambda: css("#token"))
     css("#token")[0].send_keys("ui-test-token")
     css("#token-save")[0].click()
-    until(lambda: "saved" in text_of("main"))
+    until(lambda: "Token saved" in text_of("main"))
     d.get_log("performance")
     go("services")
     until(lambda: service_row("web"))
@@ -394,6 +515,9 @@ try:
     for e in bad:
         diag("console: %s %s" % (e["level"], e["message"]))
     ok(not bad, "no console errors or warnings")
+
+    if acl_base:
+        acl_pages()
 
     # The agent goes away: the banner says so.
     go("services")
