@@ -195,6 +195,7 @@ soak: deps
 # `make bench dns` dnsd against NSD with dnsperf.
 # `make bench ui` the web UI's size and its services page in chromium.
 # `make bench tls` server RPC and HTTPS with TLS against without.
+# `make bench acl` reads with ACLs on against off; 10,000 tokens.
 BENCHES		:= $(filter-out bench,$(MAKECMDGOALS))
 bench: deps
 	@for t in wrk strace python3; do command -v $$t >/dev/null || \
@@ -230,9 +231,12 @@ bench: deps
 	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw ui; then \
 		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
 		    sh regress/bench/ui.sh; fi
+	@if [ -z "$(BENCHES)" ] || echo "$(BENCHES)" | grep -qw acl; then \
+		CONSULD_BUILD=$${CONSULD_BUILD:-$(abspath $(O))} \
+		    sh regress/bench/acl.sh; fi
 
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
-kv base raft dc catalog dns ui tls:
+kv base raft dc catalog dns ui tls acl:
 	@:
 endif
 

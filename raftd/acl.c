@@ -29,6 +29,9 @@
 /* The index of the built-ins' entry while it is not yet applied. */
 static uint64_t	 builtins_pending;
 static struct acl_resolver *resolver;
+/* The ACL tables' epoch as of the applied index epoch_applied. */
+static uint64_t	 epoch, epoch_applied;
+static int	 epoch_known;
 
 uint64_t
 acl_query_index(int query)
@@ -142,9 +145,18 @@ acl_authz_get(const char *secret, const struct acl_authz **out, char *err,
 	    c->acl.default_policy != NULL &&
 	    strcmp(c->acl.default_policy, "allow") == 0)) == NULL)
 		fatal("acl");
+	/*
+	 * The ACL tables change only by applying entries: their epoch is
+	 * read again only once more have been applied.
+	 */
+	if (!epoch_known || epoch_applied != raftd.applied) {
+		epoch = acl_epoch(&raftd.store);
+		epoch_applied = raftd.applied;
+		epoch_known = 1;
+	}
 	rc = acl_resolve(resolver, &raftd.store, c->datacenter,
-	    secret != NULL ? secret : "", wall_ns(), node_now_ms(),
-	    acl_epoch(&raftd.store), out);
+	    secret != NULL ? secret : "", wall_ns(), node_now_ms(), epoch,
+	    out);
 	if (rc == -1)
 		fatalx("acl: cannot read the ACL tables");
 	if (rc == 1) {
