@@ -108,7 +108,8 @@ $(LIBCOMMON): $(COMMON_OBJS)
 	@echo "  AR      $@"
 	@ar rcs $@ $(COMMON_OBJS)
 
-$(O)/regress/unit/%: regress/unit/%.c regress/unit/test.h $(LIBCOMMON)
+$(O)/regress/unit/%: regress/unit/%.c regress/unit/test.h \
+    regress/unit/store_fixture.h $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -I regress/unit -o $@ $< $(LIBCOMMON) \

@@ -38,32 +38,9 @@
 #define TOK2	"66666666-6666-6666-6666-666666666666"
 #define SEC2	"77777777-7777-7777-7777-777777777777"
 
-static char	 dir[64];
+#include "store_fixture.h"
+
 static char	 err[256];
-
-static int
-rm_entry(const char *p, const struct stat *sb, int f, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static void
-fresh(struct store *s)
-{
-	strlcpy(dir, "/tmp/consuld-acl.XXXXXX", sizeof(dir));
-	if (mkdtemp(dir) == NULL || chdir(dir) == -1)
-		abort();
-	CHECK(store_open(s, STORE_DIR) == 0);
-}
-
-static void
-done(struct store *s)
-{
-	store_close(s);
-	if (chdir("/") == -1)
-		abort();
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
 
 /* One command through pack, parse and apply, in its own transaction. */
 static int

@@ -27,31 +27,7 @@
 #define S(x)		((char *)(x))
 #define LONG_NAME	100
 
-static char	 dir[64];
-
-static int
-rm_entry(const char *p, const struct stat *sb, int f, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static void
-fresh(struct store *s)
-{
-	strlcpy(dir, "/tmp/consuld-catalog.XXXXXX", sizeof(dir));
-	if (mkdtemp(dir) == NULL || chdir(dir) == -1)
-		abort();
-	CHECK(store_open(s, STORE_DIR) == 0);
-}
-
-static void
-done(struct store *s)
-{
-	store_close(s);
-	if (chdir("/") == -1)
-		abort();
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
+#include "store_fixture.h"
 
 /* What the walks saw, as text. */
 struct text {

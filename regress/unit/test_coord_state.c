@@ -23,31 +23,7 @@
 #include "../../raftd/coord_state.c"
 #include "../../raftd/raft.c"
 
-static char	 dir[64];
-
-static int
-rm_entry(const char *p, const struct stat *sb, int f, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static void
-fresh(struct store *s)
-{
-	strlcpy(dir, "/tmp/consuld-coord.XXXXXX", sizeof(dir));
-	if (mkdtemp(dir) == NULL || chdir(dir) == -1)
-		abort();
-	CHECK(store_open(s, STORE_DIR) == 0);
-}
-
-static void
-done(struct store *s)
-{
-	store_close(s);
-	if (chdir("/") == -1)
-		abort();
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
+#include "store_fixture.h"
 
 static void
 add_node(struct store *s, uint64_t index, const char *name)
