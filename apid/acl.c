@@ -785,8 +785,7 @@ acl_read_done(struct request *r, struct imsg *imsg)
 
 	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
-	if (strcmp(end.error, "Permission denied") == 0 ||
-	    strcmp(end.error, "ACL not found") == 0)
+	if (acl_denial(end.error))
 		http_error(r->req, 403, end.error);
 	else if (end.error[0] != '\0')
 		http_error(r->req, 500, end.error);
@@ -890,8 +889,7 @@ write_done(struct request *r, struct imsg *imsg)
 	if (strncmp(err, "No cluster leader", 17) == 0 ||
 	    strncmp(err, "rpc error", 9) == 0)
 		code = 500;
-	if (strcmp(err, "Permission denied") == 0 ||
-	    strcmp(err, "ACL not found") == 0)
+	if (acl_denial(err))
 		code = 403;
 	if (strncmp(err, "ACL bootstrap no longer allowed", 31) == 0) {
 		snprintf(msg, sizeof(msg), "Permission denied: %s", err);

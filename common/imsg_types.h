@@ -260,6 +260,17 @@ enum imsg_type {
 	IMSG_DNS_REMOTE_ITEM,
 	IMSG_DNS_REMOTE_END,
 
+	/*
+	 * apid -> raftd, before an endpoint that needs one right (event
+	 * fire, operator, keyring, snapshot): peerid = apid's request;
+	 * msgpack [secret, resource (enum acl_resource), name, level
+	 * (enum acl_level)].  Answered by IMSG_ACL_CHECKED: msgpack str,
+	 * "" when the token grants it (or ACLs are off), else the 403
+	 * text.
+	 */
+	IMSG_ACL_CHECK,
+	IMSG_ACL_CHECKED,
+
 	IMSG_TYPE_MAX
 };
 

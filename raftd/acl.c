@@ -156,7 +156,7 @@ acl_authz_get(const char *secret, const struct acl_authz **out, char *err,
 
 /*
  * Whether the caller's secret grants access (level) to the ACL system:
- * 0, or 1 with err "Permission denied" or "ACL not found".
+ * 0, or 1 with err (acl_denied's refusal, or "ACL not found").
  */
 static int
 acl_check(const char *secret, enum acl_level level, char *err,
@@ -167,7 +167,7 @@ acl_check(const char *secret, enum acl_level level, char *err,
 	if (acl_authz_get(secret, &a, err, errlen) != 0)
 		return 1;
 	if (!acl_allowed(a, ACL_RES_ACL, NULL, level)) {
-		strlcpy(err, "Permission denied", errlen);
+		acl_denied(err, errlen, a, ACL_RES_ACL, NULL, level);
 		return 1;
 	}
 	return 0;
@@ -204,6 +204,46 @@ acl_check_write(const void *buf, size_t len, const char *secret, char *err,
 	if (op == ACL_OP_BOOTSTRAP)
 		return 0;
 	return acl_check(secret, ACL_LEVEL_WRITE, err, errlen);
+}
+
+/*
+ * IMSG_ACL_CHECK: whether the secret grants level on a resource (an
+ * endpoint's one right); the answer is "" or the refusal.
+ */
+void
+acl_check_request(struct imsgev *iev, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	const struct acl_authz	*az;
+	struct mpack_out	 out;
+	char			 secret[CAT_STR_MAX + 1], name[CAT_STR_MAX + 1];
+	char			 err[ACL_DENIED_MAX];
+	uint64_t		 res, level;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.size != 4)
+		fatalx("acl: malformed check from %s", iev->name);
+	a = u.data.via.array.ptr;
+	if (mpack_copy_str(&a[0], secret, sizeof(secret)) == -1 ||
+	    mpack_get_uint(&a[1], &res) == -1 || res >= ACL_RES_MAX ||
+	    mpack_copy_str(&a[2], name, sizeof(name)) == -1 ||
+	    mpack_get_uint(&a[3], &level) == -1 ||
+	    level < ACL_LEVEL_READ || level > ACL_LEVEL_WRITE)
+		fatalx("acl: malformed check from %s", iev->name);
+	msgpack_unpacked_destroy(&u);
+	err[0] = '\0';
+	if (acl_enabled() && acl_authz_get(secret, &az, err,
+	    sizeof(err)) == 0 && !acl_allowed(az, res, name, level))
+		acl_denied(err, sizeof(err), az, res, name, level);
+	explicit_bzero(secret, sizeof(secret));
+	mpack_out_init(&out);
+	mpack_str(&out.pk, err);
+	if (imsgev_compose(iev, IMSG_ACL_CHECKED, imsg->hdr.peerid, -1,
+	    out.sbuf.data, out.sbuf.size) == -1)
+		fatal("acl: compose");
+	mpack_out_free(&out);
 }
 
 /* What a read emits with, and where. */

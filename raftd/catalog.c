@@ -991,7 +991,7 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	struct cat_pquery	 pq;
 	struct dc_known		 dk;
 	uint64_t		 index = cat_query_index(rd);
-	char			 err[64];
+	char			 err[ACL_DENIED_MAX];
 	int			 rc = 0, found = 1;
 
 	memset(&e, 0, sizeof(e));
@@ -1235,7 +1235,7 @@ cat_read_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct cat_read_args	 a;
 	struct cat_read		 rd;
-	char			 err[64];
+	char			 err[ACL_DENIED_MAX];
 
 	if (cat_read_parse(imsg->data, imsg->len, &a) == -1)
 		fatalx("catalog: malformed read request from %s", iev->name);
@@ -1409,6 +1409,35 @@ svc_name_cb(void *arg, const struct cat_service *s)
 	return 0;
 }
 
+/* Node write on the node, service write on the service and checks'. */
+static int
+register_allowed(const struct acl_authz *az, const struct cat_register *reg,
+    char *err, size_t errlen)
+{
+	const char	*svc;
+	size_t		 i;
+
+	if (!acl_allowed(az, ACL_RES_NODE, reg->node.node, ACL_LEVEL_WRITE)) {
+		acl_denied(err, errlen, az, ACL_RES_NODE, reg->node.node,
+		    ACL_LEVEL_WRITE);
+		return 0;
+	}
+	for (i = 0; i <= reg->nchecks; i++) {
+		if (i == 0)
+			svc = reg->service != NULL ? reg->service->service :
+			    NULL;
+		else
+			svc = reg->checks[i - 1].service_name;
+		if (svc == NULL || (i > 0 && *svc == '\0') || acl_allowed(az,
+		    ACL_RES_SERVICE, svc, ACL_LEVEL_WRITE))
+			continue;
+		acl_denied(err, errlen, az, ACL_RES_SERVICE, svc,
+		    ACL_LEVEL_WRITE);
+		return 0;
+	}
+	return 1;
+}
+
 /*
  * A registration or deregistration: with ACLs on, the caller needs node
  * write on the node and service write on the service (and on the
@@ -1427,7 +1456,6 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 	struct cat_deregister	 dereg;
 	struct svc_name		 sn;
 	uint64_t		 op;
-	size_t			 i;
 	int			 ok = 1;
 
 	if (mpack_parse(&u, buf, len) == -1)
@@ -1444,22 +1472,16 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 		if (op == CAT_WRITE_REGISTER) {
 			if (cat_register_unpack(&a[1], &reg) == -1)
 				fatalx("catalog: malformed registration");
-			ok = acl_allowed(az, ACL_RES_NODE, reg.node.node,
-			    ACL_LEVEL_WRITE) && (reg.service == NULL ||
-			    acl_allowed(az, ACL_RES_SERVICE,
-			    reg.service->service, ACL_LEVEL_WRITE));
-			for (i = 0; ok && i < reg.nchecks; i++)
-				if (reg.checks[i].service_name != NULL &&
-				    reg.checks[i].service_name[0] != '\0')
-					ok = acl_allowed(az, ACL_RES_SERVICE,
-					    reg.checks[i].service_name,
-					    ACL_LEVEL_WRITE);
+			ok = register_allowed(az, &reg, err, errlen);
 			cat_register_free(&reg);
 		} else {
 			if (cat_deregister_unpack(&a[1], &dereg) == -1)
 				fatalx("catalog: malformed deregistration");
 			ok = acl_allowed(az, ACL_RES_NODE, dereg.node,
 			    ACL_LEVEL_WRITE);
+			if (!ok)
+				acl_denied(err, errlen, az, ACL_RES_NODE,
+				    dereg.node, ACL_LEVEL_WRITE);
 			if (ok && dereg.service_id != NULL) {
 				memset(&sn, 0, sizeof(sn));
 				sn.id = dereg.service_id;
@@ -1468,13 +1490,16 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 					fatalx("catalog: cannot read");
 				ok = sn.name == NULL || acl_allowed(az,
 				    ACL_RES_SERVICE, sn.name, ACL_LEVEL_WRITE);
+				if (!ok)
+					acl_denied(err, errlen, az,
+					    ACL_RES_SERVICE, sn.name,
+					    ACL_LEVEL_WRITE);
 				free(sn.name);
 			}
 			cat_deregister_free(&dereg);
 		}
 		if (!ok) {
 			msgpack_unpacked_destroy(&u);
-			strlcpy(err, "Permission denied", errlen);
 			return 1;
 		}
 	}
