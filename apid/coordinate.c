@@ -108,7 +108,8 @@ coord_read_done(struct request *r, struct imsg *imsg)
 	if (query_of(r) != CAT_Q_COORD_DCS)
 		http_read_headers(r->req, &end);
 	if (end.error[0] != '\0')
-		http_error(r->req, 500, end.error);
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
 	else if (query_of(r) == CAT_Q_COORD_NODE &&
 	    json_array_size(r->items) == 0)
 		http_error(r->req, 404, NULL);

@@ -136,7 +136,8 @@ enum imsg_type {
 	IMSG_CTL_LEFT,
 	/*
 	 * apid -> raftd: GET /v1/event/list; msgpack [name|"", node,
-	 * service, tag (filters, "" for none), index, wait_ms].  Answered
+	 * service, tag (filters, "" for none), index, wait_ms, the
+	 * caller's secret (ACLs: only events it may read)].  Answered
 	 * by IMSG_USER_EVENT items (the encoding above) and an
 	 * IMSG_READ_END whose index is the list's, maybe after blocking.
 	 */

@@ -624,6 +624,8 @@ emit_coord(void *arg, const char *node, const char *segment,
 {
 	struct mpack_out	 out;
 
+	if (!cat_visible(arg, node, NULL))
+		return 0;
 	mpack_out_init(&out);
 	coord_entry_pack(&out.pk, node, segment, c);
 	emit(arg, &out);
@@ -750,8 +752,15 @@ emit_pquery(void *arg, const struct cat_pquery *q)
 static int
 emit_session(void *arg, const struct cat_session *se)
 {
+	struct cat_emit		*e = arg;
 	struct mpack_out	 out;
 
+	/* With ACLs on: session read on the session's node. */
+	if (e->authz != NULL && !acl_allowed(e->authz, ACL_RES_SESSION,
+	    se->node, ACL_LEVEL_READ)) {
+		e->filtered = 1;
+		return 0;
+	}
 	mpack_out_init(&out);
 	cat_session_pack(&out.pk, se);
 	emit(arg, &out);
@@ -934,9 +943,9 @@ emit_dns_nodes(struct cat_emit *e, const struct cat_read *rd, int *found)
 }
 
 /*
- * The catalog and health reads that ACLs filter: with ACLs on, the
- * reader's authorizer (0 and *out; 1 with err for an unknown token);
- * *out stays NULL for the others (DNS, sessions, queries, ...).
+ * The catalog, health, session and coordinate reads that ACLs filter:
+ * with ACLs on, the reader's authorizer (0 and *out; 1 with err for an
+ * unknown token); *out stays NULL for the others (DNS, queries, ...).
  */
 static int
 cat_read_authz(struct cat_read *rd, const struct acl_authz **out,
@@ -956,6 +965,12 @@ cat_read_authz(struct cat_read *rd, const struct acl_authz **out,
 	case CAT_Q_HEALTH_STATE:
 	case CAT_Q_HEALTH_SERVICE:
 	case CAT_Q_HEALTH_DUMP:
+	case CAT_Q_SESSION_INFO:
+	case CAT_Q_SESSION_RENEW:
+	case CAT_Q_SESSION_NODE:
+	case CAT_Q_SESSION_LIST:
+	case CAT_Q_COORD_NODES:
+	case CAT_Q_COORD_NODE:
 		return acl_authz_get(rd->token, out, err, errlen);
 	default:
 		return 0;
@@ -1054,6 +1069,17 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		}
 		if (rc == -1)
 			break;
+		/* A renewal needs session write on the session's node. */
+		if (rd->query == CAT_Q_SESSION_RENEW && e.authz != NULL &&
+		    !acl_allowed(e.authz, ACL_RES_SESSION, se.node,
+		    ACL_LEVEL_WRITE)) {
+			acl_denied(err, sizeof(err), e.authz,
+			    ACL_RES_SESSION, se.node, ACL_LEVEL_WRITE);
+			cat_session_free(&se);
+			read_end_served(iev, reqid, index, 0, err,
+			    rd->consistency);
+			return;
+		}
 		if (rd->query == CAT_Q_SESSION_RENEW)
 			session_renew(&se);
 		emit_session(&e, &se);
@@ -1307,7 +1333,9 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	    mpack_get_uint(&a[0], &o) == -1)
 		goto done;
 	if (u.data.via.array.size == 3 && ((o != CAT_WRITE_ACL &&
-	    o != CAT_WRITE_REGISTER && o != CAT_WRITE_DEREGISTER) ||
+	    o != CAT_WRITE_REGISTER && o != CAT_WRITE_DEREGISTER &&
+	    o != CAT_WRITE_SESSION_CREATE &&
+	    o != CAT_WRITE_SESSION_DESTROY) ||
 	    a[2].type != MSGPACK_OBJECT_STR || a[2].via.str.size > CAT_STR_MAX))
 		goto done;
 	if (o == CAT_WRITE_REGISTER && cat_register_unpack(&a[1], &reg) == 0) {
@@ -1439,7 +1467,39 @@ register_allowed(const struct acl_authz *az, const struct cat_register *reg,
 }
 
 /*
- * A registration or deregistration: with ACLs on, the caller needs node
+ * Session write on the node of the session made (or destroyed: an
+ * unknown session needs nothing, its destruction does nothing).
+ */
+static int
+session_write_allowed(const struct acl_authz *az, uint64_t op,
+    const msgpack_object *rec, char *err, size_t errlen)
+{
+	struct cat_session	 se;
+	char			 id[CAT_STR_MAX + 1];
+	int			 rc, ok;
+
+	if (op == CAT_WRITE_SESSION_CREATE) {
+		if (cat_session_unpack(rec, &se) == -1)
+			fatalx("catalog: malformed session");
+	} else {
+		if (mpack_copy_str(rec, id, sizeof(id)) == -1)
+			fatalx("catalog: malformed session destroy");
+		if ((rc = session_state_get(&raftd.store, NULL, id,
+		    &se)) == -1)
+			fatalx("catalog: cannot read the sessions");
+		if (rc == 1)
+			return 1;
+	}
+	ok = acl_allowed(az, ACL_RES_SESSION, se.node, ACL_LEVEL_WRITE);
+	if (!ok)
+		acl_denied(err, errlen, az, ACL_RES_SESSION, se.node,
+		    ACL_LEVEL_WRITE);
+	cat_session_free(&se);
+	return ok;
+}
+
+/*
+ * A registration or deregistration (or a session write): with ACLs on, the caller needs node
  * write on the node and service write on the service (and on the
  * services of the checks); writes without a token (the agent's own
  * anti-entropy) are not checked yet.  0 with *out the payload without its token
@@ -1469,7 +1529,11 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 			msgpack_unpacked_destroy(&u);
 			return 1;
 		}
-		if (op == CAT_WRITE_REGISTER) {
+		if (op == CAT_WRITE_SESSION_CREATE ||
+		    op == CAT_WRITE_SESSION_DESTROY)
+			ok = session_write_allowed(az, op, &a[1], err,
+			    errlen);
+		else if (op == CAT_WRITE_REGISTER) {
 			if (cat_register_unpack(&a[1], &reg) == -1)
 				fatalx("catalog: malformed registration");
 			ok = register_allowed(az, &reg, err, errlen);
@@ -1558,7 +1622,9 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 		idx = cat_propose_raw(&raftd, acl_out.sbuf.data,
 		    acl_out.sbuf.size);
 		mpack_out_free(&acl_out);
-	} else if (op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER) {
+	} else if (op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER ||
+	    op == CAT_WRITE_SESSION_CREATE ||
+	    op == CAT_WRITE_SESSION_DESTROY) {
 		/* The token is checked, and left out of the log. */
 		if (cat_write_token(imsg->data, imsg->len, tok,
 		    sizeof(tok)) == -1)

@@ -529,6 +529,7 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	uint32_t		 n;
 	uint64_t		 idx;
 	char			 tok[CAT_STR_MAX + 1], err[ACL_DENIED_MAX];
+	uint32_t		 i;
 	int			 rc;
 
 	if (kv_write_decode(imsg->data, imsg->len, &ops, &n, tok,
@@ -550,7 +551,6 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	 * proposal.
 	 */
 	rc = kv_write_check(ops, n, tok, err, sizeof(err));
-	explicit_bzero(tok, sizeof(tok));
 	if (rc != 0) {
 		kv_write_error(iev, imsg->hdr.peerid, err);
 		goto done;
@@ -575,7 +575,14 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	pw->index = idx;
 	pw->iev = iev;
 	pw->reqid = imsg->hdr.peerid;
+	/* What a transaction reads is filtered by the reader's token. */
+	for (i = 0; acl_enabled() && pw->token == NULL && i < n; i++)
+		if ((ops[i].verb == KV_GET || ops[i].verb == KV_GET_TREE ||
+		    ops[i].verb == KV_GET_OR_EMPTY) &&
+		    (pw->token = strdup(tok)) == NULL)
+			fatal("kv");
 	RB_INSERT(pending_tree, &raftd.pending, pw);
  done:
+	explicit_bzero(tok, sizeof(tok));
 	kv_ops_free(ops, n);
 }

@@ -39,6 +39,7 @@ struct pending_write {
 	uint64_t		 index;
 	struct imsgev		*iev;
 	uint32_t		 reqid;
+	char			*token;		/* results filtered for it */
 };
 RB_HEAD(pending_tree, pending_write);
 int	pending_cmp(struct pending_write *, struct pending_write *);
