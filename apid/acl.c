@@ -77,6 +77,9 @@ afail(struct aerr *e, int code, const char *fmt, ...)
 }
 
 /* What a write does once applied: read this back, or answer true. */
+static const char *acl_request_secret_raw(struct evhttp_request *,
+		    struct query *);
+
 struct acl_then {
 	int		 query;		/* CAT_Q_ACL_*, or -1: true */
 	char		 arg[ACL_STR_MAX + 1];
@@ -87,10 +90,19 @@ struct acl_then {
 /*
  * The secret of the request's token: ?token=, X-Consul-Token,
  * Authorization: Bearer, else the agent's default token; "" for none
- * (anonymous).
+ * (anonymous).  One longer than any token can be, which raftd would
+ * take for a malformed request, becomes one no token has.
  */
 const char *
 acl_request_secret(struct evhttp_request *req, struct query *q)
+{
+	const char	*v = acl_request_secret_raw(req, q);
+
+	return strlen(v) > ACL_STR_MAX ? "\x01" : v;
+}
+
+static const char *
+acl_request_secret_raw(struct evhttp_request *req, struct query *q)
 {
 	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
 	const char		*v;

@@ -9,9 +9,9 @@
 # the keyring (keyring read for GET, write for the others), snapshots
 # (management only), coordinates (filtered by node read), the UI's
 # service summary (filtered like the catalog) and /v1/txn (a get-tree
-# returns only the keys the token may read).  Refusals are 403 with
-# Consul's detailed text naming the token's AccessorID, the permission
-# and the name.
+# returns only the keys the token may read); an over-long token is
+# refused without harm.  Refusals are 403 with Consul's detailed text
+# naming the token's AccessorID, the permission and the name.
 . "$(dirname "$0")/../lib/agent.sh"
 
 n=74
@@ -219,6 +219,16 @@ check "a txn write without key write: the detailed 403" \
     denied "'key:write' on \"t/app/one\""
 req "$ar" PUT kv/t/secret/x y
 check "KV writes say the same" denied "'key:write' on \"t/secret/x\""
+
+# A token longer than any can be is unknown, and harms nothing.
+long=$(head -c 3000 /dev/zero | tr '\0' a)
+req "$long" GET catalog/nodes
+check "an over-long token: 403 ACL not found" \
+    eval '[ "$code" = 403 ] && [ "$body" = "ACL not found" ]'
+req "$long" GET event/list
+check "on the event list too" [ "$code" = 403 ]
+req "$mgmt" GET status/leader
+check "and the agent still answers" [ "$code" = 200 ]
 
 check "no secret in the log" eval '! grep -q -e "$mgmt" -e "$sw" -e "$ev" \
     "$test_tmp/agent.log"'
