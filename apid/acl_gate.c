@@ -1,20 +1,22 @@
 /*
  * The endpoints that need one right before they run (event fire,
- * operator, keyring, snapshot): with ACLs on, raftd resolves the
- * caller's token against the right (IMSG_ACL_CHECK), and only then is
- * the route's handler called; a refusal is Consul's 403.  Endpoints
+ * operator, keyring, snapshot): with ACLs on, a server resolves the
+ * caller's token against the right (a CAT_Q_ACL_CHECK read, which a
+ * client agent forwards), and only then is the route's handler called;
+ * a refusal is Consul's 403.  Endpoints
  * whose rights depend on what they touch (KV, catalog, sessions, ...)
  * are checked by raftd on the request itself instead.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acl_rules.h"
 #include "apid.h"
+#include "catalog.h"
 #include "catalog_codec.h"
 #include "config.h"
 #include "log.h"
-#include "mpack.h"
 
 /* A route (exact, or a prefix ending '/') and the right it needs. */
 struct acl_gate {
@@ -62,15 +64,12 @@ static void
 acl_gate_done(struct request *r, struct imsg *imsg)
 {
 	struct acl_gate_then	*t = r->ctx;
-	msgpack_unpacked	 u;
-	char			 err[ACL_DENIED_MAX];
+	struct imsg_read_end	 end;
 
-	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
-	    mpack_copy_str(&u.data, err, sizeof(err)) == -1)
-		fatalx("acl: malformed check result from raftd");
-	msgpack_unpacked_destroy(&u);
-	if (err[0] != '\0')
-		http_error(r->req, acl_denial(err) ? 403 : 500, err);
+	read_end_get(imsg, &end);
+	if (end.error[0] != '\0')
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
 	else
 		http_route_resume(r->req, t->path, r->dc, t->handler);
 }
@@ -86,11 +85,9 @@ acl_gate(struct evhttp_request *req, const char *path,
 	const struct acl_gate	*g = NULL;
 	struct acl_gate_then	*t;
 	struct request		*r;
-	struct mpack_out	 out;
-	struct query		 q;
-	const char		*name = "", *secret;
+	const char		*name = "";
+	char			 arg[CAT_STR_MAX + 1];
 	size_t			 i, len;
-	int			 haveq;
 
 	if (!apid_child.conf->acl.enabled)
 		return 0;
@@ -107,37 +104,23 @@ acl_gate(struct evhttp_request *req, const char *path,
 	}
 	if (g == NULL)
 		return 0;
-	haveq = query_parse(req, &q) == 0;
-	secret = acl_request_secret(req, haveq ? &q : NULL);
-	if (strlen(name) > CAT_STR_MAX || strlen(secret) > CAT_STR_MAX) {
-		if (haveq)
-			query_free(&q);
-		http_error(req, 403, strlen(name) > CAT_STR_MAX ?
-		    "Permission denied" : "ACL not found");
+	if (strlen(name) > CAT_STR_MAX - 8) {
+		http_error(req, 403, "Permission denied");
 		return 1;
 	}
+	snprintf(arg, sizeof(arg), "%d %d %s", (int)g->res, (int)g->level,
+	    name);
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->path = strdup(path)) == NULL ||
 	    (r = request_new(req, acl_gate_done)) == NULL) {
 		if (t != NULL)
 			acl_gate_then_free(t);
-		if (haveq)
-			query_free(&q);
 		http_error(req, 500, "out of memory");
 		return 1;
 	}
 	t->handler = handler;
 	r->ctx = t;
 	r->ctx_free = acl_gate_then_free;
-	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 4);
-	mpack_str(&out.pk, secret);
-	msgpack_pack_uint8(&out.pk, g->res);
-	mpack_str(&out.pk, name);
-	msgpack_pack_uint8(&out.pk, g->level);
-	if (haveq)
-		query_free(&q);
-	request_send(r, IMSG_ACL_CHECK, out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
+	cat_read_send(r, CAT_Q_ACL_CHECK, arg, 0, 0, KV_CONS_STALE, 0);
 	return 1;
 }

@@ -27,7 +27,6 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_RAFT_CONF:
 	case IMSG_RAFT_OP:
 	case IMSG_LOCAL_RESULT:
-	case IMSG_ACL_CHECKED:
 		request_answered(imsg);
 		break;
 	case IMSG_KV_ITEM:

@@ -261,16 +261,6 @@ enum imsg_type {
 	IMSG_DNS_REMOTE_ITEM,
 	IMSG_DNS_REMOTE_END,
 
-	/*
-	 * apid -> raftd, before an endpoint that needs one right (event
-	 * fire, operator, keyring, snapshot): peerid = apid's request;
-	 * msgpack [secret, resource (enum acl_resource), name, level
-	 * (enum acl_level)].  Answered by IMSG_ACL_CHECKED: msgpack str,
-	 * "" when the token grants it (or ACLs are off), else the 403
-	 * text.
-	 */
-	IMSG_ACL_CHECK,
-	IMSG_ACL_CHECKED,
 
 	IMSG_TYPE_MAX
 };
@@ -387,6 +377,15 @@ enum cat_query {
 	CAT_Q_ACL_ROLE,
 	CAT_Q_ACL_ROLE_NAME,
 	CAT_Q_ACL_ROLES,
+	/*
+	 * No items; the read's error is "" when the token grants the right
+	 * named by the argument, "<resource> <level> <name>" (numbers of
+	 * enum acl_resource and enum acl_level, then the name, maybe ""),
+	 * else the 403 text: apid's check before an endpoint that needs
+	 * one right (event fire, operator, keyring, snapshot).  Stale: any
+	 * server answers.
+	 */
+	CAT_Q_ACL_CHECK,
 	CAT_Q_MAX
 };
 

@@ -207,43 +207,31 @@ acl_check_write(const void *buf, size_t len, const char *secret, char *err,
 }
 
 /*
- * IMSG_ACL_CHECK: whether the secret grants level on a resource (an
- * endpoint's one right); the answer is "" or the refusal.
+ * CAT_Q_ACL_CHECK: whether the secret grants the right that arg names,
+ * "<resource> <level> <name>"; err is "" or the refusal.
  */
 void
-acl_check_request(struct imsgev *iev, struct imsg *imsg)
+acl_check_arg(const char *secret, const char *arg, char *err,
+    size_t errlen)
 {
-	msgpack_unpacked	 u;
-	const msgpack_object	*a;
 	const struct acl_authz	*az;
-	struct mpack_out	 out;
-	char			 secret[CAT_STR_MAX + 1], name[CAT_STR_MAX + 1];
-	char			 err[ACL_DENIED_MAX];
-	uint64_t		 res, level;
+	unsigned long		 res, level = 0;
+	char			*end;
 
-	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
-	    u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.size != 4)
-		fatalx("acl: malformed check from %s", iev->name);
-	a = u.data.via.array.ptr;
-	if (mpack_copy_str(&a[0], secret, sizeof(secret)) == -1 ||
-	    mpack_get_uint(&a[1], &res) == -1 || res >= ACL_RES_MAX ||
-	    mpack_copy_str(&a[2], name, sizeof(name)) == -1 ||
-	    mpack_get_uint(&a[3], &level) == -1 ||
-	    level < ACL_LEVEL_READ || level > ACL_LEVEL_WRITE)
-		fatalx("acl: malformed check from %s", iev->name);
-	msgpack_unpacked_destroy(&u);
 	err[0] = '\0';
-	if (acl_enabled() && acl_authz_get(secret, &az, err,
-	    sizeof(err)) == 0 && !acl_allowed(az, res, name, level))
-		acl_denied(err, sizeof(err), az, res, name, level);
-	explicit_bzero(secret, sizeof(secret));
-	mpack_out_init(&out);
-	mpack_str(&out.pk, err);
-	if (imsgev_compose(iev, IMSG_ACL_CHECKED, imsg->hdr.peerid, -1,
-	    out.sbuf.data, out.sbuf.size) == -1)
-		fatal("acl: compose");
-	mpack_out_free(&out);
+	if (!acl_enabled())
+		return;
+	res = strtoul(arg, &end, 10);
+	if (*end == ' ')
+		level = strtoul(end + 1, &end, 10);
+	if (*end != ' ' || res >= ACL_RES_MAX || level < ACL_LEVEL_READ ||
+	    level > ACL_LEVEL_WRITE) {
+		strlcpy(err, "Bad request: malformed ACL check", errlen);
+		return;
+	}
+	if (acl_authz_get(secret, &az, err, errlen) == 0 &&
+	    !acl_allowed(az, res, end + 1, level))
+		acl_denied(err, errlen, az, res, end + 1, level);
 }
 
 /* What a read emits with, and where. */

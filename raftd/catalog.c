@@ -99,6 +99,10 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
 	    out->min_index != 0))
 		goto done;
+	/* An ACL check is answered at once by any server. */
+	if (q == CAT_Q_ACL_CHECK && (cons != KV_CONS_STALE ||
+	    out->min_index != 0))
+		goto done;
 	/* From gossip: any server answers, at once. */
 	if (q == CAT_Q_DC_KNOWN && (cons != KV_CONS_STALE ||
 	    out->min_index != 0 || !dc_name_valid(arg)))
@@ -146,6 +150,8 @@ cat_query_index(const struct cat_read *rd)
 	case CAT_Q_COORD_DCS:
 	case CAT_Q_DC_KNOWN:
 		return 1;	/* from gossip: nothing to block on */
+	case CAT_Q_ACL_CHECK:
+		return acl_query_index(CAT_Q_ACL_TOKENS);
 	case CAT_Q_PQUERY_LIST:
 	case CAT_Q_PQUERY_GET:
 	case CAT_Q_PQUERY_LOOKUP:
@@ -1016,6 +1022,11 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		read_end_served(iev, reqid, index, 0, err, rd->consistency);
 		return;
 	}
+	if (rd->query == CAT_Q_ACL_CHECK) {
+		acl_check_arg(rd->token, rd->arg, err, sizeof(err));
+		read_end_served(iev, reqid, index, 1, err, rd->consistency);
+		return;
+	}
 	if (acl_query_is(rd->query))
 		rc = acl_read(rd->query, rd->arg, emit_packed, &e, &found);
 	else switch (rd->query) {
@@ -1335,7 +1346,7 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	if (u.data.via.array.size == 3 && ((o != CAT_WRITE_ACL &&
 	    o != CAT_WRITE_REGISTER && o != CAT_WRITE_DEREGISTER &&
 	    o != CAT_WRITE_SESSION_CREATE &&
-	    o != CAT_WRITE_SESSION_DESTROY) ||
+	    o != CAT_WRITE_SESSION_DESTROY && o != CAT_WRITE_COORD_BATCH) ||
 	    a[2].type != MSGPACK_OBJECT_STR || a[2].via.str.size > CAT_STR_MAX))
 		goto done;
 	if (o == CAT_WRITE_REGISTER && cat_register_unpack(&a[1], &reg) == 0) {

@@ -75,9 +75,6 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DC_REQ:
 		dc_request(iev, imsg);
 		break;
-	case IMSG_ACL_CHECK:
-		acl_check_request(iev, imsg);
-		break;
 	case IMSG_REQ_CANCEL:
 		/* Request ids are unique: one of these holds it, or none. */
 		imsg_need_len(imsg, 0, iev->name);

@@ -376,7 +376,7 @@ int	 acl_authz_get(const char *, const struct acl_authz **, char *,
 	    size_t);
 int	 acl_check_write(const void *, size_t, const char *, char *, size_t);
 void	 acl_leader_check(struct raftd *);
-void	 acl_check_request(struct imsgev *, struct imsg *);
+void	 acl_check_arg(const char *, const char *, char *, size_t);
 
 /* reconcile.c */
 void	 reconcile_check(struct raftd *);

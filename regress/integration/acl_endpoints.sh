@@ -7,11 +7,12 @@
 # readable names), operator (raft configuration and autopilot health
 # need operator read, peer removal and leader transfer operator write),
 # the keyring (keyring read for GET, write for the others), snapshots
-# (management only), coordinates (filtered by node read), the UI's
-# service summary (filtered like the catalog) and /v1/txn (a get-tree
-# returns only the keys the token may read); an over-long token is
-# refused without harm.  Refusals are 403 with Consul's detailed text
-# naming the token's AccessorID, the permission and the name.
+# (management only), coordinates (filtered by node read, updated with
+# node write), the UI's service summary (filtered like the catalog)
+# and /v1/txn (a get-tree returns only the keys the token may read);
+# an over-long token is refused without harm.  Refusals are 403 with
+# Consul's detailed text naming the token's AccessorID, the permission
+# and the name.
 . "$(dirname "$0")/../lib/agent.sh"
 
 n=74
@@ -182,6 +183,10 @@ nr=$tok
 check "node read on it sees it" has_coord "$nr" "$node"
 req "" GET "coordinate/node/$node"
 check "anonymous: no coordinate for the node (404)" [ "$code" = 404 ]
+req "$nr" PUT coordinate/update "{\"Node\":\"$node\",\"Coord\":{\"Vec\":
+    [0.2,0,0,0,0,0,0,0],\"Error\":1.5,\"Adjustment\":0,\"Height\":1e-5}}"
+check "an update needs node write on the node" \
+    denied "'node:write' on \"$node\""
 
 # The UI's service summary, like the catalog.
 req "$mgmt" PUT catalog/register '{"Node":"ext1","Address":"127.0.0.9",
