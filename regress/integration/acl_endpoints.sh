@@ -77,6 +77,9 @@ req "$so" PUT "session/destroy/$sid"
 check "and so does destruction" denied "'session:write' on \"$node\""
 req "$so" GET session/list
 check "a token without session read lists none" [ "$body" = "[]" ]
+check "and is told some were hidden" eval 'curl -s -D - -o /dev/null \
+    -H "X-Consul-Token: $so" "$api/session/list" | tr -d "\r" |
+    grep -qx "X-Consul-Results-Filtered-By-ACLs: true"'
 req "$so" GET "session/info/$sid"
 check "nor reads its info" eval '[ "$code" = 200 ] && [ "$body" = "[]" ]'
 req "$so" GET "session/node/$node"
