@@ -1510,11 +1510,12 @@ session_write_allowed(const struct acl_authz *az, uint64_t op,
 }
 
 /*
- * A registration or deregistration (or a session write): with ACLs on, the caller needs node
- * write on the node and service write on the service (and on the
- * services of the checks); writes without a token (the agent's own
- * anti-entropy) are not checked yet.  0 with *out the payload without its token
- * (the caller frees it), or 1 with err.
+ * A registration or deregistration: with ACLs on, the caller needs
+ * node write on the node and service write on the service (and on the
+ * services of the checks); a session write, session write on the
+ * session's node.  Writes without a token (the agent's own
+ * anti-entropy) are not checked yet.  0 with *out the payload without
+ * its token (the caller frees it), or 1 with err.
  */
 static int
 cat_register_check(const void *buf, size_t len, const char *secret,

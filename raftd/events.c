@@ -25,7 +25,7 @@ struct user_event_fields {
 	char			*node;
 	char			*service;
 	char			*tag;
-	char			*token;		/* a listing's reader, or NULL */
+	char			*token;		/* a listing's, or NULL */
 };
 
 struct user_event {
