@@ -77,6 +77,9 @@ afail(struct aerr *e, int code, const char *fmt, ...)
 }
 
 /* What a write does once applied: read this back, or answer true. */
+static const char *acl_request_secret_raw(struct evhttp_request *,
+		    struct query *);
+
 struct acl_then {
 	int		 query;		/* CAT_Q_ACL_*, or -1: true */
 	char		 arg[ACL_STR_MAX + 1];
@@ -87,10 +90,19 @@ struct acl_then {
 /*
  * The secret of the request's token: ?token=, X-Consul-Token,
  * Authorization: Bearer, else the agent's default token; "" for none
- * (anonymous).
+ * (anonymous).  One longer than any token can be, which raftd would
+ * take for a malformed request, becomes one no token has.
  */
 const char *
 acl_request_secret(struct evhttp_request *req, struct query *q)
+{
+	const char	*v = acl_request_secret_raw(req, q);
+
+	return strlen(v) > ACL_STR_MAX ? "\x01" : v;
+}
+
+static const char *
+acl_request_secret_raw(struct evhttp_request *req, struct query *q)
 {
 	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
 	const char		*v;
@@ -785,8 +797,7 @@ acl_read_done(struct request *r, struct imsg *imsg)
 
 	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
-	if (strcmp(end.error, "Permission denied") == 0 ||
-	    strcmp(end.error, "ACL not found") == 0)
+	if (acl_denial(end.error))
 		http_error(r->req, 403, end.error);
 	else if (end.error[0] != '\0')
 		http_error(r->req, 500, end.error);
@@ -890,8 +901,7 @@ write_done(struct request *r, struct imsg *imsg)
 	if (strncmp(err, "No cluster leader", 17) == 0 ||
 	    strncmp(err, "rpc error", 9) == 0)
 		code = 500;
-	if (strcmp(err, "Permission denied") == 0 ||
-	    strcmp(err, "ACL not found") == 0)
+	if (acl_denial(err))
 		code = 403;
 	if (strncmp(err, "ACL bootstrap no longer allowed", 31) == 0) {
 		snprintf(msg, sizeof(msg), "Permission denied: %s", err);

@@ -47,11 +47,12 @@ struct query {
 	struct evkeyvalq	 params;
 };
 
+typedef void (*route_handler_fn)(struct evhttp_request *, const char *);
+
 struct route {
 	const char		*path;		/* exact, or a prefix ending '/' */
 	int			 methods;	/* EVHTTP_REQ_* */
-	void			(*handler)(struct evhttp_request *,
-				    const char *);
+	route_handler_fn	 handler;
 };
 
 extern struct child	 apid_child;
@@ -61,10 +62,15 @@ void	 acl_handler(struct evhttp_request *, const char *);
 const char *acl_request_secret(struct evhttp_request *, struct query *);
 int	 acl_denial(const char *);
 
+/* acl_gate.c */
+int	 acl_gate(struct evhttp_request *, const char *, route_handler_fn);
+
 /* http.c */
 void	 http_start(struct child *);
 void	 https_tls_load(struct child *);
 void	 http_error(struct evhttp_request *, int, const char *);
+void	 http_route_resume(struct evhttp_request *, const char *,
+	    const char *, route_handler_fn);
 void	 http_reply_json(struct evhttp_request *, json_t *, int);
 void	 http_reply_json_status(struct evhttp_request *, int, json_t *,
 	    int);

@@ -132,12 +132,16 @@ cat_write_send(struct evhttp_request *req, int op, struct mpack_out *rec,
 	}
 	r->ctx = w;
 	r->ctx_free = cat_write_free;
-	reg = op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER;
+	reg = op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER ||
+	    op == CAT_WRITE_SESSION_CREATE || op == CAT_WRITE_SESSION_DESTROY;
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, reg ? 3 : 2);
 	msgpack_pack_uint8(&out.pk, op);
 	msgpack_sbuffer_write(&out.sbuf, rec->sbuf.data, rec->sbuf.size);
-	/* A registration carries the caller's token, which raftd checks. */
+	/*
+	 * A registration or session write carries the caller's token,
+	 * which raftd checks.
+	 */
 	if (reg) {
 		haveq = query_parse(req, &q) == 0;
 		mpack_str(&out.pk, acl_request_secret(req, haveq ? &q : NULL));

@@ -108,7 +108,8 @@ coord_read_done(struct request *r, struct imsg *imsg)
 	if (query_of(r) != CAT_Q_COORD_DCS)
 		http_read_headers(r->req, &end);
 	if (end.error[0] != '\0')
-		http_error(r->req, 500, end.error);
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
 	else if (query_of(r) == CAT_Q_COORD_NODE &&
 	    json_array_size(r->items) == 0)
 		http_error(r->req, 404, NULL);
@@ -175,7 +176,7 @@ update_done(struct request *r, struct imsg *imsg)
 	    sizeof(err)) == -1 || err[0] == '\0'))
 		strlcpy(err, "coordinate update failed", sizeof(err));
 	msgpack_unpacked_destroy(&u);
-	http_error(r->req, 500, err);
+	http_error(r->req, acl_denial(err) ? 403 : 500, err);
 }
 
 /* A string field, matched whatever its case; NULL if absent or null. */
@@ -209,11 +210,13 @@ coord_update(struct evhttp_request *req)
 	size_t			 len = evbuffer_get_length(body);
 	struct mpack_out	 out;
 	struct request		*r;
+	struct query		 q;
 	struct coord		 c;
 	json_error_t		 jerr;
 	json_t			*o = NULL, *cj = NULL, *e;
 	const char		*text, *node, *seg, *k;
 	char			 err[512];
+	int			 haveq;
 
 	if (len > COORD_BODY_MAX) {
 		http_error(req, 413, "Request body too large");
@@ -252,10 +255,15 @@ coord_update(struct evhttp_request *req)
 		return;
 	}
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_array(&out.pk, 3);
 	msgpack_pack_uint8(&out.pk, CAT_WRITE_COORD_BATCH);
 	msgpack_pack_array(&out.pk, 1);
 	coord_entry_pack(&out.pk, node, seg != NULL ? seg : "", &c);
+	/* The caller's token: node write on the node, with ACLs on. */
+	haveq = query_parse(req, &q) == 0;
+	mpack_str(&out.pk, acl_request_secret(req, haveq ? &q : NULL));
+	if (haveq)
+		query_free(&q);
 	request_send(r, IMSG_CAT_WRITE, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 	json_decref(o);

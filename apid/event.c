@@ -260,7 +260,8 @@ list_done(struct request *r, struct imsg *imsg)
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)end.index);
 	evhttp_add_header(h, "X-Consul-Index", buf);
 	if (end.error[0] != '\0') {
-		http_error(r->req, 500, end.error);
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
 		return;
 	}
 	http_reply_json(r->req, json_incref(r->items), r->pretty);
@@ -303,13 +304,15 @@ list_send(struct evhttp_request *req, struct query *q, uint64_t index,
 	r->items = items;
 	r->item = list_item;
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
+	msgpack_pack_array(&out.pk, 7);
 	mpack_str(&out.pk, query_str(q, "name"));
 	mpack_str(&out.pk, query_str(q, "node"));
 	mpack_str(&out.pk, query_str(q, "service"));
 	mpack_str(&out.pk, query_str(q, "tag"));
 	msgpack_pack_uint64(&out.pk, index);
 	msgpack_pack_uint64(&out.pk, wait_ms);
+	/* The caller's token: raftd lists the events it may read. */
+	mpack_str(&out.pk, acl_request_secret(req, q));
 	request_send(r, IMSG_EVENT_LIST_REQ, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 	if (index > 0)

@@ -631,6 +631,16 @@ route_dc(struct evhttp_request *req, const char *path)
 	return -1;
 }
 
+/* A route held back by acl_gate(): run it, for datacenter dc ("": ours). */
+void
+http_route_resume(struct evhttp_request *req, const char *path,
+    const char *dc, route_handler_fn handler)
+{
+	strlcpy(request_dc, dc, sizeof(request_dc));
+	handler(req, path);
+	request_dc[0] = '\0';
+}
+
 static void
 http_route(struct evhttp_request *req, void *arg)
 {
@@ -662,7 +672,8 @@ http_route(struct evhttp_request *req, void *arg)
 		if ((evhttp_request_get_command(req) & rt->methods) == 0)
 			method_not_allowed(req, rt);
 		else if (route_dc(req, path) == 0) {
-			rt->handler(req, path);
+			if (!acl_gate(req, path, rt->handler))
+				rt->handler(req, path);
 			request_dc[0] = '\0';
 		}
 		goto done;

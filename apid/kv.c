@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <sodium.h>
 
+#include "acl_rules.h"
 #include "apid.h"
 #include "config.h"
 #include "kv_codec.h"
@@ -246,8 +247,7 @@ kv_write_done(struct request *r, struct imsg *imsg)
 int
 acl_denial(const char *error)
 {
-	return strcmp(error, "Permission denied") == 0 ||
-	    strcmp(error, "ACL not found") == 0;
+	return acl_is_denial(error);
 }
 
 static void

@@ -275,7 +275,8 @@ read_done(struct request *r, struct imsg *imsg)
 	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
 	if (end.error[0] != '\0')
-		http_error(r->req, 500, end.error);
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
 	else if (r->mode == CAT_Q_SESSION_RENEW &&
 	    json_array_size(r->items) == 0) {
 		snprintf(err, sizeof(err), "Session id '%.40s' not found",

@@ -141,7 +141,8 @@ summary_done(struct request *r, struct imsg *imsg)
 	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
 	if (end.error[0] != '\0') {
-		http_error(r->req, 500, end.error);
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
 		return;
 	}
 	if ((v = calloc(n + 1, sizeof(*v))) == NULL ||
@@ -189,13 +190,15 @@ ui_services(struct evhttp_request *req, struct query *q)
 	r->ctx_free = summaries_free;
 	r->item = summary_item;
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
+	msgpack_pack_array(&out.pk, 7);
 	msgpack_pack_uint8(&out.pk, CAT_Q_HEALTH_DUMP);
 	mpack_str(&out.pk, "");
 	msgpack_pack_uint64(&out.pk, min_index);
 	msgpack_pack_uint64(&out.pk, wait_ms);
 	msgpack_pack_uint8(&out.pk, cons);
 	msgpack_pack_uint64(&out.pk, max_stale_ms);
+	/* The caller's token: raftd hides what it may not read. */
+	mpack_str(&out.pk, acl_request_secret(req, q));
 	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 	if (min_index > 0)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "acl_rules.h"
+#include "goquote.h"
 
 enum tok_type {
 	TOK_EOF,
@@ -934,6 +935,38 @@ acl_allowed(const struct acl_authz *a, enum acl_resource res,
 	    name != NULL ? name : "")) == ACL_LEVEL_NONE)
 		return default_allows(a, res);
 	return grants(level, access);
+}
+
+/*
+ * Consul's detailed refusal in buf: the token's AccessorID, the
+ * permission asked for and, for a named resource, the name as Go's %q
+ * writes it (cut to fit).  Operator, keyring and acl have no name.
+ */
+void
+acl_denied(char *buf, size_t len, const struct acl_authz *a,
+    enum acl_resource res, const char *name, enum acl_level access)
+{
+	char	 q[ACL_DENIED_MAX];
+	int	 n;
+
+	n = snprintf(buf, len, "Permission denied: token with AccessorID "
+	    "'%s' lacks permission '%s:%s'", a != NULL ? a->accessor : "",
+	    acl_resource_name(res), acl_level_name(access));
+	if (res >= ACL_RES_NAMED || n < 0 || (size_t)n + 6 >= len)
+		return;
+	if (name == NULL)
+		name = "";
+	go_quote(q, len - n - 4 < sizeof(q) ? len - n - 4 : sizeof(q), name,
+	    strlen(name));
+	snprintf(buf + n, len - n, " on %s", q);
+}
+
+/* Whether an error is an ACL refusal: 403 (either form, or no token). */
+int
+acl_is_denial(const char *err)
+{
+	return strncmp(err, "Permission denied", 17) == 0 ||
+	    strcmp(err, "ACL not found") == 0;
 }
 
 /*

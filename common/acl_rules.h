@@ -70,7 +70,11 @@ struct acl_authz {
 	struct acl_rules	*rules;
 	int			 management;
 	int			 default_allow;
+	char			 accessor[37];	/* its AccessorID, or "" */
 };
+
+/* Room for a refusal (acl_denied): what a read's end carries. */
+#define ACL_DENIED_MAX	192
 
 struct acl_rules	*acl_rules_new(void);
 void			 acl_rules_free(struct acl_rules *);
@@ -92,6 +96,11 @@ int			 acl_allowed(const struct acl_authz *,
 			    enum acl_resource, const char *, enum acl_level);
 int			 acl_key_write_prefix_allowed(const struct acl_authz *,
 			    const char *);
+
+void			 acl_denied(char *, size_t,
+			    const struct acl_authz *, enum acl_resource,
+			    const char *, enum acl_level);
+int			 acl_is_denial(const char *);
 
 const char		*acl_level_name(enum acl_level);
 const char		*acl_resource_name(enum acl_resource);

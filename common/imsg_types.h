@@ -136,7 +136,8 @@ enum imsg_type {
 	IMSG_CTL_LEFT,
 	/*
 	 * apid -> raftd: GET /v1/event/list; msgpack [name|"", node,
-	 * service, tag (filters, "" for none), index, wait_ms].  Answered
+	 * service, tag (filters, "" for none), index, wait_ms, the
+	 * caller's secret (ACLs: only events it may read)].  Answered
 	 * by IMSG_USER_EVENT items (the encoding above) and an
 	 * IMSG_READ_END whose index is the list's, maybe after blocking.
 	 */
@@ -260,6 +261,7 @@ enum imsg_type {
 	IMSG_DNS_REMOTE_ITEM,
 	IMSG_DNS_REMOTE_END,
 
+
 	IMSG_TYPE_MAX
 };
 
@@ -375,6 +377,15 @@ enum cat_query {
 	CAT_Q_ACL_ROLE,
 	CAT_Q_ACL_ROLE_NAME,
 	CAT_Q_ACL_ROLES,
+	/*
+	 * No items; the read's error is "" when the token grants the right
+	 * named by the argument, "<resource> <level> <name>" (numbers of
+	 * enum acl_resource and enum acl_level, then the name, maybe ""),
+	 * else the 403 text: apid's check before an endpoint that needs
+	 * one right (event fire, operator, keyring, snapshot).  Stale: any
+	 * server answers.
+	 */
+	CAT_Q_ACL_CHECK,
 	CAT_Q_MAX
 };
 

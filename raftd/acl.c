@@ -168,7 +168,7 @@ acl_authz_get(const char *secret, const struct acl_authz **out, char *err,
 
 /*
  * Whether the caller's secret grants access (level) to the ACL system:
- * 0, or 1 with err "Permission denied" or "ACL not found".
+ * 0, or 1 with err (acl_denied's refusal, or "ACL not found").
  */
 static int
 acl_check(const char *secret, enum acl_level level, char *err,
@@ -179,7 +179,7 @@ acl_check(const char *secret, enum acl_level level, char *err,
 	if (acl_authz_get(secret, &a, err, errlen) != 0)
 		return 1;
 	if (!acl_allowed(a, ACL_RES_ACL, NULL, level)) {
-		strlcpy(err, "Permission denied", errlen);
+		acl_denied(err, errlen, a, ACL_RES_ACL, NULL, level);
 		return 1;
 	}
 	return 0;
@@ -216,6 +216,34 @@ acl_check_write(const void *buf, size_t len, const char *secret, char *err,
 	if (op == ACL_OP_BOOTSTRAP)
 		return 0;
 	return acl_check(secret, ACL_LEVEL_WRITE, err, errlen);
+}
+
+/*
+ * CAT_Q_ACL_CHECK: whether the secret grants the right that arg names,
+ * "<resource> <level> <name>"; err is "" or the refusal.
+ */
+void
+acl_check_arg(const char *secret, const char *arg, char *err,
+    size_t errlen)
+{
+	const struct acl_authz	*az;
+	unsigned long		 res, level = 0;
+	char			*end;
+
+	err[0] = '\0';
+	if (!acl_enabled())
+		return;
+	res = strtoul(arg, &end, 10);
+	if (*end == ' ')
+		level = strtoul(end + 1, &end, 10);
+	if (*end != ' ' || res >= ACL_RES_MAX || level < ACL_LEVEL_READ ||
+	    level > ACL_LEVEL_WRITE) {
+		strlcpy(err, "Bad request: malformed ACL check", errlen);
+		return;
+	}
+	if (acl_authz_get(secret, &az, err, errlen) == 0 &&
+	    !acl_allowed(az, res, end + 1, level))
+		acl_denied(err, errlen, az, res, end + 1, level);
 }
 
 /* What a read emits with, and where. */

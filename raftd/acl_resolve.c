@@ -254,6 +254,8 @@ acl_resolve(struct acl_resolver *r, struct store *s, const char *dc,
 		    1000000 < r->ttl_ms)
 			e->expires_ms = now_ms + (t.expiration_time - now_ns) /
 			    1000000;
+		strlcpy(e->authz.accessor, t.accessor,
+		    sizeof(e->authz.accessor));
 		rc = compile(s, &t, dc, &e->authz);
 		acl_token_free(&t);
 		if (rc == -1) {

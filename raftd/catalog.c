@@ -99,6 +99,10 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	if (q == CAT_Q_SESSION_RENEW && (cons != KV_CONS_DEFAULT ||
 	    out->min_index != 0))
 		goto done;
+	/* An ACL check is answered at once by any server. */
+	if (q == CAT_Q_ACL_CHECK && (cons != KV_CONS_STALE ||
+	    out->min_index != 0))
+		goto done;
 	/* From gossip: any server answers, at once. */
 	if (q == CAT_Q_DC_KNOWN && (cons != KV_CONS_STALE ||
 	    out->min_index != 0 || !dc_name_valid(arg)))
@@ -146,6 +150,8 @@ cat_query_index(const struct cat_read *rd)
 	case CAT_Q_COORD_DCS:
 	case CAT_Q_DC_KNOWN:
 		return 1;	/* from gossip: nothing to block on */
+	case CAT_Q_ACL_CHECK:
+		return acl_query_index(CAT_Q_ACL_TOKENS);
 	case CAT_Q_PQUERY_LIST:
 	case CAT_Q_PQUERY_GET:
 	case CAT_Q_PQUERY_LOOKUP:
@@ -624,6 +630,8 @@ emit_coord(void *arg, const char *node, const char *segment,
 {
 	struct mpack_out	 out;
 
+	if (!cat_visible(arg, node, NULL))
+		return 0;
 	mpack_out_init(&out);
 	coord_entry_pack(&out.pk, node, segment, c);
 	emit(arg, &out);
@@ -750,8 +758,15 @@ emit_pquery(void *arg, const struct cat_pquery *q)
 static int
 emit_session(void *arg, const struct cat_session *se)
 {
+	struct cat_emit		*e = arg;
 	struct mpack_out	 out;
 
+	/* With ACLs on: session read on the session's node. */
+	if (e->authz != NULL && !acl_allowed(e->authz, ACL_RES_SESSION,
+	    se->node, ACL_LEVEL_READ)) {
+		e->filtered = 1;
+		return 0;
+	}
 	mpack_out_init(&out);
 	cat_session_pack(&out.pk, se);
 	emit(arg, &out);
@@ -934,9 +949,9 @@ emit_dns_nodes(struct cat_emit *e, const struct cat_read *rd, int *found)
 }
 
 /*
- * The catalog and health reads that ACLs filter: with ACLs on, the
- * reader's authorizer (0 and *out; 1 with err for an unknown token);
- * *out stays NULL for the others (DNS, sessions, queries, ...).
+ * The catalog, health, session and coordinate reads that ACLs filter:
+ * with ACLs on, the reader's authorizer (0 and *out; 1 with err for an
+ * unknown token); *out stays NULL for the others (DNS, queries, ...).
  */
 static int
 cat_read_authz(struct cat_read *rd, const struct acl_authz **out,
@@ -956,6 +971,12 @@ cat_read_authz(struct cat_read *rd, const struct acl_authz **out,
 	case CAT_Q_HEALTH_STATE:
 	case CAT_Q_HEALTH_SERVICE:
 	case CAT_Q_HEALTH_DUMP:
+	case CAT_Q_SESSION_INFO:
+	case CAT_Q_SESSION_RENEW:
+	case CAT_Q_SESSION_NODE:
+	case CAT_Q_SESSION_LIST:
+	case CAT_Q_COORD_NODES:
+	case CAT_Q_COORD_NODE:
 		return acl_authz_get(rd->token, out, err, errlen);
 	default:
 		return 0;
@@ -991,7 +1012,7 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	struct cat_pquery	 pq;
 	struct dc_known		 dk;
 	uint64_t		 index = cat_query_index(rd);
-	char			 err[64];
+	char			 err[ACL_DENIED_MAX];
 	int			 rc = 0, found = 1;
 
 	memset(&e, 0, sizeof(e));
@@ -999,6 +1020,11 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	e.reqid = reqid;
 	if (cat_read_authz(rd, &e.authz, err, sizeof(err)) != 0) {
 		read_end_served(iev, reqid, index, 0, err, rd->consistency);
+		return;
+	}
+	if (rd->query == CAT_Q_ACL_CHECK) {
+		acl_check_arg(rd->token, rd->arg, err, sizeof(err));
+		read_end_served(iev, reqid, index, 1, err, rd->consistency);
 		return;
 	}
 	if (acl_query_is(rd->query))
@@ -1054,6 +1080,17 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		}
 		if (rc == -1)
 			break;
+		/* A renewal needs session write on the session's node. */
+		if (rd->query == CAT_Q_SESSION_RENEW && e.authz != NULL &&
+		    !acl_allowed(e.authz, ACL_RES_SESSION, se.node,
+		    ACL_LEVEL_WRITE)) {
+			acl_denied(err, sizeof(err), e.authz,
+			    ACL_RES_SESSION, se.node, ACL_LEVEL_WRITE);
+			cat_session_free(&se);
+			read_end_served(iev, reqid, index, 0, err,
+			    rd->consistency);
+			return;
+		}
 		if (rd->query == CAT_Q_SESSION_RENEW)
 			session_renew(&se);
 		emit_session(&e, &se);
@@ -1235,7 +1272,7 @@ cat_read_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct cat_read_args	 a;
 	struct cat_read		 rd;
-	char			 err[64];
+	char			 err[ACL_DENIED_MAX];
 
 	if (cat_read_parse(imsg->data, imsg->len, &a) == -1)
 		fatalx("catalog: malformed read request from %s", iev->name);
@@ -1307,7 +1344,9 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	    mpack_get_uint(&a[0], &o) == -1)
 		goto done;
 	if (u.data.via.array.size == 3 && ((o != CAT_WRITE_ACL &&
-	    o != CAT_WRITE_REGISTER && o != CAT_WRITE_DEREGISTER) ||
+	    o != CAT_WRITE_REGISTER && o != CAT_WRITE_DEREGISTER &&
+	    o != CAT_WRITE_SESSION_CREATE &&
+	    o != CAT_WRITE_SESSION_DESTROY && o != CAT_WRITE_COORD_BATCH) ||
 	    a[2].type != MSGPACK_OBJECT_STR || a[2].via.str.size > CAT_STR_MAX))
 		goto done;
 	if (o == CAT_WRITE_REGISTER && cat_register_unpack(&a[1], &reg) == 0) {
@@ -1409,12 +1448,74 @@ svc_name_cb(void *arg, const struct cat_service *s)
 	return 0;
 }
 
+/* Node write on the node, service write on the service and checks'. */
+static int
+register_allowed(const struct acl_authz *az, const struct cat_register *reg,
+    char *err, size_t errlen)
+{
+	const char	*svc;
+	size_t		 i;
+
+	if (!acl_allowed(az, ACL_RES_NODE, reg->node.node, ACL_LEVEL_WRITE)) {
+		acl_denied(err, errlen, az, ACL_RES_NODE, reg->node.node,
+		    ACL_LEVEL_WRITE);
+		return 0;
+	}
+	for (i = 0; i <= reg->nchecks; i++) {
+		if (i == 0)
+			svc = reg->service != NULL ? reg->service->service :
+			    NULL;
+		else
+			svc = reg->checks[i - 1].service_name;
+		if (svc == NULL || (i > 0 && *svc == '\0') || acl_allowed(az,
+		    ACL_RES_SERVICE, svc, ACL_LEVEL_WRITE))
+			continue;
+		acl_denied(err, errlen, az, ACL_RES_SERVICE, svc,
+		    ACL_LEVEL_WRITE);
+		return 0;
+	}
+	return 1;
+}
+
 /*
- * A registration or deregistration: with ACLs on, the caller needs node
- * write on the node and service write on the service (and on the
- * services of the checks); writes without a token (the agent's own
- * anti-entropy) are not checked yet.  0 with *out the payload without its token
- * (the caller frees it), or 1 with err.
+ * Session write on the node of the session made (or destroyed: an
+ * unknown session needs nothing, its destruction does nothing).
+ */
+static int
+session_write_allowed(const struct acl_authz *az, uint64_t op,
+    const msgpack_object *rec, char *err, size_t errlen)
+{
+	struct cat_session	 se;
+	char			 id[CAT_STR_MAX + 1];
+	int			 rc, ok;
+
+	if (op == CAT_WRITE_SESSION_CREATE) {
+		if (cat_session_unpack(rec, &se) == -1)
+			fatalx("catalog: malformed session");
+	} else {
+		if (mpack_copy_str(rec, id, sizeof(id)) == -1)
+			fatalx("catalog: malformed session destroy");
+		if ((rc = session_state_get(&raftd.store, NULL, id,
+		    &se)) == -1)
+			fatalx("catalog: cannot read the sessions");
+		if (rc == 1)
+			return 1;
+	}
+	ok = acl_allowed(az, ACL_RES_SESSION, se.node, ACL_LEVEL_WRITE);
+	if (!ok)
+		acl_denied(err, errlen, az, ACL_RES_SESSION, se.node,
+		    ACL_LEVEL_WRITE);
+	cat_session_free(&se);
+	return ok;
+}
+
+/*
+ * A registration or deregistration: with ACLs on, the caller needs
+ * node write on the node and service write on the service (and on the
+ * services of the checks); a session write, session write on the
+ * session's node.  Writes without a token (the agent's own
+ * anti-entropy) are not checked yet.  0 with *out the payload without
+ * its token (the caller frees it), or 1 with err.
  */
 static int
 cat_register_check(const void *buf, size_t len, const char *secret,
@@ -1427,7 +1528,6 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 	struct cat_deregister	 dereg;
 	struct svc_name		 sn;
 	uint64_t		 op;
-	size_t			 i;
 	int			 ok = 1;
 
 	if (mpack_parse(&u, buf, len) == -1)
@@ -1441,25 +1541,23 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 			msgpack_unpacked_destroy(&u);
 			return 1;
 		}
-		if (op == CAT_WRITE_REGISTER) {
+		if (op == CAT_WRITE_SESSION_CREATE ||
+		    op == CAT_WRITE_SESSION_DESTROY)
+			ok = session_write_allowed(az, op, &a[1], err,
+			    errlen);
+		else if (op == CAT_WRITE_REGISTER) {
 			if (cat_register_unpack(&a[1], &reg) == -1)
 				fatalx("catalog: malformed registration");
-			ok = acl_allowed(az, ACL_RES_NODE, reg.node.node,
-			    ACL_LEVEL_WRITE) && (reg.service == NULL ||
-			    acl_allowed(az, ACL_RES_SERVICE,
-			    reg.service->service, ACL_LEVEL_WRITE));
-			for (i = 0; ok && i < reg.nchecks; i++)
-				if (reg.checks[i].service_name != NULL &&
-				    reg.checks[i].service_name[0] != '\0')
-					ok = acl_allowed(az, ACL_RES_SERVICE,
-					    reg.checks[i].service_name,
-					    ACL_LEVEL_WRITE);
+			ok = register_allowed(az, &reg, err, errlen);
 			cat_register_free(&reg);
 		} else {
 			if (cat_deregister_unpack(&a[1], &dereg) == -1)
 				fatalx("catalog: malformed deregistration");
 			ok = acl_allowed(az, ACL_RES_NODE, dereg.node,
 			    ACL_LEVEL_WRITE);
+			if (!ok)
+				acl_denied(err, errlen, az, ACL_RES_NODE,
+				    dereg.node, ACL_LEVEL_WRITE);
 			if (ok && dereg.service_id != NULL) {
 				memset(&sn, 0, sizeof(sn));
 				sn.id = dereg.service_id;
@@ -1468,13 +1566,16 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 					fatalx("catalog: cannot read");
 				ok = sn.name == NULL || acl_allowed(az,
 				    ACL_RES_SERVICE, sn.name, ACL_LEVEL_WRITE);
+				if (!ok)
+					acl_denied(err, errlen, az,
+					    ACL_RES_SERVICE, sn.name,
+					    ACL_LEVEL_WRITE);
 				free(sn.name);
 			}
 			cat_deregister_free(&dereg);
 		}
 		if (!ok) {
 			msgpack_unpacked_destroy(&u);
-			strlcpy(err, "Permission denied", errlen);
 			return 1;
 		}
 	}
@@ -1533,7 +1634,9 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 		idx = cat_propose_raw(&raftd, acl_out.sbuf.data,
 		    acl_out.sbuf.size);
 		mpack_out_free(&acl_out);
-	} else if (op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER) {
+	} else if (op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER ||
+	    op == CAT_WRITE_SESSION_CREATE ||
+	    op == CAT_WRITE_SESSION_DESTROY) {
 		/* The token is checked, and left out of the log. */
 		if (cat_write_token(imsg->data, imsg->len, tok,
 		    sizeof(tok)) == -1)

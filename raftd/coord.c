@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl_rules.h"
 #include "catalog_codec.h"
 #include "config.h"
 #include "coord_state.h"
@@ -187,13 +188,41 @@ coord_batch_request(struct imsgev *iev, struct imsg *imsg)
 	msgpack_unpacked	 u;
 	const msgpack_object	*b;
 	char			 node[CAT_STR_MAX + 1], seg[CAT_STR_MAX + 1];
+	char			 tok[CAT_STR_MAX + 1], err[ACL_DENIED_MAX];
+	const struct acl_authz	*az;
 	struct coord		 c;
 	uint32_t		 i;
-	int			 full = 0;
+	int			 full = 0, rc;
 
 	if (mpack_parse(&u, imsg->data, imsg->len) == -1)
 		fatalx("coordinates: malformed batch from %s", iev->name);
 	b = &u.data.via.array.ptr[1];
+	/* An update through the API carries a token: node write on each. */
+	if (u.data.via.array.size == 3 && acl_enabled()) {
+		if (mpack_copy_str(&u.data.via.array.ptr[2], tok,
+		    sizeof(tok)) == -1)
+			fatalx("coordinates: malformed batch from %s",
+			    iev->name);
+		rc = acl_authz_get(tok, &az, err, sizeof(err));
+		explicit_bzero(tok, sizeof(tok));
+		for (i = 0; rc == 0 && i < b->via.array.size; i++) {
+			if (coord_entry_unpack(&b->via.array.ptr[i], node,
+			    sizeof(node), seg, sizeof(seg), &c) == -1)
+				fatalx("coordinates: malformed batch from %s",
+				    iev->name);
+			if (!acl_allowed(az, ACL_RES_NODE, node,
+			    ACL_LEVEL_WRITE)) {
+				acl_denied(err, sizeof(err), az, ACL_RES_NODE,
+				    node, ACL_LEVEL_WRITE);
+				rc = 1;
+			}
+		}
+		if (rc != 0) {
+			msgpack_unpacked_destroy(&u);
+			write_answer(iev, imsg->hdr.peerid, 0, err);
+			return;
+		}
+	}
 	for (i = 0; i < b->via.array.size; i++) {
 		if (coord_entry_unpack(&b->via.array.ptr[i], node,
 		    sizeof(node), seg, sizeof(seg), &c) == -1)

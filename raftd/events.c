@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl_rules.h"
 #include "config.h"
 #include "goquote.h"
 #include "log.h"
@@ -24,6 +25,7 @@ struct user_event_fields {
 	char			*node;
 	char			*service;
 	char			*tag;
+	char			*token;		/* a listing's, or NULL */
 };
 
 struct user_event {
@@ -57,6 +59,10 @@ fields_free(struct user_event_fields *f)
 	free(f->node);
 	free(f->service);
 	free(f->tag);
+	if (f->token != NULL) {
+		explicit_bzero(f->token, strlen(f->token));
+		free(f->token);
+	}
 	memset(f, 0, sizeof(*f));
 }
 
@@ -163,12 +169,23 @@ user_event_decode(struct imsgev *iev, const void *buf, size_t len,
 	return rc;
 }
 
-/* Whether a listing for q shows e: its ?name. */
+/*
+ * Whether a listing for q shows e: its ?name, and with ACLs on, event
+ * read on its name for the reader (an unknown token reads none).
+ */
 static int
 user_event_listed(const struct user_event *e,
     const struct user_event_fields *q)
 {
-	return *q->name == '\0' || strcmp(q->name, e->name) == 0;
+	const struct acl_authz	*az;
+	char			 err[ACL_DENIED_MAX];
+
+	if (*q->name != '\0' && strcmp(q->name, e->name) != 0)
+		return 0;
+	if (q->token == NULL || !acl_enabled())
+		return 1;
+	return acl_authz_get(q->token, &az, err, sizeof(err)) == 0 &&
+	    acl_allowed(az, ACL_RES_EVENT, e->name, ACL_LEVEL_READ);
 }
 
 /* The index of what q lists now. */
@@ -293,7 +310,7 @@ user_event_list_decode(struct imsgev *iev, struct imsg *imsg,
 
 	memset(q, 0, sizeof(*q));
 	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
-	    u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 6)
+	    u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 7)
 		fatalx("events: malformed list request from %s", iev->name);
 	a = u.data.via.array.ptr;
 	if (mpack_get_str(&a[0], &q->name) == -1 || q->name == NULL ||
@@ -301,7 +318,8 @@ user_event_list_decode(struct imsgev *iev, struct imsg *imsg,
 	    mpack_get_str(&a[2], &q->service) == -1 || q->service == NULL ||
 	    mpack_get_str(&a[3], &q->tag) == -1 || q->tag == NULL ||
 	    mpack_get_uint(&a[4], index) == -1 ||
-	    mpack_get_uint(&a[5], wait_ms) == -1)
+	    mpack_get_uint(&a[5], wait_ms) == -1 ||
+	    mpack_get_str(&a[6], &q->token) == -1 || q->token == NULL)
 		fatalx("events: malformed list request from %s", iev->name);
 	msgpack_unpacked_destroy(&u);
 }
@@ -315,10 +333,22 @@ user_event_list_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct user_event_fields q;
 	struct user_event_wait	*w;
+	struct imsg_read_end	 end;
+	const struct acl_authz	*az;
 	struct timeval		 tv;
 	uint64_t		 index, wait_ms;
 
+	memset(&end, 0, sizeof(end));
 	user_event_list_decode(iev, imsg, &q, &index, &wait_ms);
+	if (acl_enabled() && acl_authz_get(q.token, &az, end.error,
+	    sizeof(end.error)) != 0) {
+		fields_free(&q);
+		end.index = 1;
+		if (imsgev_compose(iev, IMSG_READ_END, imsg->hdr.peerid, -1,
+		    &end, sizeof(end)) == -1)
+			fatal("events: compose");
+		return;
+	}
 	if (index == 0 || index != user_event_list_index(&q)) {
 		user_event_answer(iev, imsg->hdr.peerid, &q);
 		fields_free(&q);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl_rules.h"
 #include "log.h"
 #include "raftd.h"
 
@@ -18,6 +19,7 @@ struct outcome {
 	uint32_t		 reqid;
 	uint64_t		 index;
 	struct kv_txn_result	 res;
+	char			*token;		/* reads filtered for it */
 };
 static TAILQ_HEAD(, outcome)	 outbox = TAILQ_HEAD_INITIALIZER(outbox);
 
@@ -119,9 +121,21 @@ fsm_apply(struct raftd *r, DB_TXN *txn, const struct raft_entry *e)
 	o->reqid = pw->reqid;
 	o->index = e->index;
 	o->res = res;
+	o->token = pw->token;
 	TAILQ_INSERT_TAIL(&outbox, o, entry);
 	free(pw);
 	return 0;
+}
+
+static void
+outcome_free(struct outcome *o)
+{
+	kv_txn_result_free(&o->res);
+	if (o->token != NULL) {
+		explicit_bzero(o->token, strlen(o->token));
+		free(o->token);
+	}
+	free(o);
 }
 
 static void
@@ -130,8 +144,27 @@ send_outcome(struct outcome *o)
 	struct mpack_out	 out;
 	msgpack_packer		*pk = &out.pk;
 	struct kv_txn_result	*res = &o->res;
-	size_t			 i;
+	const struct acl_authz	*az = NULL;
+	char			 err[ACL_DENIED_MAX];
+	size_t			 i, n;
+	int			*keep = NULL, hide;
 
+	/*
+	 * With ACLs on, a transaction shows only the entries its token
+	 * may read, as Consul filters them; a token gone since shows none.
+	 */
+	if (o->token != NULL && res->npairs > 0) {
+		if ((keep = calloc(res->npairs, sizeof(*keep))) == NULL)
+			fatal("fsm");
+		hide = acl_authz_get(o->token, &az, err, sizeof(err)) != 0;
+		for (i = n = 0; i < res->npairs; i++)
+			if (!hide && acl_allowed(az, ACL_RES_KEY,
+			    res->pairs[i].key, ACL_LEVEL_READ))
+				keep[i] = 1;
+	}
+	for (i = n = 0; i < res->npairs; i++)
+		if (keep == NULL || keep[i])
+			n++;
 	mpack_out_init(&out);
 	msgpack_pack_array(pk, 6);
 	if (res->ok)
@@ -142,8 +175,10 @@ send_outcome(struct outcome *o)
 	msgpack_pack_uint64(pk, o->index);
 	msgpack_pack_uint64(pk, res->err_op);
 	mpack_str(pk, res->ok ? NULL : res->err);
-	msgpack_pack_array(pk, res->npairs);
+	msgpack_pack_array(pk, n);
 	for (i = 0; i < res->npairs; i++) {
+		if (keep != NULL && !keep[i])
+			continue;
 		msgpack_pack_array(pk, 2);
 		kv_pair_pack(pk, &res->pairs[i], res->with_value[i]);
 		if (res->with_value[i])
@@ -151,6 +186,7 @@ send_outcome(struct outcome *o)
 		else
 			msgpack_pack_false(pk);
 	}
+	free(keep);
 	if (out.sbuf.size > IMSG_MAX_DATA) {
 		mpack_out_free(&out);
 		kv_write_error(o->iev, o->reqid, "result too large");
@@ -171,8 +207,7 @@ fsm_discard(struct raftd *r, const char *why)
 	while ((o = TAILQ_FIRST(&outbox)) != NULL) {
 		TAILQ_REMOVE(&outbox, o, entry);
 		kv_write_error(o->iev, o->reqid, why);
-		kv_txn_result_free(&o->res);
-		free(o);
+		outcome_free(o);
 	}
 }
 
@@ -185,7 +220,6 @@ fsm_deliver(struct raftd *r)
 	while ((o = TAILQ_FIRST(&outbox)) != NULL) {
 		TAILQ_REMOVE(&outbox, o, entry);
 		send_outcome(o);
-		kv_txn_result_free(&o->res);
-		free(o);
+		outcome_free(o);
 	}
 }

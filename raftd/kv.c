@@ -243,7 +243,8 @@ kv_read_authz(struct kv_read *rd, const struct acl_authz **out, char *err,
 		return 1;
 	if (rd->mode == KV_READ_SINGLE &&
 	    !acl_allowed(*out, ACL_RES_KEY, rd->key, ACL_LEVEL_READ)) {
-		strlcpy(err, "Permission denied", errlen);
+		acl_denied(err, errlen, *out, ACL_RES_KEY, rd->key,
+		    ACL_LEVEL_READ);
 		return 1;
 	}
 	return 0;
@@ -347,7 +348,7 @@ kv_read_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct kv_read		 rd;
 	const struct acl_authz	*authz;
-	char			 err[64];
+	char			 err[ACL_DENIED_MAX];
 
 	if (kv_read_parse(imsg->data, imsg->len, &rd) == -1)
 		fatalx("kv: malformed read request from %s", iev->name);
@@ -483,6 +484,7 @@ kv_write_check(const struct kv_op *ops, uint32_t n, const char *secret,
 	if (acl_authz_get(secret, &a, err, errlen) != 0)
 		return 1;
 	for (i = 0; i < n; i++) {
+		lvl = ACL_LEVEL_WRITE;
 		switch (ops[i].verb) {
 		case KV_DELETE_TREE:
 			ok = acl_key_write_prefix_allowed(a, ops[i].key);
@@ -490,6 +492,9 @@ kv_write_check(const struct kv_op *ops, uint32_t n, const char *secret,
 		case KV_GET:
 		case KV_GET_TREE:
 		case KV_GET_OR_EMPTY:
+			/* Filtered on the way out, key by key (fsm.c). */
+			ok = 1;
+			break;
 		case KV_CHECK_INDEX:
 		case KV_CHECK_SESSION:
 		case KV_CHECK_NOT_EXISTS:
@@ -497,12 +502,12 @@ kv_write_check(const struct kv_op *ops, uint32_t n, const char *secret,
 			ok = acl_allowed(a, ACL_RES_KEY, ops[i].key, lvl);
 			break;
 		default:
-			lvl = ACL_LEVEL_WRITE;
 			ok = acl_allowed(a, ACL_RES_KEY, ops[i].key, lvl);
 			break;
 		}
 		if (!ok) {
-			strlcpy(err, "Permission denied", errlen);
+			acl_denied(err, errlen, a, ACL_RES_KEY, ops[i].key,
+			    lvl);
 			return 1;
 		}
 	}
@@ -523,7 +528,8 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	struct kv_op		*ops;
 	uint32_t		 n;
 	uint64_t		 idx;
-	char			 tok[CAT_STR_MAX + 1], err[64];
+	char			 tok[CAT_STR_MAX + 1], err[ACL_DENIED_MAX];
+	uint32_t		 i;
 	int			 rc;
 
 	if (kv_write_decode(imsg->data, imsg->len, &ops, &n, tok,
@@ -545,7 +551,6 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	 * proposal.
 	 */
 	rc = kv_write_check(ops, n, tok, err, sizeof(err));
-	explicit_bzero(tok, sizeof(tok));
 	if (rc != 0) {
 		kv_write_error(iev, imsg->hdr.peerid, err);
 		goto done;
@@ -570,7 +575,14 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	pw->index = idx;
 	pw->iev = iev;
 	pw->reqid = imsg->hdr.peerid;
+	/* What a transaction reads is filtered by the reader's token. */
+	for (i = 0; acl_enabled() && pw->token == NULL && i < n; i++)
+		if ((ops[i].verb == KV_GET || ops[i].verb == KV_GET_TREE ||
+		    ops[i].verb == KV_GET_OR_EMPTY) &&
+		    (pw->token = strdup(tok)) == NULL)
+			fatal("kv");
 	RB_INSERT(pending_tree, &raftd.pending, pw);
  done:
+	explicit_bzero(tok, sizeof(tok));
 	kv_ops_free(ops, n);
 }

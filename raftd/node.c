@@ -127,6 +127,10 @@ node_fail_pending(struct raftd *r, const char *why)
 	while ((pw = RB_MIN(pending_tree, &r->pending)) != NULL) {
 		RB_REMOVE(pending_tree, &r->pending, pw);
 		kv_write_error(pw->iev, pw->reqid, why);
+		if (pw->token != NULL) {
+			explicit_bzero(pw->token, strlen(pw->token));
+			free(pw->token);
+		}
 		free(pw);
 	}
 }

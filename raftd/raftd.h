@@ -39,6 +39,7 @@ struct pending_write {
 	uint64_t		 index;
 	struct imsgev		*iev;
 	uint32_t		 reqid;
+	char			*token;		/* results filtered for it */
 };
 RB_HEAD(pending_tree, pending_write);
 int	pending_cmp(struct pending_write *, struct pending_write *);
@@ -375,6 +376,7 @@ int	 acl_authz_get(const char *, const struct acl_authz **, char *,
 	    size_t);
 int	 acl_check_write(const void *, size_t, const char *, char *, size_t);
 void	 acl_leader_check(struct raftd *);
+void	 acl_check_arg(const char *, const char *, char *, size_t);
 
 /* reconcile.c */
 void	 reconcile_check(struct raftd *);

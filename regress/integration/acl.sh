@@ -61,7 +61,7 @@ check "bootstrap makes a management token (3)" \
 req GET "token/$anon"
 check "anonymous may not read tokens: 403" [ "$code" = 403 ]
 check "anonymous may not read tokens: 403 (2)" \
-    [ "$body" = "Permission denied" ]
+    [ "$body" = "Permission denied: token with AccessorID '$anon' lacks permission 'acl:read'" ]
 req PUT policy '{"Name":"sneaky"}'
 check "nor write policies" [ "$code" = 403 ]
 tok=99999999-9999-9999-9999-999999999999
@@ -315,11 +315,15 @@ kvreq "$boot_secret" PUT kv/app/two 2
 kvreq "$boot_secret" PUT kv/secret/x s
 check "the management token writes any key" eval '[ "$code" = 200 ] && [ "$body" = true ]'
 kvreq "" GET kv/app/one
-check "anonymous reads of a key: 403 Permission denied" eval '[ "$code" = 403 ] && [ "$body" = "Permission denied" ]'
+check "anonymous reads of a key: 403 Permission denied" [ "$code" = 403 ]
+check "anonymous reads of a key: 403 Permission denied (2)" \
+    [ "$body" = "Permission denied: token with AccessorID '$anon' lacks permission 'key:read' on \"app/one\"" ]
 kvreq "" GET "kv/?recurse"
 check "anonymous recurse finds nothing: 404" [ "$code" = 404 ]
 kvreq "" PUT kv/app/one x
-check "anonymous writes: 403" eval '[ "$code" = 403 ] && [ "$body" = "Permission denied" ]'
+check "anonymous writes: 403" [ "$code" = 403 ]
+check "anonymous writes: 403 (2)" \
+    [ "$body" = "Permission denied: token with AccessorID '$anon' lacks permission 'key:write' on \"app/one\"" ]
 kvreq 99999999-9999-9999-9999-999999999999 GET kv/app/one
 check "an unknown token on KV: 403 ACL not found" eval '[ "$code" = 403 ] && [ "$body" = "ACL not found" ]'
 mkpolicy kv-app-ro 'key_prefix \"app/\" { policy = \"read\" }' >/dev/null
@@ -424,14 +428,14 @@ b=$code
 kvreq "$sw" PUT catalog/register '{"Node":"ext1","Address":"127.0.0.9",
     "Service":{"Service":"api"}}'
 check "a service token registers its own service on its node only" \
-    \
-    eval '[ "$a" = 200 ]
+    [ "$a" = 200 ]
 check "a service token registers its own service on its node only (2)" \
     [ "$b" = 403 ]
 check "a service token registers its own service on its node only (3)" \
     [ "$code" = 403 ]
+sw_acc=$(curl -s -H "X-Consul-Token: $sw" "$url/token/self" | jq -r .AccessorID)
 check "a service token registers its own service on its node only (4)" \
-    [ "$body" = "Permission denied" ]'
+    [ "$body" = "Permission denied: token with AccessorID '$sw_acc' lacks permission 'node:write' on \"ext1\"" ]
 kvreq "$sw" PUT catalog/deregister '{"Node":"ext1","ServiceID":"web"}'
 check "and cannot deregister others" [ "$code" = 403 ]
 

@@ -5,8 +5,9 @@
 # the leader's acl-bootstrap-reset allows one more; objects made
 # through the client or any server are on every server (?stale reads);
 # after kill -9 of the leader the others elect one, still serve every
-# token, and take new ones.  Only the ACL endpoints are enforced yet:
-# management tokens manage, anonymous ones are refused.
+# token, and take new ones.  Management tokens manage, anonymous ones
+# are refused; the operator endpoints' check, through the client, is a
+# server's.
 . "$(dirname "$0")/../lib/cluster.sh"
 
 servers="111 112 113"
@@ -89,6 +90,19 @@ check "both are on every server" \
 self=$(curl -s -H "X-Consul-Token: $sec" \
     "$(cl_url "$client" /v1/acl/token/self)" | jq -r .AccessorID)
 check "the client finds token/self at the servers" [ "$self" = "$acc" ]
+# A right checked before the endpoint runs is checked by a server.
+opconf() {
+	body=$(curl -s -w '\n%{http_code}' ${1:+-H "X-Consul-Token: $1"} \
+	    "$(cl_url "$client" /v1/operator/raft/configuration)")
+	code=$(echo "$body" | tail -n 1)
+	body=$(echo "$body" | sed '$d')
+}
+opconf "$tok"
+check "the raft configuration through the client, with management" \
+    [ "$code" = 200 ]
+opconf "$sec"
+check "refused to a KV token, as the servers say" [ "$body" = \
+    "Permission denied: token with AccessorID '$acc' lacks permission 'operator:read'" ]
 
 node_kill "$leader"
 new=$(wait_leader 15 "$leader" $followers)

@@ -44,7 +44,7 @@ static int
 allowed(struct acl_rules *r, int default_allow, enum acl_resource res,
     const char *name, enum acl_level access)
 {
-	struct acl_authz	 a = { r, 0, default_allow };
+	struct acl_authz	 a = { r, 0, default_allow, "" };
 
 	return acl_allowed(&a, res, name, access);
 }
@@ -228,9 +228,9 @@ static void
 test_defaults(void)
 {
 	struct acl_rules	*r;
-	struct acl_authz	 mgmt = { NULL, 1, 0 };
-	struct acl_authz	 none_deny = { NULL, 0, 0 };
-	struct acl_authz	 none_allow = { NULL, 0, 1 };
+	struct acl_authz	 mgmt = { NULL, 1, 0, "" };
+	struct acl_authz	 none_deny = { NULL, 0, 0, "" };
+	struct acl_authz	 none_allow = { NULL, 0, 1, "" };
 
 	r = parse("operator = \"read\"\n");
 	CHECK(r != NULL);
@@ -258,7 +258,7 @@ static void
 test_write_prefix(void)
 {
 	struct acl_rules	*r;
-	struct acl_authz	 a = { NULL, 0, 0 };
+	struct acl_authz	 a = { NULL, 0, 0, "" };
 
 	r = parse(
 	    "key_prefix \"app/\" { policy = \"write\" }\n"
@@ -390,6 +390,35 @@ test_errors(void)
 	CHECK(e != NULL && strstr(e, "nested too deeply") != NULL);
 }
 
+/* Consul's detailed refusal, with and without a name, cut to fit. */
+static void
+test_denied(void)
+{
+	struct acl_authz	 a = { NULL, 0, 0,
+	    "6a1253d2-1785-24fd-91c2-f8e78c745511" };
+	char			 buf[ACL_DENIED_MAX], longname[400];
+
+	acl_denied(buf, sizeof(buf), &a, ACL_RES_KEY, "foo/\"x",
+	    ACL_LEVEL_WRITE);
+	CHECK(strcmp(buf, "Permission denied: token with AccessorID "
+	    "'6a1253d2-1785-24fd-91c2-f8e78c745511' lacks permission "
+	    "'key:write' on \"foo/\\\"x\"") == 0);
+	acl_denied(buf, sizeof(buf), &a, ACL_RES_OPERATOR, NULL,
+	    ACL_LEVEL_READ);
+	CHECK(strcmp(buf, "Permission denied: token with AccessorID "
+	    "'6a1253d2-1785-24fd-91c2-f8e78c745511' lacks permission "
+	    "'operator:read'") == 0);
+	memset(longname, 'k', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	acl_denied(buf, sizeof(buf), &a, ACL_RES_SERVICE, longname,
+	    ACL_LEVEL_READ);
+	CHECK(strlen(buf) < sizeof(buf) && buf[strlen(buf) - 1] == '"');
+	CHECK(acl_is_denial(buf));
+	CHECK(acl_is_denial("Permission denied"));
+	CHECK(acl_is_denial("ACL not found"));
+	CHECK(!acl_is_denial("No cluster leader"));
+}
+
 int
 main(void)
 {
@@ -402,6 +431,7 @@ main(void)
 		TEST_CASE(test_write_prefix),
 		TEST_CASE(test_identities),
 		TEST_CASE(test_errors),
+		TEST_CASE(test_denied),
 	};
 
 	return test_main(cases, sizeof(cases) / sizeof(cases[0]));

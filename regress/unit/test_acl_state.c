@@ -506,6 +506,8 @@ test_resolve(void)
 		CHECK(!acl_allowed(a, ACL_RES_KEY, "other", ACL_LEVEL_READ));
 		CHECK(!acl_allowed(a, ACL_RES_OPERATOR, NULL,
 		    ACL_LEVEL_READ));
+		/* Refusals name the token by its AccessorID. */
+		CHECK(strcmp(a->accessor, TOK1) == 0);
 	}
 	/* An agent of dc2 has its own resolver. */
 	res2 = acl_resolver_new(4, 3, 30000, 0);
