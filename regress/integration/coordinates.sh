@@ -22,7 +22,7 @@ cstart() {
 	if [ "$n" -eq 1 ]; then
 		role="-server -bootstrap"
 	else
-		role="-retry-join=127.0.0.80:$((18000 + 50 * 10 + 2))"
+		role="-retry-join=127.0.0.80:$c1_serf"
 	fi
 	"$CONSULD" -d $role -node="c$n" -datacenter=dc1 \
 	    -data-dir="$test_tmp/d$n" -bind=127.0.0.$((79 + n)) \
@@ -41,8 +41,12 @@ stop_all() {
 }
 trap 'stop_all; cleanup' EXIT INT TERM
 
-url=http://127.0.0.80:18500
-ctl() { CONSUL_HTTP_ADDR=127.0.0.80:18500 "$CONSULCTL" "$@"; }
+# c1's ports (agent index 50), shifted as agent.sh shifts them.
+agent_ports 50
+c1_http=$http_port
+c1_serf=$serf_lan_port
+url=http://127.0.0.80:$c1_http
+ctl() { CONSUL_HTTP_ADDR=127.0.0.80:$c1_http "$CONSULCTL" "$@"; }
 
 # until_ok SECONDS CMD...: CMD succeeds within SECONDS (polled 10/s).
 until_ok() {
@@ -102,7 +106,7 @@ check "coordinate/datacenters: dc1 with its server's WAN coordinate" \
     .[0].Coordinates[0].Node == \"c1\" and
     (.[0].Coordinates[0].Coord.Vec | length) == 8' >/dev/null"
 check "coordinate/node/c2 from a client agent (forwarded)" \
-    sh -c "curl -s http://127.0.0.82:18520/v1/coordinate/node/c2 | jq -e '
+    sh -c "curl -s http://127.0.0.82:$((18520 + ${CONSULD_PORT_SHIFT:-0}))/v1/coordinate/node/c2 | jq -e '
     length == 1 and .[0].Node == \"c2\"' >/dev/null"
 code=$(curl -s -o /dev/null -D "$test_tmp/h" -w '%{http_code}' \
     "$url/v1/coordinate/node/nosuch")
@@ -194,8 +198,9 @@ check "a snapshot holds the coordinates" \
 
 # Acks with payloads that are not coordinates (NaN, 7 dimensions,
 # garbage), sent at the server's gossip port: dropped, nothing breaks.
-python3 - <<'PY'
-import socket, struct
+python3 - "$c1_serf" <<'PY'
+import socket, struct, sys
+SERF = int(sys.argv[1])
 z = b"\xcb" + struct.pack(">d", 0.0)
 nan = b"\xcb" + struct.pack(">d", float("nan"))
 bad = [b"\x94\x98" + nan + z * 7 + z * 3, b"\x94\x97" + z * 7 + z * 3,
@@ -205,7 +210,7 @@ for seq in range(1, 50):
     for p in bad:
         pkt = b"\xdc\x00\x01\x93\x03" + bytes([seq]) + b"\xc4" + \
             bytes([len(p)]) + p
-        s.sendto(pkt, ("127.0.0.80", 18502))
+        s.sendto(pkt, ("127.0.0.80", SERF))
 PY
 sleep 1
 check "the server is still up" alive "$cpid1"
