@@ -375,6 +375,12 @@ enum cat_query {
 	CAT_Q_ACL_ROLE,
 	CAT_Q_ACL_ROLE_NAME,
 	CAT_Q_ACL_ROLES,
+	/*
+	 * Every prepared query, tokens included, for running them (a
+	 * template's match, DNS); CAT_Q_PQUERY_LIST is what the caller may
+	 * read, tokens hidden from all but ACL writers.
+	 */
+	CAT_Q_PQUERY_ALL,
 	CAT_Q_MAX
 };
 

@@ -676,6 +676,7 @@ cat_item_valid(const void *buf, size_t len, int query)
 	case CAT_Q_PQUERY_LIST:
 	case CAT_Q_PQUERY_GET:
 	case CAT_Q_PQUERY_LOOKUP:
+	case CAT_Q_PQUERY_ALL:
 		if (cat_pquery_unpack(&u.data, &pq) == 0) {
 			cat_pquery_free(&pq);
 			rc = 0;
