@@ -176,6 +176,18 @@ check "DNS runs webq under the DNS token" \
     poll 5 is 10.73.0.1 short webq.query.consul A
 check "adminq's service is hidden from the DNS token: NXDOMAIN" \
     is NXDOMAIN status adminq.query.consul A
+# Another DNS token, by reload: the view follows it within seconds.
+cat >"$test_tmp/acl.json" <<EOF
+{"primary_datacenter": "dc1",
+ "acl": {"enabled": true, "default_policy": "deny",
+  "tokens": {"dns": "$dbtok"}}}
+EOF
+kill -HUP "$agent_pid"
+check "after a reload with a db-only DNS token, web is hidden" \
+    poll 10 is NXDOMAIN status web.service.consul A
+check "and db resolves" is 10.73.0.2 short db.service.consul A
+check "n1.node is hidden" is NXDOMAIN status n1.node.consul A
+check "n2.node is not" is 10.73.0.2 short n2.node.consul A
 check "no secret in the log" sh -c "! grep -qe '$dnstok' -e '$mgmt' \
     -e '$qtok' -e '$dbtok' '$test_tmp/agent.log'"
 tap_done
