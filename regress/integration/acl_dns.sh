@@ -128,7 +128,8 @@ check "but not dbq: 403" [ "$code" = 403 ]
 req "$mgmt" POST query '{"Name":"adminq","Service":{"Service":"admin"}}'
 adminq=$(printf '%s\n' "$body" | jq -r .ID)
 check "management creates adminq" [ "$code" = 200 ]
-req "$mgmt" PUT acl/policy '{"Name":"dbread","Rules":"service \"db\" { policy = \"read\" } node \"n2\" { policy = \"read\" }"}'
+r='service \"db\" { policy = \"read\" } node \"n2\" { policy = \"read\" }'
+req "$mgmt" PUT acl/policy "{\"Name\":\"dbread\",\"Rules\":\"$r\"}"
 req "$mgmt" PUT acl/token '{"Policies":[{"Name":"dbread"}]}'
 dbtok=$(printf '%s\n' "$body" | jq -r .SecretID)
 req "$mgmt" POST query "{\"Name\":\"dbq\",\"Token\":\"$dbtok\",
@@ -148,19 +149,23 @@ check "the list shows the caller only webq" \
 req "" GET query
 check "anonymous lists none" [ "$(printf '%s\n' "$body" | jq -r length)" = 0 ]
 req "$mgmt" GET query
-check "management lists all four" [ "$(printf '%s\n' "$body" | jq -r length)" = 4 ]
+check "management lists all four" \
+    [ "$(printf '%s\n' "$body" | jq -r length)" = 4 ]
 check "management sees dbq's token" [ "$(echo "$body" |
     jq -r '.[] | select(.Name == "dbq") | .Token')" = "$dbtok" ]
 req "$qtok" GET "query/$dbq"
 check "reading a query without query:read: 403" [ "$code" = 403 ]
-req "$mgmt" PUT acl/policy '{"Name":"dbqread","Rules":"query \"dbq\" { policy = \"read\" }"}'
+r='query \"dbq\" { policy = \"read\" }'
+req "$mgmt" PUT acl/policy "{\"Name\":\"dbqread\",\"Rules\":\"$r\"}"
 req "$mgmt" PUT acl/token '{"Policies":[{"Name":"dbqread"}]}'
 rtok=$(printf '%s\n' "$body" | jq -r .SecretID)
 req "$rtok" GET "query/$dbq"
 check "with query:read it reads, the token hidden" \
     [ "$(printf '%s\n' "$body" | jq -r '.[0].Token')" = "<hidden>" ]
 
-nodes() { printf '%s\n' "$body" | jq -r '.Nodes | map(.Node.Node) | join(" ")'; }
+nodes() {
+	printf '%s\n' "$body" | jq -r '.Nodes | map(.Node.Node) | join(" ")'
+}
 req "$qtok" GET "query/webq/execute"
 check "webq run by a token that reads web: n1" [ "$(nodes)" = n1 ]
 req "" GET "query/$webq/execute"
