@@ -146,6 +146,11 @@ check "deleting it: 403" [ "$code" = 403 ]
 req "$qtok" GET query
 check "the list shows the caller only webq" \
     [ "$(printf '%s\n' "$body" | jq -r 'map(.Name) | join(" ")')" = webq ]
+filtered() {
+	curl -s -D - -o /dev/null -H "X-Consul-Token: $qtok" "$url/query" |
+	    tr -d '\r' | grep -qx 'X-Consul-Results-Filtered-By-ACLs: true'
+}
+check "and says it left some out" filtered
 req "" GET query
 check "anonymous lists none" [ "$(printf '%s\n' "$body" | jq -r length)" = 0 ]
 req "$mgmt" GET query
