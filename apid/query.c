@@ -838,23 +838,58 @@ dcs_done(struct request *r, struct imsg *imsg)
 	exec_plan(r->req, x, end.error[0] == '\0' ? r->items : NULL);
 }
 
+/*
+ * The query as the caller may read it is in (raftd checked query read
+ * and hid its Token unless the caller may see tokens): explain it.
+ */
+static void
+explain_done(struct request *r, struct imsg *imsg)
+{
+	struct exec		*x = r->ctx;
+	struct imsg_read_end	 end;
+	json_t			*tok;
+
+	read_end_get(imsg, &end);
+	if (end.error[0] != '\0') {
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
+		return;
+	}
+	if (json_array_size(r->items) == 0) {
+		http_error(r->req, 404, "Query not found");
+		return;
+	}
+	tok = json_object_get(json_array_get(r->items, 0), "Token");
+	json_object_set_new(x->query, "Token", tok != NULL ?
+	    json_incref(tok) : json_string(""));
+	http_reply_json(r->req, json_pack("{s:O}", "Query", x->query),
+	    r->pretty);
+}
+
 /* The query to run is known: explain it, or run it. */
 static void
 exec_start(struct evhttp_request *req, struct exec *x, int pretty)
 {
 	struct request	*r;
 	json_t		*svc = json_object_get(x->query, "Service");
-	const char	*near;
+	const char	*near, *id;
 
 	if (x->explain) {
-		/* The token it runs under is no one's to see here. */
-		if (json_string_length(json_object_get(x->query,
-		    "Token")) > 0)
-			json_object_set_new(x->query, "Token",
-			    json_string(QUERY_TOKEN_HIDDEN));
-		http_reply_json(req, json_pack("{s:O}", "Query", x->query),
-		    pretty);
-		exec_free(x);
+		/* As the caller may read it: query read, Token hidden. */
+		id = json_string_value(json_object_get(x->query, "ID"));
+		if (id == NULL || *id == '\0') {
+			http_error(req, 500, "a query without an ID");
+			exec_free(x);
+			return;
+		}
+		if ((r = send_read(req, &x->q, CAT_Q_PQUERY_GET, id,
+		    pquery_item, explain_done, x->home[0] != '\0' ?
+		    x->home : NULL)) == NULL) {
+			exec_free(x);
+			return;
+		}
+		r->ctx = x;
+		r->ctx_free = exec_free;
 		return;
 	}
 	/* ?near of the request wins over the query's Near. */

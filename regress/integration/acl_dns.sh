@@ -179,8 +179,13 @@ req "" GET "query/dbq/execute"
 check "dbq runs under its own token, even for anonymous: n2" \
     [ "$(nodes)" = n2 ]
 req "" GET "query/dbq/explain"
-check "explain hides the query's token" \
+check "explain needs query read: 403 for anonymous" [ "$code" = 403 ]
+req "$rtok" GET "query/dbq/explain"
+check "with it, explain hides the query's token" \
     [ "$(printf '%s\n' "$body" | jq -r .Query.Token)" = "<hidden>" ]
+req "$mgmt" GET "query/dbq/explain"
+check "but not from management" \
+    [ "$(printf '%s\n' "$body" | jq -r .Query.Token)" = "$dbtok" ]
 
 check "DNS runs webq under the DNS token" \
     poll 5 is 10.73.0.1 short webq.query.consul A
