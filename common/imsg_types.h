@@ -381,6 +381,11 @@ enum cat_query {
 	 * read, tokens hidden from all but ACL writers.
 	 */
 	CAT_Q_PQUERY_ALL,
+	/*
+	 * As CAT_Q_DNS_SERVICE, arg "<query ID>/<service>": the service as
+	 * that prepared query's Token (else the reader's) may read it.
+	 */
+	CAT_Q_DNS_QUERY,
 	CAT_Q_MAX
 };
 

@@ -15,6 +15,7 @@
 #include "catalog_state.h"
 #include "config.h"
 #include "coord_state.h"
+#include "dns_proto.h"
 #include "log.h"
 #include "raftd.h"
 #include "query_state.h"
@@ -158,6 +159,7 @@ cat_query_index(const struct cat_read *rd)
 	case CAT_Q_HEALTH_DUMP:
 	case CAT_Q_DNS_SERVICE:
 	case CAT_Q_DNS_NODE:
+	case CAT_Q_DNS_QUERY:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
 		a = a > b ? a : b;
@@ -735,8 +737,8 @@ emit_dns_node(void *arg, const struct cat_node *n)
 }
 
 /*
- * CAT_Q_DNS_VIEW, after the nodes: ["q", packed cat_pquery], without
- * its token (DNS runs queries under the DNS token's view).
+ * CAT_Q_DNS_VIEW, after the nodes: ["q", packed cat_pquery], its token
+ * only marked (dnsd asks for what a query with a token may read).
  */
 static int
 emit_dns_query(void *arg, const struct cat_pquery *q)
@@ -744,7 +746,8 @@ emit_dns_query(void *arg, const struct cat_pquery *q)
 	struct mpack_out	 out;
 	struct cat_pquery	 c = *q;
 
-	c.token = NULL;
+	c.token = q->token != NULL && *q->token != '\0' ?
+	    (char *)DNS_QUERY_HAS_TOKEN : NULL;
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 2);
 	mpack_str(&out.pk, "q");
@@ -978,6 +981,35 @@ emit_dns_nodes(struct cat_emit *e, const struct cat_read *rd, int *found)
 }
 
 /*
+ * CAT_Q_DNS_QUERY: the authorizer of the query's Token, else of the
+ * reader's token (a query gone since).
+ */
+static int
+dns_query_authz(struct cat_read *rd, const struct acl_authz **out,
+    char *err, size_t errlen)
+{
+	struct cat_pquery	 pq;
+	char			 id[CAT_STR_MAX + 1];
+	size_t			 n = strcspn(rd->arg, "/");
+	int			 rc;
+
+	if (n >= sizeof(id))
+		return acl_authz_get(rd->token, out, err, errlen);
+	memcpy(id, rd->arg, n);
+	id[n] = '\0';
+	if ((rc = query_state_get(&raftd.store, NULL, id, &pq)) == -1)
+		fatalx("catalog: cannot read the prepared queries");
+	if (rc == 1 || pq.token == NULL || *pq.token == '\0') {
+		if (rc == 0)
+			cat_pquery_free(&pq);
+		return acl_authz_get(rd->token, out, err, errlen);
+	}
+	rc = acl_authz_get(pq.token, out, err, errlen);
+	cat_pquery_free(&pq);
+	return rc;
+}
+
+/*
  * The catalog and health reads that ACLs filter: with ACLs on, the
  * reader's authorizer (0 and *out; 1 with err for an unknown token);
  * *out stays NULL for the others (DNS, sessions, queries, ...).
@@ -1006,6 +1038,8 @@ cat_read_authz(struct cat_read *rd, const struct acl_authz **out,
 	case CAT_Q_DNS_SERVICE:
 	case CAT_Q_DNS_NODE:
 		return acl_authz_get(rd->token, out, err, errlen);
+	case CAT_Q_DNS_QUERY:
+		return dns_query_authz(rd, out, err, errlen);
 	default:
 		return 0;
 	}
@@ -1039,6 +1073,7 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	struct cat_session	 se;
 	struct cat_pquery	 pq;
 	struct dc_known		 dk;
+	struct cat_read		 svc_rd;
 	uint64_t		 index = cat_query_index(rd);
 	char			 err[64];
 	int			 rc = 0, found = 1;
@@ -1154,6 +1189,15 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	case CAT_Q_DNS_SERVICE:
 	case CAT_Q_DNS_NODE:
 		rc = emit_dns_nodes(&e, rd, &found);
+		break;
+	case CAT_Q_DNS_QUERY:
+		/* "<id>/<service>": the service, as the authorizer says. */
+		svc_rd = *rd;
+		svc_rd.query = CAT_Q_DNS_SERVICE;
+		svc_rd.arg = rd->arg + strcspn(rd->arg, "/");
+		if (*svc_rd.arg == '/')
+			svc_rd.arg++;
+		rc = emit_dns_nodes(&e, &svc_rd, &found);
 		break;
 	case CAT_Q_DC_KNOWN:
 		memset(&dk, 0, sizeof(dk));

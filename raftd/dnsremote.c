@@ -114,7 +114,10 @@ pack_read(struct mpack_out *out, int query, const char *arg)
 	mpack_str(&out->pk, acl_dns_token());
 }
 
-/* A prepared query of another datacenter, without its token. */
+/*
+ * A prepared query of another datacenter, its token replaced by a mark
+ * that it has one (dnsd then asks DNS_REMOTE_QUERY_SERVICE).
+ */
 static void
 query_item(uint32_t id, struct imsg *imsg)
 {
@@ -126,10 +129,13 @@ query_item(uint32_t id, struct imsg *imsg)
 	    cat_pquery_unpack(&u.data, &pq) == -1)
 		fatalx("dnsremote: malformed prepared query");
 	msgpack_unpacked_destroy(&u);
-	if (pq.token != NULL)
+	if (pq.token != NULL) {
 		explicit_bzero(pq.token, strlen(pq.token));
-	free(pq.token);
-	pq.token = NULL;
+		free(pq.token);
+		pq.token = NULL;
+		if ((pq.token = strdup(DNS_QUERY_HAS_TOKEN)) == NULL)
+			fatal("dnsremote");
+	}
 	mpack_out_init(&out);
 	cat_pquery_pack(&out.pk, &pq);
 	to_dnsd(IMSG_DNS_REMOTE_ITEM, id, out.sbuf.data, out.sbuf.size);
@@ -210,7 +216,9 @@ dnsremote_request(struct imsgev *iev, struct imsg *imsg)
 		return;
 	}
 	query = kind == DNS_REMOTE_SERVICE ? CAT_Q_DNS_SERVICE :
-	    kind == DNS_REMOTE_NODE ? CAT_Q_DNS_NODE : CAT_Q_PQUERY_ALL;
+	    kind == DNS_REMOTE_NODE ? CAT_Q_DNS_NODE :
+	    kind == DNS_REMOTE_QUERY_SERVICE ? CAT_Q_DNS_QUERY :
+	    CAT_Q_PQUERY_ALL;
 	r->queries = query == CAT_Q_PQUERY_ALL;
 	mpack_out_init(&rd);
 	pack_read(&rd, query, name);

@@ -9,7 +9,8 @@
 # not; lists show what the caller may read, a query it may not read is
 # a 403, a query's Token is hidden from all but management; execution
 # returns what the query's Token, else the caller's, may read; DNS
-# .query names run under the DNS token.
+# .query names run under the query's Token, else the DNS token.  A
+# reload that changes acl.tokens.dns changes what DNS shows.
 . "$(dirname "$0")/../lib/agent.sh"
 
 n=73
@@ -191,6 +192,17 @@ check "DNS runs webq under the DNS token" \
     poll 5 is 10.73.0.1 short webq.query.consul A
 check "adminq's service is hidden from the DNS token: NXDOMAIN" \
     is NXDOMAIN status adminq.query.consul A
+r='service \"admin\" { policy = \"read\" } node \"n1\" { policy = \"read\" }'
+req "$mgmt" PUT acl/policy "{\"Name\":\"adminread\",\"Rules\":\"$r\"}"
+req "$mgmt" PUT acl/token '{"Policies":[{"Name":"adminread"}]}'
+admintok=$(printf '%s\n' "$body" | jq -r .SecretID)
+req "$mgmt" POST query "{\"Name\":\"adminq2\",\"Token\":\"$admintok\",
+    \"Service\":{\"Service\":\"admin\"}}"
+check "a query on admin with a token that reads it" [ "$code" = 200 ]
+check "DNS runs it under its own token: admin's address" \
+    poll 5 is 10.73.0.1 short adminq2.query.consul A
+check "SRV too" is "1 1 9000 n1.node.dc1.consul." \
+    short adminq2.query.consul SRV
 # Another DNS token, by reload: the view follows it within seconds.
 cat >"$test_tmp/acl.json" <<EOF
 {"primary_datacenter": "dc1",
@@ -204,5 +216,5 @@ check "and db resolves" is 10.73.0.2 short db.service.consul A
 check "n1.node is hidden" is NXDOMAIN status n1.node.consul A
 check "n2.node is not" is 10.73.0.2 short n2.node.consul A
 check "no secret in the log" sh -c "! grep -qe '$dnstok' -e '$mgmt' \
-    -e '$qtok' -e '$dbtok' '$test_tmp/agent.log'"
+    -e '$qtok' -e '$dbtok' -e '$admintok' '$test_tmp/agent.log'"
 tap_done
