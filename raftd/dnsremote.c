@@ -124,16 +124,18 @@ query_item(uint32_t id, struct imsg *imsg)
 	msgpack_unpacked	 u;
 	struct cat_pquery	 pq;
 	struct mpack_out	 out;
+	int			 has;
 
 	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
 	    cat_pquery_unpack(&u.data, &pq) == -1)
 		fatalx("dnsremote: malformed prepared query");
 	msgpack_unpacked_destroy(&u);
 	if (pq.token != NULL) {
+		has = *pq.token != '\0';
 		explicit_bzero(pq.token, strlen(pq.token));
 		free(pq.token);
 		pq.token = NULL;
-		if ((pq.token = strdup(DNS_QUERY_HAS_TOKEN)) == NULL)
+		if (has && (pq.token = strdup(DNS_QUERY_HAS_TOKEN)) == NULL)
 			fatal("dnsremote");
 	}
 	mpack_out_init(&out);
