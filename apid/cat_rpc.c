@@ -133,14 +133,15 @@ cat_write_send(struct evhttp_request *req, int op, struct mpack_out *rec,
 	r->ctx = w;
 	r->ctx_free = cat_write_free;
 	reg = op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER ||
-	    op == CAT_WRITE_SESSION_CREATE || op == CAT_WRITE_SESSION_DESTROY;
+	    op == CAT_WRITE_SESSION_CREATE || op == CAT_WRITE_SESSION_DESTROY ||
+	    op == CAT_WRITE_PQUERY_SET || op == CAT_WRITE_PQUERY_DELETE;
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, reg ? 3 : 2);
 	msgpack_pack_uint8(&out.pk, op);
 	msgpack_sbuffer_write(&out.sbuf, rec->sbuf.data, rec->sbuf.size);
 	/*
-	 * A registration or session write carries the caller's token,
-	 * which raftd checks.
+	 * A registration, session or prepared query write carries the
+	 * caller's token, which raftd checks.
 	 */
 	if (reg) {
 		haveq = query_parse(req, &q) == 0;
@@ -156,6 +157,16 @@ void
 cat_read_send(struct request *r, int query, const char *arg,
     uint64_t min_index, uint64_t wait_ms, int cons, uint64_t max_stale_ms)
 {
+	cat_read_send_as(r, NULL, query, arg, min_index, wait_ms, cons,
+	    max_stale_ms);
+}
+
+/* As cat_read_send(), under token when it is not NULL or "". */
+void
+cat_read_send_as(struct request *r, const char *token, int query,
+    const char *arg, uint64_t min_index, uint64_t wait_ms, int cons,
+    uint64_t max_stale_ms)
+{
 	struct mpack_out	 out;
 	struct query		 q;
 	int			 haveq;
@@ -170,7 +181,8 @@ cat_read_send(struct request *r, int query, const char *arg,
 	msgpack_pack_uint64(&out.pk, wait_ms);
 	msgpack_pack_uint8(&out.pk, cons);
 	msgpack_pack_uint64(&out.pk, max_stale_ms);
-	mpack_str(&out.pk, acl_request_secret(r->req, haveq ? &q : NULL));
+	mpack_str(&out.pk, token != NULL && *token != '\0' ? token :
+	    acl_request_secret(r->req, haveq ? &q : NULL));
 	if (haveq)
 		query_free(&q);
 	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);

@@ -58,6 +58,8 @@ void	 cat_write_send(struct evhttp_request *, int, struct mpack_out *,
 	    const char *, int);
 void	 cat_read_send(struct request *, int, const char *, uint64_t,
 	    uint64_t, int, uint64_t);
+void	 cat_read_send_as(struct request *, const char *, int, const char *,
+	    uint64_t, uint64_t, int, uint64_t);
 
 /* health.c: one item of a CAT_Q_HEALTH_* answer, or NULL to skip it. */
 json_t	*health_item(struct cat_req *, const msgpack_object *);

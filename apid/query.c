@@ -19,6 +19,12 @@
  * failover datacenter (over ?dc forwarding), and filters it by the
  * query: never critical instances, OnlyPassing drops warning ones too,
  * Tags ("!tag" excludes), NodeMeta and ServiceMeta.
+ *
+ * With ACLs on, raftd checks writes (query:write on the name, old and
+ * new), filters reads (query:read) and hides each query's Token from
+ * all but ACL writers.  A query runs under its Token when it has one,
+ * else under the caller's: what it returns is what that token may read
+ * of the service (raftd filters the health read).
  */
 #include <sys/types.h>
 
@@ -43,6 +49,7 @@
 #define QUERY_BODY_MAX		(64 * 1024)
 #define QUERY_FAILOVER_MAX	32
 #define QUERY_ID_MAX		36
+#define QUERY_TOKEN_HIDDEN	"<hidden>"
 
 /* A decode error: its HTTP status and text. */
 struct qerr {
@@ -161,7 +168,7 @@ get_map(json_t *o, const char *name, struct qerr *e)
  */
 static json_t *
 decode_query(json_t *o, const char **name, const char **session,
-    struct qerr *e)
+    const char **token, struct qerr *e)
 {
 	static const char *top[] = { "ID", "Name", "Session", "Token",
 	    "Service", "DNS", "Template", "CreateIndex", "ModifyIndex", NULL };
@@ -182,8 +189,13 @@ decode_query(json_t *o, const char **name, const char **session,
 
 	if (keys_known(o, "the query", top, e) == -1 ||
 	    get_str(o, "Name", name, e) == -1 ||
-	    get_str(o, "Session", session, e) == -1)
+	    get_str(o, "Session", session, e) == -1 ||
+	    get_str(o, "Token", token, e) == -1)
 		return NULL;
+	if (strlen(*token) > CAT_STR_MAX) {
+		qfail(e, 400, "Token is too long");
+		return NULL;
+	}
 	svc = member(o, "Service");
 	if (svc != NULL && (!json_is_object(svc) ||
 	    keys_known(svc, "Service", svc_keys, e) == -1)) {
@@ -306,7 +318,8 @@ query_json(const struct cat_pquery *q)
 	    q->name : ""));
 	json_object_set_new(def, "Session", json_string(q->session != NULL ?
 	    q->session : ""));
-	json_object_set_new(def, "Token", json_string(""));
+	json_object_set_new(def, "Token", json_string(q->token != NULL ?
+	    q->token : ""));
 	json_object_set_new(def, "CreateIndex",
 	    json_integer((json_int_t)q->create_index));
 	json_object_set_new(def, "ModifyIndex",
@@ -320,14 +333,14 @@ query_set(struct evhttp_request *req, const char *id, int update)
 	struct cat_pquery	 q;
 	struct mpack_out	 rec;
 	struct qerr		 e;
-	const char		*name, *session;
+	const char		*name, *session, *token;
 	json_t			*o, *def;
 	char			 newid[QUERY_ID_MAX + 1];
 
 	memset(&e, 0, sizeof(e));
 	if ((o = http_body_object(req, QUERY_BODY_MAX, 0)) == NULL)
 		return;
-	if ((def = decode_query(o, &name, &session, &e)) == NULL) {
+	if ((def = decode_query(o, &name, &session, &token, &e)) == NULL) {
 		json_decref(o);
 		http_error(req, e.code, e.text);
 		return;
@@ -340,6 +353,7 @@ query_set(struct evhttp_request *req, const char *id, int update)
 	q.id = (char *)id;
 	q.name = (char *)name;
 	q.session = (char *)session;
+	q.token = (char *)token;
 	q.def = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(def);
 	if (q.def == NULL || strlen(q.def) > CAT_PQUERY_DEF_MAX) {
@@ -378,8 +392,8 @@ query_delete(struct evhttp_request *req, const char *id)
 
 /* A catalog read of query (arg) whose items and end go to item, done. */
 static struct request *
-send_read(struct evhttp_request *req, struct query *q, int query,
-    const char *arg, request_done_fn item, request_done_fn done,
+send_read_as(struct evhttp_request *req, struct query *q, const char *token,
+    int query, const char *arg, request_done_fn item, request_done_fn done,
     const char *dc)
 {
 	struct request		*r;
@@ -404,8 +418,18 @@ send_read(struct evhttp_request *req, struct query *q, int query,
 		strlcpy(r->dc, dc, sizeof(r->dc));
 	r->item = item;
 	r->mode = query;
-	cat_read_send(r, query, arg, min_index, wait_ms, cons, max_stale_ms);
+	cat_read_send_as(r, token, query, arg, min_index, wait_ms, cons,
+	    max_stale_ms);
 	return r;
+}
+
+/* Under the caller's token. */
+static struct request *
+send_read(struct evhttp_request *req, struct query *q, int query,
+    const char *arg, request_done_fn item, request_done_fn done,
+    const char *dc)
+{
+	return send_read_as(req, q, NULL, query, arg, item, done, dc);
 }
 
 static void
@@ -430,7 +454,8 @@ list_done(struct request *r, struct imsg *imsg)
 	read_end_get(imsg, &end);
 	http_read_headers(r->req, &end);
 	if (end.error[0] != '\0')
-		http_error(r->req, 500, end.error);
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
 	else if (r->mode == CAT_Q_PQUERY_GET && json_array_size(r->items) == 0)
 		http_error(r->req, 404, "Query not found");
 	else
@@ -744,7 +769,9 @@ exec_health(struct evhttp_request *req, struct exec *x)
 		dc = NULL;
 	svc = json_string_value(json_object_get(json_object_get(x->query,
 	    "Service"), "Service"));
-	if ((r = send_read(req, &x->q, CAT_Q_HEALTH_SERVICE, svc,
+	/* The query's own token, if it has one, else the caller's. */
+	if ((r = send_read_as(req, &x->q, json_string_value(
+	    json_object_get(x->query, "Token")), CAT_Q_HEALTH_SERVICE, svc,
 	    health_entry, health_done, dc)) == NULL) {
 		exec_free(x);
 		return;
@@ -811,18 +838,58 @@ dcs_done(struct request *r, struct imsg *imsg)
 	exec_plan(r->req, x, end.error[0] == '\0' ? r->items : NULL);
 }
 
+/*
+ * The query as the caller may read it is in (raftd checked query read
+ * and hid its Token unless the caller may see tokens): explain it.
+ */
+static void
+explain_done(struct request *r, struct imsg *imsg)
+{
+	struct exec		*x = r->ctx;
+	struct imsg_read_end	 end;
+	json_t			*tok;
+
+	read_end_get(imsg, &end);
+	if (end.error[0] != '\0') {
+		http_error(r->req, acl_denial(end.error) ? 403 : 500,
+		    end.error);
+		return;
+	}
+	if (json_array_size(r->items) == 0) {
+		http_error(r->req, 404, "Query not found");
+		return;
+	}
+	tok = json_object_get(json_array_get(r->items, 0), "Token");
+	json_object_set_new(x->query, "Token", tok != NULL ?
+	    json_incref(tok) : json_string(""));
+	http_reply_json(r->req, json_pack("{s:O}", "Query", x->query),
+	    r->pretty);
+}
+
 /* The query to run is known: explain it, or run it. */
 static void
 exec_start(struct evhttp_request *req, struct exec *x, int pretty)
 {
 	struct request	*r;
 	json_t		*svc = json_object_get(x->query, "Service");
-	const char	*near;
+	const char	*near, *id;
 
 	if (x->explain) {
-		http_reply_json(req, json_pack("{s:O}", "Query", x->query),
-		    pretty);
-		exec_free(x);
+		/* As the caller may read it: query read, Token hidden. */
+		id = json_string_value(json_object_get(x->query, "ID"));
+		if (id == NULL || *id == '\0') {
+			http_error(req, 500, "a query without an ID");
+			exec_free(x);
+			return;
+		}
+		if ((r = send_read(req, &x->q, CAT_Q_PQUERY_GET, id,
+		    pquery_item, explain_done, x->home[0] != '\0' ?
+		    x->home : NULL)) == NULL) {
+			exec_free(x);
+			return;
+		}
+		r->ctx = x;
+		r->ctx_free = exec_free;
 		return;
 	}
 	/* ?near of the request wins over the query's Near. */
@@ -900,7 +967,7 @@ lookup_done(struct request *r, struct imsg *imsg)
 	}
 	if (json_array_size(r->items) == 0) {
 		/* No such ID or name: a template may match it. */
-		if ((nr = send_read(r->req, &x->q, CAT_Q_PQUERY_LIST, "",
+		if ((nr = send_read(r->req, &x->q, CAT_Q_PQUERY_ALL, "",
 		    pquery_item, templates_done, r->dc)) == NULL)
 			return;
 		nr->ctx = x;

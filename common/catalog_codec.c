@@ -147,6 +147,7 @@ static const struct cat_field pquery_fields[] = {
 	STR("nm", struct cat_pquery, name, CAT_STR_MAX, 0),
 	STR("s", struct cat_pquery, session, CAT_STR_MAX, 0),
 	STR("d", struct cat_pquery, def, CAT_PQUERY_DEF_MAX, F_REQUIRED),
+	STR("tk", struct cat_pquery, token, CAT_STR_MAX, 0),
 	NUM("ci", FT_UINT, struct cat_pquery, create_index),
 	NUM("mi", FT_UINT, struct cat_pquery, modify_index),
 };
@@ -758,6 +759,8 @@ cat_pquery_unpack(const msgpack_object *o, struct cat_pquery *q)
 void
 cat_pquery_free(struct cat_pquery *q)
 {
+	if (q->token != NULL)
+		explicit_bzero(q->token, strlen(q->token));
 	free_fields(pquery_fields, nfields(pquery_fields), q);
 	memset(q, 0, sizeof(*q));
 }

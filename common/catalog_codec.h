@@ -153,6 +153,7 @@ struct cat_pquery {
 	char			*name;		/* "" or NULL: none */
 	char			*session;
 	char			*def;		/* JSON; required */
+	char			*token;		/* "": the caller's */
 	uint64_t		 create_index;
 	uint64_t		 modify_index;
 };

@@ -317,7 +317,7 @@ static const struct config_key acl_tokens_keys[] = {
 	STR("replication", C(acl.tokens.replication), NULL, PS),
 	STR("config_file_service_registration",
 	    C(acl.tokens.config_file_service_registration), NULL, PS),
-	STR("dns", C(acl.tokens.dns), NULL, PS),
+	STR("dns", C(acl.tokens.dns), NULL, SECRET),
 	END
 };
 

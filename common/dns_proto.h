@@ -45,6 +45,10 @@
  * DNS_REMOTE_DCS	datacenter: this one, name "": not read there but
  *			here, catalog/datacenters' list (str items, nearest
  *			first by WAN RTT), for Failover.NearestN.
+ * DNS_REMOTE_QUERY_SERVICE	name "<query ID>/<service>": as
+ *			DNS_REMOTE_SERVICE, as the query's own Token may
+ *			read it (a query whose item in the view has a
+ *			Token; the datacenter may be this one).
  *
  * IMSG_DNS_REMOTE_END [outcome, error] ends it: DNS_REMOTE_OK, or
  * DNS_REMOTE_NO_DC (no server of that datacenter was ever seen:
@@ -59,11 +63,15 @@
 #define DNS_STATUS_WARNING	"warning"
 #define DNS_STATUS_CRITICAL	"critical"
 
+/* A prepared query's Token as dnsd sees it: only that there is one. */
+#define DNS_QUERY_HAS_TOKEN	"-"
+
 enum dns_remote_kind {
 	DNS_REMOTE_SERVICE,
 	DNS_REMOTE_NODE,
 	DNS_REMOTE_QUERIES,
 	DNS_REMOTE_DCS,
+	DNS_REMOTE_QUERY_SERVICE,
 	DNS_REMOTE_KIND_MAX
 };
 

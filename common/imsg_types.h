@@ -386,6 +386,17 @@ enum cat_query {
 	 * server answers.
 	 */
 	CAT_Q_ACL_CHECK,
+	/*
+	 * Every prepared query, tokens included, for running them (a
+	 * template's match, DNS); CAT_Q_PQUERY_LIST is what the caller may
+	 * read, tokens hidden from all but ACL writers.
+	 */
+	CAT_Q_PQUERY_ALL,
+	/*
+	 * As CAT_Q_DNS_SERVICE, arg "<query ID>/<service>": the service as
+	 * that prepared query's Token (else the reader's) may read it.
+	 */
+	CAT_Q_DNS_QUERY,
 	CAT_Q_MAX
 };
 

@@ -1008,6 +1008,7 @@ lookup_query(struct answerer *a, const struct dns_query *q,
     const struct view *v, const char *name, int remote)
 {
 	char			 svc[DNS_NAME_TEXT_MAX];
+	char			 key[DNS_NAME_TEXT_MAX + 64];
 	const struct view_query	*vq;
 	const struct view	*rv = NULL;
 	int			 r;
@@ -1021,6 +1022,24 @@ lookup_query(struct answerer *a, const struct dns_query *q,
 	    view_query_expand(vq, vq->service, name, svc, sizeof(svc)) == -1 ||
 	    *svc == '\0')
 		return NXDOMAIN;
+	/*
+	 * A query with its own Token: the instances that token may read,
+	 * asked of the servers (the view has what the DNS token may).
+	 */
+	if (vq->has_token) {
+		if ((size_t)snprintf(key, sizeof(key), "%s/%s", vq->id,
+		    svc) >= sizeof(key))
+			return SERVFAIL;
+		if ((r = remote_view(a, remote ? a->rdc :
+		    a->conf->datacenter, DNS_REMOTE_QUERY_SERVICE, key,
+		    &rv)) != 0)
+			return r;
+		r = lookup_service(a, q, rv, svc, NULL, vq, name);
+		if (remote || r != NXDOMAIN || (vq->nfailover == 0 &&
+		    vq->nearest == 0))
+			return r;
+		return query_failover(a, q, vq, svc, name);
+	}
 	if (remote) {
 		if ((r = remote_view(a, a->rdc, DNS_REMOTE_SERVICE, svc,
 		    &rv)) != 0)

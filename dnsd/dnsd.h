@@ -100,6 +100,7 @@ struct view_query {
 	char		       **failover;	/* Failover.Datacenters */
 	size_t			 nfailover;
 	size_t			 nearest;	/* Failover.NearestN */
+	int			 has_token;	/* runs under its own */
 };
 
 RB_HEAD(view_nodes, view_node);

@@ -123,6 +123,7 @@ view_query_unpack(const void *data, size_t len)
 		goto fail;
 	vq->id = q.id;
 	q.id = NULL;
+	vq->has_token = q.token != NULL && *q.token != '\0';
 	if ((vq->name = strdup(q.name != NULL ? q.name : "")) == NULL)
 		goto fail;
 	svc = json_object_get(def, "Service");

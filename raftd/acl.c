@@ -130,6 +130,23 @@ acl_enabled(void)
 }
 
 /*
+ * The token DNS answers under: acl.tokens.dns, else acl.tokens.default,
+ * else "" (anonymous).  Read at each use: the agent token API may set
+ * it while the agent runs.
+ */
+const char *
+acl_dns_token(void)
+{
+	const struct config	*c = raftd_child.conf;
+
+	if (c->acl.tokens.dns != NULL && *c->acl.tokens.dns != '\0')
+		return c->acl.tokens.dns;
+	if (c->acl.tokens.default_token != NULL)
+		return c->acl.tokens.default_token;
+	return "";
+}
+
+/*
  * The authorizer of a secret ("" or NULL: anonymous), good until the
  * next call: 0 and *out, or 1 with err "ACL not found".
  */

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl_resolve.h"
 #include "acl_rules.h"
 #include "acl_state.h"
 #include "catalog_state.h"
 #include "config.h"
 #include "coord_state.h"
+#include "dns_proto.h"
 #include "log.h"
 #include "raftd.h"
 #include "query_state.h"
@@ -92,7 +94,7 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    q != CAT_Q_INSTANCES && q != CAT_Q_COORD_NODES &&
 	    q != CAT_Q_COORD_DCS && q != CAT_Q_HEALTH_DUMP &&
 	    q != CAT_Q_ACL_TOKENS && q != CAT_Q_ACL_POLICIES &&
-	    q != CAT_Q_ACL_ROLES) ==
+	    q != CAT_Q_ACL_ROLES && q != CAT_Q_PQUERY_ALL) ==
 	    (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
@@ -155,6 +157,7 @@ cat_query_index(const struct cat_read *rd)
 	case CAT_Q_PQUERY_LIST:
 	case CAT_Q_PQUERY_GET:
 	case CAT_Q_PQUERY_LOOKUP:
+	case CAT_Q_PQUERY_ALL:
 		return cat_state_index(&raftd.store, PQUERIES_TABLE);
 	case CAT_Q_COORD_NODES:
 	case CAT_Q_COORD_NODE:
@@ -162,6 +165,7 @@ cat_query_index(const struct cat_read *rd)
 	case CAT_Q_HEALTH_DUMP:
 	case CAT_Q_DNS_SERVICE:
 	case CAT_Q_DNS_NODE:
+	case CAT_Q_DNS_QUERY:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
 		a = a > b ? a : b;
@@ -174,7 +178,13 @@ cat_query_index(const struct cat_read *rd)
 		b = cat_state_index(&raftd.store, "checks");
 		a = a > b ? a : b;
 		b = cat_state_index(&raftd.store, PQUERIES_TABLE);
-		return a > b ? a : b;
+		a = a > b ? a : b;
+		/* Filtered by the DNS token: a change of rights shows. */
+		if (acl_enabled()) {
+			b = acl_epoch(&raftd.store);
+			a = a > b ? a : b;
+		}
+		return a;
 	default:
 		a = cat_state_index(&raftd.store, "nodes");
 		b = cat_state_index(&raftd.store, "services");
@@ -671,7 +681,8 @@ gather_dns_service(void *arg, const struct cat_service *s)
 	struct cat_emit		*e = arg;
 	struct mpack_out	*out = e->dns_out;
 
-	if (e->dns_n >= CAT_DNS_INSTANCES_MAX)
+	if (e->dns_n >= CAT_DNS_INSTANCES_MAX ||
+	    !cat_visible(e, NULL, s->service))
 		return 0;
 	msgpack_pack_array(&out->pk, 2);
 	cat_service_pack(&out->pk, s);
@@ -699,6 +710,9 @@ emit_dns_node(void *arg, const struct cat_node *n)
 	struct mpack_out	 out, svcs;
 	size_t			 nsvc = 0;
 
+	/* Hidden from the DNS token: the node and all on it. */
+	if (!cat_visible(e, n->node, NULL))
+		return 0;
 	checks_clear(e, 0);
 	e->service_id = NULL;
 	if (cat_state_node_checks(&raftd.store, n->node, gather_check,
@@ -715,7 +729,7 @@ emit_dns_node(void *arg, const struct cat_node *n)
 		mpack_out_free(&svcs);
 		return -1;
 	}
-	if (e->dns_n < nsvc)
+	if (e->dns_n >= CAT_DNS_INSTANCES_MAX && e->dns_n < nsvc)
 		log_warnx("catalog: node %s: %zu of its %zu instances in the "
 		    "DNS view", n->node, e->dns_n, nsvc);
 	mpack_out_init(&out);
@@ -730,25 +744,58 @@ emit_dns_node(void *arg, const struct cat_node *n)
 	return 0;
 }
 
-/* CAT_Q_DNS_VIEW, after the nodes: ["q", packed cat_pquery]. */
+/*
+ * CAT_Q_DNS_VIEW, after the nodes: ["q", packed cat_pquery], its token
+ * only marked (dnsd asks for what a query with a token may read).
+ */
 static int
 emit_dns_query(void *arg, const struct cat_pquery *q)
 {
 	struct mpack_out	 out;
+	struct cat_pquery	 c = *q;
 
+	c.token = q->token != NULL && *q->token != '\0' ?
+	    (char *)DNS_QUERY_HAS_TOKEN : NULL;
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 2);
 	mpack_str(&out.pk, "q");
-	cat_pquery_pack(&out.pk, q);
+	cat_pquery_pack(&out.pk, &c);
 	emit(arg, &out);
 	return 0;
 }
 
+/*
+ * A prepared query as stored; for CAT_Q_PQUERY_LIST and _GET, only what
+ * the reader may read, its token hidden unless it may see tokens.
+ */
 static int
 emit_pquery(void *arg, const struct cat_pquery *q)
 {
+	struct cat_emit		*e = arg;
 	struct mpack_out	 out;
+	struct cat_pquery	 c;
 
+	if (e->authz != NULL) {
+		memset(&c, 0, sizeof(c));
+		c.id = q->id;
+		c.name = q->name;
+		c.session = q->session;
+		c.def = q->def;
+		c.create_index = q->create_index;
+		c.modify_index = q->modify_index;
+		if (q->token != NULL && (c.token = strdup(q->token)) == NULL)
+			fatal("catalog");
+		if (query_acl_readable(e->authz, &c)) {
+			mpack_out_init(&out);
+			cat_pquery_pack(&out.pk, &c);
+			emit(e, &out);
+		} else
+			e->filtered = 1;
+		if (c.token != NULL)
+			explicit_bzero(c.token, strlen(c.token));
+		free(c.token);
+		return 0;
+	}
 	mpack_out_init(&out);
 	cat_pquery_pack(&out.pk, q);
 	emit(arg, &out);
@@ -949,9 +996,38 @@ emit_dns_nodes(struct cat_emit *e, const struct cat_read *rd, int *found)
 }
 
 /*
+ * CAT_Q_DNS_QUERY: the authorizer of the query's Token, else of the
+ * reader's token (a query gone since).
+ */
+static int
+dns_query_authz(struct cat_read *rd, const struct acl_authz **out,
+    char *err, size_t errlen)
+{
+	struct cat_pquery	 pq;
+	char			 id[CAT_STR_MAX + 1];
+	size_t			 n = strcspn(rd->arg, "/");
+	int			 rc;
+
+	if (n >= sizeof(id))
+		return acl_authz_get(rd->token, out, err, errlen);
+	memcpy(id, rd->arg, n);
+	id[n] = '\0';
+	if ((rc = query_state_get(&raftd.store, NULL, id, &pq)) == -1)
+		fatalx("catalog: cannot read the prepared queries");
+	if (rc == 1 || pq.token == NULL || *pq.token == '\0') {
+		if (rc == 0)
+			cat_pquery_free(&pq);
+		return acl_authz_get(rd->token, out, err, errlen);
+	}
+	rc = acl_authz_get(pq.token, out, err, errlen);
+	cat_pquery_free(&pq);
+	return rc;
+}
+
+/*
  * The catalog, health, session and coordinate reads that ACLs filter:
  * with ACLs on, the reader's authorizer (0 and *out; 1 with err for an
- * unknown token); *out stays NULL for the others (DNS, queries, ...).
+ * unknown token); *out stays NULL for the other reads.
  */
 static int
 cat_read_authz(struct cat_read *rd, const struct acl_authz **out,
@@ -977,7 +1053,14 @@ cat_read_authz(struct cat_read *rd, const struct acl_authz **out,
 	case CAT_Q_SESSION_LIST:
 	case CAT_Q_COORD_NODES:
 	case CAT_Q_COORD_NODE:
+	case CAT_Q_PQUERY_LIST:
+	case CAT_Q_PQUERY_GET:
+	case CAT_Q_DNS_VIEW:
+	case CAT_Q_DNS_SERVICE:
+	case CAT_Q_DNS_NODE:
 		return acl_authz_get(rd->token, out, err, errlen);
+	case CAT_Q_DNS_QUERY:
+		return dns_query_authz(rd, out, err, errlen);
 	default:
 		return 0;
 	}
@@ -1011,6 +1094,7 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	struct cat_session	 se;
 	struct cat_pquery	 pq;
 	struct dc_known		 dk;
+	struct cat_read		 svc_rd;
 	uint64_t		 index = cat_query_index(rd);
 	char			 err[ACL_DENIED_MAX];
 	int			 rc = 0, found = 1;
@@ -1107,6 +1191,7 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		emit_datacenters(&e);
 		break;
 	case CAT_Q_PQUERY_LIST:
+	case CAT_Q_PQUERY_ALL:
 		rc = query_state_list(&raftd.store, emit_pquery, &e);
 		break;
 	case CAT_Q_PQUERY_GET:
@@ -1120,6 +1205,12 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		} else if (rc == 0) {
 			emit_pquery(&e, &pq);
 			cat_pquery_free(&pq);
+			/* One the reader may not read: Consul's 403. */
+			if (e.filtered && e.n == 0) {
+				read_end_served(iev, reqid, index, 0,
+				    "Permission denied", rd->consistency);
+				return;
+			}
 		}
 		break;
 	case CAT_Q_COORD_DCS:
@@ -1135,6 +1226,15 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	case CAT_Q_DNS_SERVICE:
 	case CAT_Q_DNS_NODE:
 		rc = emit_dns_nodes(&e, rd, &found);
+		break;
+	case CAT_Q_DNS_QUERY:
+		/* "<id>/<service>": the service, as the authorizer says. */
+		svc_rd = *rd;
+		svc_rd.query = CAT_Q_DNS_SERVICE;
+		svc_rd.arg = rd->arg + strcspn(rd->arg, "/");
+		if (*svc_rd.arg == '/')
+			svc_rd.arg++;
+		rc = emit_dns_nodes(&e, &svc_rd, &found);
 		break;
 	case CAT_Q_DC_KNOWN:
 		memset(&dk, 0, sizeof(dk));
@@ -1346,7 +1446,8 @@ cat_write_parse(const void *buf, size_t len, int *op)
 	if (u.data.via.array.size == 3 && ((o != CAT_WRITE_ACL &&
 	    o != CAT_WRITE_REGISTER && o != CAT_WRITE_DEREGISTER &&
 	    o != CAT_WRITE_SESSION_CREATE &&
-	    o != CAT_WRITE_SESSION_DESTROY && o != CAT_WRITE_COORD_BATCH) ||
+	    o != CAT_WRITE_SESSION_DESTROY && o != CAT_WRITE_COORD_BATCH &&
+	    o != CAT_WRITE_PQUERY_SET && o != CAT_WRITE_PQUERY_DELETE) ||
 	    a[2].type != MSGPACK_OBJECT_STR || a[2].via.str.size > CAT_STR_MAX))
 		goto done;
 	if (o == CAT_WRITE_REGISTER && cat_register_unpack(&a[1], &reg) == 0) {
@@ -1587,6 +1688,35 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 	return 0;
 }
 
+/*
+ * A prepared query write with the caller's token: 0 with *out the
+ * write without its token (the caller frees it), or 1 with err.
+ */
+static int
+cat_pquery_check(const void *buf, size_t len, const char *secret,
+    struct mpack_out *out, char *err, size_t errlen)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	uint64_t		 op;
+	int			 rc;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		fatalx("catalog: malformed prepared query write");
+	a = u.data.via.array.ptr;
+	if (mpack_get_uint(&a[0], &op) == -1)
+		fatalx("catalog: malformed prepared query write");
+	if ((rc = query_acl_check_write((int)op, &a[1], secret, err,
+	    errlen)) == 0) {
+		mpack_out_init(out);
+		msgpack_pack_array(&out->pk, 2);
+		msgpack_pack_uint8(&out->pk, (uint8_t)op);
+		msgpack_pack_object(&out->pk, a[1]);
+	}
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
 void
 cat_write_request(struct imsgev *iev, struct imsg *imsg)
 {
@@ -1643,6 +1773,22 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 			fatalx("catalog: malformed registration from %s",
 			    iev->name);
 		rc = cat_register_check(imsg->data, imsg->len, tok, &acl_out,
+		    err, sizeof(err));
+		explicit_bzero(tok, sizeof(tok));
+		if (rc != 0) {
+			kv_write_error(iev, imsg->hdr.peerid, err);
+			return;
+		}
+		idx = cat_propose_raw(&raftd, acl_out.sbuf.data,
+		    acl_out.sbuf.size);
+		mpack_out_free(&acl_out);
+	} else if (op == CAT_WRITE_PQUERY_SET ||
+	    op == CAT_WRITE_PQUERY_DELETE) {
+		if (cat_write_token(imsg->data, imsg->len, tok,
+		    sizeof(tok)) == -1)
+			fatalx("catalog: malformed query write from %s",
+			    iev->name);
+		rc = cat_pquery_check(imsg->data, imsg->len, tok, &acl_out,
 		    err, sizeof(err));
 		explicit_bzero(tok, sizeof(tok));
 		if (rc != 0) {

@@ -8,6 +8,14 @@
  * last one: dnsd gets a full copy first, then only the nodes that
  * changed or went, and an IMSG_DNS_END each time the view was confirmed
  * current (at the latest when the read's wait runs out).
+ *
+ * With ACLs on, the read carries the DNS token (acl_dns_token(), read
+ * each time) and the server leaves out what that token cannot read:
+ * nodes without node:read, instances without service:read.  The view's
+ * index moves with the ACL tables too, so a policy edit wakes the read.
+ * The token itself may be changed while the agent runs: a fingerprint
+ * of the one the read went out with is checked every second, and a
+ * read under a token no longer current is given up and asked anew.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,6 +32,7 @@
 
 #define FEED_WAIT_MS		(60 * 1000)
 #define FEED_RETRY_MS		1000
+#define FEED_TOKEN_CHECK_MS	1000
 
 /* A node of the view, as the item that carried it. */
 struct feed_node {
@@ -48,6 +57,8 @@ feed_node_cmp(struct feed_node *a, struct feed_node *b)
 static struct imsgev	 feed_req;	/* the handlers answer here */
 static struct imsgev	 feed_back;	/* and we read it here */
 static struct event	*feed_timer;
+static struct event	*feed_tok_timer;
+static uint64_t		 feed_tok_print;	/* of the token in use */
 static struct feed_tree	 sent = RB_INITIALIZER(&sent);	/* what dnsd has */
 static struct feed_tree	 incoming = RB_INITIALIZER(&incoming);
 /* The prepared queries, by ID, the same way. */
@@ -85,14 +96,33 @@ to_dnsd(uint32_t type, const void *data, size_t len)
 }
 
 static void
-feed_arm(uint64_t ms)
+timer_arm(struct event *ev, uint64_t ms)
 {
 	struct timeval	 tv;
 
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	if (evtimer_add(feed_timer, &tv) == -1)
+	if (evtimer_add(ev, &tv) == -1)
 		fatalx("dnsfeed: evtimer_add");
+}
+
+static void
+feed_arm(uint64_t ms)
+{
+	timer_arm(feed_timer, ms);
+}
+
+/* FNV-1a of the token: tells a change without keeping a copy. */
+static uint64_t
+token_print(const char *s)
+{
+	uint64_t	 h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
 }
 
 /* Ask for the view, blocking until it moves past what dnsd has. */
@@ -109,8 +139,9 @@ feed_read(evutil_socket_t fd, short events, void *arg)
 	feed_reading = 1;
 	if (++feed_reqid == 0)
 		feed_reqid = 1;
+	feed_tok_print = token_print(acl_dns_token());
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
+	msgpack_pack_array(&out.pk, 7);
 	msgpack_pack_uint8(&out.pk, CAT_Q_DNS_VIEW);
 	mpack_str(&out.pk, "");
 	msgpack_pack_uint64(&out.pk, feed_full ? 0 : feed_index);
@@ -118,6 +149,7 @@ feed_read(evutil_socket_t fd, short events, void *arg)
 	msgpack_pack_uint8(&out.pk, stale ? KV_CONS_STALE : KV_CONS_DEFAULT);
 	msgpack_pack_uint64(&out.pk, stale && c->dns_config.max_stale > 0 ?
 	    (uint64_t)c->dns_config.max_stale / 1000000 : 0);
+	mpack_str(&out.pk, acl_dns_token());
 	memset(&imsg, 0, sizeof(imsg));
 	imsg.hdr.type = IMSG_CAT_READ;
 	imsg.hdr.peerid = feed_reqid;
@@ -256,6 +288,43 @@ feed_apply(uint64_t index)
 	feed_full = 0;
 }
 
+/*
+ * The DNS token changed (the agent token API): give up the read under
+ * the old one and ask at once, without waiting for the view to move.
+ */
+void
+dnsfeed_token_changed(void)
+{
+	uint32_t	 old = feed_reqid;
+
+	if (feed_timer == NULL)
+		return;
+	if (feed_reading) {
+		feed_reading = 0;
+		feed_tree_clear(&incoming);
+		feed_tree_clear(&incoming_q);
+		/* Its answer, if one still comes, is ignored. */
+		forward_cancel(&feed_req, old);
+		hold_cancel(&feed_req, old);
+		readindex_cancel(&feed_req, old);
+		cat_watch_cancel(&feed_req, old);
+	}
+	feed_index = 0;
+	if (evtimer_pending(feed_timer, NULL))
+		evtimer_del(feed_timer);
+	feed_arm(0);
+}
+
+static void
+feed_token_check(evutil_socket_t fd, short events, void *arg)
+{
+	if (feed_reading && token_print(acl_dns_token()) != feed_tok_print) {
+		log_debug("dnsfeed: the DNS token changed: reading anew");
+		dnsfeed_token_changed();
+	}
+	timer_arm(feed_tok_timer, FEED_TOKEN_CHECK_MS);
+}
+
 static void
 feed_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
@@ -277,6 +346,12 @@ feed_dispatch(struct imsgev *iev, struct imsg *imsg)
 			    end.error);
 			feed_tree_clear(&incoming);
 			feed_tree_clear(&incoming_q);
+			/*
+			 * A DNS token that is not (or no longer) known:
+			 * DNS shows nothing, as for a token without rights.
+			 */
+			if (strcmp(end.error, "ACL not found") == 0)
+				feed_apply(feed_index);
 			feed_arm(FEED_RETRY_MS);
 			break;
 		}
@@ -319,6 +394,10 @@ dnsfeed_start(struct child *c)
 {
 	if ((feed_timer = evtimer_new(c->base, feed_read, NULL)) == NULL)
 		fatalx("dnsfeed: cannot set up its timer");
+	if ((feed_tok_timer = evtimer_new(c->base, feed_token_check,
+	    NULL)) == NULL)
+		fatalx("dnsfeed: cannot set up its timer");
 	feed_full = 1;
 	feed_arm(0);
+	timer_arm(feed_tok_timer, FEED_TOKEN_CHECK_MS);
 }

@@ -40,6 +40,7 @@ struct remote_req {
 	uint32_t		 id;		/* dnsd's */
 	uint64_t		 since;		/* monotonic ms */
 	int			 known_check;	/* the second read */
+	int			 queries;	/* items are queries */
 	char			 dc[RPC_DC_MAX];
 	char			 error[192];	/* of the first */
 };
@@ -96,17 +97,52 @@ remote_end(uint32_t id, int outcome, const char *error)
 	mpack_out_free(&out);
 }
 
-/* A ?stale catalog read, [query, arg, 0, 0, stale, 0]. */
+/*
+ * A ?stale catalog read, [query, arg, 0, 0, stale, 0, token]: under the
+ * DNS token, read now (it may change while the agent runs).
+ */
 static void
 pack_read(struct mpack_out *out, int query, const char *arg)
 {
-	msgpack_pack_array(&out->pk, 6);
+	msgpack_pack_array(&out->pk, 7);
 	msgpack_pack_uint8(&out->pk, (uint8_t)query);
 	mpack_str(&out->pk, arg);
 	msgpack_pack_uint64(&out->pk, 0);
 	msgpack_pack_uint64(&out->pk, 0);
 	msgpack_pack_uint8(&out->pk, KV_CONS_STALE);
 	msgpack_pack_uint64(&out->pk, 0);
+	mpack_str(&out->pk, acl_dns_token());
+}
+
+/*
+ * A prepared query of another datacenter, its token replaced by a mark
+ * that it has one (dnsd then asks DNS_REMOTE_QUERY_SERVICE).
+ */
+static void
+query_item(uint32_t id, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	struct cat_pquery	 pq;
+	struct mpack_out	 out;
+	int			 has;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    cat_pquery_unpack(&u.data, &pq) == -1)
+		fatalx("dnsremote: malformed prepared query");
+	msgpack_unpacked_destroy(&u);
+	if (pq.token != NULL) {
+		has = *pq.token != '\0';
+		explicit_bzero(pq.token, strlen(pq.token));
+		free(pq.token);
+		pq.token = NULL;
+		if (has && (pq.token = strdup(DNS_QUERY_HAS_TOKEN)) == NULL)
+			fatal("dnsremote");
+	}
+	mpack_out_init(&out);
+	cat_pquery_pack(&out.pk, &pq);
+	to_dnsd(IMSG_DNS_REMOTE_ITEM, id, out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
+	cat_pquery_free(&pq);
 }
 
 static void
@@ -182,7 +218,10 @@ dnsremote_request(struct imsgev *iev, struct imsg *imsg)
 		return;
 	}
 	query = kind == DNS_REMOTE_SERVICE ? CAT_Q_DNS_SERVICE :
-	    kind == DNS_REMOTE_NODE ? CAT_Q_DNS_NODE : CAT_Q_PQUERY_LIST;
+	    kind == DNS_REMOTE_NODE ? CAT_Q_DNS_NODE :
+	    kind == DNS_REMOTE_QUERY_SERVICE ? CAT_Q_DNS_QUERY :
+	    CAT_Q_PQUERY_ALL;
+	r->queries = query == CAT_Q_PQUERY_ALL;
 	mpack_out_init(&rd);
 	pack_read(&rd, query, name);
 	mpack_out_init(&out);
@@ -230,7 +269,11 @@ remote_dispatch(struct imsgev *iev, struct imsg *imsg)
 		return;
 	switch (imsg->hdr.type) {
 	case IMSG_CAT_ITEM:
-		if (!r->known_check)
+		if (r->known_check)
+			break;
+		if (r->queries)
+			query_item(r->id, imsg);
+		else
 			to_dnsd(IMSG_DNS_REMOTE_ITEM, r->id, imsg->data,
 			    imsg->len);
 		break;

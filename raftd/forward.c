@@ -640,6 +640,7 @@ cat_item_valid(const void *buf, size_t len, int query)
 	case CAT_Q_DNS_VIEW:
 	case CAT_Q_DNS_SERVICE:
 	case CAT_Q_DNS_NODE:
+	case CAT_Q_DNS_QUERY:
 		if (query == CAT_Q_DNS_VIEW &&
 		    u.data.type == MSGPACK_OBJECT_ARRAY &&
 		    u.data.via.array.size == 2 &&
@@ -676,6 +677,7 @@ cat_item_valid(const void *buf, size_t len, int query)
 	case CAT_Q_PQUERY_LIST:
 	case CAT_Q_PQUERY_GET:
 	case CAT_Q_PQUERY_LOOKUP:
+	case CAT_Q_PQUERY_ALL:
 		if (cat_pquery_unpack(&u.data, &pq) == 0) {
 			cat_pquery_free(&pq);
 			rc = 0;

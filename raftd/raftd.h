@@ -339,6 +339,7 @@ void	 session_reset(void);
 /* dnsfeed.c */
 void	 dnsfeed_init(struct child *);
 void	 dnsfeed_start(struct child *);
+void	 dnsfeed_token_changed(void);
 
 /* dnsremote.c */
 void	 dnsremote_init(struct child *);
@@ -375,6 +376,7 @@ int	 acl_enabled(void);
 int	 acl_authz_get(const char *, const struct acl_authz **, char *,
 	    size_t);
 int	 acl_check_write(const void *, size_t, const char *, char *, size_t);
+const char *acl_dns_token(void);
 void	 acl_leader_check(struct raftd *);
 void	 acl_check_arg(const char *, const char *, char *, size_t);
 
@@ -395,5 +397,11 @@ void	 watch_add(struct raftd *, struct imsgev *, uint32_t,
 void	 watch_cancel(struct raftd *, struct imsgev *, uint32_t);
 void	 watch_kv_changed(void *, const char *, size_t);
 void	 watch_deliver(struct raftd *);
+
+/* query_acl.c */
+struct cat_pquery;
+int	 query_acl_check_write(int, const msgpack_object *, const char *,
+	    char *, size_t);
+int	 query_acl_readable(const struct acl_authz *, struct cat_pquery *);
 
 #endif

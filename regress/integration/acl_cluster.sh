@@ -7,7 +7,9 @@
 # after kill -9 of the leader the others elect one, still serve every
 # token, and take new ones.  Management tokens manage, anonymous ones
 # are refused; the operator endpoints' check, through the client, is a
-# server's.
+# server's.  DNS on the client, whose view a server filters, shows a
+# service to anonymous only once a policy given to the anonymous token
+# allows it.
 . "$(dirname "$0")/../lib/cluster.sh"
 
 servers="111 112 113"
@@ -117,6 +119,31 @@ put "$client" token '{"Description":"after","Policies":[{"ID":"'"$pol"'"}]}'
 check "and take new tokens" [ "$code" = 200 ]
 put "$f1" bootstrap
 check "bootstrap stays refused" [ "$code" = 403 ]
+
+# DNS on the client: its view comes from a server, read under the
+# anonymous token (no acl.tokens.dns), which may read nothing yet.
+tok=$boot
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+    -H "X-Consul-Token: $boot" \
+    --data-binary '{"Node":"ext9","Address":"10.74.0.9",
+    "Service":{"Service":"pay","Port":443}}' \
+    "$(cl_url "$client" /v1/catalog/register)")
+check "a service registered through the client" [ "$code" = 200 ]
+cdig() {
+	dig +time=2 +tries=1 -p "$cl_dns" "@127.0.0.$client" "$@"
+}
+cstatus() { cdig "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+check "the client's DNS does not show it to anonymous" \
+    [ "$(cstatus pay.service.consul A)" = NXDOMAIN ]
+r='service \"pay\" { policy = \"read\" }\n'
+r="$r"'node_prefix \"ext\" { policy = \"read\" }'
+put "$client" policy "{\"Name\":\"dns-anon\",\"Rules\":\"$r\"}"
+put "$client" "token/$anon" '{"Policies":[{"Name":"dns-anon"}]}'
+check "a policy given to the anonymous token" [ "$code" = 200 ]
+shows() { [ "$(cdig +short pay.service.consul A)" = 10.74.0.9 ]; }
+check "then the client's DNS shows the service" poll 10 shows
+check "and its node" \
+    [ "$(cdig +short ext9.node.consul A)" = 10.74.0.9 ]
 
 cluster_stop
 check "no secret in any log" \

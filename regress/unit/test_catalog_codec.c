@@ -558,6 +558,36 @@ test_deregister_roundtrip(void)
 	}
 }
 
+/* A prepared query keeps the token it runs under; old records have none. */
+static void
+test_pquery_token(void)
+{
+	struct cat_pquery	 q, out, old;
+	int			 ok;
+
+	memset(&q, 0, sizeof(q));
+	q.id = "6a1e0c52-0000-4000-8000-000000000001";
+	q.name = "web";
+	q.def = "{}";
+	q.token = "3f0b2c1d-0000-4000-8000-000000000002";
+	ROUNDTRIP(pquery, &q, &out, ok);
+	CHECK(ok);
+	if (ok) {
+		CHECK_STR(out.token, q.token);
+		CHECK_STR(out.name, "web");
+		cat_pquery_free(&out);
+	}
+	memset(&old, 0, sizeof(old));
+	old.id = q.id;
+	old.def = q.def;
+	ROUNDTRIP(pquery, &old, &out, ok);
+	CHECK(ok);
+	if (ok) {
+		CHECK(out.token == NULL || *out.token == '\0');
+		cat_pquery_free(&out);
+	}
+}
+
 static void
 test_free_zeroed(void)
 {
@@ -1214,6 +1244,7 @@ main(void)
 		TEST_CASE(test_check_roundtrip),
 		TEST_CASE(test_register_roundtrip),
 		TEST_CASE(test_deregister_roundtrip),
+		TEST_CASE(test_pquery_token),
 		TEST_CASE(test_free_zeroed),
 		TEST_CASE(test_not_a_map),
 		TEST_CASE(test_node_reject),

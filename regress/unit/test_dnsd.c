@@ -1110,6 +1110,37 @@ test_remote_dc(void)
 		    has("AN fo.query.consul. 0 A 10.0.0.5"));
 	}
 
+	/*
+	 * A prepared query with its own Token (marked in the view): what
+	 * it may read is asked of the servers, here, by ID and service,
+	 * even with an instance in the view.
+	 */
+	{
+		static const struct tinst w8[] = {
+			{ "web", "web", NULL, 80, NULL, "passing", 0, 0 },
+		};
+		struct mpack_out	 o;
+		struct cat_pquery	 pq;
+
+		memset(&pq, 0, sizeof(pq));
+		pq.id = "22222222-2222-3333-4444-555555555555";
+		pq.name = "tq";
+		pq.token = DNS_QUERY_HAS_TOKEN;
+		pq.def = "{\"Service\": {\"Service\": \"web\"}}";
+		mpack_out_init(&o);
+		cat_pquery_pack(&o.pk, &pq);
+		CHECK(feed_query(&feed, o.sbuf.data, o.sbuf.size) == 0);
+		mpack_out_free(&o);
+		remote_round("tq.query.consul", DNS_T_A,
+		    DNS_REMOTE_QUERY_SERVICE,
+		    "22222222-2222-3333-4444-555555555555/web", "n8", w8, 1,
+		    "\x92\x00\xa0");
+		CHECK(strcmp(ans->want_dc, "dc1") == 0);
+		/* Only what came back, not the view's instances. */
+		CHECK(R.rcode == DNS_R_NOERROR && R.count[DNS_S_AN] == 1 &&
+		    has("AN tq.query.consul. 0 A 10.0.2.9"));
+	}
+
 	/* More names than the cache holds: the oldest answers make room. */
 	{
 		char	 name[32];
