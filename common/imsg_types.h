@@ -375,6 +375,12 @@ enum cat_query {
 	CAT_Q_ACL_ROLE,
 	CAT_Q_ACL_ROLE_NAME,
 	CAT_Q_ACL_ROLES,
+	/*
+	 * [enabled, running, source dc, type, index, role index, token
+	 * index, last success ns, last error ns, last error message]: the
+	 * ACL replication of this datacenter's leader.
+	 */
+	CAT_Q_ACL_REPLICATION,
 	CAT_Q_MAX
 };
 

@@ -710,6 +710,46 @@ cmd_acl_token_delete(int argc, char **argv)
 	return token_one(argc, argv, 1);
 }
 
+/* A new token with the links of -id, and its Description or ours. */
+int
+cmd_acl_token_clone(int argc, char **argv)
+{
+	struct http_opts	 http;
+	const char		*id = NULL, *desc = NULL;
+	char			*path, *clone;
+	json_t			*t;
+	int			 i, rc = 1;
+	const struct cflag	 flags[] = {
+		{ "id", CFLAG_STRING, &id },
+		{ "description", CFLAG_STRING, &desc },
+	};
+
+	memset(&http, 0, sizeof(http));
+	i = cflags_parse("acl token clone", flags, 2, &http, argc, argv);
+	if (no_args(i, argc))
+		return 1;
+	if (id == NULL || *id == '\0') {
+		fprintf(stderr, "Cannot clone a token without specifying the "
+		    "-id parameter\n");
+		return 1;
+	}
+	if ((path = acl_path("/v1/acl/token/", id)) == NULL ||
+	    asprintf(&clone, "%s/clone", path) == -1) {
+		free(path);
+		return 1;
+	}
+	free(path);
+	if (acl_call(&http, "PUT", clone, desc != NULL ? json_pack("{s:s}",
+	    "Description", desc) : NULL, &t, "Failed to clone token") == 0) {
+		printf("Token cloned successfully.\n");
+		print_token(t);
+		json_decref(t);
+		rc = 0;
+	}
+	free(clone);
+	return rc;
+}
+
 int
 cmd_acl_token_list(int argc, char **argv)
 {
