@@ -106,14 +106,20 @@ static void
 stream_fail(struct repl_stream *s, const char *why)
 {
 	struct timeval	 tv;
+	const char	*kind = s->query == CAT_Q_ACL_POLICIES ? "policies" :
+			    s->query == CAT_Q_ACL_ROLES ? "roles" : "tokens";
 
 	items_clear(s);
 	s->reqid = 0;
 	status.last_error = wall_ns();
 	strlcpy(status.last_error_msg, why, sizeof(status.last_error_msg));
-	log_debug("acl: replication of %s from %s: %s", s->query ==
-	    CAT_Q_ACL_POLICIES ? "policies" : s->query == CAT_Q_ACL_ROLES ?
-	    "roles" : "tokens", raftd_child.conf->primary_datacenter, why);
+	/* The first failure in a row is worth a line; the next ones not. */
+	if (s->backoff == 0)
+		log_warnx("acl: replication of %s from %s: %s", kind,
+		    raftd_child.conf->primary_datacenter, why);
+	else
+		log_debug("acl: replication of %s from %s: %s", kind,
+		    raftd_child.conf->primary_datacenter, why);
 	s->backoff = s->backoff == 0 ? REPL_BACKOFF_MIN :
 	    s->backoff * 2 > REPL_BACKOFF_MAX ? REPL_BACKOFF_MAX :
 	    s->backoff * 2;
@@ -125,11 +131,9 @@ stream_fail(struct repl_stream *s, const char *why)
 	evtimer_add(&s->retry, &tv);
 }
 
-/* A remote object of the kind and its key (ID or accessor). */
+/* A remote object of the kind, by its key (ID or accessor). */
 struct repl_obj {
 	const char	*id;
-	const void	*buf;
-	size_t		 len;
 };
 
 /*

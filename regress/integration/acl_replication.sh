@@ -56,7 +56,8 @@ mkrepl() {
 }
 check "dc1 takes the replication token" poll 10 mkrepl
 node_start 132
-if ! poll 30 mdc_ready; then
+if ! poll 30 mdc_ready || ! poll 5 node_settled 131 ||
+    ! poll 5 node_settled 132; then
 	not_ok "dc2 elects a leader and joins dc1 over the WAN"
 	cl_keep_logs
 	tap_done
@@ -124,8 +125,8 @@ check "a token updated in dc1 to read only: dc2 refuses its write" \
 req "$u2/kv/app/x?raw" GET "$app"
 check "and lets it read" [ "$body" = v ]
 req "$u1/acl/token/$app_id" DELETE "$mgmt"
-gone() { req "$u2/kv/app/x" GET "$app"; [ "$code" = 403 ]; }
-check "a token deleted in dc1 is refused in dc2" poll 15 gone
+deleted() { req "$u2/kv/app/x" GET "$app"; [ "$code" = 403 ]; }
+check "a token deleted in dc1 is refused in dc2" poll 15 deleted
 
 # consulctl acl token clone
 req "$u1/acl/token" PUT "$mgmt" \
@@ -177,6 +178,7 @@ failed() {
 	[ "$(echo "$body" | jq -r .LastErrorMessage)" != "" ]
 }
 check "its replication reports the error" poll 20 failed
+check_alive "dc2 after dc1's end"
 cluster_stop
 check "no secret in any log" \
     sh -c "! cat '$cl_dir'/n*.log | grep -q -e '$mgmt' -e '$repl' -e '$late'"
