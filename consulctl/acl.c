@@ -15,14 +15,6 @@
 #define ACL_ERRLEN	2048
 #define ACL_RULES_MAX	(64 * 1024)
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	json_t	*v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /*
  * One request with a JSON body (taken, may be NULL); the answer's JSON
  * in *out when out is given.  Errors go to stderr as "<what>: <why>".
@@ -120,8 +112,8 @@ print_links(const char *indent, const char *title, json_t *a)
 		return;
 	printf("%s%s:\n", indent, title);
 	json_array_foreach(a, i, x)
-		printf("%s   %s - %s\n", indent, jstr(x, "ID"),
-		    jstr(x, "Name"));
+		printf("%s   %s - %s\n", indent, json_str(x, "ID"),
+		    json_str(x, "Name"));
 }
 
 static void
@@ -135,7 +127,7 @@ print_idents(const char *indent, json_t *o)
 		printf("%sService Identities:\n", indent);
 		json_array_foreach(a, i, x) {
 			printf("%s   %s (Datacenters: ", indent,
-			    jstr(x, "ServiceName"));
+			    json_str(x, "ServiceName"));
 			d = json_object_get(x, "Datacenters");
 			if (json_array_size(d) == 0)
 				printf("all");
@@ -150,21 +142,21 @@ print_idents(const char *indent, json_t *o)
 		printf("%sNode Identities:\n", indent);
 		json_array_foreach(a, i, x)
 			printf("%s   %s (Datacenter: %s)\n", indent,
-			    jstr(x, "NodeName"), jstr(x, "Datacenter"));
+			    json_str(x, "NodeName"), json_str(x, "Datacenter"));
 	}
 }
 
 static void
 print_token(json_t *t)
 {
-	printf("AccessorID:       %s\n", jstr(t, "AccessorID"));
-	printf("SecretID:         %s\n", jstr(t, "SecretID"));
-	printf("Description:      %s\n", jstr(t, "Description"));
+	printf("AccessorID:       %s\n", json_str(t, "AccessorID"));
+	printf("SecretID:         %s\n", json_str(t, "SecretID"));
+	printf("Description:      %s\n", json_str(t, "Description"));
 	printf("Local:            %s\n",
 	    json_is_true(json_object_get(t, "Local")) ? "true" : "false");
-	print_time("Create Time:      ", jstr(t, "CreateTime"));
-	if (*jstr(t, "ExpirationTime") != '\0')
-		print_time("Expiration Time:  ", jstr(t, "ExpirationTime"));
+	print_time("Create Time:      ", json_str(t, "CreateTime"));
+	if (*json_str(t, "ExpirationTime") != '\0')
+		print_time("Expiration Time:  ", json_str(t, "ExpirationTime"));
 	print_links("", "Policies", json_object_get(t, "Policies"));
 	print_links("", "Roles", json_object_get(t, "Roles"));
 	print_idents("", t);
@@ -186,20 +178,20 @@ print_dcs(const char *label, json_t *p)
 static void
 print_policy(json_t *p)
 {
-	printf("ID:           %s\n", jstr(p, "ID"));
-	printf("Name:         %s\n", jstr(p, "Name"));
-	printf("Description:  %s\n", jstr(p, "Description"));
+	printf("ID:           %s\n", json_str(p, "ID"));
+	printf("Name:         %s\n", json_str(p, "Name"));
+	printf("Description:  %s\n", json_str(p, "Description"));
 	print_dcs("Datacenters:  ", p);
-	printf("Rules:\n%s\n", jstr(p, "Rules"));
+	printf("Rules:\n%s\n", json_str(p, "Rules"));
 }
 
 static void
 print_role(const char *indent, json_t *r, int with_name)
 {
-	printf("%sID:           %s\n", indent, jstr(r, "ID"));
+	printf("%sID:           %s\n", indent, json_str(r, "ID"));
 	if (with_name)
-		printf("%sName:         %s\n", indent, jstr(r, "Name"));
-	printf("%sDescription:  %s\n", indent, jstr(r, "Description"));
+		printf("%sName:         %s\n", indent, json_str(r, "Name"));
+	printf("%sDescription:  %s\n", indent, json_str(r, "Description"));
 	print_links(indent, "Policies", json_object_get(r, "Policies"));
 	print_idents(indent, r);
 }
@@ -358,7 +350,7 @@ policy_id_by_name(const struct http_opts *http, const char *name,
 	free(path);
 	if (rc != 0)
 		return 1;
-	strlcpy(id, jstr(p, "ID"), idlen);
+	strlcpy(id, json_str(p, "ID"), idlen);
 	json_decref(p);
 	return 0;
 }
@@ -529,9 +521,9 @@ cmd_acl_policy_list(int argc, char **argv)
 	    "Failed to retrieve the policy list") != 0)
 		return 1;
 	json_array_foreach(l, k, p) {
-		printf("%s:\n", jstr(p, "Name"));
-		printf("   ID:           %s\n", jstr(p, "ID"));
-		printf("   Description:  %s\n", jstr(p, "Description"));
+		printf("%s:\n", json_str(p, "Name"));
+		printf("   ID:           %s\n", json_str(p, "ID"));
+		printf("   Description:  %s\n", json_str(p, "Description"));
 		print_dcs("   Datacenters:  ", p);
 	}
 	json_decref(l);
@@ -906,10 +898,10 @@ role_one(int argc, char **argv, int del)
 		json_decref(r);
 		return 0;
 	}
-	if ((path = acl_path("/v1/acl/role/", jstr(r, "ID"))) != NULL &&
+	if ((path = acl_path("/v1/acl/role/", json_str(r, "ID"))) != NULL &&
 	    acl_call(&http, "DELETE", path, NULL, NULL,
 	    "Error deleting role") == 0) {
-		printf("Role \"%s\" deleted successfully\n", jstr(r, "ID"));
+		printf("Role \"%s\" deleted successfully\n", json_str(r, "ID"));
 		rc = 0;
 	}
 	free(path);
@@ -944,7 +936,7 @@ cmd_acl_role_list(int argc, char **argv)
 	    "Failed to retrieve the role list") != 0)
 		return 1;
 	json_array_foreach(l, k, r) {
-		printf("%s:\n", jstr(r, "Name"));
+		printf("%s:\n", json_str(r, "Name"));
 		print_role("   ", r, 0);
 	}
 	json_decref(l);
