@@ -301,29 +301,15 @@ rules_arg(const char *v)
 	return buf;
 }
 
-static int
-no_args(int i, int argc)
-{
-	if (i < 0)
-		return 1;
-	if (i != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - i);
-		return 1;
-	}
-	return 0;
-}
-
 int
 cmd_acl_bootstrap(int argc, char **argv)
 {
 	struct http_opts	 http;
 	json_t			*t;
-	int			 i;
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse("acl bootstrap", NULL, 0, &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only("acl bootstrap", NULL, 0, &http, argc,
+	    argv) == -1)
 		return 1;
 	if (acl_call(&http, "PUT", "/v1/acl/bootstrap", NULL, &t,
 	    "Failed ACL bootstrapping") != 0)
@@ -366,7 +352,7 @@ policy_write(int argc, char **argv, int update)
 	json_t			*o = NULL, *p, *a;
 	char			*text = NULL, *path = NULL;
 	size_t			 k;
-	int			 i, rc = 1;
+	int			 rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "name", CFLAG_STRING, &name },
@@ -376,9 +362,8 @@ policy_write(int argc, char **argv, int update)
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
+	    &http, argc, argv) == -1)
 		goto done;
 	if (update) {
 		if (id == NULL || *id == '\0') {
@@ -454,16 +439,15 @@ policy_one(int argc, char **argv, int del)
 				"acl policy delete" : "acl policy read";
 	char			 idbuf[128], *path = NULL;
 	json_t			*p;
-	int			 i, rc = 1;
+	int			 rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "name", CFLAG_STRING, &name },
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
+	    &http, argc, argv) == -1)
 		return 1;
 	if ((id == NULL || *id == '\0') && (name == NULL || *name == '\0')) {
 		fprintf(stderr, "Must specify either the -id or -name "
@@ -512,11 +496,10 @@ cmd_acl_policy_list(int argc, char **argv)
 	struct http_opts	 http;
 	json_t			*l, *p;
 	size_t			 k;
-	int			 i;
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse("acl policy list", NULL, 0, &http, argc, argv);
-	if (no_args(i, argc) ||
+	if (cflags_parse_only("acl policy list", NULL, 0, &http, argc,
+	    argv) == -1 ||
 	    acl_call(&http, "GET", "/v1/acl/policies", NULL, &l,
 	    "Failed to retrieve the policy list") != 0)
 		return 1;
@@ -544,7 +527,7 @@ token_write(int argc, char **argv, int update)
 				"acl token update" : "acl token create";
 	json_t			*o = NULL, *t, *a;
 	char			*path = NULL;
-	int			 i, local = 0, rc = 1;
+	int			 local = 0, rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "accessor", CFLAG_STRING, &accessor },
@@ -561,9 +544,8 @@ token_write(int argc, char **argv, int update)
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
+	    &http, argc, argv) == -1)
 		goto done;
 	if (update) {
 		if (id == NULL || *id == '\0') {
@@ -656,15 +638,15 @@ token_one(int argc, char **argv, int del)
 				"acl token delete" : "acl token read";
 	char			*path;
 	json_t			*t;
-	int			 i, self = 0, rc = 1;
+	int			 self = 0, rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "self", CFLAG_BOOL, &self },
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, del ? 1 : 2, &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only(cmd, flags, del ? 1 : 2, &http, argc,
+	    argv) == -1)
 		return 1;
 	if (self)
 		id = "self";
@@ -710,15 +692,15 @@ cmd_acl_token_clone(int argc, char **argv)
 	const char		*id = NULL, *desc = NULL;
 	char			*path, *clone;
 	json_t			*t;
-	int			 i, rc = 1;
+	int			 rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "description", CFLAG_STRING, &desc },
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse("acl token clone", flags, 2, &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only("acl token clone", flags, 2, &http, argc,
+	    argv) == -1)
 		return 1;
 	if (id == NULL || *id == '\0') {
 		fprintf(stderr, "Cannot clone a token without specifying the "
@@ -748,11 +730,10 @@ cmd_acl_token_list(int argc, char **argv)
 	struct http_opts	 http;
 	json_t			*l, *t;
 	size_t			 k;
-	int			 i;
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse("acl token list", NULL, 0, &http, argc, argv);
-	if (no_args(i, argc) ||
+	if (cflags_parse_only("acl token list", NULL, 0, &http, argc,
+	    argv) == -1 ||
 	    acl_call(&http, "GET", "/v1/acl/tokens", NULL, &l,
 	    "Failed to retrieve the token list") != 0)
 		return 1;
@@ -778,7 +759,7 @@ role_write(int argc, char **argv, int update)
 				"acl role create";
 	json_t			*o = NULL, *r;
 	char			*path = NULL;
-	int			 i, rc = 1;
+	int			 rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "name", CFLAG_STRING, &name },
@@ -790,9 +771,8 @@ role_write(int argc, char **argv, int update)
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
+	    &http, argc, argv) == -1)
 		goto done;
 	if (update) {
 		if (id == NULL || *id == '\0') {
@@ -867,16 +847,15 @@ role_one(int argc, char **argv, int del)
 				"acl role delete" : "acl role read";
 	char			*path;
 	json_t			*r;
-	int			 i, rc = 1;
+	int			 rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "name", CFLAG_STRING, &name },
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
+	    &http, argc, argv) == -1)
 		return 1;
 	if ((id == NULL || *id == '\0') && (name == NULL || *name == '\0')) {
 		fprintf(stderr, "Must specify either the -id or -name "
@@ -927,11 +906,10 @@ cmd_acl_role_list(int argc, char **argv)
 	struct http_opts	 http;
 	json_t			*l, *r;
 	size_t			 k;
-	int			 i;
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse("acl role list", NULL, 0, &http, argc, argv);
-	if (no_args(i, argc) ||
+	if (cflags_parse_only("acl role list", NULL, 0, &http, argc,
+	    argv) == -1 ||
 	    acl_call(&http, "GET", "/v1/acl/roles", NULL, &l,
 	    "Failed to retrieve the role list") != 0)
 		return 1;
