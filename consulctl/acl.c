@@ -301,6 +301,103 @@ rules_arg(const char *v)
 	return buf;
 }
 
+/*
+ * read and delete of one object of a kind: by -id, or by -name (its
+ * ID looked up first for a delete), or -self for a token's read.
+ */
+struct acl_kind {
+	const char	*noun;		/* "policy" */
+	const char	*title;		/* "Policy" */
+	const char	*prefix;	/* "/v1/acl/policy/" */
+	int		 by_name;	/* -name, else -self */
+	void		(*print)(json_t *);
+};
+
+static void
+print_role_named(json_t *r)
+{
+	print_role("", r, 1);
+}
+
+static const struct acl_kind kind_policy = {
+	"policy", "Policy", "/v1/acl/policy/", 1, print_policy
+};
+static const struct acl_kind kind_token = {
+	"token", "Token", "/v1/acl/token/", 0, print_token
+};
+static const struct acl_kind kind_role = {
+	"role", "Role", "/v1/acl/role/", 1, print_role_named
+};
+
+static int
+acl_one(int argc, char **argv, const struct acl_kind *k, int del)
+{
+	struct http_opts	 http;
+	const char		*id = NULL, *name = NULL;
+	char			 cmd[32], base[64], what[256], *path = NULL;
+	json_t			*o = NULL;
+	int			 self = 0, rc = 1;
+	struct cflag		 flags[] = {
+		{ "id", CFLAG_STRING, &id },
+		{ "name", CFLAG_STRING, &name },
+	};
+
+	if (!k->by_name) {
+		flags[1].name = "self";
+		flags[1].kind = CFLAG_BOOL;
+		flags[1].dest = &self;
+	}
+	snprintf(cmd, sizeof(cmd), "acl %s %s", k->noun, del ? "delete" :
+	    "read");
+	memset(&http, 0, sizeof(http));
+	if (cflags_parse_only(cmd, flags, !k->by_name && del ? 1 : 2, &http,
+	    argc, argv) == -1)
+		return 1;
+	if (self)
+		id = "self";
+	if (id != NULL && *id == '\0')
+		id = NULL;
+	if (id == NULL && (!k->by_name || name == NULL || *name == '\0')) {
+		fprintf(stderr, k->by_name ? "Must specify either the -id or "
+		    "-name parameters\n" : "Must specify the -id parameter\n");
+		return 1;
+	}
+	if (id == NULL) {
+		snprintf(base, sizeof(base), "%sname/", k->prefix);
+		snprintf(what, sizeof(what), "Error reading %s %s", k->noun,
+		    name);
+		path = acl_path(base, name);
+	} else {
+		snprintf(what, sizeof(what), "Error reading %s", k->noun);
+		path = acl_path(k->prefix, id);
+	}
+	if (path == NULL)
+		return 1;
+	if ((!del || id == NULL) &&
+	    acl_call(&http, "GET", path, NULL, &o, what) != 0)
+		goto done;
+	if (!del) {
+		k->print(o);
+		rc = 0;
+		goto done;
+	}
+	if (id == NULL) {
+		id = json_str(o, "ID");
+		free(path);
+		if ((path = acl_path(k->prefix, id)) == NULL)
+			goto done;
+	}
+	snprintf(what, sizeof(what), "Error deleting %s", k->noun);
+	if (acl_call(&http, "DELETE", path, NULL, NULL, what) == 0) {
+		printf("%s \"%s\" deleted successfully\n", k->title, id);
+		rc = 0;
+	}
+ done:
+	json_decref(o);
+	free(path);
+	return rc;
+}
+
 int
 cmd_acl_bootstrap(int argc, char **argv)
 {
@@ -320,26 +417,6 @@ cmd_acl_bootstrap(int argc, char **argv)
 }
 
 /* Policies. */
-
-static int
-policy_id_by_name(const struct http_opts *http, const char *name,
-    char *id, size_t idlen)
-{
-	json_t	*p;
-	char	*path, what[256];
-	int	 rc;
-
-	if ((path = acl_path("/v1/acl/policy/name/", name)) == NULL)
-		return 1;
-	snprintf(what, sizeof(what), "Error reading policy %s", name);
-	rc = acl_call(http, "GET", path, NULL, &p, what);
-	free(path);
-	if (rc != 0)
-		return 1;
-	strlcpy(id, json_str(p, "ID"), idlen);
-	json_decref(p);
-	return 0;
-}
 
 static int
 policy_write(int argc, char **argv, int update)
@@ -431,63 +508,16 @@ cmd_acl_policy_update(int argc, char **argv)
 }
 
 /* read and delete: by -id or -name. */
-static int
-policy_one(int argc, char **argv, int del)
-{
-	struct http_opts	 http;
-	const char		*id = NULL, *name = NULL, *cmd = del ?
-				"acl policy delete" : "acl policy read";
-	char			 idbuf[128], *path = NULL;
-	json_t			*p;
-	int			 rc = 1;
-	const struct cflag	 flags[] = {
-		{ "id", CFLAG_STRING, &id },
-		{ "name", CFLAG_STRING, &name },
-	};
-
-	memset(&http, 0, sizeof(http));
-	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv) == -1)
-		return 1;
-	if ((id == NULL || *id == '\0') && (name == NULL || *name == '\0')) {
-		fprintf(stderr, "Must specify either the -id or -name "
-		    "parameters\n");
-		return 1;
-	}
-	if (id == NULL || *id == '\0') {
-		if (policy_id_by_name(&http, name, idbuf,
-		    sizeof(idbuf)) != 0)
-			return 1;
-		id = idbuf;
-	}
-	if ((path = acl_path("/v1/acl/policy/", id)) == NULL)
-		return 1;
-	if (del) {
-		if (acl_call(&http, "DELETE", path, NULL, NULL,
-		    "Error deleting policy") == 0) {
-			printf("Policy \"%s\" deleted successfully\n", id);
-			rc = 0;
-		}
-	} else if (acl_call(&http, "GET", path, NULL, &p,
-	    "Error reading policy") == 0) {
-		print_policy(p);
-		json_decref(p);
-		rc = 0;
-	}
-	free(path);
-	return rc;
-}
-
 int
 cmd_acl_policy_read(int argc, char **argv)
 {
-	return policy_one(argc, argv, 0);
+	return acl_one(argc, argv, &kind_policy, 0);
 }
 
 int
 cmd_acl_policy_delete(int argc, char **argv)
 {
-	return policy_one(argc, argv, 1);
+	return acl_one(argc, argv, &kind_policy, 1);
 }
 
 int
@@ -630,58 +660,16 @@ cmd_acl_token_update(int argc, char **argv)
 	return token_write(argc, argv, 1);
 }
 
-static int
-token_one(int argc, char **argv, int del)
-{
-	struct http_opts	 http;
-	const char		*id = NULL, *cmd = del ?
-				"acl token delete" : "acl token read";
-	char			*path;
-	json_t			*t;
-	int			 self = 0, rc = 1;
-	const struct cflag	 flags[] = {
-		{ "id", CFLAG_STRING, &id },
-		{ "self", CFLAG_BOOL, &self },
-	};
-
-	memset(&http, 0, sizeof(http));
-	if (cflags_parse_only(cmd, flags, del ? 1 : 2, &http, argc,
-	    argv) == -1)
-		return 1;
-	if (self)
-		id = "self";
-	if (id == NULL || *id == '\0') {
-		fprintf(stderr, "Must specify the -id parameter\n");
-		return 1;
-	}
-	if ((path = acl_path("/v1/acl/token/", id)) == NULL)
-		return 1;
-	if (del) {
-		if (acl_call(&http, "DELETE", path, NULL, NULL,
-		    "Error deleting token") == 0) {
-			printf("Token \"%s\" deleted successfully\n", id);
-			rc = 0;
-		}
-	} else if (acl_call(&http, "GET", path, NULL, &t,
-	    "Error reading token") == 0) {
-		print_token(t);
-		json_decref(t);
-		rc = 0;
-	}
-	free(path);
-	return rc;
-}
-
 int
 cmd_acl_token_read(int argc, char **argv)
 {
-	return token_one(argc, argv, 0);
+	return acl_one(argc, argv, &kind_token, 0);
 }
 
 int
 cmd_acl_token_delete(int argc, char **argv)
 {
-	return token_one(argc, argv, 1);
+	return acl_one(argc, argv, &kind_token, 1);
 }
 
 /* A new token with the links of -id, and its Description or ours. */
@@ -839,65 +827,16 @@ cmd_acl_role_update(int argc, char **argv)
 	return role_write(argc, argv, 1);
 }
 
-static int
-role_one(int argc, char **argv, int del)
-{
-	struct http_opts	 http;
-	const char		*id = NULL, *name = NULL, *cmd = del ?
-				"acl role delete" : "acl role read";
-	char			*path;
-	json_t			*r;
-	int			 rc = 1;
-	const struct cflag	 flags[] = {
-		{ "id", CFLAG_STRING, &id },
-		{ "name", CFLAG_STRING, &name },
-	};
-
-	memset(&http, 0, sizeof(http));
-	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv) == -1)
-		return 1;
-	if ((id == NULL || *id == '\0') && (name == NULL || *name == '\0')) {
-		fprintf(stderr, "Must specify either the -id or -name "
-		    "parameters\n");
-		return 1;
-	}
-	path = id != NULL && *id != '\0' ? acl_path("/v1/acl/role/", id) :
-	    acl_path("/v1/acl/role/name/", name);
-	if (path == NULL)
-		return 1;
-	if (acl_call(&http, "GET", path, NULL, &r,
-	    "Error reading role") != 0) {
-		free(path);
-		return 1;
-	}
-	free(path);
-	if (!del) {
-		print_role("", r, 1);
-		json_decref(r);
-		return 0;
-	}
-	if ((path = acl_path("/v1/acl/role/", json_str(r, "ID"))) != NULL &&
-	    acl_call(&http, "DELETE", path, NULL, NULL,
-	    "Error deleting role") == 0) {
-		printf("Role \"%s\" deleted successfully\n", json_str(r, "ID"));
-		rc = 0;
-	}
-	free(path);
-	json_decref(r);
-	return rc;
-}
-
 int
 cmd_acl_role_read(int argc, char **argv)
 {
-	return role_one(argc, argv, 0);
+	return acl_one(argc, argv, &kind_role, 0);
 }
 
 int
 cmd_acl_role_delete(int argc, char **argv)
 {
-	return role_one(argc, argv, 1);
+	return acl_one(argc, argv, &kind_role, 1);
 }
 
 int
