@@ -138,7 +138,9 @@ struct repl_obj {
 
 /*
  * Whether local and remote records hold the same object, the indexes
- * aside (each datacenter has its own).
+ * aside (each datacenter has its own).  A token's CreateTime is aside
+ * too: an update keeps the one a token has, and the anonymous token of
+ * each datacenter was made at its own time.
  */
 static int
 token_same(const struct acl_token *a, struct acl_token *b)
@@ -148,6 +150,7 @@ token_same(const struct acl_token *a, struct acl_token *b)
 	int			 same;
 
 	c.create_index = c.modify_index = 0;
+	c.create_time = b->create_time;
 	b->create_index = b->modify_index = 0;
 	mpack_out_init(&x);
 	mpack_out_init(&y);
@@ -426,7 +429,8 @@ stream_end(struct repl_stream *s, struct imsg *imsg)
 		return;
 	}
 	items_clear(s);
-	s->index = end.index;
+	/* Index 0 would ask again at once, and again: never below 1. */
+	s->index = end.index > 0 ? end.index : 1;
 	s->done_once = 1;
 	s->backoff = 0;
 	status.last_success = wall_ns();
