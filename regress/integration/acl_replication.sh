@@ -1,30 +1,34 @@
 #!/bin/sh
-# ACLs across two datacenters of one server each (127.0.0.131 in dc1,
-# the primary, and 127.0.0.132 in dc2), default deny in both: dc2's
-# leader replicates policies, roles and global tokens from dc1 with its
+# ACLs across two datacenters (127.0.0.131 in dc1, the primary, and
+# 127.0.0.132-134 in dc2), default deny in both: dc2's leader, and only
+# it, replicates policies, roles and global tokens from dc1 with its
 # replication token, so a token made in dc1 works for KV in dc2 within
 # seconds, and so do its update and its deletion; /v1/acl/replication
 # of dc2 (also read from dc1 with ?dc=dc2) shows the replication
 # running; a local token of dc1 is refused in dc2 (403), a local token
 # made in dc2 stays there, and a policy written in dc2 goes to dc1.
+# A leadership transfer in dc2 stops it on the old leader and starts
+# it on the new one.
 # consulctl acl token clone copies a token; ExpirationTTL is bounded
 # (1m to 24h).  With dc1 killed, dc2 goes on resolving what it has.
 . "$(dirname "$0")/../lib/multidc.sh"
 
 mgmt=6f0e2a8c-1d2b-4c3e-9f4a-5b6c7d8e9f01
 repl=7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
-mdc_init 131 "" 132
-for n in 131 132; do mkdir -p "$cl_dir/conf$n.d"; done
+mdc_init 131 "" "132 133 134"
+for n in 131 132 133 134; do mkdir -p "$cl_dir/conf$n.d"; done
 cat >"$cl_dir/conf131.d/acl.json" <<EOF
 {"primary_datacenter": "dc1",
  "acl": {"enabled": true, "default_policy": "deny",
   "tokens": {"initial_management": "$mgmt"}}}
 EOF
-cat >"$cl_dir/conf132.d/acl.json" <<EOF
+for n in 132 133 134; do
+	cat >"$cl_dir/conf$n.d/acl.json" <<EOF
 {"primary_datacenter": "dc1",
  "acl": {"enabled": true, "default_policy": "deny",
   "enable_token_replication": true, "tokens": {"replication": "$repl"}}}
 EOF
+done
 u1=$(cl_url 131 /v1)
 u2=$(cl_url 132 /v1)
 
@@ -55,9 +59,10 @@ mkrepl() {
 	[ "$code" = 200 ]
 }
 check "dc1 takes the replication token" poll 10 mkrepl
-node_start 132
+for n in 132 133 134; do node_start $n; done
 if ! poll 30 mdc_ready || ! poll 5 node_settled 131 ||
-    ! poll 5 node_settled 132; then
+    ! poll 5 node_settled 132 || ! poll 5 node_settled 133 ||
+    ! poll 5 node_settled 134; then
 	not_ok "dc2 elects a leader and joins dc1 over the WAN"
 	cl_keep_logs
 	tap_done
@@ -147,6 +152,26 @@ req "$u1/acl/token/$app_id" DELETE "$mgmt"
 deleted() { req "$u2/kv/app/x" GET "$app"; [ "$code" = 403 ]; }
 check "a token deleted in dc1 is refused in dc2" poll 15 deleted
 
+# Only dc2's leader replicates, and a new one takes over.
+agreed none 132 133 134
+old=$cl_leader
+curl -s -X POST -H "X-Consul-Token: $mgmt" \
+    "$(cl_url "$old" /v1/operator/raft/transfer-leader)" >/dev/null
+moved() { agreed "$old" 132 133 134; }
+check "dc2's leadership moves" poll 10 moved
+new=$cl_leader
+running() {
+	[ "$(curl -s "$(cl_url "$1" /v1/acl/replication)?stale" |
+	    jq -r .Running)" = "$2" ]
+}
+check "the old leader stops replicating" poll 5 running "$old" false
+check "the new one replicates" poll 5 running "$new" true
+req "$u1/acl/token" PUT "$mgmt" \
+    '{"Description":"after","Policies":[{"Name":"app-ro"}]}'
+after=$(echo "$body" | jq -r .SecretID)
+rda() { req "$u2/kv/app/x?raw" GET "$after"; [ "$body" = v ]; }
+check "a token made in dc1 then works in dc2" poll 15 rda
+
 # consulctl acl token clone
 req "$u1/acl/token" PUT "$mgmt" \
     '{"Description":"reader","Policies":[{"Name":"app-ro"}]}'
@@ -200,10 +225,11 @@ check "its replication reports the error" poll 20 failed
 check_alive "dc2 after dc1's end"
 cluster_stop
 no_secret() {
-	[ -s "$cl_dir/n131.log" ] && [ -s "$cl_dir/n132.log" ] &&
-	    ! cat "$cl_dir/n131.log" "$cl_dir/n132.log" |
-	    grep -q -e "$mgmt" -e "$repl" -e "$late"
+	local n
+	for n in 131 132 133 134; do [ -s "$cl_dir/n$n.log" ] || return 1; done
+	! cat "$cl_dir"/n13[1-4].log |
+	    grep -q -e "$mgmt" -e "$repl" -e "$late" -e "$after"
 }
-check "no secret in either log" no_secret
+check "no secret in any log" no_secret
 [ "$tap_failed" -eq 0 ] || cl_keep_logs
 tap_done
