@@ -965,7 +965,9 @@ write_done(struct request *r, struct imsg *imsg)
 	msgpack_unpacked_destroy(&u);
 	code = 400;
 	if (strncmp(err, "No cluster leader", 17) == 0 ||
-	    strncmp(err, "rpc error", 9) == 0)
+	    strncmp(err, "rpc error", 9) == 0 ||
+	    strcmp(err, "No path to datacenter") == 0 ||
+	    strcmp(err, "No known Consul servers") == 0)
 		code = 500;
 	if (strcmp(err, "Permission denied") == 0 ||
 	    strcmp(err, "ACL not found") == 0)

@@ -222,6 +222,12 @@ failed() {
 	[ "$(echo "$body" | jq -r .LastErrorMessage)" != "" ]
 }
 check "its replication reports the error" poll 20 failed
+req "$u2/acl/token" PUT "$mgmt" \
+    '{"Description":"while down","Local":true,"Policies":[{"Name":"app-ro"}]}'
+check "a local token is still made in dc2" [ "$code" = 200 ]
+req "$u2/acl/policy" PUT "$mgmt" '{"Name":"while-down"}'
+check "a policy, dc1's, is not: 500 No path to datacenter" \
+    [ "$code $body" = "500 No path to datacenter" ]
 check_alive "dc2 after dc1's end"
 cluster_stop
 no_secret() {
