@@ -65,6 +65,7 @@ static int			 running;
 static struct acl_repl_status	 status;
 
 static void	stream_send(struct repl_stream *);
+static void	streams_kick(void);
 
 static uint64_t
 wall_ns(void)
@@ -445,7 +446,8 @@ stream_end(struct repl_stream *s, struct imsg *imsg)
 		status.token_index = end.index;
 		break;
 	}
-	stream_send(s);
+	/* This one again, and those that waited for it. */
+	streams_kick();
 }
 
 static void
@@ -584,6 +586,19 @@ repl_stop(void)
 	    raftd_child.conf->primary_datacenter);
 }
 
+/* Send every stream that is idle: neither in flight nor waiting. */
+static void
+streams_kick(void)
+{
+	int	 i, n;
+
+	n = raftd_child.conf->acl.enable_token_replication ? REPL_NSTREAMS :
+	    REPL_TOKENS;
+	for (i = 0; i < n; i++)
+		if (streams[i].reqid == 0 && !streams[i].waiting)
+			stream_send(&streams[i]);
+}
+
 /*
  * Every second: the leader of a secondary datacenter runs the streams
  * (one that is idle, neither in flight nor waiting, is sent); any
@@ -592,7 +607,6 @@ repl_stop(void)
 void
 acl_replication_tick(struct raftd *r)
 {
-	int	 i, n;
 
 	if (!repl_configured())
 		return;
@@ -608,11 +622,7 @@ acl_replication_tick(struct raftd *r)
 		    "policies, roles and tokens" : "policies and roles",
 		    r->child->conf->primary_datacenter);
 	}
-	n = r->child->conf->acl.enable_token_replication ? REPL_NSTREAMS :
-	    REPL_TOKENS;
-	for (i = 0; i < n; i++)
-		if (streams[i].reqid == 0 && !streams[i].waiting)
-			stream_send(&streams[i]);
+	streams_kick();
 }
 
 /* The status GET /v1/acl/replication shows. */

@@ -79,7 +79,9 @@ app=$(echo "$body" | jq -r .SecretID)
 app_id=$(echo "$body" | jq -r .AccessorID)
 check "a policy and a token made in dc1" [ "$code" = 200 ]
 kvput() { req "$u2/kv/app/x" PUT "$app" v; [ "$code" = 200 ]; }
+t0=$(now_ms)
 check "the token writes app/ in dc2 within seconds" poll 15 kvput
+diag "a new token worked in dc2 after $(($(now_ms) - t0)) ms"
 req "$u2/kv/app/x" PUT "" v
 check "no token writes nothing in dc2: 403" [ "$code" = 403 ]
 req "$u1/kv/app/x?dc=dc2&raw" GET "$app"
@@ -150,7 +152,9 @@ req "$u2/kv/app/x?raw" GET "$app"
 check "and lets it read" [ "$body" = v ]
 req "$u1/acl/token/$app_id" DELETE "$mgmt"
 deleted() { req "$u2/kv/app/x" GET "$app"; [ "$code" = 403 ]; }
+t0=$(now_ms)
 check "a token deleted in dc1 is refused in dc2" poll 15 deleted
+diag "a deleted token was refused in dc2 after $(($(now_ms) - t0)) ms"
 
 # Only dc2's leader replicates, and a new one takes over.
 agreed none 132 133 134
