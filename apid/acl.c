@@ -640,7 +640,8 @@ token_decode(json_t *o, const char *id, struct acl_token *t, struct aerr *e)
 			return afail(e, 400, "Invalid Token: ExpirationTime "
 			    "cannot be in the past");
 	}
-	return expiry_bounded(t, e);
+	/* An update keeps the expiry the token has: only a create. */
+	return id == NULL ? expiry_bounded(t, e) : 0;
 }
 
 static int
