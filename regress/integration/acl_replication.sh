@@ -138,6 +138,12 @@ check "a local token made in dc2" \
     [ "$code $(echo "$body" | jq -r .Local)" = "200 true" ]
 req "$u1/acl/token/$loc2" GET "$mgmt"
 check "stays in dc2" [ "$code" = 404 ]
+req "$u1/acl/token?dc=dc2" PUT "$mgmt" \
+    '{"Description":"dc2 from dc1","Local":true,"Policies":[{"Name":"app-ro"}]}'
+loc3=$(echo "$body" | jq -r .AccessorID)
+check "a local token made in dc2 from dc1 with ?dc=dc2" [ "$code" = 200 ]
+req "$u2/acl/token/$loc3" GET "$mgmt"
+check "is dc2's" [ "$code $(echo "$body" | jq -r .Local)" = "200 true" ]
 req "$u2/acl/policy" PUT "$mgmt" \
     '{"Name":"from-dc2","Rules":"key \"z\" { policy = \"read\" }"}'
 check "a policy written in dc2" [ "$code" = 200 ]
