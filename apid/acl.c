@@ -12,6 +12,7 @@
  *   PUT    /v1/acl/role                 create
  *   GET|PUT|DELETE /v1/acl/role/<id>, GET /v1/acl/role/name/<name>
  *   GET    /v1/acl/roles
+ *   GET    /v1/acl/replication          this datacenter's replication
  *
  * Objects are raftd's (acl_state.h); links to policies and roles go by
  * ID or by Name, and the leader turns names into IDs.  A write answers
@@ -85,6 +86,8 @@ struct acl_then {
 	char		 arg[ACL_STR_MAX + 1];
 	int		 bootstrap;	/* add the legacy "ID" */
 	char		 token[ACL_STR_MAX + 1];	/* to read it with */
+	int		 global;	/* the primary datacenter's */
+	char		 dc[64];	/* where it was applied */
 };
 
 /*
@@ -547,6 +550,33 @@ get_idents(json_t *o, struct acl_svc_ident **si, size_t *nsi,
 }
 
 /*
+ * A token expires between acl.token_min_expiration_ttl (1 minute) and
+ * acl.token_max_expiration_ttl (24 hours) after it is made.
+ */
+static int
+expiry_bounded(const struct acl_token *t, struct aerr *e)
+{
+	const struct config	*c = apid_child.conf;
+	char			 bound[DURATION_BUFSIZE], was[DURATION_BUFSIZE];
+	int64_t			 in;
+
+	if (t->expiration_time == 0)
+		return 0;
+	in = (int64_t)(t->expiration_time - t->create_time);
+	if (in > c->acl.token_max_expiration_ttl)
+		return afail(e, 400, "Invalid Token: ExpirationTime cannot be "
+		    "more than %s in the future (was %s)", duration_format(
+		    c->acl.token_max_expiration_ttl, bound, sizeof(bound)),
+		    duration_format(in, was, sizeof(was)));
+	if (in < c->acl.token_min_expiration_ttl)
+		return afail(e, 400, "Invalid Token: ExpirationTime cannot be "
+		    "less than %s in the future (was %s)", duration_format(
+		    c->acl.token_min_expiration_ttl, bound, sizeof(bound)),
+		    duration_format(in, was, sizeof(was)));
+	return 0;
+}
+
+/*
  * A token from a create (id NULL) or an update body.  IDs given must
  * be UUIDs; a create without them gets new ones.
  */
@@ -622,7 +652,8 @@ token_decode(json_t *o, const char *id, struct acl_token *t, struct aerr *e)
 			return afail(e, 400, "Invalid Token: ExpirationTime "
 			    "cannot be in the past");
 	}
-	return 0;
+	/* An update keeps the expiry the token has: only a create. */
+	return id == NULL ? expiry_bounded(t, e) : 0;
 }
 
 static int
@@ -718,6 +749,7 @@ struct acl_list {
 	int		 by_role;
 	int		 single;
 	int		 bootstrap;
+	char		 dc[64];	/* where to read; "" as routed */
 };
 
 static int
@@ -731,6 +763,45 @@ links_have(const msgpack_object *o, const char *id)
 		    buf, sizeof(buf)) == 0 && strcmp(buf, id) == 0)
 			return 1;
 	return 0;
+}
+
+/* A time of the replication status: Go's zero time when never. */
+static json_t *
+repl_time_json(uint64_t ns)
+{
+	return ns == 0 ? json_string("0001-01-01T00:00:00Z") : time_json(ns);
+}
+
+/*
+ * GET /v1/acl/replication from raftd's [enabled, running, source dc,
+ * type, index, role index, token index, last success, last error,
+ * message]; NULL if malformed.
+ */
+static json_t *
+replication_json(const msgpack_object *o)
+{
+	const msgpack_object	*a = o->via.array.ptr;
+	char			 dc[64], type[16], msg[192];
+	uint64_t		 v[5];
+	int			 en, run, i;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 10 ||
+	    mpack_get_bool(&a[0], &en) == -1 ||
+	    mpack_get_bool(&a[1], &run) == -1 ||
+	    mpack_copy_str(&a[2], dc, sizeof(dc)) == -1 ||
+	    mpack_copy_str(&a[3], type, sizeof(type)) == -1 ||
+	    mpack_copy_str(&a[9], msg, sizeof(msg)) == -1)
+		return NULL;
+	for (i = 0; i < 5; i++)
+		if (mpack_get_uint(&a[4 + i], &v[i]) == -1)
+			return NULL;
+	return json_pack("{s:b, s:b, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:s}",
+	    "Enabled", en, "Running", run, "SourceDatacenter", dc,
+	    "ReplicationType", type, "ReplicatedIndex", (json_int_t)v[0],
+	    "ReplicatedRoleIndex", (json_int_t)v[1],
+	    "ReplicatedTokenIndex", (json_int_t)v[2],
+	    "LastSuccess", repl_time_json(v[3]),
+	    "LastError", repl_time_json(v[4]), "LastErrorMessage", msg);
 }
 
 static void
@@ -773,6 +844,10 @@ acl_item(struct request *r, struct imsg *imsg)
 			fatalx("acl: malformed policy from raftd");
 		o = policy_json(&p, l->rules);
 		acl_policy_free(&p);
+		break;
+	case CAT_Q_ACL_REPLICATION:
+		if ((o = replication_json(&u.data)) == NULL)
+			fatalx("acl: malformed replication status from raftd");
 		break;
 	default:
 		if (u.data.type != MSGPACK_OBJECT_ARRAY ||
@@ -835,6 +910,8 @@ send_read(struct evhttp_request *req, struct query *q, int query,
 		return;
 	}
 	*l = *lin;
+	if (l->dc[0] != '\0')
+		strlcpy(r->dc, l->dc, sizeof(r->dc));
 	r->ctx = l;
 	r->ctx_free = free;
 	if ((r->items = json_array()) == NULL) {
@@ -889,6 +966,7 @@ write_done(struct request *r, struct imsg *imsg)
 		l.single = 1;
 		l.rules = 1;
 		l.bootstrap = then->bootstrap;
+		strlcpy(l.dc, then->dc, sizeof(l.dc));
 		send_read(r->req, NULL, then->query, then->arg, then->token,
 		    &l);
 		return;
@@ -899,7 +977,9 @@ write_done(struct request *r, struct imsg *imsg)
 	msgpack_unpacked_destroy(&u);
 	code = 400;
 	if (strncmp(err, "No cluster leader", 17) == 0 ||
-	    strncmp(err, "rpc error", 9) == 0)
+	    strncmp(err, "rpc error", 9) == 0 ||
+	    strcmp(err, "No path to datacenter") == 0 ||
+	    strcmp(err, "No known Consul servers") == 0)
 		code = 500;
 	if (acl_denial(err))
 		code = 403;
@@ -916,6 +996,7 @@ static void
 send_write(struct evhttp_request *req, const struct mpack_out *cmd,
     const struct acl_then *then, const char *token)
 {
+	const struct config	*c = apid_child.conf;
 	struct request		*r;
 	struct acl_then		*t;
 	struct mpack_out	 out;
@@ -927,6 +1008,15 @@ send_write(struct evhttp_request *req, const struct mpack_out *cmd,
 		return;
 	}
 	*t = *then;
+	/*
+	 * A global object written in a secondary datacenter is the
+	 * primary's (raftd sends it there): read it back from there.
+	 */
+	strlcpy(t->dc, r->dc, sizeof(t->dc));
+	if (t->global && c->primary_datacenter != NULL &&
+	    strcmp(c->primary_datacenter, t->dc[0] != '\0' ? t->dc :
+	    c->datacenter) != 0)
+		strlcpy(t->dc, c->primary_datacenter, sizeof(t->dc));
 	r->ctx = t;
 	r->ctx_free = free;
 	mpack_out_init(&out);
@@ -957,13 +1047,40 @@ write_delete(struct evhttp_request *req, int op, const char *id,
 	mpack_out_free(&cmd);
 }
 
+/* Hash, then write a token; it is read back once applied. */
+static void
+token_send(struct evhttp_request *req, struct acl_token *t, int bootstrap,
+    const char *token)
+{
+	struct acl_then		 then;
+	struct mpack_out	 cmd, h;
+
+	mpack_out_init(&h);
+	acl_token_pack(&h.pk, t);
+	t->hash = hash_of(&h);
+	mpack_out_free(&h);
+	mpack_out_init(&cmd);
+	msgpack_pack_array(&cmd.pk, 3);
+	msgpack_pack_uint8(&cmd.pk, bootstrap ? OP_BOOTSTRAP : OP_TOKEN_SET);
+	acl_token_pack(&cmd.pk, t);
+	msgpack_pack_uint64(&cmd.pk, 0);
+	memset(&then, 0, sizeof(then));
+	then.query = CAT_Q_ACL_TOKEN;
+	then.bootstrap = bootstrap;
+	then.global = !t->local;
+	strlcpy(then.arg, t->accessor, sizeof(then.arg));
+	/* A bootstrap token reads itself back: it is management. */
+	strlcpy(then.token, bootstrap ? t->secret : token, sizeof(then.token));
+	send_write(req, &cmd, &then, token);
+	explicit_bzero(then.token, sizeof(then.token));
+	mpack_out_free(&cmd);
+}
+
 static void
 token_write(struct evhttp_request *req, const char *id, int bootstrap,
     const char *token)
 {
 	struct acl_token	 t;
-	struct acl_then		 then;
-	struct mpack_out	 cmd, h;
 	struct aerr		 e;
 	json_t			*o;
 	char			*mgmt[] = { (char *)ACL_GLOBAL_MANAGEMENT_ID };
@@ -993,25 +1110,139 @@ token_write(struct evhttp_request *req, const char *id, int bootstrap,
 			return;
 		}
 	}
-	mpack_out_init(&h);
-	acl_token_pack(&h.pk, &t);
-	t.hash = hash_of(&h);
-	mpack_out_free(&h);
-	mpack_out_init(&cmd);
-	msgpack_pack_array(&cmd.pk, 3);
-	msgpack_pack_uint8(&cmd.pk, bootstrap ? OP_BOOTSTRAP : OP_TOKEN_SET);
-	acl_token_pack(&cmd.pk, &t);
-	msgpack_pack_uint64(&cmd.pk, 0);
-	memset(&then, 0, sizeof(then));
-	then.query = CAT_Q_ACL_TOKEN;
-	then.bootstrap = bootstrap;
-	strlcpy(then.arg, t.accessor, sizeof(then.arg));
-	/* A bootstrap token reads itself back: it is management. */
-	strlcpy(then.token, bootstrap ? t.secret : token, sizeof(then.token));
-	send_write(req, &cmd, &then, token);
-	explicit_bzero(then.token, sizeof(then.token));
-	mpack_out_free(&cmd);
+	token_send(req, &t, bootstrap, token);
 	acl_token_free(&t);
+}
+
+/*
+ * PUT /v1/acl/token/<accessor>/clone: the token is read (with the
+ * caller's token, which needs acl:read), then written anew with new
+ * IDs, the same links, and the Description of the body if it has one.
+ */
+struct acl_clone {
+	char		 accessor[ACL_STR_MAX + 1];
+	char		*description;	/* NULL: the token's */
+	char		 token[ACL_STR_MAX + 1];
+	struct acl_token t;
+	int		 found;
+};
+
+static void
+clone_free(void *arg)
+{
+	struct acl_clone	*c = arg;
+
+	free(c->description);
+	if (c->found)
+		acl_token_free(&c->t);
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
+static void
+clone_item(struct request *r, struct imsg *imsg)
+{
+	struct acl_clone	*c = r->ctx;
+	msgpack_unpacked	 u;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.size != 3)
+		fatalx("acl: malformed token from raftd");
+	if (!c->found) {
+		if (acl_token_unpack(&u.data.via.array.ptr[0], &c->t) == -1)
+			fatalx("acl: malformed token from raftd");
+		c->found = 1;
+	}
+	msgpack_unpacked_destroy(&u);
+}
+
+static void
+clone_done(struct request *r, struct imsg *imsg)
+{
+	struct acl_clone	*c = r->ctx;
+	struct imsg_read_end	 end;
+	struct acl_token	 t;
+	char			 acc[ACL_UUID_LEN + 1], sec[ACL_UUID_LEN + 1];
+
+	read_end_get(imsg, &end);
+	if (strcmp(end.error, "Permission denied") == 0 ||
+	    strcmp(end.error, "ACL not found") == 0) {
+		http_error(r->req, 403, end.error);
+		return;
+	}
+	if (end.error[0] != '\0') {
+		http_error(r->req, 500, end.error);
+		return;
+	}
+	if (!c->found) {
+		http_error(r->req, 403, "ACL not found");
+		return;
+	}
+	uuid_v4(acc, sizeof(acc));
+	uuid_v4(sec, sizeof(sec));
+	t = c->t;
+	t.accessor = acc;
+	t.secret = sec;
+	if (c->description != NULL)
+		t.description = c->description;
+	t.create_time = now_ns();
+	t.hash = NULL;
+	t.create_index = t.modify_index = 0;
+	token_send(r->req, &t, 0, c->token);
+	free(t.hash);
+	explicit_bzero(sec, sizeof(sec));
+}
+
+static void
+token_clone(struct evhttp_request *req, struct query *q, const char *id,
+    const char *token)
+{
+	struct request		*r;
+	struct acl_clone	*c;
+	struct mpack_out	 out;
+	struct aerr		 e;
+	const char		*desc = "";
+	json_t			*o = NULL;
+
+	memset(&e, 0, sizeof(e));
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > 0) {
+		if ((o = http_body_object(req, ACL_BODY_MAX, 1)) == NULL)
+			return;
+		if (get_str(o, "Description", ACL_DESC_MAX, &desc, &e) == -1) {
+			json_decref(o);
+			http_error(req, e.code, e.text);
+			return;
+		}
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (*desc != '\0' && (c->description = strdup(desc)) == NULL) ||
+	    (r = request_new(req, clone_done)) == NULL) {
+		if (c != NULL)
+			clone_free(c);
+		json_decref(o);
+		http_error(req, 500, "out of memory");
+		return;
+	}
+	json_decref(o);
+	strlcpy(c->accessor, id, sizeof(c->accessor));
+	strlcpy(c->token, token, sizeof(c->token));
+	r->ctx = c;
+	r->ctx_free = clone_free;
+	r->item = clone_item;
+	r->mode = CAT_Q_ACL_TOKEN;
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 7);
+	msgpack_pack_uint8(&out.pk, CAT_Q_ACL_TOKEN);
+	mpack_str(&out.pk, id);
+	msgpack_pack_uint64(&out.pk, 0);
+	msgpack_pack_uint64(&out.pk, 0);
+	msgpack_pack_uint8(&out.pk, query_get(q, "stale") != NULL ?
+	    KV_CONS_STALE : KV_CONS_DEFAULT);
+	msgpack_pack_uint64(&out.pk, 0);
+	mpack_str(&out.pk, token);
+	request_send(r, IMSG_CAT_READ, out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
 }
 
 static void
@@ -1045,6 +1276,7 @@ policy_write(struct evhttp_request *req, const char *id, const char *token)
 	msgpack_pack_uint64(&cmd.pk, 0);
 	memset(&then, 0, sizeof(then));
 	then.query = CAT_Q_ACL_POLICY;
+	then.global = 1;
 	strlcpy(then.arg, p.id, sizeof(then.arg));
 	strlcpy(then.token, token, sizeof(then.token));
 	send_write(req, &cmd, &then, token);
@@ -1084,6 +1316,7 @@ role_write(struct evhttp_request *req, const char *id, const char *token)
 	msgpack_pack_uint64(&cmd.pk, 0);
 	memset(&then, 0, sizeof(then));
 	then.query = CAT_Q_ACL_ROLE;
+	then.global = 1;
 	strlcpy(then.arg, r.id, sizeof(then.arg));
 	strlcpy(then.token, token, sizeof(then.token));
 	send_write(req, &cmd, &then, token);
@@ -1102,6 +1335,8 @@ acl_object(struct evhttp_request *req, struct query *q, int kind,
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 	struct acl_list		 l;
 	const char		*secret;
+	char			 id[ACL_STR_MAX + 1];
+	size_t			 n;
 	int			 byname = strncmp(rest, "name/", 5) == 0;
 
 	memset(&l, 0, sizeof(l));
@@ -1121,6 +1356,17 @@ acl_object(struct evhttp_request *req, struct query *q, int kind,
 			http_error(req, 405, "method not allowed");
 		else
 			send_read(req, q, kind + 1, rest + 5, secret, &l);
+		return;
+	}
+	if (kind == CAT_Q_ACL_TOKEN && (n = strlen(rest)) > 6 &&
+	    strcmp(rest + n - 6, "/clone") == 0 &&
+	    memchr(rest, '/', n - 6) == NULL) {
+		if (cmd != EVHTTP_REQ_PUT) {
+			http_error(req, 405, "method not allowed");
+			return;
+		}
+		strlcpy(id, rest, n - 6 + 1);
+		token_clone(req, q, id, secret);
 		return;
 	}
 	if (strchr(rest, '/') != NULL) {
@@ -1169,7 +1415,14 @@ acl_handler(struct evhttp_request *req, const char *path)
 	secret = acl_request_secret(req, &q);
 	if (*secret == '\0')
 		secret = ACL_ANONYMOUS_SECRET;
-	if (strcmp(p, "bootstrap") == 0) {
+	if (strcmp(p, "replication") == 0) {
+		l.single = 1;
+		if (cmd == EVHTTP_REQ_GET)
+			send_read(req, &q, CAT_Q_ACL_REPLICATION, "", secret,
+			    &l);
+		else
+			http_error(req, 405, "method not allowed");
+	} else if (strcmp(p, "bootstrap") == 0) {
 		if (cmd == EVHTTP_REQ_PUT)
 			token_write(req, NULL, 1, secret);
 		else

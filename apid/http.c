@@ -588,7 +588,7 @@ route_dc(struct evhttp_request *req, const char *path)
 				    "/v1/health/", "/v1/session/",
 				    "/v1/operator/raft/", "/v1/status/",
 				    "/v1/query", "/v1/coordinate/",
-				    "/v1/internal/ui/" };
+				    "/v1/internal/ui/", "/v1/acl/" };
 	struct query		 q;
 	const char		*dc, *field = "dc";
 	char			 lc[sizeof(request_dc)];

@@ -2147,6 +2147,11 @@ config_finalize(struct config *cfg)
 		fail(nerr, "primary_datacenter cannot be \"%s\". Please use "
 		    "only [a-z0-9-_]", quote(q, cfg->primary_datacenter,
 		    strlen(cfg->primary_datacenter)));
+	if (cfg->acl.token_min_expiration_ttl <= 0 ||
+	    cfg->acl.token_min_expiration_ttl >
+	    cfg->acl.token_max_expiration_ttl)
+		fail(nerr, "acl.token_min_expiration_ttl must be positive and "
+		    "at most acl.token_max_expiration_ttl");
 	finalize_node(cfg, nerr);
 	if (meta_error(&cfg->node_meta, err, sizeof(err)) == -1)
 		fail(nerr, "node_meta: %s", err);

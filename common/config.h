@@ -309,6 +309,8 @@ struct config {
 		int64_t		 role_ttl;
 		int		 enable_token_persistence;
 		int		 enable_token_replication;
+		int64_t		 token_min_expiration_ttl;
+		int64_t		 token_max_expiration_ttl;
 		int		 enable_key_list_policy;
 		struct {
 			char	*initial_management;

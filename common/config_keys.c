@@ -314,7 +314,7 @@ static const struct config_key acl_tokens_keys[] = {
 	    OLDS("acl.tokens.agent_recovery")),
 	STR("default", C(acl.tokens.default_token), NULL, SECRET),
 	STR("agent", C(acl.tokens.agent), NULL, PS),
-	STR("replication", C(acl.tokens.replication), NULL, PS),
+	STR("replication", C(acl.tokens.replication), NULL, SECRET),
 	STR("config_file_service_registration",
 	    C(acl.tokens.config_file_service_registration), NULL, PS),
 	STR("dns", C(acl.tokens.dns), NULL, SECRET),
@@ -329,7 +329,11 @@ static const struct config_key acl_keys[] = {
 	DUR("policy_ttl", C(acl.policy_ttl), 30 * SEC, P),
 	DUR("role_ttl", C(acl.role_ttl), 30 * SEC, P),
 	BOOL("enable_token_persistence", C(acl.enable_token_persistence), 0, P),
-	BOOL("enable_token_replication", C(acl.enable_token_replication), 0, P),
+	BOOL("enable_token_replication", C(acl.enable_token_replication), 0),
+	DUR("token_min_expiration_ttl", C(acl.token_min_expiration_ttl),
+	    60 * SEC),
+	DUR("token_max_expiration_ttl", C(acl.token_max_expiration_ttl),
+	    24 * 3600 * SEC),
 	BOOL("enable_key_list_policy", C(acl.enable_key_list_policy), 0, P),
 	BLOCK("tokens", 0, acl_tokens_keys),
 	END
@@ -442,9 +446,9 @@ const struct config_key config_keys[] = {
 
 	/* Identity and mode. */
 	STR("datacenter", C(datacenter), "dc1"),
-	STR("primary_datacenter", C(primary_datacenter), NULL, P),
+	STR("primary_datacenter", C(primary_datacenter), NULL),
 	STR("acl_datacenter", C(primary_datacenter), NULL,
-	    OLD("primary_datacenter")),
+	    OLDI("primary_datacenter")),
 	STR("node_name", C(node_name), NULL),
 	STR("node_id", C(node_id), NULL),
 	STRMAP("node_meta", C(node_meta), P),
@@ -554,7 +558,7 @@ const struct config_key config_keys[] = {
 	BOOL("acl_enable_key_list_policy", C(acl.enable_key_list_policy), 0,
 	    OLD("acl.enable_key_list_policy")),
 	BOOL("enable_acl_replication", C(acl.enable_token_replication), 0,
-	    OLD("acl.enable_token_replication")),
+	    OLDI("acl.enable_token_replication")),
 	STR("acl_master_token", C(acl.tokens.initial_management), NULL,
 	    OLDIS("acl.tokens.initial_management")),
 	STR("acl_agent_master_token", C(acl.tokens.agent_recovery), NULL,
@@ -564,7 +568,7 @@ const struct config_key config_keys[] = {
 	STR("acl_agent_token", C(acl.tokens.agent), NULL,
 	    OLDS("acl.tokens.agent")),
 	STR("acl_replication_token", C(acl.tokens.replication), NULL,
-	    OLDS("acl.tokens.replication")),
+	    OLDIS("acl.tokens.replication")),
 
 	/* Tuning. */
 	BLOCK("performance", 0, performance_keys, P),

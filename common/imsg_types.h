@@ -397,6 +397,12 @@ enum cat_query {
 	 * that prepared query's Token (else the reader's) may read it.
 	 */
 	CAT_Q_DNS_QUERY,
+	/*
+	 * [enabled, running, source dc, type, index, role index, token
+	 * index, last success ns, last error ns, last error message]: the
+	 * ACL replication of this datacenter's leader.
+	 */
+	CAT_Q_ACL_REPLICATION,
 	CAT_Q_MAX
 };
 

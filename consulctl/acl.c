@@ -15,14 +15,6 @@
 #define ACL_ERRLEN	2048
 #define ACL_RULES_MAX	(64 * 1024)
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-	json_t	*v = json_object_get(o, k);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /*
  * One request with a JSON body (taken, may be NULL); the answer's JSON
  * in *out when out is given.  Errors go to stderr as "<what>: <why>".
@@ -120,8 +112,8 @@ print_links(const char *indent, const char *title, json_t *a)
 		return;
 	printf("%s%s:\n", indent, title);
 	json_array_foreach(a, i, x)
-		printf("%s   %s - %s\n", indent, jstr(x, "ID"),
-		    jstr(x, "Name"));
+		printf("%s   %s - %s\n", indent, json_str(x, "ID"),
+		    json_str(x, "Name"));
 }
 
 static void
@@ -135,7 +127,7 @@ print_idents(const char *indent, json_t *o)
 		printf("%sService Identities:\n", indent);
 		json_array_foreach(a, i, x) {
 			printf("%s   %s (Datacenters: ", indent,
-			    jstr(x, "ServiceName"));
+			    json_str(x, "ServiceName"));
 			d = json_object_get(x, "Datacenters");
 			if (json_array_size(d) == 0)
 				printf("all");
@@ -150,21 +142,21 @@ print_idents(const char *indent, json_t *o)
 		printf("%sNode Identities:\n", indent);
 		json_array_foreach(a, i, x)
 			printf("%s   %s (Datacenter: %s)\n", indent,
-			    jstr(x, "NodeName"), jstr(x, "Datacenter"));
+			    json_str(x, "NodeName"), json_str(x, "Datacenter"));
 	}
 }
 
 static void
 print_token(json_t *t)
 {
-	printf("AccessorID:       %s\n", jstr(t, "AccessorID"));
-	printf("SecretID:         %s\n", jstr(t, "SecretID"));
-	printf("Description:      %s\n", jstr(t, "Description"));
+	printf("AccessorID:       %s\n", json_str(t, "AccessorID"));
+	printf("SecretID:         %s\n", json_str(t, "SecretID"));
+	printf("Description:      %s\n", json_str(t, "Description"));
 	printf("Local:            %s\n",
 	    json_is_true(json_object_get(t, "Local")) ? "true" : "false");
-	print_time("Create Time:      ", jstr(t, "CreateTime"));
-	if (*jstr(t, "ExpirationTime") != '\0')
-		print_time("Expiration Time:  ", jstr(t, "ExpirationTime"));
+	print_time("Create Time:      ", json_str(t, "CreateTime"));
+	if (*json_str(t, "ExpirationTime") != '\0')
+		print_time("Expiration Time:  ", json_str(t, "ExpirationTime"));
 	print_links("", "Policies", json_object_get(t, "Policies"));
 	print_links("", "Roles", json_object_get(t, "Roles"));
 	print_idents("", t);
@@ -186,20 +178,20 @@ print_dcs(const char *label, json_t *p)
 static void
 print_policy(json_t *p)
 {
-	printf("ID:           %s\n", jstr(p, "ID"));
-	printf("Name:         %s\n", jstr(p, "Name"));
-	printf("Description:  %s\n", jstr(p, "Description"));
+	printf("ID:           %s\n", json_str(p, "ID"));
+	printf("Name:         %s\n", json_str(p, "Name"));
+	printf("Description:  %s\n", json_str(p, "Description"));
 	print_dcs("Datacenters:  ", p);
-	printf("Rules:\n%s\n", jstr(p, "Rules"));
+	printf("Rules:\n%s\n", json_str(p, "Rules"));
 }
 
 static void
 print_role(const char *indent, json_t *r, int with_name)
 {
-	printf("%sID:           %s\n", indent, jstr(r, "ID"));
+	printf("%sID:           %s\n", indent, json_str(r, "ID"));
 	if (with_name)
-		printf("%sName:         %s\n", indent, jstr(r, "Name"));
-	printf("%sDescription:  %s\n", indent, jstr(r, "Description"));
+		printf("%sName:         %s\n", indent, json_str(r, "Name"));
+	printf("%sDescription:  %s\n", indent, json_str(r, "Description"));
 	print_links(indent, "Policies", json_object_get(r, "Policies"));
 	print_idents(indent, r);
 }
@@ -309,17 +301,101 @@ rules_arg(const char *v)
 	return buf;
 }
 
-static int
-no_args(int i, int argc)
+/*
+ * read and delete of one object of a kind: by -id, or by -name (its
+ * ID looked up first for a delete), or -self for a token's read.
+ */
+struct acl_kind {
+	const char	*noun;		/* "policy" */
+	const char	*title;		/* "Policy" */
+	const char	*prefix;	/* "/v1/acl/policy/" */
+	int		 by_name;	/* -name, else -self */
+	void		(*print)(json_t *);
+};
+
+static void
+print_role_named(json_t *r)
 {
-	if (i < 0)
+	print_role("", r, 1);
+}
+
+static const struct acl_kind kind_policy = {
+	"policy", "Policy", "/v1/acl/policy/", 1, print_policy
+};
+static const struct acl_kind kind_token = {
+	"token", "Token", "/v1/acl/token/", 0, print_token
+};
+static const struct acl_kind kind_role = {
+	"role", "Role", "/v1/acl/role/", 1, print_role_named
+};
+
+static int
+acl_one(int argc, char **argv, const struct acl_kind *k, int del)
+{
+	struct http_opts	 http;
+	const char		*id = NULL, *name = NULL;
+	char			 cmd[32], base[64], what[256], *path = NULL;
+	json_t			*o = NULL;
+	int			 self = 0, rc = 1;
+	struct cflag		 flags[] = {
+		{ "id", CFLAG_STRING, &id },
+		{ "name", CFLAG_STRING, &name },
+	};
+
+	if (!k->by_name) {
+		flags[1].name = "self";
+		flags[1].kind = CFLAG_BOOL;
+		flags[1].dest = &self;
+	}
+	snprintf(cmd, sizeof(cmd), "acl %s %s", k->noun, del ? "delete" :
+	    "read");
+	memset(&http, 0, sizeof(http));
+	if (cflags_parse_only(cmd, flags, !k->by_name && del ? 1 : 2, &http,
+	    argc, argv) == -1)
 		return 1;
-	if (i != argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - i);
+	if (self)
+		id = "self";
+	if (id != NULL && *id == '\0')
+		id = NULL;
+	if (id == NULL && (!k->by_name || name == NULL || *name == '\0')) {
+		fprintf(stderr, k->by_name ? "Must specify either the -id or "
+		    "-name parameters\n" : "Must specify the -id parameter\n");
 		return 1;
 	}
-	return 0;
+	if (id == NULL) {
+		snprintf(base, sizeof(base), "%sname/", k->prefix);
+		snprintf(what, sizeof(what), "Error reading %s %s", k->noun,
+		    name);
+		path = acl_path(base, name);
+	} else {
+		snprintf(what, sizeof(what), "Error reading %s", k->noun);
+		path = acl_path(k->prefix, id);
+	}
+	if (path == NULL)
+		return 1;
+	if ((!del || id == NULL) &&
+	    acl_call(&http, "GET", path, NULL, &o, what) != 0)
+		goto done;
+	if (!del) {
+		k->print(o);
+		rc = 0;
+		goto done;
+	}
+	if (id == NULL) {
+		id = json_str(o, "ID");
+		free(path);
+		if ((path = acl_path(k->prefix, id)) == NULL)
+			goto done;
+	}
+	snprintf(what, sizeof(what), "Error deleting %s", k->noun);
+	if (acl_call(&http, "DELETE", path, NULL, NULL, what) == 0) {
+		printf("%s \"%s\" deleted successfully\n", k->title, id);
+		rc = 0;
+	}
+ done:
+	json_decref(o);
+	free(path);
+	return rc;
 }
 
 int
@@ -327,11 +403,10 @@ cmd_acl_bootstrap(int argc, char **argv)
 {
 	struct http_opts	 http;
 	json_t			*t;
-	int			 i;
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse("acl bootstrap", NULL, 0, &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only("acl bootstrap", NULL, 0, &http, argc,
+	    argv) == -1)
 		return 1;
 	if (acl_call(&http, "PUT", "/v1/acl/bootstrap", NULL, &t,
 	    "Failed ACL bootstrapping") != 0)
@@ -344,26 +419,6 @@ cmd_acl_bootstrap(int argc, char **argv)
 /* Policies. */
 
 static int
-policy_id_by_name(const struct http_opts *http, const char *name,
-    char *id, size_t idlen)
-{
-	json_t	*p;
-	char	*path, what[256];
-	int	 rc;
-
-	if ((path = acl_path("/v1/acl/policy/name/", name)) == NULL)
-		return 1;
-	snprintf(what, sizeof(what), "Error reading policy %s", name);
-	rc = acl_call(http, "GET", path, NULL, &p, what);
-	free(path);
-	if (rc != 0)
-		return 1;
-	strlcpy(id, jstr(p, "ID"), idlen);
-	json_decref(p);
-	return 0;
-}
-
-static int
 policy_write(int argc, char **argv, int update)
 {
 	struct http_opts	 http;
@@ -374,7 +429,7 @@ policy_write(int argc, char **argv, int update)
 	json_t			*o = NULL, *p, *a;
 	char			*text = NULL, *path = NULL;
 	size_t			 k;
-	int			 i, rc = 1;
+	int			 rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "name", CFLAG_STRING, &name },
@@ -384,9 +439,8 @@ policy_write(int argc, char **argv, int update)
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
+	    &http, argc, argv) == -1)
 		goto done;
 	if (update) {
 		if (id == NULL || *id == '\0') {
@@ -454,64 +508,16 @@ cmd_acl_policy_update(int argc, char **argv)
 }
 
 /* read and delete: by -id or -name. */
-static int
-policy_one(int argc, char **argv, int del)
-{
-	struct http_opts	 http;
-	const char		*id = NULL, *name = NULL, *cmd = del ?
-				"acl policy delete" : "acl policy read";
-	char			 idbuf[128], *path = NULL;
-	json_t			*p;
-	int			 i, rc = 1;
-	const struct cflag	 flags[] = {
-		{ "id", CFLAG_STRING, &id },
-		{ "name", CFLAG_STRING, &name },
-	};
-
-	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
-		return 1;
-	if ((id == NULL || *id == '\0') && (name == NULL || *name == '\0')) {
-		fprintf(stderr, "Must specify either the -id or -name "
-		    "parameters\n");
-		return 1;
-	}
-	if (id == NULL || *id == '\0') {
-		if (policy_id_by_name(&http, name, idbuf,
-		    sizeof(idbuf)) != 0)
-			return 1;
-		id = idbuf;
-	}
-	if ((path = acl_path("/v1/acl/policy/", id)) == NULL)
-		return 1;
-	if (del) {
-		if (acl_call(&http, "DELETE", path, NULL, NULL,
-		    "Error deleting policy") == 0) {
-			printf("Policy \"%s\" deleted successfully\n", id);
-			rc = 0;
-		}
-	} else if (acl_call(&http, "GET", path, NULL, &p,
-	    "Error reading policy") == 0) {
-		print_policy(p);
-		json_decref(p);
-		rc = 0;
-	}
-	free(path);
-	return rc;
-}
-
 int
 cmd_acl_policy_read(int argc, char **argv)
 {
-	return policy_one(argc, argv, 0);
+	return acl_one(argc, argv, &kind_policy, 0);
 }
 
 int
 cmd_acl_policy_delete(int argc, char **argv)
 {
-	return policy_one(argc, argv, 1);
+	return acl_one(argc, argv, &kind_policy, 1);
 }
 
 int
@@ -520,18 +526,17 @@ cmd_acl_policy_list(int argc, char **argv)
 	struct http_opts	 http;
 	json_t			*l, *p;
 	size_t			 k;
-	int			 i;
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse("acl policy list", NULL, 0, &http, argc, argv);
-	if (no_args(i, argc) ||
+	if (cflags_parse_only("acl policy list", NULL, 0, &http, argc,
+	    argv) == -1 ||
 	    acl_call(&http, "GET", "/v1/acl/policies", NULL, &l,
 	    "Failed to retrieve the policy list") != 0)
 		return 1;
 	json_array_foreach(l, k, p) {
-		printf("%s:\n", jstr(p, "Name"));
-		printf("   ID:           %s\n", jstr(p, "ID"));
-		printf("   Description:  %s\n", jstr(p, "Description"));
+		printf("%s:\n", json_str(p, "Name"));
+		printf("   ID:           %s\n", json_str(p, "ID"));
+		printf("   Description:  %s\n", json_str(p, "Description"));
 		print_dcs("   Datacenters:  ", p);
 	}
 	json_decref(l);
@@ -552,7 +557,7 @@ token_write(int argc, char **argv, int update)
 				"acl token update" : "acl token create";
 	json_t			*o = NULL, *t, *a;
 	char			*path = NULL;
-	int			 i, local = 0, rc = 1;
+	int			 local = 0, rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "accessor", CFLAG_STRING, &accessor },
@@ -569,9 +574,8 @@ token_write(int argc, char **argv, int update)
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
+	    &http, argc, argv) == -1)
 		goto done;
 	if (update) {
 		if (id == NULL || *id == '\0') {
@@ -656,58 +660,56 @@ cmd_acl_token_update(int argc, char **argv)
 	return token_write(argc, argv, 1);
 }
 
-static int
-token_one(int argc, char **argv, int del)
-{
-	struct http_opts	 http;
-	const char		*id = NULL, *cmd = del ?
-				"acl token delete" : "acl token read";
-	char			*path;
-	json_t			*t;
-	int			 i, self = 0, rc = 1;
-	const struct cflag	 flags[] = {
-		{ "id", CFLAG_STRING, &id },
-		{ "self", CFLAG_BOOL, &self },
-	};
-
-	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, del ? 1 : 2, &http, argc, argv);
-	if (no_args(i, argc))
-		return 1;
-	if (self)
-		id = "self";
-	if (id == NULL || *id == '\0') {
-		fprintf(stderr, "Must specify the -id parameter\n");
-		return 1;
-	}
-	if ((path = acl_path("/v1/acl/token/", id)) == NULL)
-		return 1;
-	if (del) {
-		if (acl_call(&http, "DELETE", path, NULL, NULL,
-		    "Error deleting token") == 0) {
-			printf("Token \"%s\" deleted successfully\n", id);
-			rc = 0;
-		}
-	} else if (acl_call(&http, "GET", path, NULL, &t,
-	    "Error reading token") == 0) {
-		print_token(t);
-		json_decref(t);
-		rc = 0;
-	}
-	free(path);
-	return rc;
-}
-
 int
 cmd_acl_token_read(int argc, char **argv)
 {
-	return token_one(argc, argv, 0);
+	return acl_one(argc, argv, &kind_token, 0);
 }
 
 int
 cmd_acl_token_delete(int argc, char **argv)
 {
-	return token_one(argc, argv, 1);
+	return acl_one(argc, argv, &kind_token, 1);
+}
+
+/* A new token with the links of -id, and its Description or ours. */
+int
+cmd_acl_token_clone(int argc, char **argv)
+{
+	struct http_opts	 http;
+	const char		*id = NULL, *desc = NULL;
+	char			*path, *clone;
+	json_t			*t;
+	int			 rc = 1;
+	const struct cflag	 flags[] = {
+		{ "id", CFLAG_STRING, &id },
+		{ "description", CFLAG_STRING, &desc },
+	};
+
+	memset(&http, 0, sizeof(http));
+	if (cflags_parse_only("acl token clone", flags, 2, &http, argc,
+	    argv) == -1)
+		return 1;
+	if (id == NULL || *id == '\0') {
+		fprintf(stderr, "Cannot clone a token without specifying the "
+		    "-id parameter\n");
+		return 1;
+	}
+	if ((path = acl_path("/v1/acl/token/", id)) == NULL ||
+	    asprintf(&clone, "%s/clone", path) == -1) {
+		free(path);
+		return 1;
+	}
+	free(path);
+	if (acl_call(&http, "PUT", clone, desc != NULL ? json_pack("{s:s}",
+	    "Description", desc) : NULL, &t, "Failed to clone token") == 0) {
+		printf("Token cloned successfully.\n");
+		print_token(t);
+		json_decref(t);
+		rc = 0;
+	}
+	free(clone);
+	return rc;
 }
 
 int
@@ -716,11 +718,10 @@ cmd_acl_token_list(int argc, char **argv)
 	struct http_opts	 http;
 	json_t			*l, *t;
 	size_t			 k;
-	int			 i;
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse("acl token list", NULL, 0, &http, argc, argv);
-	if (no_args(i, argc) ||
+	if (cflags_parse_only("acl token list", NULL, 0, &http, argc,
+	    argv) == -1 ||
 	    acl_call(&http, "GET", "/v1/acl/tokens", NULL, &l,
 	    "Failed to retrieve the token list") != 0)
 		return 1;
@@ -746,7 +747,7 @@ role_write(int argc, char **argv, int update)
 				"acl role create";
 	json_t			*o = NULL, *r;
 	char			*path = NULL;
-	int			 i, rc = 1;
+	int			 rc = 1;
 	const struct cflag	 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "name", CFLAG_STRING, &name },
@@ -758,9 +759,8 @@ role_write(int argc, char **argv, int update)
 	};
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
+	if (cflags_parse_only(cmd, flags, sizeof(flags) / sizeof(flags[0]),
+	    &http, argc, argv) == -1)
 		goto done;
 	if (update) {
 		if (id == NULL || *id == '\0') {
@@ -827,66 +827,16 @@ cmd_acl_role_update(int argc, char **argv)
 	return role_write(argc, argv, 1);
 }
 
-static int
-role_one(int argc, char **argv, int del)
-{
-	struct http_opts	 http;
-	const char		*id = NULL, *name = NULL, *cmd = del ?
-				"acl role delete" : "acl role read";
-	char			*path;
-	json_t			*r;
-	int			 i, rc = 1;
-	const struct cflag	 flags[] = {
-		{ "id", CFLAG_STRING, &id },
-		{ "name", CFLAG_STRING, &name },
-	};
-
-	memset(&http, 0, sizeof(http));
-	i = cflags_parse(cmd, flags, sizeof(flags) / sizeof(flags[0]),
-	    &http, argc, argv);
-	if (no_args(i, argc))
-		return 1;
-	if ((id == NULL || *id == '\0') && (name == NULL || *name == '\0')) {
-		fprintf(stderr, "Must specify either the -id or -name "
-		    "parameters\n");
-		return 1;
-	}
-	path = id != NULL && *id != '\0' ? acl_path("/v1/acl/role/", id) :
-	    acl_path("/v1/acl/role/name/", name);
-	if (path == NULL)
-		return 1;
-	if (acl_call(&http, "GET", path, NULL, &r,
-	    "Error reading role") != 0) {
-		free(path);
-		return 1;
-	}
-	free(path);
-	if (!del) {
-		print_role("", r, 1);
-		json_decref(r);
-		return 0;
-	}
-	if ((path = acl_path("/v1/acl/role/", jstr(r, "ID"))) != NULL &&
-	    acl_call(&http, "DELETE", path, NULL, NULL,
-	    "Error deleting role") == 0) {
-		printf("Role \"%s\" deleted successfully\n", jstr(r, "ID"));
-		rc = 0;
-	}
-	free(path);
-	json_decref(r);
-	return rc;
-}
-
 int
 cmd_acl_role_read(int argc, char **argv)
 {
-	return role_one(argc, argv, 0);
+	return acl_one(argc, argv, &kind_role, 0);
 }
 
 int
 cmd_acl_role_delete(int argc, char **argv)
 {
-	return role_one(argc, argv, 1);
+	return acl_one(argc, argv, &kind_role, 1);
 }
 
 int
@@ -895,16 +845,15 @@ cmd_acl_role_list(int argc, char **argv)
 	struct http_opts	 http;
 	json_t			*l, *r;
 	size_t			 k;
-	int			 i;
 
 	memset(&http, 0, sizeof(http));
-	i = cflags_parse("acl role list", NULL, 0, &http, argc, argv);
-	if (no_args(i, argc) ||
+	if (cflags_parse_only("acl role list", NULL, 0, &http, argc,
+	    argv) == -1 ||
 	    acl_call(&http, "GET", "/v1/acl/roles", NULL, &l,
 	    "Failed to retrieve the role list") != 0)
 		return 1;
 	json_array_foreach(l, k, r) {
-		printf("%s:\n", jstr(r, "Name"));
+		printf("%s:\n", json_str(r, "Name"));
 		print_role("   ", r, 0);
 	}
 	json_decref(l);

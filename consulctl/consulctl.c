@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "acl role read", "Read an ACL role", cmd_acl_role_read },
 	{ "acl role update", "Update an ACL role", cmd_acl_role_update },
 	{ "acl token", "Manage Consul's ACL tokens", NULL },
+	{ "acl token clone", "Clone an ACL token", cmd_acl_token_clone },
 	{ "acl token create", "Create an ACL token", cmd_acl_token_create },
 	{ "acl token delete", "Delete an ACL token", cmd_acl_token_delete },
 	{ "acl token list", "List ACL tokens", cmd_acl_token_list },

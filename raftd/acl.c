@@ -53,7 +53,8 @@ acl_query_index(int query)
 int
 acl_query_is(int query)
 {
-	return query >= CAT_Q_ACL_TOKEN && query <= CAT_Q_ACL_ROLES;
+	return (query >= CAT_Q_ACL_TOKEN && query <= CAT_Q_ACL_ROLES) ||
+	    query == CAT_Q_ACL_REPLICATION;
 }
 
 /* [[id, name]...] as pack_links() makes it. */
@@ -78,6 +79,53 @@ links_valid(const msgpack_object *o)
 			return -1;
 	}
 	return 0;
+}
+
+/* A CAT_Q_ACL_REPLICATION item, as repl_status_pack() makes it. */
+static int
+repl_status_valid(const msgpack_object *o)
+{
+	const msgpack_object	*a = o->via.array.ptr;
+	char			 buf[192];
+	uint64_t		 v;
+	int			 b, i;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 10 ||
+	    mpack_get_bool(&a[0], &b) == -1 ||
+	    mpack_get_bool(&a[1], &b) == -1 ||
+	    mpack_copy_str(&a[2], buf, 64) == -1 ||
+	    mpack_copy_str(&a[3], buf, 16) == -1 ||
+	    mpack_copy_str(&a[9], buf, sizeof(buf)) == -1)
+		return -1;
+	for (i = 4; i < 9; i++)
+		if (mpack_get_uint(&a[i], &v) == -1)
+			return -1;
+	return 0;
+}
+
+static void
+repl_status_pack(msgpack_packer *pk)
+{
+	struct acl_repl_status	 st;
+
+	acl_replication_status(&st);
+	msgpack_pack_array(pk, 10);
+	if (st.enabled)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	if (st.running)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	mpack_str(pk, st.source_dc);
+	mpack_str(pk, st.type);
+	msgpack_pack_uint64(pk, st.index);
+	msgpack_pack_uint64(pk, st.role_index);
+	msgpack_pack_uint64(pk, st.token_index);
+	msgpack_pack_uint64(pk, st.last_success);
+	msgpack_pack_uint64(pk, st.last_error);
+	mpack_str(pk, st.last_error_msg);
 }
 
 /*
@@ -117,6 +165,8 @@ acl_item_valid(const msgpack_object *o, int query)
 			return -1;
 		acl_role_free(&r);
 		return links_valid(&a[1]);
+	case CAT_Q_ACL_REPLICATION:
+		return repl_status_valid(o);
 	}
 	return -1;
 }
@@ -202,11 +252,15 @@ acl_check(const char *secret, enum acl_level level, char *err,
 	return 0;
 }
 
-/* An ACL read: acl:read, except the token's own (token/self). */
+/*
+ * An ACL read: acl:read, except the token's own (token/self) and the
+ * replication status, which tells nothing secret (Consul asks no token
+ * for it, so that health checks can read it).
+ */
 int
 acl_check_query(int query, const char *secret, char *err, size_t errlen)
 {
-	if (query == CAT_Q_ACL_TOKEN_SECRET)
+	if (query == CAT_Q_ACL_TOKEN_SECRET || query == CAT_Q_ACL_REPLICATION)
 		return 0;
 	return acl_check(secret, ACL_LEVEL_READ, err, errlen);
 }
@@ -364,10 +418,16 @@ acl_read(int query, const char *arg, void (*emit)(void *,
 	struct acl_policy	 p;
 	struct acl_role		 r;
 	struct store		*s = &raftd.store;
+	struct mpack_out	 out;
 	int			 rc;
 
 	*found = 1;
 	switch (query) {
+	case CAT_Q_ACL_REPLICATION:
+		mpack_out_init(&out);
+		repl_status_pack(&out.pk);
+		emit(ctx, &out);
+		return 0;
 	case CAT_Q_ACL_TOKENS:
 		return acl_state_token_list(s, emit_token, &e);
 	case CAT_Q_ACL_POLICIES:
@@ -530,6 +590,48 @@ token_prepare(struct acl_token *t, char *err, size_t errlen)
 }
 
 /*
+ * Whether an ACL write (a CAT_WRITE_ACL request) belongs to the primary
+ * datacenter: policies, roles and global tokens live there, and a
+ * secondary sends their writes on.  A local token stays here; so does
+ * the delete of one we have.
+ */
+int
+acl_write_global(const void *buf, size_t len)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*cmd;
+	struct acl_token	 t;
+	char			 id[ACL_STR_MAX + 1];
+	uint64_t		 op = 0;
+	int			 global = 1, rc;
+
+	if (mpack_parse(&u, buf, len) == -1)
+		return 0;
+	if (u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.size < 2 ||
+	    (cmd = &u.data.via.array.ptr[1])->type != MSGPACK_OBJECT_ARRAY ||
+	    cmd->via.array.size != 3 ||
+	    mpack_get_uint(&cmd->via.array.ptr[0], &op) == -1) {
+		msgpack_unpacked_destroy(&u);
+		return 0;	/* the handler refuses it */
+	}
+	if (op == ACL_OP_TOKEN_SET &&
+	    acl_token_unpack(&cmd->via.array.ptr[1], &t) == 0) {
+		global = !t.local;
+		acl_token_free(&t);
+	} else if (op == ACL_OP_TOKEN_DELETE && mpack_copy_str(
+	    &cmd->via.array.ptr[1], id, sizeof(id)) == 0) {
+		rc = acl_state_token_get(&raftd.store, NULL, id, &t);
+		if (rc == 0) {
+			global = !t.local;
+			acl_token_free(&t);
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	return global;
+}
+
+/*
  * Leader: a CAT_WRITE_ACL about to be proposed.  Links by name become
  * IDs, an update without a SecretID keeps the token's, and a bootstrap
  * gets the reset index.  The command to propose is put in out (the
@@ -621,8 +723,11 @@ initial_management(struct raftd *r)
 	uint64_t		 done;
 	int			 rc;
 
+	/* Only the primary datacenter makes tokens of its own. */
 	if (secret == NULL || *secret == '\0' ||
-	    strlen(secret) > ACL_STR_MAX)
+	    strlen(secret) > ACL_STR_MAX || (r->child->conf->primary_datacenter
+	    != NULL && strcmp(r->child->conf->primary_datacenter,
+	    r->child->conf->datacenter) != 0))
 		return;
 	if ((rc = acl_state_token_by_secret(&r->store, NULL, secret,
 	    &t)) != 1) {
@@ -692,4 +797,28 @@ acl_leader_check(struct raftd *r)
 		log_info("acl: creating the built-in policy and anonymous "
 		    "token");
 	mpack_out_free(&rec);
+}
+
+/*
+ * Send an ACL write on to the primary datacenter, as apid sends a ?dc=
+ * request: [dc, IMSG_CAT_WRITE, bin] in an IMSG_DC_REQ.
+ */
+void
+acl_write_to_primary(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mpack_out	 out;
+	struct imsg		 dc;
+
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 3);
+	mpack_str(&out.pk, raftd_child.conf->primary_datacenter);
+	msgpack_pack_uint32(&out.pk, IMSG_CAT_WRITE);
+	mpack_bin(&out.pk, imsg->data, imsg->len);
+	dc = *imsg;
+	dc.hdr.type = IMSG_DC_REQ;
+	dc.data = out.sbuf.data;
+	dc.len = out.sbuf.size;
+	dc_request(iev, &dc);
+	explicit_bzero(out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
 }

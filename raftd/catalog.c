@@ -94,7 +94,8 @@ cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 	    q != CAT_Q_INSTANCES && q != CAT_Q_COORD_NODES &&
 	    q != CAT_Q_COORD_DCS && q != CAT_Q_HEALTH_DUMP &&
 	    q != CAT_Q_ACL_TOKENS && q != CAT_Q_ACL_POLICIES &&
-	    q != CAT_Q_ACL_ROLES && q != CAT_Q_PQUERY_ALL) ==
+	    q != CAT_Q_ACL_ROLES && q != CAT_Q_PQUERY_ALL &&
+	    q != CAT_Q_ACL_REPLICATION) ==
 	    (arg[0] == '\0'))
 		goto done;
 	/* A renewal goes to the leader and answers at once. */
@@ -1728,6 +1729,15 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 
 	if (cat_write_parse(imsg->data, imsg->len, &op) == -1)
 		fatalx("catalog: malformed write request from %s", iev->name);
+	/* A secondary datacenter's ACL writes go to the primary. */
+	if (op == CAT_WRITE_ACL && acl_enabled() &&
+	    raftd_child.conf->primary_datacenter != NULL &&
+	    strcmp(raftd_child.conf->primary_datacenter,
+	    raftd_child.conf->datacenter) != 0 &&
+	    acl_write_global(imsg->data, imsg->len)) {
+		acl_write_to_primary(iev, imsg);
+		return;
+	}
 	if (forward_request(iev, imsg, 0, -1))
 		return;
 	if (!node_is_leader(&raftd)) {

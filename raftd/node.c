@@ -376,6 +376,7 @@ node_tick(evutil_socket_t fd, short events, void *arg)
 		autopilot_check(r, 1000);
 		reconcile_check(r);
 		acl_leader_check(r);
+		acl_replication_tick(r);
 		/* Answers that do not come in 3 s: ask again. */
 		if (r->expect.asking && ++r->expect.ticks >= 3)
 			r->expect.asking = 0;

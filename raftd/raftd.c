@@ -164,6 +164,7 @@ main(int argc, char *argv[])
 	rpc_fd = proc_child_socket(c, SOCKET_SERVER_RPC);
 
 	forward_init(c);
+	acl_replication_init(c);
 	ae_init(c);
 	coord_sync_init(c);
 	dnsfeed_init(c);

@@ -379,6 +379,25 @@ int	 acl_check_write(const void *, size_t, const char *, char *, size_t);
 const char *acl_dns_token(void);
 void	 acl_leader_check(struct raftd *);
 void	 acl_check_arg(const char *, const char *, char *, size_t);
+int	 acl_write_global(const void *, size_t);
+void	 acl_write_to_primary(struct imsgev *, struct imsg *);
+
+/* acl_replicate.c: what GET /v1/acl/replication shows. */
+struct acl_repl_status {
+	int		 enabled;
+	int		 running;
+	char		 source_dc[64];
+	char		 type[16];	/* "policies", "tokens" */
+	uint64_t	 index;		/* policies */
+	uint64_t	 role_index;
+	uint64_t	 token_index;
+	uint64_t	 last_success;	/* unix ns, 0 never */
+	uint64_t	 last_error;
+	char		 last_error_msg[192];
+};
+void	 acl_replication_init(struct child *);
+void	 acl_replication_tick(struct raftd *);
+void	 acl_replication_status(struct acl_repl_status *);
 
 /* reconcile.c */
 void	 reconcile_check(struct raftd *);

@@ -23,7 +23,8 @@ n=70
 data="$test_tmp/data"
 cat >"$test_tmp/acl.json" <<'EOF'
 {"primary_datacenter": "dc1",
- "acl": {"enabled": true, "default_policy": "deny"}}
+ "acl": {"enabled": true, "default_policy": "deny",
+  "token_min_expiration_ttl": "1s"}}
 EOF
 agent_ports $n
 agent_start_server $n "$test_tmp/agent.log" "$data" \

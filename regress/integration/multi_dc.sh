@@ -101,7 +101,7 @@ sid=$(curl -s -X PUT "$u1/session/create?dc=dc2" -d '{"Node":"node43"}' |
 check "a session created with ?dc=dc2 exists in dc2" \
     [ "$(curl -s "$u2/session/info/$sid" | jq -r '.[0].Node')" = node43 ]
 check "status/leader?dc=dc2 names dc2's server" \
-    [ "$(curl -s "$u1/status/leader?dc=dc2")" = "\"127.0.0.1:$((18000 + 430 + 4))\"" ]
+    [ "$(curl -s "$u1/status/leader?dc=dc2")" = "\"127.0.0.1:$((18000 + ${CONSULD_PORT_SHIFT:-0} + 430 + 4))\"" ]
 check "the agent's own endpoints ignore ?dc" \
     [ "$(curl -s "$u1/agent/self?dc=dc2" | jq -r .Config.Datacenter)" = dc1 ]
 
