@@ -76,6 +76,15 @@ check "nor reads the agent" denied
 tok=""
 req $c1 GET agent/services
 check "anonymous sees nothing on the client" [ "$body" = "{}" ]
+tok=$mgmt
+req $c1 GET agent/self
+check "the management token reads the client agent" \
+    [ "$code" = 200 ] && [ "$(echo "$body" | jq -r .Config.NodeName)" = \
+    "f$c1" ]
+tok=99999999-9999-9999-9999-999999999999
+req $c1 GET agent/self
+check "a token the servers do not know: 403 ACL not found" \
+    [ "$code" = 403 ] && [ "$body" = "ACL not found" ]
 
 # in_catalog NAME: the server's catalog has NAME on the client's node.
 in_catalog() {
@@ -113,9 +122,13 @@ req $c1 PUT agent/service/register '{"Name":"web","Port":81}'
 check "and still lets it register web" [ "$code" = 200 ]
 req $c1 PUT agent/service/register '{"Name":"db","Port":5432}'
 check "and not db" denied
-tok=99999999-9999-9999-9999-999999999999
+tok=88888888-8888-8888-8888-888888888888
 req $c1 PUT agent/service/register '{"Name":"web","Port":82}'
 check "a token it never saw is refused" denied
+tok=99999999-9999-9999-9999-999999999999
+req $c1 PUT agent/service/register '{"Name":"web","Port":82}'
+check "one the server said it did not know stays unknown" \
+    [ "$code" = 403 ] && [ "$body" = "ACL not found" ]
 tok=$web
 req $c2 PUT agent/service/register '{"Name":"web","Port":80}'
 check "down_policy deny: the cached token is refused past its TTL" denied
