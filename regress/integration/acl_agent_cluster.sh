@@ -10,7 +10,8 @@
 # until consulctl acl set-agent-token gives the client an agent token.
 # Then the server is stopped: past the TTL, 122 still serves the token
 # it had cached (extend-cache) and refuses a token it never saw; 123
-# refuses even the one it had (deny).
+# refuses even the one it had (deny); 122's agent_recovery token
+# still reads 122.
 . "$(dirname "$0")/../lib/cluster.sh"
 
 server=121
@@ -24,7 +25,8 @@ for n in $c1 $c2; do
 done
 cat >"$cl_dir/conf$c1.d/acl.json" <<'EOF'
 {"primary_datacenter": "dc1",
- "acl": {"enabled": true, "default_policy": "deny", "token_ttl": "2s"},
+ "acl": {"enabled": true, "default_policy": "deny", "token_ttl": "2s",
+         "tokens": {"agent_recovery": "77777777-7777-7777-7777-777777777777"}},
  "services": [{"name": "cfgsvc", "port": 9}]}
 EOF
 cat >"$cl_dir/conf$c2.d/acl.json" <<'EOF'
@@ -132,9 +134,15 @@ check "one the server said it did not know stays unknown" \
 tok=$web
 req $c2 PUT agent/service/register '{"Name":"web","Port":80}'
 check "down_policy deny: the cached token is refused past its TTL" denied
+tok=77777777-7777-7777-7777-777777777777
+req $c1 GET agent/self
+check "the agent recovery token reads the client without servers" \
+    [ "$code" = 200 ]
+req $c2 GET agent/self
+check "only on the agent it is configured on" [ "$code" = 403 ]
 
 cluster_stop
 check "no secret in any log" \
     sh -c "! cat '$cl_dir'/n*.log | grep -q -e '$mgmt' -e '$web' \
-    -e '$ro' -e '$ag'"
+    -e '$ro' -e '$ag' -e 77777777-7777"
 tap_done
