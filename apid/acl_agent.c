@@ -221,7 +221,8 @@ token_kind(const char *k)
 	    strcmp(k, "acl_agent_token") == 0 ||
 	    strcmp(k, "replication") == 0 ||
 	    strcmp(k, "acl_replication_token") == 0 ||
-	    strcmp(k, "dns") == 0;
+	    strcmp(k, "dns") == 0 ||
+	    strcmp(k, "config_file_service_registration") == 0;
 }
 
 /* Consul's legacy names of the kinds, and agent_master. */

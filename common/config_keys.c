@@ -316,7 +316,7 @@ static const struct config_key acl_tokens_keys[] = {
 	STR("agent", C(acl.tokens.agent), NULL, SECRET),
 	STR("replication", C(acl.tokens.replication), NULL, PS),
 	STR("config_file_service_registration",
-	    C(acl.tokens.config_file_service_registration), NULL, PS),
+	    C(acl.tokens.config_file_service_registration), NULL, SECRET),
 	STR("dns", C(acl.tokens.dns), NULL, PS),
 	END
 };

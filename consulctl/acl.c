@@ -368,7 +368,8 @@ cmd_acl_set_agent_token(int argc, char **argv)
 	    strcmp(type, "agent_master") == 0)
 		kind = "agent_recovery";
 	else if (strcmp(type, "default") == 0 || strcmp(type, "agent") == 0 ||
-	    strcmp(type, "replication") == 0 || strcmp(type, "dns") == 0)
+	    strcmp(type, "replication") == 0 || strcmp(type, "dns") == 0 ||
+	    strcmp(type, "config_file_service_registration") == 0)
 		kind = type;
 	else {
 		fprintf(stderr, "Unknown token type\n");

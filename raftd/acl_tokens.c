@@ -1,6 +1,6 @@
 /*
  * The agent's own tokens (acl.tokens.default, agent, agent_recovery,
- * replication, dns): what the configuration says, unless PUT
+ * replication, dns, config_file_service_registration): what the configuration says, unless PUT
  * /v1/agent/token/<kind> replaced one while the agent runs.  Such a
  * value wins over the configuration, across reloads too; with
  * acl.enable_token_persistence it is also saved in data_dir/acl-tokens
@@ -26,7 +26,8 @@
 #define ACL_TOKENS_FILE_MAX	(64 * 1024)
 
 static const char *const kinds[] = {
-	"default", "agent", "agent_recovery", "replication", "dns"
+	"default", "agent", "agent_recovery", "replication", "dns",
+	"config_file_service_registration"
 };
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
 
@@ -57,8 +58,10 @@ configured(int i)
 		return c->acl.tokens.agent_recovery;
 	case 3:
 		return c->acl.tokens.replication;
-	default:
+	case 4:
 		return c->acl.tokens.dns;
+	default:
+		return c->acl.tokens.config_file_service_registration;
 	}
 }
 

@@ -326,6 +326,7 @@ sync_service(void *arg, const struct agent_service *l)
 	struct cat_register	 reg;
 	struct cat_service	 s = l->s;
 	struct ae_gather	 g;
+	const char		*tok, *cfg;
 	size_t			 i;
 	int			 same = 0;
 
@@ -345,7 +346,12 @@ sync_service(void *arg, const struct agent_service *l)
 		reg.service = &s;
 		reg.checks = g.checks;
 		reg.nchecks = g.n;
-		write_register(&reg, local_service_token(s.id));
+		tok = local_service_token(s.id);
+		/* Consul's token for the configuration's services. */
+		cfg = acl_token("config_file_service_registration");
+		if (tok == NULL && l->from_config && *cfg != '\0')
+			tok = cfg;
+		write_register(&reg, tok);
 	}
 	free(g.checks);
 }

@@ -7,7 +7,8 @@
 # the catalog (read on the server with a read token); db is refused.
 # A service from the client's configuration has no token: the server
 # treats anti-entropy's registration of it as anonymous and refuses it,
-# until consulctl acl set-agent-token gives the client an agent token.
+# until consulctl acl set-agent-token gives the client an agent token
+# (client 2 registers its own with config_file_service_registration).
 # Then the server is stopped: past the TTL, 122 still serves the token
 # it had cached (extend-cache) and refuses a token it never saw; 123
 # refuses even the one it had (deny); 122's agent_recovery token
@@ -32,7 +33,9 @@ EOF
 cat >"$cl_dir/conf$c2.d/acl.json" <<'EOF'
 {"primary_datacenter": "dc1",
  "acl": {"enabled": true, "default_policy": "deny", "token_ttl": "2s",
-         "down_policy": "deny"}}
+         "down_policy": "deny", "tokens": {"config_file_service_registration":
+         "66666666-6666-6666-6666-666666666666"}},
+ "services": [{"name": "cfg2", "port": 9}]}
 EOF
 if ! cluster_start; then
 	not_ok "the cluster starts and elects a leader"
@@ -105,6 +108,15 @@ check "consulctl acl set-agent-token agent on the client" \
     [ "$out" = 'ACL token "agent" set successfully' ]
 check "with the agent token anti-entropy registers cfgsvc" \
     poll 15 in_catalog cfgsvc
+tok=$mgmt
+req $server PUT acl/token '{"SecretID":"66666666-6666-6666-6666-666666666666","Policies":[{"Name":"ag"}]}'
+on_c2() {
+	[ "$(curl -s -H "X-Consul-Token: $ro" \
+	    "$(cl_url $server "/v1/catalog/service/cfg2")" |
+	    jq -r '.[0].Node' 2>/dev/null)" = "f$c2" ]
+}
+check "client 2 registers cfg2 with config_file_service_registration" \
+    poll 15 on_c2
 
 # Both clients resolve (and cache) the web token.
 tok=$web
@@ -144,5 +156,5 @@ check "only on the agent it is configured on" [ "$code" = 403 ]
 cluster_stop
 check "no secret in any log" \
     sh -c "! cat '$cl_dir'/n*.log | grep -q -e '$mgmt' -e '$web' \
-    -e '$ro' -e '$ag' -e 77777777-7777"
+    -e '$ro' -e '$ag' -e 77777777-7777 -e 66666666-6666"
 tap_done
