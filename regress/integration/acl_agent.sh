@@ -78,6 +78,11 @@ req GET agent/self
 check "self with the management token" \
     [ "$code" = 200 ] && [ "$(echo "$body" | jq -r .Config.NodeName)" = \
     "node$n" ]
+code=$(curl -s -o /dev/null -w '%{http_code}' "$url/agent/self?token=$mgmt")
+check "?token= works too" [ "$code" = 200 ]
+code=$(curl -s -o /dev/null -w '%{http_code}' \
+    -H "Authorization: Bearer $mgmt" "$url/agent/self")
+check "and Authorization: Bearer" [ "$code" = 200 ]
 req GET agent/members
 check "members with it" [ "$(echo "$body" | jq length)" = 1 ]
 req PUT agent/reload
