@@ -123,8 +123,7 @@ acl_request_secret_raw(struct evhttp_request *req, struct query *q)
 		if (*v != '\0')
 			return v;
 	}
-	v = apid_child.conf->acl.tokens.default_token;
-	return v != NULL ? v : "";
+	return acl_agent_default_token();
 }
 
 static int

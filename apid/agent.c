@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl_rules.h"
 #include "apid.h"
 #include "config.h"
 #include "coordinate_json.h"
@@ -293,8 +294,9 @@ agent_self_done(struct request *r, struct imsg *imsg)
 	http_reply_json(r->req, doc, r->pretty);
 }
 
-void
-agent_self(struct evhttp_request *req, const char *path)
+static void
+agent_self_run(struct evhttp_request *req, const char *path,
+    struct acl_authz *a)
 {
 	struct request	*r;
 
@@ -303,6 +305,14 @@ agent_self(struct evhttp_request *req, const char *path)
 		return;
 	}
 	request_send(r, IMSG_AGENT_SELF_REQ, NULL, 0);
+}
+
+/* GET /v1/agent/self: agent:read on this agent. */
+void
+agent_self(struct evhttp_request *req, const char *path)
+{
+	acl_agent_gate(req, path, ACL_RES_AGENT, apid_child.conf->node_name,
+	    ACL_LEVEL_READ, agent_self_run);
 }
 
 /* One IMSG_MEMBER record from raftd as Consul's AgentMember. */
@@ -326,6 +336,13 @@ member_item(struct request *r, struct imsg *imsg)
 	    a[4].type != MSGPACK_OBJECT_MAP ||
 	    mpack_get_uint(&a[5], &status) == -1)
 		fatalx("agent: malformed member from raftd");
+	/* With ACLs, only the members the token may read (node:read). */
+	if (!acl_agent_allowed(r->ctx, ACL_RES_NODE, name, ACL_LEVEL_READ)) {
+		free(name);
+		free(ip);
+		msgpack_unpacked_destroy(&u);
+		return;
+	}
 	tags = json_object();
 	for (i = 0; i < a[4].via.map.size; i++) {
 		kv = &a[4].via.map.ptr[i].key;
@@ -358,13 +375,24 @@ members_done(struct request *r, struct imsg *imsg)
 	http_reply_json(r->req, json_incref(r->items), r->pretty);
 }
 
-/* GET /v1/agent/members?wan: the gossip pool as this agent sees it. */
-void
-agent_members(struct evhttp_request *req, const char *path)
+static void
+authz_free(void *arg)
 {
-	struct request	*r;
-	struct query	 q;
-	uint8_t		 wan;
+	struct acl_authz	*a = arg;
+
+	acl_rules_free(a->rules);
+	free(a);
+}
+
+/* GET /v1/agent/members?wan: the gossip pool as this agent sees it. */
+static void
+agent_members_run(struct evhttp_request *req, const char *path,
+    struct acl_authz *az)
+{
+	struct request		*r;
+	struct acl_authz	*keep = NULL;
+	struct query		 q;
+	uint8_t			 wan;
 
 	if (query_parse(req, &q) == -1) {
 		http_error(req, 400, "Bad request: malformed query string");
@@ -380,7 +408,22 @@ agent_members(struct evhttp_request *req, const char *path)
 		return;
 	}
 	r->item = member_item;
+	if (az != NULL) {
+		if ((keep = malloc(sizeof(*keep))) == NULL)
+			fatal("agent");
+		*keep = *az;
+		az->rules = NULL;	/* the request keeps them */
+		r->ctx = keep;
+		r->ctx_free = authz_free;
+	}
 	request_send(r, IMSG_MEMBERS_REQ, &wan, sizeof(wan));
+}
+
+void
+agent_members(struct evhttp_request *req, const char *path)
+{
+	acl_agent_gate(req, path, ACL_RES_MAX, NULL, ACL_LEVEL_READ,
+	    agent_members_run);
 }
 
 /* The parent's answer: "" when the configuration was reloaded. */
@@ -407,8 +450,9 @@ reload_done(struct request *r, struct imsg *imsg)
  * PUT /v1/agent/reload: the parent reads the configuration again, as on
  * SIGHUP, and answers once every child has applied it.
  */
-void
-agent_reload(struct evhttp_request *req, const char *path)
+static void
+agent_reload_run(struct evhttp_request *req, const char *path,
+    struct acl_authz *a)
 {
 	struct request	*r;
 
@@ -419,4 +463,12 @@ agent_reload(struct evhttp_request *req, const char *path)
 	if (imsgev_compose(&apid_child.parent, IMSG_AGENT_RELOAD, r->id, -1,
 	    NULL, 0) == -1)
 		fatal("agent: compose");
+}
+
+/* PUT /v1/agent/reload: agent:write on this agent. */
+void
+agent_reload(struct evhttp_request *req, const char *path)
+{
+	acl_agent_gate(req, path, ACL_RES_AGENT, apid_child.conf->node_name,
+	    ACL_LEVEL_WRITE, agent_reload_run);
 }

@@ -590,14 +590,28 @@ list_done(struct request *r, struct imsg *imsg)
 	const msgpack_object	*d;
 	struct agent_service	 s;
 	struct agent_check	 c;
-	json_t			*doc = json_object(), *found = NULL;
+	json_t			*doc, *found = NULL;
+	uint64_t		 code;
+	char			 err[256];
 	uint32_t		 i;
 
 	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
 	    u.data.type != MSGPACK_OBJECT_MAP ||
-	    (d = mpack_map_get(&u.data, "data")) == NULL ||
+	    mpack_map_uint(&u.data, "code", &code) == -1)
+		fatalx("agent: malformed list from raftd");
+	/* Refused (ACLs): no data. */
+	if (code != 200) {
+		if (mpack_copy_str(mpack_map_get(&u.data, "error"), err,
+		    sizeof(err)) == -1)
+			fatalx("agent: malformed list from raftd");
+		msgpack_unpacked_destroy(&u);
+		http_error(r->req, (int)code, err);
+		return;
+	}
+	if ((d = mpack_map_get(&u.data, "data")) == NULL ||
 	    d->type != MSGPACK_OBJECT_ARRAY)
 		fatalx("agent: malformed list from raftd");
+	doc = json_object();
 	for (i = 0; i < d->via.array.size; i++) {
 		if (lc->checks) {
 			if (agent_check_unpack(&d->via.array.ptr[i], &c) == -1)
@@ -641,13 +655,28 @@ list_ctx_free(void *arg)
 	free(lc);
 }
 
+/*
+ * To raftd, with the caller's token as the last element: raftd checks
+ * it (and a registration keeps it, for anti-entropy's writes).
+ */
 static void
 send_local(struct evhttp_request *req, struct mpack_out *out,
     request_done_fn done, struct list_ctx *lc)
 {
-	struct request	*r;
+	struct request		*r;
+	struct mpack_out	 full;
+	struct query		 q;
+	msgpack_unpacked	 u;
+	uint32_t		 i;
 
+	if (query_parse(req, &q) == -1) {
+		if (lc != NULL)
+			list_ctx_free(lc);
+		http_error(req, 400, "Bad request: malformed query string");
+		return;
+	}
 	if ((r = request_new(req, done)) == NULL) {
+		query_free(&q);
 		if (lc != NULL)
 			list_ctx_free(lc);
 		http_error(req, 500, "out of memory");
@@ -655,7 +684,19 @@ send_local(struct evhttp_request *req, struct mpack_out *out,
 	}
 	r->ctx = lc;
 	r->ctx_free = list_ctx_free;
-	request_send(r, IMSG_LOCAL_REQ, out->sbuf.data, out->sbuf.size);
+	if (mpack_parse(&u, out->sbuf.data, out->sbuf.size) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY)
+		fatalx("agent: cannot build a local request");
+	mpack_out_init(&full);
+	msgpack_pack_array(&full.pk, u.data.via.array.size + 1);
+	for (i = 0; i < u.data.via.array.size; i++)
+		msgpack_pack_object(&full.pk, u.data.via.array.ptr[i]);
+	mpack_str(&full.pk, acl_request_secret(req, &q));
+	msgpack_unpacked_destroy(&u);
+	query_free(&q);
+	request_send(r, IMSG_LOCAL_REQ, full.sbuf.data, full.sbuf.size);
+	explicit_bzero(full.sbuf.data, full.sbuf.size);
+	mpack_out_free(&full);
 }
 
 static void
@@ -691,8 +732,10 @@ list(struct evhttp_request *req, struct query *q, int op, const char *id)
 		return;
 	}
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 1);
+	msgpack_pack_array(&out.pk, id != NULL ? 2 : 1);
 	msgpack_pack_uint8(&out.pk, op);
+	if (id != NULL)
+		mpack_str(&out.pk, id);
 	send_local(req, &out, list_done, lc);
 	mpack_out_free(&out);
 }

@@ -27,7 +27,14 @@ apid_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_RAFT_CONF:
 	case IMSG_RAFT_OP:
 	case IMSG_LOCAL_RESULT:
+	case IMSG_ACL_AUTHZ:
 		request_answered(imsg);
+		break;
+	case IMSG_AGENT_TOKEN:
+		if (imsg->hdr.peerid == 0)
+			acl_agent_tokens(imsg);
+		else
+			request_answered(imsg);
 		break;
 	case IMSG_KV_ITEM:
 	case IMSG_CAT_ITEM:

@@ -64,6 +64,17 @@ int	 acl_denial(const char *);
 
 /* acl_gate.c */
 int	 acl_gate(struct evhttp_request *, const char *, route_handler_fn);
+/* acl_agent.c */
+struct acl_authz;
+typedef void (*acl_agent_fn)(struct evhttp_request *, const char *,
+    struct acl_authz *);
+void	 acl_agent_gate(struct evhttp_request *, const char *, int,
+	    const char *, int, acl_agent_fn);
+int	 acl_agent_allowed(const struct acl_authz *, int, const char *,
+	    int);
+const char *acl_agent_default_token(void);
+void	 acl_agent_tokens(struct imsg *);
+void	 agent_token_handler(struct evhttp_request *, const char *);
 
 /* http.c */
 void	 http_start(struct child *);

@@ -15,7 +15,9 @@
 
 #include <event2/buffer.h>
 
+#include "acl_rules.h"
 #include "apid.h"
+#include "config.h"
 #include "goquote.h"
 #include "log.h"
 
@@ -120,8 +122,9 @@ gossip_flags(struct evhttp_request *req, int *wan, int *prune)
 }
 
 /* PUT /v1/agent/join/<address>?wan: answered once the join is done. */
-void
-agent_join(struct evhttp_request *req, const char *path)
+static void
+agent_join_run(struct evhttp_request *req, const char *path,
+    struct acl_authz *a)
 {
 	struct mpack_out	 out;
 	int			 wan;
@@ -141,8 +144,9 @@ agent_join(struct evhttp_request *req, const char *path)
  * PUT /v1/agent/leave: answered once every pool has left; the parent
  * then shuts the agent down.
  */
-void
-agent_leave(struct evhttp_request *req, const char *path)
+static void
+agent_leave_run(struct evhttp_request *req, const char *path,
+    struct acl_authz *a)
 {
 	struct mpack_out	 out;
 
@@ -154,8 +158,9 @@ agent_leave(struct evhttp_request *req, const char *path)
 }
 
 /* PUT /v1/agent/force-leave/<node>?prune&wan */
-void
-agent_force_leave(struct evhttp_request *req, const char *path)
+static void
+agent_force_leave_run(struct evhttp_request *req, const char *path,
+    struct acl_authz *a)
 {
 	struct mpack_out	 out;
 	int			 wan, prune;
@@ -170,6 +175,28 @@ agent_force_leave(struct evhttp_request *req, const char *path)
 	mpack_kv_bool(&out.pk, "wan", wan);
 	gossip_request(req, gossip_done, &out);
 	mpack_out_free(&out);
+}
+
+/* join and leave: agent:write on this agent; force-leave: operator. */
+void
+agent_join(struct evhttp_request *req, const char *path)
+{
+	acl_agent_gate(req, path, ACL_RES_AGENT, apid_child.conf->node_name,
+	    ACL_LEVEL_WRITE, agent_join_run);
+}
+
+void
+agent_leave(struct evhttp_request *req, const char *path)
+{
+	acl_agent_gate(req, path, ACL_RES_AGENT, apid_child.conf->node_name,
+	    ACL_LEVEL_WRITE, agent_leave_run);
+}
+
+void
+agent_force_leave(struct evhttp_request *req, const char *path)
+{
+	acl_agent_gate(req, path, ACL_RES_OPERATOR, NULL, ACL_LEVEL_WRITE,
+	    agent_force_leave_run);
 }
 
 /* A msgpack string's bytes and length (if len), or NULL and 0. */

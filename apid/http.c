@@ -50,6 +50,7 @@ static const struct route routes[] = {
 	{ "/v1/agent/checks",	EVHTTP_REQ_GET,	agent_local_handler },
 	{ "/v1/agent/check/",	EVHTTP_REQ_PUT,	agent_local_handler },
 	{ "/v1/agent/maintenance", EVHTTP_REQ_PUT, agent_local_handler },
+	{ "/v1/agent/token/",	EVHTTP_REQ_PUT,	agent_token_handler },
 	{ "/v1/event/fire/",	EVHTTP_REQ_PUT,	user_event_fire },
 	{ "/v1/event/list",	EVHTTP_REQ_GET,	user_event_list },
 	{ "/v1/operator/raft/configuration", EVHTTP_REQ_GET,

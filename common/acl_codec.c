@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "acl_codec.h"
+#include "acl_rules.h"
 
 enum acl_ftype {
 	FT_STR,		/* char * */
@@ -498,4 +499,124 @@ acl_secret_equal(const char *a, const char *b)
 		diff |= (unsigned char)(i < la ? a[i] : 0) ^
 		    (unsigned char)(i < lb ? b[i] : 0);
 	return diff == 0;
+}
+
+/*
+ * An authorizer as it crosses processes (raftd to apid, a server to a
+ * client agent): [management, default_allow, [[exact rules], [prefix
+ * rules]] per named resource as [[name, level]...], [single levels]].
+ */
+static void
+pack_ruleset(msgpack_packer *pk, const struct acl_ruleset *rs)
+{
+	size_t	 i;
+
+	msgpack_pack_array(pk, rs->n);
+	for (i = 0; i < rs->n; i++) {
+		msgpack_pack_array(pk, 2);
+		mpack_str(pk, rs->v[i].name);
+		msgpack_pack_uint8(pk, rs->v[i].level);
+	}
+}
+
+void
+acl_authz_pack(msgpack_packer *pk, const struct acl_authz *a)
+{
+	size_t	 i;
+
+	msgpack_pack_array(pk, 5);
+	msgpack_pack_uint8(pk, a->management != 0);
+	msgpack_pack_uint8(pk, a->default_allow != 0);
+	msgpack_pack_array(pk, ACL_RES_NAMED);
+	for (i = 0; i < ACL_RES_NAMED; i++) {
+		msgpack_pack_array(pk, 2);
+		if (a->rules != NULL) {
+			pack_ruleset(pk, &a->rules->exact[i]);
+			pack_ruleset(pk, &a->rules->prefix[i]);
+		} else {
+			msgpack_pack_array(pk, 0);
+			msgpack_pack_array(pk, 0);
+		}
+	}
+	msgpack_pack_array(pk, ACL_RES_MAX - ACL_RES_NAMED);
+	for (i = 0; i < ACL_RES_MAX - ACL_RES_NAMED; i++)
+		msgpack_pack_uint8(pk, a->rules != NULL ?
+		    a->rules->single[i] : ACL_LEVEL_NONE);
+	mpack_str(pk, a->accessor);
+}
+
+static int
+unpack_ruleset(const msgpack_object *o, struct acl_rules *r,
+    enum acl_resource res, int prefix)
+{
+	const msgpack_object	*e;
+	char			 name[ACL_STR_MAX + 1];
+	uint64_t		 level;
+	uint32_t		 i;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size > ACL_AUTHZ_RULES_MAX)
+		return -1;
+	for (i = 0; i < o->via.array.size; i++) {
+		e = &o->via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_ARRAY ||
+		    e->via.array.size != 2 ||
+		    mpack_copy_str(&e->via.array.ptr[0], name,
+		    sizeof(name)) == -1 ||
+		    mpack_get_uint(&e->via.array.ptr[1], &level) == -1 ||
+		    level > ACL_LEVEL_DENY ||
+		    acl_rules_add(r, res, prefix, name, level) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+acl_authz_unpack(const msgpack_object *o, struct acl_authz *a)
+{
+	const msgpack_object	*v, *n, *s;
+	uint64_t		 m, d, level;
+	uint32_t		 i;
+
+	memset(a, 0, sizeof(*a));
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 5)
+		return -1;
+	v = o->via.array.ptr;
+	n = &v[2];
+	s = &v[3];
+	/* The AccessorID, for the detailed 403; "" for none. */
+	if (mpack_copy_str(&v[4], a->accessor, sizeof(a->accessor)) == -1)
+		return -1;
+	if (mpack_get_uint(&v[0], &m) == -1 || m > 1 ||
+	    mpack_get_uint(&v[1], &d) == -1 || d > 1 ||
+	    n->type != MSGPACK_OBJECT_ARRAY ||
+	    n->via.array.size != ACL_RES_NAMED ||
+	    s->type != MSGPACK_OBJECT_ARRAY ||
+	    s->via.array.size != ACL_RES_MAX - ACL_RES_NAMED)
+		return -1;
+	a->management = (int)m;
+	a->default_allow = (int)d;
+	if ((a->rules = acl_rules_new()) == NULL)
+		return -1;
+	for (i = 0; i < ACL_RES_NAMED; i++) {
+		v = &n->via.array.ptr[i];
+		if (v->type != MSGPACK_OBJECT_ARRAY ||
+		    v->via.array.size != 2 ||
+		    unpack_ruleset(&v->via.array.ptr[0], a->rules, i,
+		    0) == -1 ||
+		    unpack_ruleset(&v->via.array.ptr[1], a->rules, i,
+		    1) == -1)
+			goto bad;
+	}
+	for (i = 0; i < ACL_RES_MAX - ACL_RES_NAMED; i++)
+		if (mpack_get_uint(&s->via.array.ptr[i], &level) == -1 ||
+		    level > ACL_LEVEL_DENY || acl_rules_add(a->rules,
+		    ACL_RES_NAMED + i, 0, NULL, level) == -1)
+			goto bad;
+	acl_rules_compile(a->rules);
+	return 0;
+ bad:
+	acl_rules_free(a->rules);
+	a->rules = NULL;
+	return -1;
 }

@@ -114,4 +114,13 @@ void	 acl_role_free(struct acl_role *);
 /* Constant-time equality of two secrets (lengths may leak, not bytes). */
 int	 acl_secret_equal(const char *, const char *);
 
+/*
+ * An authorizer (acl_rules.h) packed as it crosses processes; unpack
+ * gives a compiled one whose rules the caller frees (acl_rules_free).
+ */
+#define ACL_AUTHZ_RULES_MAX	8192	/* per resource and kind */
+struct acl_authz;
+void	 acl_authz_pack(msgpack_packer *, const struct acl_authz *);
+int	 acl_authz_unpack(const msgpack_object *, struct acl_authz *);
+
 #endif

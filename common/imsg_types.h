@@ -182,7 +182,9 @@ enum imsg_type {
 
 	/*
 	 * apid -> raftd: the agent's own services and checks; msgpack
-	 * [op (enum local_op), ...] (see raftd/local.c).  Answered by
+	 * [op (enum local_op), ..., the caller's token] (see raftd/local.c;
+	 * the token is the last element of every request, "" for none; a
+	 * LOCAL_SERVICES may name one service: [op, id, token]).  Answered by
 	 * IMSG_LOCAL_RESULT: msgpack {"code": HTTP status, "error": str,
 	 * "data": nil | [agent_service...] | [agent_check...]}.
 	 */
@@ -261,6 +263,25 @@ enum imsg_type {
 	IMSG_DNS_REMOTE_ITEM,
 	IMSG_DNS_REMOTE_END,
 
+	/*
+	 * apid -> raftd: the authorizer of a secret, for the agent's own
+	 * endpoints; peerid = request; the secret's bytes (none: the
+	 * anonymous token), at most ACL_STR_MAX.  Answered by IMSG_ACL_AUTHZ:
+	 * msgpack [found (bool), packed acl_authz | nil] (acl_codec.h);
+	 * not found is "ACL not found".  A client agent asks a server and
+	 * caches the answer (raftd/acl_agent.c).
+	 */
+	IMSG_ACL_AUTHZ_REQ,
+	IMSG_ACL_AUTHZ,
+	/*
+	 * apid -> raftd: PUT /v1/agent/token/<kind>; msgpack [kind, token].
+	 * raftd takes it (and saves it with enable_token_persistence) and
+	 * answers IMSG_AGENT_TOKEN with msgpack {"error": str}.  raftd ->
+	 * apid, at start, peerid 0: the persisted tokens, msgpack [[kind,
+	 * token]...], answered by nothing.
+	 */
+	IMSG_AGENT_TOKEN_SET,
+	IMSG_AGENT_TOKEN,
 
 	IMSG_TYPE_MAX
 };
@@ -403,6 +424,12 @@ enum cat_query {
 	 * ACL replication of this datacenter's leader.
 	 */
 	CAT_Q_ACL_REPLICATION,
+	/*
+	 * A client agent resolving the secret in the read's token element
+	 * (argument "-"): one [packed acl_authz] item, or found = 0 when no
+	 * token has that secret ("ACL not found").
+	 */
+	CAT_Q_ACL_RESOLVE,
 	CAT_Q_MAX
 };
 

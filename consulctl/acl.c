@@ -416,6 +416,54 @@ cmd_acl_bootstrap(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * acl set-agent-token TYPE TOKEN: PUT /v1/agent/token/<type>.  The
+ * types are Consul's: default, agent, recovery (or its old names
+ * agent_master and master), replication, dns.
+ */
+int
+cmd_acl_set_agent_token(int argc, char **argv)
+{
+	struct http_opts	 http;
+	const char		*type, *kind;
+	char			*path;
+	json_t			*body;
+	int			 i, rc;
+
+	memset(&http, 0, sizeof(http));
+	if ((i = cflags_parse("acl set-agent-token", NULL, 0, &http, argc,
+	    argv)) < 0)
+		return 1;
+	if (argc - i != 2) {
+		fprintf(stderr, "Missing TYPE and TOKEN arguments\n");
+		return 1;
+	}
+	type = argv[i];
+	if (strcmp(type, "recovery") == 0 || strcmp(type, "master") == 0 ||
+	    strcmp(type, "agent_master") == 0)
+		kind = "agent_recovery";
+	else if (strcmp(type, "default") == 0 || strcmp(type, "agent") == 0 ||
+	    strcmp(type, "replication") == 0 || strcmp(type, "dns") == 0 ||
+	    strcmp(type, "config_file_service_registration") == 0)
+		kind = type;
+	else {
+		fprintf(stderr, "Unknown token type\n");
+		return 1;
+	}
+	if ((body = json_pack("{s:s}", "Token", argv[i + 1])) == NULL ||
+	    (path = acl_path("/v1/agent/token/", kind)) == NULL) {
+		json_decref(body);
+		fprintf(stderr, "Failed setting token: out of memory\n");
+		return 1;
+	}
+	rc = acl_call(&http, "PUT", path, body, NULL,
+	    "Failed setting token");
+	free(path);
+	if (rc == 0)
+		printf("ACL token \"%s\" set successfully\n", type);
+	return rc;
+}
+
 /* Policies. */
 
 static int

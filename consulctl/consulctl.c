@@ -28,6 +28,8 @@ static const struct command commands[] = {
 	{ "acl role list", "Lists ACL roles", cmd_acl_role_list },
 	{ "acl role read", "Read an ACL role", cmd_acl_role_read },
 	{ "acl role update", "Update an ACL role", cmd_acl_role_update },
+	{ "acl set-agent-token", "Assign tokens for the Consul Agent's usage",
+	    cmd_acl_set_agent_token },
 	{ "acl token", "Manage Consul's ACL tokens", NULL },
 	{ "acl token clone", "Clone an ACL token", cmd_acl_token_clone },
 	{ "acl token create", "Create an ACL token", cmd_acl_token_create },

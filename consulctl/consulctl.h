@@ -116,6 +116,7 @@ int	 cmd_acl_role_list(int, char **);
 int	 cmd_acl_role_read(int, char **);
 int	 cmd_acl_role_update(int, char **);
 int	 cmd_acl_token_clone(int, char **);
+int	 cmd_acl_set_agent_token(int, char **);
 int	 cmd_acl_token_create(int, char **);
 int	 cmd_acl_token_delete(int, char **);
 int	 cmd_acl_token_list(int, char **);

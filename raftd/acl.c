@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl_codec.h"
 #include "acl_resolve.h"
 #include "acl_state.h"
 #include "catalog_state.h"
@@ -187,13 +188,9 @@ acl_enabled(void)
 const char *
 acl_dns_token(void)
 {
-	const struct config	*c = raftd_child.conf;
+	const char	*v = acl_token("dns");
 
-	if (c->acl.tokens.dns != NULL && *c->acl.tokens.dns != '\0')
-		return c->acl.tokens.dns;
-	if (c->acl.tokens.default_token != NULL)
-		return c->acl.tokens.default_token;
-	return "";
+	return *v != '\0' ? v : acl_token("default");
 }
 
 /*
@@ -230,6 +227,33 @@ acl_authz_get(const char *secret, const struct acl_authz **out, char *err,
 		strlcpy(err, "ACL not found", errlen);
 		return 1;
 	}
+	return 0;
+}
+
+/*
+ * CAT_Q_ACL_RESOLVE, for a client agent: [packed authorizer] of the
+ * secret, or *found cleared; 0.
+ */
+int
+acl_resolve_emit(const char *secret, void (*emit)(void *,
+    struct mpack_out *), void *ctx, int *found)
+{
+	const struct acl_authz	*a;
+	struct mpack_out	 out;
+	char			 err[64];
+
+	static const struct acl_authz	 all = { NULL, 1, 1, "" };
+
+	*found = 0;
+	if (!acl_enabled())
+		a = &all;	/* a client with ACLs, servers without */
+	else if (acl_authz_get(secret, &a, err, sizeof(err)) != 0)
+		return 0;
+	*found = 1;
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 1);
+	acl_authz_pack(&out.pk, a);
+	emit(ctx, &out);
 	return 0;
 }
 

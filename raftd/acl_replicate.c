@@ -85,8 +85,7 @@ repl_configured(void)
 
 	return c->acl.enabled && c->server && c->primary_datacenter != NULL &&
 	    strcmp(c->primary_datacenter, c->datacenter) != 0 &&
-	    c->acl.tokens.replication != NULL &&
-	    *c->acl.tokens.replication != '\0';
+	    *acl_token("replication") != '\0';
 }
 
 static void
@@ -529,7 +528,7 @@ stream_send(struct repl_stream *s)
 	msgpack_pack_uint64(&rd.pk, s->index > 0 ? REPL_WAIT_MS : 0);
 	msgpack_pack_uint8(&rd.pk, KV_CONS_DEFAULT);
 	msgpack_pack_uint64(&rd.pk, 0);
-	mpack_str(&rd.pk, c->acl.tokens.replication);
+	mpack_str(&rd.pk, acl_token("replication"));
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 3);
 	mpack_str(&out.pk, c->primary_datacenter);

@@ -152,14 +152,17 @@ read_node(int query, uint32_t reqid)
 	struct mpack_out	 out;
 
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 6);
+	msgpack_pack_array(&out.pk, 7);
 	msgpack_pack_uint8(&out.pk, query);
 	mpack_str(&out.pk, raftd_child.conf->node_name);
 	msgpack_pack_uint64(&out.pk, 0);
 	msgpack_pack_uint64(&out.pk, 0);
 	msgpack_pack_uint8(&out.pk, KV_CONS_DEFAULT);
 	msgpack_pack_uint64(&out.pk, 0);
+	/* With ACLs, what the agent token may read (node and services). */
+	mpack_str(&out.pk, acl_token_agent());
 	send_req(IMSG_CAT_READ, reqid, &out);
+	explicit_bzero(out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }
 
@@ -241,17 +244,24 @@ fill_node(struct cat_node *n)
 	n->datacenter = c->datacenter;
 }
 
+/*
+ * A registration, signed with the token the service or check was
+ * registered with, else the agent token (acl.tokens.agent, else
+ * default).
+ */
 static void
-write_register(struct cat_register *reg)
+write_register(struct cat_register *reg, const char *token)
 {
 	struct mpack_out	 out;
 
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_array(&out.pk, 3);
 	msgpack_pack_uint8(&out.pk, CAT_WRITE_REGISTER);
 	cat_register_pack(&out.pk, reg);
+	mpack_str(&out.pk, token != NULL ? token : acl_token_agent());
 	writes_left++;
 	send_req(IMSG_CAT_WRITE, new_reqid(), &out);
+	explicit_bzero(out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }
 
@@ -266,11 +276,13 @@ write_deregister(const char *sid, const char *cid)
 	d.service_id = (char *)sid;
 	d.check_id = (char *)cid;
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_array(&out.pk, 3);
 	msgpack_pack_uint8(&out.pk, CAT_WRITE_DEREGISTER);
 	cat_deregister_pack(&out.pk, &d);
+	mpack_str(&out.pk, acl_token_agent());
 	writes_left++;
 	send_req(IMSG_CAT_WRITE, new_reqid(), &out);
+	explicit_bzero(out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }
 
@@ -314,6 +326,7 @@ sync_service(void *arg, const struct agent_service *l)
 	struct cat_register	 reg;
 	struct cat_service	 s = l->s;
 	struct ae_gather	 g;
+	const char		*tok, *cfg;
 	size_t			 i;
 	int			 same = 0;
 
@@ -333,16 +346,23 @@ sync_service(void *arg, const struct agent_service *l)
 		reg.service = &s;
 		reg.checks = g.checks;
 		reg.nchecks = g.n;
-		write_register(&reg);
+		tok = local_service_token(s.id);
+		/* Consul's token for the configuration's services. */
+		cfg = acl_token("config_file_service_registration");
+		if (tok == NULL && l->from_config && *cfg != '\0')
+			tok = cfg;
+		write_register(&reg, tok);
 	}
 	free(g.checks);
 }
 
+/* Node checks, each with its own token. */
 static void
 sync_node_checks(void)
 {
 	struct cat_register	 reg;
 	struct ae_gather	 g;
+	size_t			 i;
 
 	memset(&g, 0, sizeof(g));
 	if ((g.checks = calloc(CAT_LIST_MAX, sizeof(*g.checks))) == NULL)
@@ -352,9 +372,12 @@ sync_node_checks(void)
 		memset(&reg, 0, sizeof(reg));
 		fill_node(&reg.node);
 		reg.skip_node_update = 1;
-		reg.checks = g.checks;
-		reg.nchecks = g.n;
-		write_register(&reg);
+		for (i = 0; i < g.n; i++) {
+			reg.checks = &g.checks[i];
+			reg.nchecks = 1;
+			write_register(&reg,
+			    local_check_token(g.checks[i].check_id));
+		}
 	}
 	free(g.checks);
 }

@@ -1114,6 +1114,8 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 	}
 	if (acl_query_is(rd->query))
 		rc = acl_read(rd->query, rd->arg, emit_packed, &e, &found);
+	else if (rd->query == CAT_Q_ACL_RESOLVE)
+		rc = acl_resolve_emit(rd->token, emit_packed, &e, &found);
 	else switch (rd->query) {
 	case CAT_Q_NODES:
 		rc = cat_state_nodes(&raftd.store, emit_node, &e);
@@ -1550,6 +1552,32 @@ svc_name_cb(void *arg, const struct cat_service *s)
 	return 0;
 }
 
+static int
+node_exists(const char *name)
+{
+	struct cat_node	 n;
+	int		 rc;
+
+	if ((rc = cat_state_node(&raftd.store, name, &n)) == -1)
+		fatalx("catalog: cannot read");
+	if (rc == 0)
+		cat_node_free(&n);
+	return rc == 0;
+}
+
+/* A node check's service ID (the check's ID in, the service's out). */
+static int
+chk_svc_cb(void *arg, const struct cat_check *c)
+{
+	struct svc_name	*sn = arg;
+
+	if (sn->name == NULL && strcmp(c->check_id, sn->id) == 0 &&
+	    c->service_id != NULL && *c->service_id != '\0' &&
+	    (sn->name = strdup(c->service_id)) == NULL)
+		fatal("catalog");
+	return 0;
+}
+
 /* Node write on the node, service write on the service and checks'. */
 static int
 register_allowed(const struct acl_authz *az, const struct cat_register *reg,
@@ -1558,7 +1586,12 @@ register_allowed(const struct acl_authz *az, const struct cat_register *reg,
 	const char	*svc;
 	size_t		 i;
 
-	if (!acl_allowed(az, ACL_RES_NODE, reg->node.node, ACL_LEVEL_WRITE)) {
+	/*
+	 * Node write, unless the node exists and stays as it is
+	 * (SkipNodeUpdate, as anti-entropy sends it).
+	 */
+	if (!(reg->skip_node_update && node_exists(reg->node.node)) &&
+	    !acl_allowed(az, ACL_RES_NODE, reg->node.node, ACL_LEVEL_WRITE)) {
 		acl_denied(err, errlen, az, ACL_RES_NODE, reg->node.node,
 		    ACL_LEVEL_WRITE);
 		return 0;
@@ -1612,12 +1645,12 @@ session_write_allowed(const struct acl_authz *az, uint64_t op,
 }
 
 /*
- * A registration or deregistration: with ACLs on, the caller needs
- * node write on the node and service write on the service (and on the
- * services of the checks); a session write, session write on the
- * session's node.  Writes without a token (the agent's own
- * anti-entropy) are not checked yet.  0 with *out the payload without
- * its token (the caller frees it), or 1 with err.
+ * A registration, deregistration or session write: with ACLs on, the
+ * caller needs node write on the node and service write on the service
+ * (and on the services of the checks); a session write, session write
+ * on the session's node.  One without a token element is the anonymous
+ * token's.  0 with *out the payload without its token (the caller frees
+ * it), or 1 with err.
  */
 static int
 cat_register_check(const void *buf, size_t len, const char *secret,
@@ -1637,8 +1670,7 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 	a = u.data.via.array.ptr;
 	if (mpack_get_uint(&a[0], &op) == -1)
 		fatalx("catalog: malformed registration");
-	/* Only what came with a token (apid's); anti-entropy has none. */
-	if (acl_enabled() && u.data.via.array.size == 3) {
+	if (acl_enabled()) {
 		if (acl_authz_get(secret, &az, err, errlen) != 0) {
 			msgpack_unpacked_destroy(&u);
 			return 1;
@@ -1655,25 +1687,46 @@ cat_register_check(const void *buf, size_t len, const char *secret,
 		} else {
 			if (cat_deregister_unpack(&a[1], &dereg) == -1)
 				fatalx("catalog: malformed deregistration");
-			ok = acl_allowed(az, ACL_RES_NODE, dereg.node,
-			    ACL_LEVEL_WRITE);
-			if (!ok)
-				acl_denied(err, errlen, az, ACL_RES_NODE,
-				    dereg.node, ACL_LEVEL_WRITE);
-			if (ok && dereg.service_id != NULL) {
-				memset(&sn, 0, sizeof(sn));
-				sn.id = dereg.service_id;
-				if (cat_state_node_services(&raftd.store,
-				    dereg.node, svc_name_cb, &sn) == -1)
+			/*
+			 * As Consul: a service needs service:write on its
+			 * name, a check that of its service (node:write
+			 * for a node check), the node node:write.
+			 */
+			memset(&sn, 0, sizeof(sn));
+			if (dereg.check_id != NULL &&
+			    *dereg.check_id != '\0' &&
+			    (dereg.service_id == NULL ||
+			    *dereg.service_id == '\0')) {
+				sn.id = dereg.check_id;
+				if (cat_state_node_checks(&raftd.store,
+				    dereg.node, chk_svc_cb, &sn) == -1)
 					fatalx("catalog: cannot read");
-				ok = sn.name == NULL || acl_allowed(az,
-				    ACL_RES_SERVICE, sn.name, ACL_LEVEL_WRITE);
+				sn.id = sn.name;
+				sn.name = NULL;
+			} else
+				sn.id = dereg.service_id;
+			if (sn.id != NULL && *sn.id != '\0' &&
+			    cat_state_node_services(&raftd.store,
+			    dereg.node, svc_name_cb, &sn) == -1)
+				fatalx("catalog: cannot read");
+			if (sn.name != NULL) {
+				ok = acl_allowed(az, ACL_RES_SERVICE, sn.name,
+				    ACL_LEVEL_WRITE);
 				if (!ok)
 					acl_denied(err, errlen, az,
 					    ACL_RES_SERVICE, sn.name,
 					    ACL_LEVEL_WRITE);
-				free(sn.name);
+			} else {
+				ok = acl_allowed(az, ACL_RES_NODE, dereg.node,
+				    ACL_LEVEL_WRITE);
+				if (!ok)
+					acl_denied(err, errlen, az,
+					    ACL_RES_NODE, dereg.node,
+					    ACL_LEVEL_WRITE);
 			}
+			if (sn.id != dereg.service_id)
+				free((char *)sn.id);
+			free(sn.name);
 			cat_deregister_free(&dereg);
 		}
 		if (!ok) {

@@ -32,6 +32,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl_codec.h"
+#include "acl_rules.h"
 #include "config.h"
 #include "log.h"
 #include "mpack.h"
@@ -521,6 +523,7 @@ cat_item_valid(const void *buf, size_t len, int query)
 	struct cat_check	 c;
 	struct cat_session	 se;
 	struct cat_pquery	 pq;
+	struct acl_authz	 az;
 	struct coord		 co;
 	char			 str[CAT_STR_MAX + 1], seg[CAT_STR_MAX + 1];
 	uint32_t		 i;
@@ -680,6 +683,14 @@ cat_item_valid(const void *buf, size_t len, int query)
 	case CAT_Q_PQUERY_ALL:
 		if (cat_pquery_unpack(&u.data, &pq) == 0) {
 			cat_pquery_free(&pq);
+			rc = 0;
+		}
+		break;
+	case CAT_Q_ACL_RESOLVE:
+		if (u.data.type == MSGPACK_OBJECT_ARRAY &&
+		    u.data.via.array.size == 1 &&
+		    acl_authz_unpack(&u.data.via.array.ptr[0], &az) == 0) {
+			acl_rules_free(az.rules);
 			rc = 0;
 		}
 		break;

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl_codec.h"
+#include "acl_rules.h"
 #include "agent_codec.h"
 #include "check_proto.h"
 #include "config.h"
@@ -45,6 +47,7 @@
 struct local_svc {
 	TAILQ_ENTRY(local_svc)	 entry;
 	struct agent_service	 a;
+	char			*token;		/* registered with, or NULL */
 };
 
 struct local_chk {
@@ -54,6 +57,7 @@ struct local_chk {
 	int64_t			 successes;
 	int64_t			 failures;
 	uint64_t		 critical_since;	/* node_now_ms(), 0 */
+	char			*token;		/* registered with, or NULL */
 };
 
 static TAILQ_HEAD(, local_svc)	 lsvcs = TAILQ_HEAD_INITIALIZER(lsvcs);
@@ -62,6 +66,23 @@ static size_t			 nlsvcs, nlchks;
 static uint64_t			 local_version;	/* bumped on any change */
 
 static void	local_changed(int);
+
+static void
+token_free(char **t)
+{
+	if (*t != NULL)
+		freezero(*t, strlen(*t));
+	*t = NULL;
+}
+
+/* "" (the anonymous token or no token) is kept as NULL. */
+static void
+token_set(char **t, const char *v)
+{
+	token_free(t);
+	if (v != NULL && *v != '\0' && (*t = strdup(v)) == NULL)
+		fatal("local");
+}
 
 uint64_t
 local_state_version(void)
@@ -89,6 +110,23 @@ chk_find(const char *id)
 		if (strcmp(c->a.c.check_id, id) == 0)
 			return c;
 	return NULL;
+}
+
+/* The token a service or check was registered with, or NULL. */
+const char *
+local_service_token(const char *id)
+{
+	struct local_svc	*s = svc_find(id);
+
+	return s != NULL ? s->token : NULL;
+}
+
+const char *
+local_check_token(const char *id)
+{
+	struct local_chk	*c = chk_find(id);
+
+	return c != NULL ? c->token : NULL;
 }
 
 /* Walks for antientropy.c and the agent endpoints. */
@@ -293,6 +331,7 @@ chk_free(struct local_chk *c)
 	if (c->ttl_ev != NULL)
 		event_free(c->ttl_ev);
 	agent_check_free(&c->a);
+	token_free(&c->token);
 	free(c);
 }
 
@@ -328,6 +367,7 @@ svc_free(struct local_svc *s)
 	TAILQ_REMOVE(&lsvcs, s, entry);
 	nlsvcs--;
 	agent_service_free(&s->a);
+	token_free(&s->token);
 	free(s);
 }
 
@@ -363,7 +403,8 @@ local_save(void)
 		return;
 	}
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
+	/* [services, checks, {service ID: token}, {check ID: token}] */
+	msgpack_pack_array(&out.pk, 4);
 	n = 0;
 	TAILQ_FOREACH(s, &lsvcs, entry)
 		n += !s->a.from_config;
@@ -378,11 +419,30 @@ local_save(void)
 	TAILQ_FOREACH(c, &lchks, entry)
 		if (!c->a.from_config)
 			agent_check_pack(&out.pk, &c->a);
+	n = 0;
+	TAILQ_FOREACH(s, &lsvcs, entry)
+		n += s->token != NULL;
+	msgpack_pack_map(&out.pk, n);
+	TAILQ_FOREACH(s, &lsvcs, entry)
+		if (s->token != NULL) {
+			mpack_str(&out.pk, s->a.s.id);
+			mpack_str(&out.pk, s->token);
+		}
+	n = 0;
+	TAILQ_FOREACH(c, &lchks, entry)
+		n += c->token != NULL;
+	msgpack_pack_map(&out.pk, n);
+	TAILQ_FOREACH(c, &lchks, entry)
+		if (c->token != NULL) {
+			mpack_str(&out.pk, c->a.c.check_id);
+			mpack_str(&out.pk, c->token);
+		}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1 || fd_write_all(fd, out.sbuf.data,
 	    out.sbuf.size) == -1 || fsync(fd) == -1 || close(fd) == -1 ||
 	    rename(tmp, LOCAL_FILE) == -1) {
 		log_warn("local: cannot write %s", LOCAL_FILE);
+		explicit_bzero(out.sbuf.data, out.sbuf.size);
 		mpack_out_free(&out);
 		return;
 	}
@@ -391,6 +451,7 @@ local_save(void)
 		(void)fsync(dfd);
 		close(dfd);
 	}
+	explicit_bzero(out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }
 
@@ -420,6 +481,27 @@ read_all(int fd, size_t max, unsigned char **bufp, size_t *lenp)
 }
 
 static void
+load_tokens(const msgpack_object *m, int checks)
+{
+	struct local_svc	*s;
+	struct local_chk	*c;
+	char			 id[CAT_STR_MAX + 1], tok[ACL_STR_MAX + 1];
+	uint32_t		 i;
+
+	for (i = 0; i < m->via.map.size; i++) {
+		if (mpack_copy_str(&m->via.map.ptr[i].key, id,
+		    sizeof(id)) == -1 || mpack_copy_str(&m->via.map.ptr[i].val,
+		    tok, sizeof(tok)) == -1)
+			continue;
+		if (checks && (c = chk_find(id)) != NULL)
+			token_set(&c->token, tok);
+		else if (!checks && (s = svc_find(id)) != NULL)
+			token_set(&s->token, tok);
+	}
+	explicit_bzero(tok, sizeof(tok));
+}
+
+static void
 local_load(void)
 {
 	msgpack_unpacked	 u;
@@ -443,10 +525,15 @@ local_load(void)
 		return;
 	}
 	close(fd);
+	/* Files from before tokens were kept have two elements. */
 	if (mpack_parse(&u, buf, len) == -1 ||
-	    u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 2 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    (u.data.via.array.size != 2 && u.data.via.array.size != 4) ||
 	    u.data.via.array.ptr[0].type != MSGPACK_OBJECT_ARRAY ||
-	    u.data.via.array.ptr[1].type != MSGPACK_OBJECT_ARRAY) {
+	    u.data.via.array.ptr[1].type != MSGPACK_OBJECT_ARRAY ||
+	    (u.data.via.array.size == 4 &&
+	    (u.data.via.array.ptr[2].type != MSGPACK_OBJECT_MAP ||
+	    u.data.via.array.ptr[3].type != MSGPACK_OBJECT_MAP))) {
 		log_warnx("local: %s is damaged; ignoring it", LOCAL_FILE);
 		free(buf);
 		return;
@@ -481,7 +568,12 @@ local_load(void)
 		}
 		chk_add(&ac);
 	}
+	if (u.data.via.array.size == 4) {
+		load_tokens(&a[2], 0);
+		load_tokens(&a[3], 1);
+	}
 	msgpack_unpacked_destroy(&u);
+	explicit_bzero(buf, len);
 	free(buf);
 }
 
@@ -834,15 +926,51 @@ check_allowed(const struct agent_check *a, int *code)
 	return NULL;
 }
 
+/* Consul's detailed 403 of the last check allowed() refused. */
+static char	 deny_why[ACL_DENIED_MAX];
+
+static int
+allowed(const struct acl_authz *az, enum acl_resource res, const char *name,
+    enum acl_level level)
+{
+	if (acl_allowed(az, res, name, level))
+		return 1;
+	acl_denied(deny_why, sizeof(deny_why), az, res, name, level);
+	return 0;
+}
+
+/*
+ * Whether a check's registration or change is allowed: service:write
+ * on its service's name, node:write on this node for a node check, and
+ * node:write too for a script check, which runs a program here.
+ */
+static int
+chk_write_allowed(const struct acl_authz *az, const char *sid, int kind)
+{
+	const char		*node = raftd_child.conf->node_name;
+	struct local_svc	*s;
+
+	if (kind == AGENT_CHECK_SCRIPT && !allowed(az, ACL_RES_NODE,
+	    node, ACL_LEVEL_WRITE))
+		return 0;
+	if (sid != NULL && *sid != '\0')
+		return (s = svc_find(sid)) == NULL ||
+		    allowed(az, ACL_RES_SERVICE, s->a.s.service,
+		    ACL_LEVEL_WRITE);
+	return allowed(az, ACL_RES_NODE, node, ACL_LEVEL_WRITE);
+}
+
 static void
 req_service_register(struct imsgev *iev, uint32_t reqid,
-    const msgpack_object *a, uint32_t n)
+    const msgpack_object *a, uint32_t n, const struct acl_authz *az,
+    const char *token)
 {
 	struct agent_service	 as;
 	struct agent_check	*acs = NULL;
 	struct local_svc	*s;
 	struct local_chk	*c, *next;
 	const char		*why;
+	char			 cid[CAT_STR_MAX + 1];
 	uint32_t		 i, nc;
 	int			 replace, code, keep;
 
@@ -861,6 +989,20 @@ req_service_register(struct imsgev *iev, uint32_t reqid,
 			answer(iev, reqid, code, why, NULL);
 			goto done;
 		}
+	/* service:write on the name, and on the old name if it changes. */
+	if (!allowed(az, ACL_RES_SERVICE, as.s.service,
+	    ACL_LEVEL_WRITE) || ((s = svc_find(as.s.id)) != NULL &&
+	    !allowed(az, ACL_RES_SERVICE, s->a.s.service,
+	    ACL_LEVEL_WRITE))) {
+		answer(iev, reqid, 403, deny_why, NULL);
+		goto done;
+	}
+	for (i = 0; i < nc; i++)
+		if (acs[i].kind == AGENT_CHECK_SCRIPT &&
+		    !chk_write_allowed(az, NULL, acs[i].kind)) {
+			answer(iev, reqid, 403, deny_why, NULL);
+			goto done;
+		}
 	if ((s = svc_find(as.s.id)) == NULL && nlsvcs >= LOCAL_SERVICES_MAX) {
 		answer(iev, reqid, 500, "too many services", NULL);
 		goto done;
@@ -876,6 +1018,7 @@ req_service_register(struct imsgev *iev, uint32_t reqid,
 		nlsvcs++;
 	}
 	memset(&as, 0, sizeof(as));
+	token_set(&s->token, token);
 	/* ?replace-existing-checks: checks not given again go. */
 	if (replace)
 		for (c = TAILQ_FIRST(&lchks); c != NULL; c = next) {
@@ -890,8 +1033,12 @@ req_service_register(struct imsgev *iev, uint32_t reqid,
 			if (!keep)
 				chk_free(c);
 		}
-	for (i = 0; i < nc; i++)
+	for (i = 0; i < nc; i++) {
+		snprintf(cid, sizeof(cid), "%s", acs[i].c.check_id);
 		chk_add(&acs[i]);
+		if ((c = chk_find(cid)) != NULL)
+			token_set(&c->token, token);
+	}
 	local_changed(1);
 	answer(iev, reqid, 200, NULL, NULL);
  done:
@@ -903,11 +1050,13 @@ req_service_register(struct imsgev *iev, uint32_t reqid,
 
 static void
 req_check_register(struct imsgev *iev, uint32_t reqid,
-    const msgpack_object *a, uint32_t n)
+    const msgpack_object *a, uint32_t n, const struct acl_authz *az,
+    const char *token)
 {
 	struct agent_check	 ac;
+	struct local_chk	*c;
 	const char		*why;
-	char			 err[CAT_STR_MAX + 64];
+	char			 err[CAT_STR_MAX + 64], cid[CAT_STR_MAX + 1];
 	int			 code;
 
 	if (n != 2 || agent_check_unpack(&a[1], &ac) == -1)
@@ -919,11 +1068,18 @@ req_check_register(struct imsgev *iev, uint32_t reqid,
 		snprintf(err, sizeof(err), "ServiceID \"%s\" does not exist",
 		    ac.c.service_id);
 		answer(iev, reqid, 404, err, NULL);
-	} else if (chk_find(ac.c.check_id) == NULL &&
+	} else if (!chk_write_allowed(az, ac.c.service_id, ac.kind) ||
+	    ((c = chk_find(ac.c.check_id)) != NULL &&
+	    !chk_write_allowed(az, c->a.c.service_id, c->a.kind)))
+		answer(iev, reqid, 403, deny_why, NULL);
+	else if (chk_find(ac.c.check_id) == NULL &&
 	    nlchks >= LOCAL_CHECKS_MAX)
 		answer(iev, reqid, 500, "too many checks", NULL);
 	else {
+		snprintf(cid, sizeof(cid), "%s", ac.c.check_id);
 		chk_add(&ac);
+		if ((c = chk_find(cid)) != NULL)
+			token_set(&c->token, token);
 		local_changed(1);
 		answer(iev, reqid, 200, NULL, NULL);
 	}
@@ -974,12 +1130,79 @@ maint_set(const char *id, const char *sid, int enable, const char *reason)
 	agent_check_free(&ac);
 }
 
-void
-local_request(struct imsgev *iev, struct imsg *imsg)
+/* Whether the token may read a check: as its service, or the node. */
+static int
+chk_read_allowed(const struct acl_authz *az, const struct local_chk *c)
+{
+	struct local_svc	*s;
+
+	if (c->a.c.service_id != NULL &&
+	    (s = svc_find(c->a.c.service_id)) != NULL)
+		return allowed(az, ACL_RES_SERVICE, s->a.s.service,
+		    ACL_LEVEL_READ);
+	return allowed(az, ACL_RES_NODE, raftd_child.conf->node_name,
+	    ACL_LEVEL_READ);
+}
+
+/* The lists, with only what the token may read; one service by ID. */
+static void
+req_list(struct imsgev *iev, uint32_t reqid, uint64_t op,
+    const msgpack_object *a, uint32_t n, const struct acl_authz *az)
+{
+	struct mpack_out	 data;
+	struct local_svc	*s;
+	struct local_chk	*c;
+	char			 id[CAT_STR_MAX + 1];
+	size_t			 k = 0;
+
+	if (n == 2) {
+		if (op != LOCAL_SERVICES || mpack_copy_str(&a[1], id,
+		    sizeof(id)) == -1)
+			fatalx("local: malformed service read");
+		if ((s = svc_find(id)) != NULL && !allowed(az,
+		    ACL_RES_SERVICE, s->a.s.service, ACL_LEVEL_READ)) {
+			answer(iev, reqid, 403, deny_why, NULL);
+			return;
+		}
+		mpack_out_init(&data);
+		msgpack_pack_array(&data.pk, s != NULL);
+		if (s != NULL)
+			agent_service_pack(&data.pk, &s->a);
+		answer(iev, reqid, 200, NULL, &data);
+		mpack_out_free(&data);
+		return;
+	}
+	if (n != 1)
+		fatalx("local: malformed list request");
+	mpack_out_init(&data);
+	if (op == LOCAL_SERVICES) {
+		TAILQ_FOREACH(s, &lsvcs, entry)
+			k += allowed(az, ACL_RES_SERVICE, s->a.s.service,
+			    ACL_LEVEL_READ);
+		msgpack_pack_array(&data.pk, k);
+		TAILQ_FOREACH(s, &lsvcs, entry)
+			if (allowed(az, ACL_RES_SERVICE, s->a.s.service,
+			    ACL_LEVEL_READ))
+				agent_service_pack(&data.pk, &s->a);
+	} else {
+		TAILQ_FOREACH(c, &lchks, entry)
+			k += chk_read_allowed(az, c);
+		msgpack_pack_array(&data.pk, k);
+		TAILQ_FOREACH(c, &lchks, entry)
+			if (chk_read_allowed(az, c))
+				pack_check(&data.pk, c);
+	}
+	answer(iev, reqid, 200, NULL, &data);
+	mpack_out_free(&data);
+}
+
+/* A request whose token is resolved: az says what it may do. */
+static void
+local_do(struct imsgev *iev, uint32_t reqid, const void *buf, size_t len,
+    const struct acl_authz *az, const char *token)
 {
 	msgpack_unpacked	 u;
 	const msgpack_object	*a;
-	struct mpack_out	 data;
 	struct local_svc	*s;
 	struct local_chk	*c;
 	char			 id[CAT_STR_MAX + 1], status[16];
@@ -990,38 +1213,36 @@ local_request(struct imsgev *iev, struct imsg *imsg)
 	uint32_t		 n;
 	int			 enable;
 
-	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
-	    u.data.type != MSGPACK_OBJECT_ARRAY ||
-	    (n = u.data.via.array.size) == 0 ||
-	    mpack_get_uint(&u.data.via.array.ptr[0], &op) == -1)
-		fatalx("local: malformed request from %s", iev->name);
+	if (mpack_parse(&u, buf, len) == -1)
+		fatalx("local: malformed request");
+	/* The last element is the caller's token, resolved already. */
+	n = u.data.via.array.size - 1;
 	a = u.data.via.array.ptr;
+	(void)mpack_get_uint(&a[0], &op);
 	switch (op) {
 	case LOCAL_SERVICES:
 	case LOCAL_CHECKS:
-		mpack_out_init(&data);
-		if (op == LOCAL_SERVICES) {
-			msgpack_pack_array(&data.pk, nlsvcs);
-			TAILQ_FOREACH(s, &lsvcs, entry)
-				agent_service_pack(&data.pk, &s->a);
-		} else {
-			msgpack_pack_array(&data.pk, nlchks);
-			TAILQ_FOREACH(c, &lchks, entry)
-				pack_check(&data.pk, c);
-		}
-		answer(iev, imsg->hdr.peerid, 200, NULL, &data);
-		mpack_out_free(&data);
+		req_list(iev, reqid, op, a, n, az);
 		break;
 	case LOCAL_SERVICE_REGISTER:
-		req_service_register(iev, imsg->hdr.peerid, a, n);
+		req_service_register(iev, reqid, a, n, az, token);
 		break;
 	case LOCAL_CHECK_REGISTER:
-		req_check_register(iev, imsg->hdr.peerid, a, n);
+		req_check_register(iev, reqid, a, n, az, token);
 		break;
 	case LOCAL_SERVICE_DEREGISTER:
 	case LOCAL_CHECK_DEREGISTER:
 		if (n != 2 || mpack_copy_str(&a[1], id, sizeof(id)) == -1)
 			fatalx("local: malformed deregistration");
+		if ((op == LOCAL_SERVICE_DEREGISTER &&
+		    (s = svc_find(id)) != NULL && !allowed(az,
+		    ACL_RES_SERVICE, s->a.s.service, ACL_LEVEL_WRITE)) ||
+		    (op == LOCAL_CHECK_DEREGISTER &&
+		    (c = chk_find(id)) != NULL &&
+		    !chk_write_allowed(az, c->a.c.service_id, 0))) {
+			answer(iev, reqid, 403, deny_why, NULL);
+			break;
+		}
 		if (op == LOCAL_SERVICE_DEREGISTER &&
 		    (s = svc_find(id)) != NULL) {
 			svc_remove(s);
@@ -1037,11 +1258,11 @@ local_request(struct imsgev *iev, struct imsg *imsg)
 			    "the service name." : "Unknown check ID \"%s\". "
 			    "Ensure that the check ID is passed, not the check "
 			    "name.", id);
-			answer(iev, imsg->hdr.peerid, 404, err, NULL);
+			answer(iev, reqid, 404, err, NULL);
 			break;
 		}
 		local_changed(1);
-		answer(iev, imsg->hdr.peerid, 200, NULL, NULL);
+		answer(iev, reqid, 200, NULL, NULL);
 		break;
 	case LOCAL_CHECK_UPDATE:
 		if (n != 4 || mpack_copy_str(&a[1], id, sizeof(id)) == -1 ||
@@ -1050,11 +1271,16 @@ local_request(struct imsgev *iev, struct imsg *imsg)
 		    (a[3].type != MSGPACK_OBJECT_NIL &&
 		    mpack_get_str(&a[3], &output) == -1))
 			fatalx("local: malformed check update");
-		if ((c = chk_find(id)) == NULL ||
-		    c->a.kind != AGENT_CHECK_TTL) {
+		if ((c = chk_find(id)) != NULL &&
+		    !chk_write_allowed(az, c->a.c.service_id, 0)) {
+			answer(iev, reqid, 403, deny_why, NULL);
+			free(output);
+			break;
+		}
+		if (c == NULL || c->a.kind != AGENT_CHECK_TTL) {
 			snprintf(err, sizeof(err), "CheckID \"%s\" does not "
 			    "have associated TTL", id);
-			answer(iev, imsg->hdr.peerid, c == NULL ? 404 : 500,
+			answer(iev, reqid, c == NULL ? 404 : 500,
 			    err, NULL);
 			free(output);
 			break;
@@ -1065,7 +1291,7 @@ local_request(struct imsgev *iev, struct imsg *imsg)
 			local_changed(0);
 		ttl_arm(c);
 		free(output);
-		answer(iev, imsg->hdr.peerid, 200, NULL, NULL);
+		answer(iev, reqid, 200, NULL, NULL);
 		break;
 	case LOCAL_SERVICE_MAINT:
 	case LOCAL_NODE_MAINT:
@@ -1073,11 +1299,19 @@ local_request(struct imsgev *iev, struct imsg *imsg)
 		    mpack_get_bool(&a[2], &enable) == -1 ||
 		    mpack_copy_str(&a[3], reason, sizeof(reason)) == -1)
 			fatalx("local: malformed maintenance request");
+		if ((op == LOCAL_NODE_MAINT && !allowed(az, ACL_RES_NODE,
+		    raftd_child.conf->node_name, ACL_LEVEL_WRITE)) ||
+		    (op == LOCAL_SERVICE_MAINT && (s = svc_find(id)) != NULL &&
+		    !allowed(az, ACL_RES_SERVICE, s->a.s.service,
+		    ACL_LEVEL_WRITE))) {
+			answer(iev, reqid, 403, deny_why, NULL);
+			break;
+		}
 		if (op == LOCAL_SERVICE_MAINT) {
 			if (svc_find(id) == NULL) {
 				snprintf(err, sizeof(err), "Unknown service ID "
 				    "\"%s\"", id);
-				answer(iev, imsg->hdr.peerid, 404, err, NULL);
+				answer(iev, reqid, 404, err, NULL);
 				break;
 			}
 			snprintf(mid, sizeof(mid), SVC_MAINT_PREFIX "%s", id);
@@ -1085,13 +1319,68 @@ local_request(struct imsgev *iev, struct imsg *imsg)
 		} else
 			maint_set(NODE_MAINT_ID, NULL, enable, reason);
 		local_changed(1);
-		answer(iev, imsg->hdr.peerid, 200, NULL, NULL);
+		answer(iev, reqid, 200, NULL, NULL);
 		break;
-	default:
-		fatalx("local: unknown request %llu from %s",
-		    (unsigned long long)op, iev->name);
 	}
 	msgpack_unpacked_destroy(&u);
+}
+
+/* A request waiting for its token to be resolved. */
+struct local_ask {
+	struct imsgev	*iev;
+	uint32_t	 reqid;
+	void		*buf;
+	size_t		 len;
+	char		*token;
+};
+
+static void
+local_resolved(void *arg, const struct acl_authz *az, const char *err)
+{
+	struct local_ask	*q = arg;
+
+	if (az == NULL)
+		answer(q->iev, q->reqid, 403, err, NULL);
+	else
+		local_do(q->iev, q->reqid, q->buf, q->len, az, q->token);
+	freezero(q->buf, q->len);
+	freezero(q->token, strlen(q->token));
+	free(q);
+}
+
+/*
+ * From apid: [op, ..., token].  The token is resolved first (on a
+ * client agent maybe by a server), then the request is done with what
+ * it allows.
+ */
+void
+local_request(struct imsgev *iev, struct imsg *imsg)
+{
+	msgpack_unpacked	 u;
+	const msgpack_object	*a;
+	struct local_ask	*q;
+	uint64_t		 op;
+	uint32_t		 n;
+
+	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    (n = u.data.via.array.size) < 2 ||
+	    mpack_get_uint(&u.data.via.array.ptr[0], &op) == -1 ||
+	    op < LOCAL_SERVICES || op > LOCAL_NODE_MAINT)
+		fatalx("local: malformed request from %s", iev->name);
+	a = u.data.via.array.ptr;
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->buf = malloc(imsg->len)) == NULL)
+		fatal("local");
+	if (mpack_get_str(&a[n - 1], &q->token) == -1 || q->token == NULL ||
+	    strlen(q->token) > ACL_STR_MAX)
+		fatalx("local: malformed token from %s", iev->name);
+	msgpack_unpacked_destroy(&u);
+	memcpy(q->buf, imsg->data, imsg->len);
+	q->len = imsg->len;
+	q->iev = iev;
+	q->reqid = imsg->hdr.peerid;
+	acl_resolve_async(q->token, local_resolved, q);
 }
 
 /* checkd's result for an http, tcp or script check. */

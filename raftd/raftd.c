@@ -75,6 +75,12 @@ raftd_dispatch_apid(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DC_REQ:
 		dc_request(iev, imsg);
 		break;
+	case IMSG_ACL_AUTHZ_REQ:
+		acl_authz_request(iev, imsg);
+		break;
+	case IMSG_AGENT_TOKEN_SET:
+		acl_token_set_request(iev, imsg);
+		break;
 	case IMSG_REQ_CANCEL:
 		/* Request ids are unique: one of these holds it, or none. */
 		imsg_need_len(imsg, 0, iev->name);
@@ -166,6 +172,7 @@ main(int argc, char *argv[])
 	forward_init(c);
 	acl_replication_init(c);
 	ae_init(c);
+	acl_agent_init(c);
 	coord_sync_init(c);
 	dnsfeed_init(c);
 	dnsremote_init(c);
@@ -187,6 +194,7 @@ main(int argc, char *argv[])
 	/* Script checks are registered with the parent from the start. */
 	proc_child_parent(c);
 	c->reload = raftd_reload;
+	acl_tokens_load(c);
 	local_start();
 	ae_start(c);
 	coord_sync_start(c);

@@ -325,6 +325,8 @@ uint64_t local_state_version(void);
 void	 local_services(void (*)(void *, const struct agent_service *),
 	    void *);
 void	 local_checks(void (*)(void *, const struct agent_check *), void *);
+const char *local_service_token(const char *);
+const char *local_check_token(const char *);
 
 /* session.c */
 struct cat_session;
@@ -398,6 +400,21 @@ struct acl_repl_status {
 void	 acl_replication_init(struct child *);
 void	 acl_replication_tick(struct raftd *);
 void	 acl_replication_status(struct acl_repl_status *);
+
+/* acl_agent.c: resolution for the agent's endpoints (authz NULL: err) */
+typedef void (*acl_resolved_fn)(void *, const struct acl_authz *,
+    const char *);
+void	 acl_agent_init(struct child *);
+void	 acl_resolve_async(const char *, acl_resolved_fn, void *);
+void	 acl_authz_request(struct imsgev *, struct imsg *);
+int	 acl_resolve_emit(const char *, void (*)(void *, struct mpack_out *),
+	    void *, int *);
+
+/* acl_tokens.c: the agent's tokens, as configured or set by the API */
+const char *acl_token(const char *);
+const char *acl_token_agent(void);
+void	 acl_tokens_load(struct child *);
+void	 acl_token_set_request(struct imsgev *, struct imsg *);
 
 /* reconcile.c */
 void	 reconcile_check(struct raftd *);

@@ -21,8 +21,8 @@ static const char *names[] = { "", "a", "app/", "app/x", "web", "n1" };
 static void
 check_same(const struct acl_rules *a, const struct acl_rules *b)
 {
-	struct acl_authz	 za = { (struct acl_rules *)a, 0, 0 };
-	struct acl_authz	 zb = { (struct acl_rules *)b, 0, 1 };
+	struct acl_authz	 za = { (struct acl_rules *)a, 0, 0, "" };
+	struct acl_authz	 zb = { (struct acl_rules *)b, 0, 1, "" };
 	size_t			 i, j, k;
 	int			 ra, rb;
 

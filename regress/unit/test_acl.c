@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "acl_codec.h"
 #include "acl_rules.h"
 #include "test.h"
 
@@ -419,6 +420,61 @@ test_denied(void)
 	CHECK(!acl_is_denial("No cluster leader"));
 }
 
+/* An authorizer packed (raftd to apid, server to client) and back. */
+static void
+test_authz_codec(void)
+{
+	struct acl_authz	 a = { NULL, 0, 0, "" }, b;
+	struct mpack_out	 out;
+	msgpack_unpacked	 u;
+
+	a.rules = parse("key_prefix \"app/\" { policy = \"write\" }\n"
+	    "key \"app/secret\" { policy = \"deny\" }\n"
+	    "service_prefix \"web\" { policy = \"read\" }\n"
+	    "operator = \"write\"\n");
+	CHECK(a.rules != NULL);
+	acl_rules_compile(a.rules);
+	mpack_out_init(&out);
+	acl_authz_pack(&out.pk, &a);
+	CHECK(mpack_parse(&u, out.sbuf.data, out.sbuf.size) == 0);
+	CHECK(acl_authz_unpack(&u.data, &b) == 0);
+	CHECK(!b.management && !b.default_allow);
+	CHECK(acl_allowed(&b, ACL_RES_KEY, "app/x", ACL_LEVEL_WRITE));
+	CHECK(!acl_allowed(&b, ACL_RES_KEY, "app/secret", ACL_LEVEL_READ));
+	CHECK(!acl_allowed(&b, ACL_RES_KEY, "other", ACL_LEVEL_READ));
+	CHECK(acl_allowed(&b, ACL_RES_SERVICE, "web-1", ACL_LEVEL_READ));
+	CHECK(!acl_allowed(&b, ACL_RES_SERVICE, "web-1", ACL_LEVEL_WRITE));
+	CHECK(acl_allowed(&b, ACL_RES_OPERATOR, NULL, ACL_LEVEL_WRITE));
+	CHECK(!acl_allowed(&b, ACL_RES_ACL, NULL, ACL_LEVEL_READ));
+	acl_rules_free(b.rules);
+	msgpack_unpacked_destroy(&u);
+	mpack_out_free(&out);
+
+	/* Management, no rules; garbage is refused. */
+	acl_rules_free(a.rules);
+	a.rules = NULL;
+	a.management = 1;
+	mpack_out_init(&out);
+	acl_authz_pack(&out.pk, &a);
+	CHECK(mpack_parse(&u, out.sbuf.data, out.sbuf.size) == 0);
+	CHECK(acl_authz_unpack(&u.data, &b) == 0);
+	CHECK(acl_allowed(&b, ACL_RES_ACL, NULL, ACL_LEVEL_WRITE));
+	acl_rules_free(b.rules);
+	msgpack_unpacked_destroy(&u);
+	mpack_out_free(&out);
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 4);
+	msgpack_pack_uint8(&out.pk, 0);
+	msgpack_pack_uint8(&out.pk, 0);
+	msgpack_pack_array(&out.pk, 1);
+	msgpack_pack_array(&out.pk, 0);
+	msgpack_pack_array(&out.pk, 0);
+	CHECK(mpack_parse(&u, out.sbuf.data, out.sbuf.size) == 0);
+	CHECK(acl_authz_unpack(&u.data, &b) == -1);
+	msgpack_unpacked_destroy(&u);
+	mpack_out_free(&out);
+}
+
 int
 main(void)
 {
@@ -432,6 +488,7 @@ main(void)
 		TEST_CASE(test_identities),
 		TEST_CASE(test_errors),
 		TEST_CASE(test_denied),
+		TEST_CASE(test_authz_codec),
 	};
 
 	return test_main(cases, sizeof(cases) / sizeof(cases[0]));

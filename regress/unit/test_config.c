@@ -1121,13 +1121,14 @@ test_pending_once(void)
 	int		 i;
 
 	msgs_reset();
-	CHECK(load(cfg, "a.json", "{\"acl\": {\"enabled\": true, \"tokens\": "
-	    "{\"agent\": \"x\"}}, \"ports\": {\"grpc\": 1}}") == 0);
+	CHECK(load(cfg, "a.json", "{\"acl\": {\"enabled\": true}, "
+	    "\"dns_config\": {\"use_cache\": true}, \"ports\": "
+	    "{\"grpc\": 1}}") == 0);
 	CHECK(load(cfg, "b.json", "{\"acl\": {\"enabled\": false}, "
 	    "\"ports\": {\"grpc\": 2}}") == 0);
 	CHECK(config_set(cfg, "ports.grpc", "3", "-grpc-port") == 0);
-	HAS_WARNING("config: key \"acl.tokens.agent\" is accepted but not "
-	    "implemented yet");
+	HAS_WARNING("config: key \"dns_config.use_cache\" is accepted "
+	    "but not implemented yet");
 	HAS_WARNING("config: key \"ports.grpc\" is accepted but not "
 	    "implemented yet");
 	CHECK(count(1) == 2);
@@ -1144,10 +1145,10 @@ test_pending_once(void)
 	HAS_WARNING("config: key \"acl.tokens.master\" is deprecated, use "
 	    "\"acl.tokens.initial_management\" instead");
 	msgs_reset();
-	CHECK(load(cfg, "e.json", "{\"acl\": {\"down_policy\": \"deny\"}}") ==
-	    0);
-	HAS_WARNING("config: key \"acl.down_policy\" is accepted but not "
-	    "implemented yet");
+	CHECK(load(cfg, "e.json", "{\"acl\": {\"enable_key_list_policy\": "
+	    "true}}") == 0);
+	HAS_WARNING("config: key \"acl.enable_key_list_policy\" is accepted "
+	    "but not implemented yet");
 
 	/* Landed keys say nothing. */
 	msgs_reset();
