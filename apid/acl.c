@@ -1372,6 +1372,11 @@ acl_object(struct evhttp_request *req, struct query *q, int kind,
 		http_error(req, 404, "Invalid URL path: not an ACL endpoint");
 		return;
 	}
+	if (kind == CAT_Q_ACL_TOKEN && strcmp(rest, "self") == 0 &&
+	    cmd != EVHTTP_REQ_GET) {
+		http_error(req, 405, "method not allowed");
+		return;
+	}
 	if (cmd == EVHTTP_REQ_GET) {
 		if (kind == CAT_Q_ACL_TOKEN && strcmp(rest, "self") == 0) {
 			send_read(req, q, CAT_Q_ACL_TOKEN_SECRET, secret,

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acl_rules.h"
 #include "apid.h"
 #include "duration.h"
 #include "imsg_types.h"
@@ -246,7 +247,7 @@ static int
 raft_op_result(struct request *r, struct imsg *imsg, char *id, size_t len)
 {
 	msgpack_unpacked	 u;
-	char			 err[256];
+	char			 err[ACL_DENIED_MAX];
 
 	if (mpack_parse(&u, imsg->data, imsg->len) == -1 ||
 	    u.data.type != MSGPACK_OBJECT_MAP ||
@@ -256,7 +257,7 @@ raft_op_result(struct request *r, struct imsg *imsg, char *id, size_t len)
 		fatalx("operator: malformed answer from raftd");
 	msgpack_unpacked_destroy(&u);
 	if (err[0] != '\0') {
-		http_error(r->req, 500, err);
+		http_error(r->req, acl_denial(err) ? 403 : 500, err);
 		return -1;
 	}
 	return 0;
@@ -287,16 +288,23 @@ raft_op_send(struct evhttp_request *req, int op, const char *id,
 {
 	struct request		*r;
 	struct mpack_out	 out;
+	struct query		 q;
+	int			 haveq;
 
 	if ((r = request_new(req, done)) == NULL) {
 		http_error(req, 500, "out of memory");
 		return;
 	}
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 3);
+	msgpack_pack_array(&out.pk, 4);
 	msgpack_pack_uint8(&out.pk, op);
 	mpack_str(&out.pk, id);
 	mpack_str(&out.pk, addr);
+	/* The caller's token: the leader checks operator write too. */
+	haveq = query_parse(req, &q) == 0;
+	mpack_str(&out.pk, acl_request_secret(req, haveq ? &q : NULL));
+	if (haveq)
+		query_free(&q);
 	request_send(r, IMSG_RAFT_OP_REQ, out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }

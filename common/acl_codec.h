@@ -27,6 +27,8 @@
 #define ACL_GLOBAL_MANAGEMENT_NAME	"global-management"
 #define ACL_ANONYMOUS_ID		"00000000-0000-0000-0000-000000000002"
 #define ACL_ANONYMOUS_SECRET		"anonymous"
+/* A SecretID shown to a reader without acl:write. */
+#define ACL_SECRET_HIDDEN		"<hidden>"
 
 /* A service identity: ServiceName, and where it applies (all if none). */
 struct acl_svc_ident {

@@ -345,6 +345,7 @@ acl_check_arg(const char *secret, const char *arg, char *err,
 struct acl_emit {
 	void	(*emit)(void *, struct mpack_out *);
 	void	 *ctx;
+	int	  hide;	/* SecretIDs as "<hidden>" */
 };
 
 /* [[id, name]...] of the policies (or roles) that still exist. */
@@ -390,7 +391,13 @@ emit_token(void *arg, const struct acl_token *t)
 
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 3);
-	acl_token_pack(&out.pk, t);
+	if (e->hide) {
+		struct acl_token	 h = *t;
+
+		h.secret = ACL_SECRET_HIDDEN;
+		acl_token_pack(&out.pk, &h);
+	} else
+		acl_token_pack(&out.pk, t);
 	if (pack_links(&out.pk, t->policies, t->npolicies, 0) == -1 ||
 	    pack_links(&out.pk, t->roles, t->nroles, 1) == -1) {
 		mpack_out_free(&out);
@@ -434,10 +441,12 @@ emit_role(void *arg, const struct acl_role *r)
  * *found is cleared when a single object is not there.  0 or -1.
  */
 int
-acl_read(int query, const char *arg, void (*emit)(void *,
+acl_read(int query, const char *arg, const char *secret, void (*emit)(void *,
     struct mpack_out *), void *ctx, int *found)
 {
-	struct acl_emit		 e = { emit, ctx };
+	struct acl_emit		 e = { emit, ctx, 0 };
+	const struct acl_authz	*az;
+	char			 err[ACL_DENIED_MAX];
 	struct acl_token	 t;
 	struct acl_policy	 p;
 	struct acl_role		 r;
@@ -446,6 +455,14 @@ acl_read(int query, const char *arg, void (*emit)(void *,
 	int			 rc;
 
 	*found = 1;
+	/*
+	 * As Consul: a token's SecretID is shown only to acl:write (and to
+	 * the token itself, token/self); acl:read sees "<hidden>".
+	 */
+	if ((query == CAT_Q_ACL_TOKEN || query == CAT_Q_ACL_TOKENS) &&
+	    acl_enabled())
+		e.hide = acl_authz_get(secret, &az, err, sizeof(err)) != 0 ||
+		    !acl_allowed(az, ACL_RES_ACL, NULL, ACL_LEVEL_WRITE);
 	switch (query) {
 	case CAT_Q_ACL_REPLICATION:
 		mpack_out_init(&out);
@@ -463,6 +480,12 @@ acl_read(int query, const char *arg, void (*emit)(void *,
 		rc = query == CAT_Q_ACL_TOKEN ?
 		    acl_state_token_get(s, NULL, arg, &t) :
 		    acl_state_token_by_secret(s, NULL, arg, &t);
+		/* An expired token is not the caller's any more. */
+		if (rc == 0 && query == CAT_Q_ACL_TOKEN_SECRET &&
+		    t.expiration_time != 0 && t.expiration_time <= wall_ns()) {
+			acl_token_free(&t);
+			rc = 1;
+		}
 		if (rc == 0) {
 			rc = emit_token(&e, &t);
 			acl_token_free(&t);

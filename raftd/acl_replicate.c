@@ -324,6 +324,12 @@ stream_apply(struct repl_stream *s, const char **why)
 			    &toks[n]) == -1)
 				goto done_n;
 			w.objs[n].id = toks[n].accessor;
+			if (toks[n].secret != NULL && strcmp(toks[n].secret,
+			    ACL_SECRET_HIDDEN) == 0) {
+				*why = "the replication token needs acl write "
+				    "to replicate tokens";
+				goto done_n;
+			}
 			break;
 		}
 		w.nobjs++;

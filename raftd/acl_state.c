@@ -217,6 +217,11 @@ acl_state_token_set(struct store *s, DB_TXN *txn, uint64_t index,
 	}
 	t.create_index = have ? old.create_index : index;
 	t.modify_index = index;
+	if (have && t.local != old.local) {
+		acl_token_free(&old);
+		return tbl_refuse(err, errlen, "Cannot toggle local mode of %s",
+		    t.accessor);
+	}
 	if (have) {
 		/* What the token was made with stays, its expiry too. */
 		t.create_time = old.create_time;

@@ -1113,7 +1113,8 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		return;
 	}
 	if (acl_query_is(rd->query))
-		rc = acl_read(rd->query, rd->arg, emit_packed, &e, &found);
+		rc = acl_read(rd->query, rd->arg, rd->token, emit_packed, &e,
+		    &found);
 	else if (rd->query == CAT_Q_ACL_RESOLVE)
 		rc = acl_resolve_emit(rd->token, emit_packed, &e, &found);
 	else switch (rd->query) {

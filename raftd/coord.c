@@ -197,9 +197,15 @@ coord_batch_request(struct imsgev *iev, struct imsg *imsg)
 	if (mpack_parse(&u, imsg->data, imsg->len) == -1)
 		fatalx("coordinates: malformed batch from %s", iev->name);
 	b = &u.data.via.array.ptr[1];
-	/* An update through the API carries a token: node write on each. */
-	if (u.data.via.array.size == 3 && acl_enabled()) {
-		if (mpack_copy_str(&u.data.via.array.ptr[2], tok,
+	/*
+	 * Node write on each node, for the token the update carries (the
+	 * caller's through the API, the agent token from an agent); one
+	 * without a token is the anonymous token's.
+	 */
+	if (acl_enabled()) {
+		tok[0] = '\0';
+		if (u.data.via.array.size == 3 &&
+		    mpack_copy_str(&u.data.via.array.ptr[2], tok,
 		    sizeof(tok)) == -1)
 			fatalx("coordinates: malformed batch from %s",
 			    iev->name);
@@ -322,11 +328,12 @@ coord_sync(evutil_socket_t fd, short events, void *arg)
 
 	sync_arm();
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 2);
+	msgpack_pack_array(&out.pk, 3);
 	msgpack_pack_uint8(&out.pk, CAT_WRITE_COORD_BATCH);
 	msgpack_pack_array(&out.pk, 1);
 	coord_entry_pack(&out.pk, raftd_child.conf->node_name, "",
 	    coord_self(0));
+	mpack_str(&out.pk, acl_token_agent());
 	memset(&imsg, 0, sizeof(imsg));
 	imsg.hdr.type = IMSG_CAT_WRITE;
 	do {

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acl_rules.h"
 #include "config.h"
 #include "log.h"
 #include "mpack.h"
@@ -244,12 +245,15 @@ raft_op_parse(const void *buf, size_t len, struct raft_op *op)
 	if (mpack_parse(&u, buf, len) == -1)
 		return -1;
 	a = u.data.via.array.ptr;
+	/* [op, id, address] and the caller's token, which may be left out */
 	if (u.data.type == MSGPACK_OBJECT_ARRAY &&
-	    u.data.via.array.size == 3 &&
+	    (u.data.via.array.size == 3 || u.data.via.array.size == 4) &&
 	    mpack_get_uint(&a[0], &n) == 0 &&
 	    (n == RAFT_OP_REMOVE || n == RAFT_OP_TRANSFER) &&
 	    mpack_copy_str(&a[1], op->id, sizeof(op->id)) == 0 &&
-	    mpack_copy_str(&a[2], op->addr, sizeof(op->addr)) == 0) {
+	    mpack_copy_str(&a[2], op->addr, sizeof(op->addr)) == 0 &&
+	    (u.data.via.array.size == 3 || mpack_copy_str(&a[3], op->token,
+	    sizeof(op->token)) == 0)) {
 		op->op = n;
 		rc = 0;
 	}
@@ -406,7 +410,10 @@ op_transfer(struct imsgev *iev, uint32_t reqid, const struct raft_op *op)
 void
 raft_op_request(struct imsgev *iev, struct imsg *imsg)
 {
-	struct raft_op	 op;
+	struct raft_op		 op;
+	const struct acl_authz	*az;
+	char			 err[ACL_DENIED_MAX];
+	int			 rc;
 
 	if (raft_op_parse(imsg->data, imsg->len, &op) == -1)
 		fatalx("operator: malformed request from %s", iev->name);
@@ -418,6 +425,25 @@ raft_op_request(struct imsgev *iev, struct imsg *imsg)
 			    "No cluster leader", NULL);
 		return;
 	}
+	/*
+	 * Operator write, checked here as well as by apid: a request that
+	 * came over the network may carry any token, or none (anonymous).
+	 */
+	if (acl_enabled()) {
+		rc = acl_authz_get(op.token, &az, err, sizeof(err));
+		if (rc == 0 && !acl_allowed(az, ACL_RES_OPERATOR, NULL,
+		    ACL_LEVEL_WRITE)) {
+			acl_denied(err, sizeof(err), az, ACL_RES_OPERATOR,
+			    NULL, ACL_LEVEL_WRITE);
+			rc = 1;
+		}
+		explicit_bzero(op.token, sizeof(op.token));
+		if (rc != 0) {
+			raft_op_answer(iev, imsg->hdr.peerid, err, NULL);
+			return;
+		}
+	}
+	explicit_bzero(op.token, sizeof(op.token));
 	if (op.op == RAFT_OP_REMOVE)
 		op_remove(iev, imsg->hdr.peerid, &op);
 	else

@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "acl_codec.h"
 #include "imsg.h"
 #include "imsg_types.h"
 #include "kv_codec.h"
@@ -158,6 +159,7 @@ struct raft_op {
 	int			 op;
 	char			 id[RAFT_ID_MAX];
 	char			 addr[RAFT_ADDR_MAX];
+	char			 token[ACL_STR_MAX + 1];	/* "": none */
 };
 void	 raft_conf_request(struct imsgev *, struct imsg *);
 void	 raft_conf_error(struct imsgev *, uint32_t, const char *);
@@ -368,8 +370,8 @@ int	 coord_wan_get(const char *, struct coord *);
 int	 acl_query_is(int);
 int	 acl_item_valid(const msgpack_object *, int);
 uint64_t acl_query_index(int);
-int	 acl_read(int, const char *, void (*)(void *, struct mpack_out *),
-	    void *, int *);
+int	 acl_read(int, const char *, const char *,
+	    void (*)(void *, struct mpack_out *), void *, int *);
 int	 acl_write_prepare(const void *, size_t, struct mpack_out *, char *,
 	    size_t);
 int	 acl_check_query(int, const char *, char *, size_t);

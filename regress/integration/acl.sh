@@ -53,6 +53,7 @@ check "X-Consul-Default-ACL-Policy says deny, from the config" \
 booted() { req PUT bootstrap; [ "$code" = 200 ]; }
 poll 15 booted
 boot_secret=$(echo "$body" | jq -r .SecretID)
+boot_acc=$(echo "$body" | jq -r .AccessorID)
 boot_index=$(echo "$body" | jq -r .CreateIndex)
 check "bootstrap makes a management token" [ "$code" = 200 ]
 check "bootstrap makes a management token (2)" \
@@ -180,9 +181,22 @@ tok=$boot_secret
 req PUT policy '{"Name":"acl-ro","Rules":"acl = \"read\""}'
 req PUT token '{"Policies":[{"Name":"acl-ro"}]}'
 ro=$(echo "$body" | jq -r .SecretID)
+ro_acc=$(echo "$body" | jq -r .AccessorID)
 tok=$ro
 req GET tokens
 list_code=$code
+list_body=$body
+check "acl = read sees every other token's SecretID as <hidden>" \
+    sh -c "echo '$list_body' | jq -e --arg me '$ro_acc' '
+    [.[] | select(.AccessorID != \$me) | .SecretID] |
+    length > 1 and all(. == \"<hidden>\")' >/dev/null"
+req GET "token/$boot_acc"
+check "acl = read reads the management token" [ "$code" = 200 ]
+check "acl = read reads the management token without its secret" \
+    [ "$(echo "$body" | jq -r .SecretID)" = "<hidden>" ]
+req GET token/self
+check "token/self shows the caller its own secret" \
+    [ "$(echo "$body" | jq -r .SecretID)" = "$ro" ]
 req PUT policy '{"Name":"by-reader"}'
 check "acl = read lists tokens but makes no policy" \
     \
@@ -368,6 +382,15 @@ kvreq "$exp" GET kv/app/two
 a=$code
 expired() { kvreq "$exp" GET kv/app/two; [ "$code" = 403 ]; }
 check "a token works until it expires, then is refused" eval '[ "$a" = 200 ] && poll 15 expired && [ "$body" = "ACL not found" ]'
+tok=$exp
+req GET token/self
+check "an expired token cannot read itself either (403)" [ "$code" = 403 ]
+tok=$boot_secret
+req DELETE token/self
+check "token/self is GET only: DELETE is 405" [ "$code" = 405 ]
+req PUT "token/$ro_acc" '{"Local":true,"Policies":[{"Name":"acl-ro"}]}'
+check "an update may not make a global token local (400)" [ "$code" = 400 ]
+check "and says so" [ "$body" = "Cannot toggle local mode of $ro_acc" ]
 
 # Catalog and health: reads hide what the token cannot read, writes
 # need node write and service write.

@@ -51,7 +51,7 @@ if ! poll 20 up1; then
 fi
 mkrepl() {
 	req "$u1/acl/policy" PUT "$mgmt" \
-	    '{"Name":"replication","Rules":"acl = \"read\""}'
+	    '{"Name":"replication","Rules":"acl = \"write\""}'
 	[ "$code" = 200 ] || return 1
 	req "$u1/acl/token" PUT "$mgmt" "{\"SecretID\":\"$repl\",
 	    \"Description\":\"replication\",
