@@ -115,20 +115,29 @@ http_common_headers(struct evhttp_request *req)
 	    c->acl.default_policy != NULL ? c->acl.default_policy : "allow");
 }
 
-void
-http_error(struct evhttp_request *req, int code, const char *reason)
+/* An error, with the common headers when common is set. */
+static void
+http_error_reply(struct evhttp_request *req, int code, const char *reason,
+    int common)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct evbuffer		*buf;
 
 	if ((buf = evbuffer_new()) == NULL)
 		fatalx("http: evbuffer_new");
-	http_common_headers(req);
+	if (common)
+		http_common_headers(req);
 	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
 	if (reason != NULL && *reason != '\0')
 		evbuffer_add_printf(buf, "%s", reason);
 	evhttp_send_reply(req, code, NULL, buf);
 	evbuffer_free(buf);
+}
+
+void
+http_error(struct evhttp_request *req, int code, const char *reason)
+{
+	http_error_reply(req, code, reason, 1);
 }
 
 /* ?pretty, or always in -dev as Consul does. */
@@ -685,12 +694,13 @@ http_route(struct evhttp_request *req, void *arg)
 		http_error(req, 200, "Consul Agent: UI disabled. To enable, "
 		    "set ui_config.enabled=true in the agent configuration "
 		    "and restart.");
-	} else if (strstr(path, "/v1/") != NULL)
-		http_error(req, 404, "Invalid URL path: not a recognized "
-		    "HTTP API endpoint");
+	} else if (strstr(path, "/v1/") != NULL)	/* as Consul: bare */
+		http_error_reply(req, 404, "Invalid URL path: not a "
+		    "recognized HTTP API endpoint", 0);
 	else
-		http_error(req, 404, "Invalid URL path: if attempting to use "
-		    "the HTTP API, ensure the path starts with '/v1/'");
+		http_error_reply(req, 404, "Invalid URL path: if attempting "
+		    "to use the HTTP API, ensure the path starts with '/v1/'",
+		    0);
  done:
 	free(path);
 }

@@ -48,6 +48,11 @@ default_deny() {
 }
 check "X-Consul-Default-ACL-Policy says deny, from the config" \
     poll 15 default_deny
+hdrs=$(curl -s -D - -o /dev/null "$url/../nope" | tr -d '\r')
+check "an unknown path is a 404" \
+    sh -c "echo '$hdrs' | head -n 1 | grep -q ' 404'"
+check "without X-Consul-Default-ACL-Policy, as Consul" \
+    sh -c "! echo '$hdrs' | grep -qi '^X-Consul-Default-ACL-Policy'"
 
 # The leader makes the built-ins first: bootstrap needs the policy.
 booted() { req PUT bootstrap; [ "$code" = 200 ]; }
