@@ -374,25 +374,11 @@ role_json(const struct acl_role *r, const msgpack_object *pl)
 
 /* JSON in. */
 
-static json_t *
-member(json_t *o, const char *name)
-{
-	const char	*k;
-	json_t		*v;
-
-	if (!json_is_object(o))
-		return NULL;
-	json_object_foreach(o, k, v)
-		if (strcasecmp(k, name) == 0)
-			return json_is_null(v) ? NULL : v;
-	return NULL;
-}
-
 static int
 get_str(json_t *o, const char *name, size_t max, const char **out,
     struct aerr *e)
 {
-	json_t	*v = member(o, name);
+	json_t	*v = json_member_ci(o, name);
 
 	*out = "";
 	if (v == NULL)
@@ -409,7 +395,7 @@ static int
 get_strs(json_t *o, const char *name, char ***out, size_t *n,
     struct aerr *e)
 {
-	json_t	*v = member(o, name), *x;
+	json_t	*v = json_member_ci(o, name), *x;
 	size_t	 i;
 
 	*out = NULL;
@@ -455,7 +441,7 @@ static int
 get_links(json_t *o, const char *what, char ***ids, size_t *nids,
     char ***names, size_t *nnames, struct aerr *e)
 {
-	json_t		*v = member(o, what), *x;
+	json_t		*v = json_member_ci(o, what), *x;
 	const char	*id, *name;
 	size_t		 i;
 
@@ -492,7 +478,7 @@ get_idents(json_t *o, struct acl_svc_ident **si, size_t *nsi,
 	const char	*name, *dc;
 	size_t		 i, n;
 
-	v = member(o, "ServiceIdentities");
+	v = json_member_ci(o, "ServiceIdentities");
 	if (v != NULL && (!json_is_array(v) ||
 	    json_array_size(v) > ACL_LIST_MAX))
 		return afail(e, 400, "Request decode failed: "
@@ -517,7 +503,7 @@ get_idents(json_t *o, struct acl_svc_ident **si, size_t *nsi,
 				return -1;
 		}
 	}
-	v = member(o, "NodeIdentities");
+	v = json_member_ci(o, "NodeIdentities");
 	if (v != NULL && (!json_is_array(v) ||
 	    json_array_size(v) > ACL_LIST_MAX))
 		return afail(e, 400, "Request decode failed: "
@@ -626,7 +612,7 @@ token_decode(json_t *o, const char *id, struct acl_token *t, struct aerr *e)
 	    get_idents(o, &t->svc_idents, &t->nsvc_idents, &t->node_idents,
 	    &t->nnode_idents, e) == -1)
 		return -1;
-	if ((v = member(o, "Local")) != NULL) {
+	if ((v = json_member_ci(o, "Local")) != NULL) {
 		if (!json_is_boolean(v))
 			return afail(e, 400, "Request decode failed: Local "
 			    "must be a bool");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 
@@ -189,4 +190,22 @@ cat_read_send_as(struct request *r, const char *token, int query,
 	mpack_out_free(&out);
 	if (min_index > 0)
 		request_blocking(r);
+}
+
+/*
+ * A member of an object by name as Go's JSON decoder finds it, in any
+ * case; NULL when absent or null.
+ */
+json_t *
+json_member_ci(json_t *o, const char *name)
+{
+	const char	*k;
+	json_t		*v;
+
+	if (!json_is_object(o))
+		return NULL;
+	json_object_foreach(o, k, v)
+		if (strcasecmp(k, name) == 0)
+			return json_is_null(v) ? NULL : v;
+	return NULL;
 }

@@ -54,6 +54,7 @@ int	 query_filter(struct evhttp_request *, struct query *,
 
 struct mpack_out;
 json_t	*http_body_object(struct evhttp_request *, size_t, int);
+json_t	*json_member_ci(json_t *, const char *);
 void	 cat_write_send(struct evhttp_request *, int, struct mpack_out *,
 	    const char *, int);
 void	 cat_read_send(struct request *, int, const char *, uint64_t,

@@ -91,25 +91,10 @@ keys_known(json_t *o, const char *where, const char **keys, struct qerr *e)
 	return 0;
 }
 
-/* A member by name, as Go's decoder finds it: any case. */
-static json_t *
-member(json_t *o, const char *name)
-{
-	const char	*k;
-	json_t		*v;
-
-	if (!json_is_object(o))
-		return NULL;
-	json_object_foreach(o, k, v)
-		if (strcasecmp(k, name) == 0)
-			return json_is_null(v) ? NULL : v;
-	return NULL;
-}
-
 static int
 get_str(json_t *o, const char *name, const char **out, struct qerr *e)
 {
-	json_t	*v = member(o, name);
+	json_t	*v = json_member_ci(o, name);
 
 	*out = "";
 	if (v == NULL)
@@ -124,7 +109,7 @@ get_str(json_t *o, const char *name, const char **out, struct qerr *e)
 static json_t *
 get_strs(json_t *o, const char *name, struct qerr *e)
 {
-	json_t	*v = member(o, name), *x;
+	json_t	*v = json_member_ci(o, name), *x;
 	size_t	 i;
 
 	if (v == NULL)
@@ -144,7 +129,7 @@ get_strs(json_t *o, const char *name, struct qerr *e)
 static json_t *
 get_map(json_t *o, const char *name, struct qerr *e)
 {
-	json_t		*v = member(o, name), *x;
+	json_t		*v = json_member_ci(o, name), *x;
 	const char	*k;
 
 	if (v == NULL)
@@ -196,7 +181,7 @@ decode_query(json_t *o, const char **name, const char **session,
 		qfail(e, 400, "Token is too long");
 		return NULL;
 	}
-	svc = member(o, "Service");
+	svc = json_member_ci(o, "Service");
 	if (svc != NULL && (!json_is_object(svc) ||
 	    keys_known(svc, "Service", svc_keys, e) == -1)) {
 		if (e->code == 0)
@@ -211,7 +196,7 @@ decode_query(json_t *o, const char **name, const char **session,
 		qfail(e, 400, "Must provide a Service name to query");
 		return NULL;
 	}
-	if ((v = member(svc, "OnlyPassing")) != NULL) {
+	if ((v = json_member_ci(svc, "OnlyPassing")) != NULL) {
 		if (!json_is_boolean(v)) {
 			qfail(e, 400, "Request decode failed: OnlyPassing "
 			    "must be a bool");
@@ -219,7 +204,7 @@ decode_query(json_t *o, const char **name, const char **session,
 		}
 		only_passing = json_is_true(v);
 	}
-	fo = member(svc, "Failover");
+	fo = json_member_ci(svc, "Failover");
 	if (fo != NULL && (!json_is_object(fo) ||
 	    keys_known(fo, "Failover", fo_keys, e) == -1)) {
 		if (e->code == 0)
@@ -227,7 +212,7 @@ decode_query(json_t *o, const char **name, const char **session,
 			    "be an object");
 		return NULL;
 	}
-	if ((v = member(fo, "NearestN")) != NULL) {
+	if ((v = json_member_ci(fo, "NearestN")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > QUERY_FAILOVER_MAX) {
 			qfail(e, 400, "Bad NearestN, must be >= 0 and <= %d",
@@ -249,18 +234,18 @@ decode_query(json_t *o, const char **name, const char **session,
 	    (nmeta = get_map(svc, "NodeMeta", e)) == NULL ||
 	    (smeta = get_map(svc, "ServiceMeta", e)) == NULL)
 		goto fail;
-	dns = member(o, "DNS");
+	dns = json_member_ci(o, "DNS");
 	if (get_str(dns, "TTL", &ttl, e) == -1)
 		goto fail;
 	if (*ttl != '\0' && (duration_parse(ttl, &ns) == -1 || ns < 0)) {
 		qfail(e, 400, "Bad DNS TTL '%.64s'", ttl);
 		goto fail;
 	}
-	tpl = member(o, "Template");
+	tpl = json_member_ci(o, "Template");
 	if (get_str(tpl, "Type", &ttype, e) == -1 ||
 	    get_str(tpl, "Regexp", &re, e) == -1)
 		goto fail;
-	if ((v = member(tpl, "RemoveEmptyTags")) != NULL)
+	if ((v = json_member_ci(tpl, "RemoveEmptyTags")) != NULL)
 		remove_empty = json_is_true(v);
 	if (*ttype != '\0' && strcmp(ttype, "name_prefix_match") != 0 &&
 	    strcmp(ttype, "regexp") != 0) {
