@@ -136,6 +136,19 @@ struct repl_obj {
 	const char	*id;
 };
 
+/* Whether two packed records are the same bytes; frees both. */
+static int
+packed_same(struct mpack_out *x, struct mpack_out *y)
+{
+	int	 same;
+
+	same = x->sbuf.size == y->sbuf.size &&
+	    memcmp(x->sbuf.data, y->sbuf.data, x->sbuf.size) == 0;
+	mpack_out_free(x);
+	mpack_out_free(y);
+	return same;
+}
+
 /*
  * Whether local and remote records hold the same object, the indexes
  * aside (each datacenter has its own).  A token's CreateTime is aside
@@ -147,7 +160,6 @@ token_same(const struct acl_token *a, struct acl_token *b)
 {
 	struct mpack_out	 x, y;
 	struct acl_token	 c = *a;
-	int			 same;
 
 	c.create_index = c.modify_index = 0;
 	c.create_time = b->create_time;
@@ -156,11 +168,7 @@ token_same(const struct acl_token *a, struct acl_token *b)
 	mpack_out_init(&y);
 	acl_token_pack(&x.pk, &c);
 	acl_token_pack(&y.pk, b);
-	same = x.sbuf.size == y.sbuf.size &&
-	    memcmp(x.sbuf.data, y.sbuf.data, x.sbuf.size) == 0;
-	mpack_out_free(&x);
-	mpack_out_free(&y);
-	return same;
+	return packed_same(&x, &y);
 }
 
 static int
@@ -168,7 +176,6 @@ policy_same(const struct acl_policy *a, struct acl_policy *b)
 {
 	struct mpack_out	 x, y;
 	struct acl_policy	 c = *a;
-	int			 same;
 
 	c.create_index = c.modify_index = 0;
 	b->create_index = b->modify_index = 0;
@@ -176,11 +183,7 @@ policy_same(const struct acl_policy *a, struct acl_policy *b)
 	mpack_out_init(&y);
 	acl_policy_pack(&x.pk, &c);
 	acl_policy_pack(&y.pk, b);
-	same = x.sbuf.size == y.sbuf.size &&
-	    memcmp(x.sbuf.data, y.sbuf.data, x.sbuf.size) == 0;
-	mpack_out_free(&x);
-	mpack_out_free(&y);
-	return same;
+	return packed_same(&x, &y);
 }
 
 static int
@@ -188,7 +191,6 @@ role_same(const struct acl_role *a, struct acl_role *b)
 {
 	struct mpack_out	 x, y;
 	struct acl_role		 c = *a;
-	int			 same;
 
 	c.create_index = c.modify_index = 0;
 	b->create_index = b->modify_index = 0;
@@ -196,11 +198,7 @@ role_same(const struct acl_role *a, struct acl_role *b)
 	mpack_out_init(&y);
 	acl_role_pack(&x.pk, &c);
 	acl_role_pack(&y.pk, b);
-	same = x.sbuf.size == y.sbuf.size &&
-	    memcmp(x.sbuf.data, y.sbuf.data, x.sbuf.size) == 0;
-	mpack_out_free(&x);
-	mpack_out_free(&y);
-	return same;
+	return packed_same(&x, &y);
 }
 
 static void

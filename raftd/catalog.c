@@ -1772,11 +1772,33 @@ cat_pquery_check(const void *buf, size_t len, const char *secret,
 	return rc;
 }
 
+typedef int (*write_check_fn)(const void *, size_t, const char *,
+    struct mpack_out *, char *, size_t);
+
+/* The check of a write that carries the caller's token, or NULL. */
+static write_check_fn
+write_check_of(int op)
+{
+	switch (op) {
+	case CAT_WRITE_REGISTER:
+	case CAT_WRITE_DEREGISTER:
+	case CAT_WRITE_SESSION_CREATE:
+	case CAT_WRITE_SESSION_DESTROY:
+		return cat_register_check;
+	case CAT_WRITE_PQUERY_SET:
+	case CAT_WRITE_PQUERY_DELETE:
+		return cat_pquery_check;
+	default:
+		return NULL;
+	}
+}
+
 void
 cat_write_request(struct imsgev *iev, struct imsg *imsg)
 {
 	struct pending_write	*pw;
 	struct mpack_out	 acl_out;
+	write_check_fn		 check;
 	char			 err[KV_ERR_MAX], tok[CAT_STR_MAX + 1];
 	uint64_t		 idx;
 	int			 op, rc;
@@ -1828,32 +1850,13 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 		idx = cat_propose_raw(&raftd, acl_out.sbuf.data,
 		    acl_out.sbuf.size);
 		mpack_out_free(&acl_out);
-	} else if (op == CAT_WRITE_REGISTER || op == CAT_WRITE_DEREGISTER ||
-	    op == CAT_WRITE_SESSION_CREATE ||
-	    op == CAT_WRITE_SESSION_DESTROY) {
+	} else if ((check = write_check_of(op)) != NULL) {
 		/* The token is checked, and left out of the log. */
 		if (cat_write_token(imsg->data, imsg->len, tok,
 		    sizeof(tok)) == -1)
-			fatalx("catalog: malformed registration from %s",
-			    iev->name);
-		rc = cat_register_check(imsg->data, imsg->len, tok, &acl_out,
-		    err, sizeof(err));
-		explicit_bzero(tok, sizeof(tok));
-		if (rc != 0) {
-			kv_write_error(iev, imsg->hdr.peerid, err);
-			return;
-		}
-		idx = cat_propose_raw(&raftd, acl_out.sbuf.data,
-		    acl_out.sbuf.size);
-		mpack_out_free(&acl_out);
-	} else if (op == CAT_WRITE_PQUERY_SET ||
-	    op == CAT_WRITE_PQUERY_DELETE) {
-		if (cat_write_token(imsg->data, imsg->len, tok,
-		    sizeof(tok)) == -1)
-			fatalx("catalog: malformed query write from %s",
-			    iev->name);
-		rc = cat_pquery_check(imsg->data, imsg->len, tok, &acl_out,
-		    err, sizeof(err));
+			fatalx("catalog: malformed write from %s", iev->name);
+		rc = check(imsg->data, imsg->len, tok, &acl_out, err,
+		    sizeof(err));
 		explicit_bzero(tok, sizeof(tok));
 		if (rc != 0) {
 			kv_write_error(iev, imsg->hdr.peerid, err);
