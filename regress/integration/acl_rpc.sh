@@ -8,8 +8,9 @@
 # token's (Permission denied), and nothing changes, read back through
 # curl with the management token; the same requests with a management
 # token element do reach the catalog or Raft, so the refusals are the
-# ACLs'.  A KV-only token is refused them too; a malformed request
-# costs its sender the connection.
+# ACLs'.  A KV-only token is refused them too; so are a KV write and an
+# ACL policy write without a token, and a second bootstrap; a malformed
+# request costs its sender the connection.
 # Coordinates under ACLs: with sync_coordinate_interval_min 1s the
 # server's own coordinate stays out of /v1/coordinate/nodes while it
 # has no agent token, and appears once consulctl acl set-agent-token
@@ -18,10 +19,12 @@
 . "$(dirname "$0")/../lib/agent.sh"
 
 # imsg types (common/imsg_types.h) and catalog write ops.
+IMSG_KV_WRITE=13
 IMSG_CAT_WRITE=37
 IMSG_RAFT_OP_REQ=35
 W_REGISTER=1 W_DEREGISTER=2 W_SESSION_CREATE=3 W_SESSION_DESTROY=4
-W_COORD_BATCH=7
+W_COORD_BATCH=7 W_ACL=8
+ACL_OP_BOOTSTRAP=2 ACL_OP_POLICY_SET=5	# raftd/acl_state.h
 OP_REMOVE=1 OP_TRANSFER=2
 
 n=76
@@ -76,17 +79,20 @@ registered() {
 	echo "$body" | grep -q serfHealth
 }
 check "the leader registers itself" poll 15 registered
-req PUT acl/policy '{"Name":"kv","Rules":"key_prefix \"\" { policy = \"write\" }"}'
+req PUT acl/policy \
+    '{"Name":"kv","Rules":"key_prefix \"\" { policy = \"write\" }"}'
 req PUT acl/token '{"Policies":[{"Name":"kv"}]}'
 kvtok=$(echo "$body" | jq -r .SecretID)
-req PUT acl/policy '{"Name":"nodew","Rules":"node_prefix \"\" { policy = \"write\" }"}'
+req PUT acl/policy \
+    '{"Name":"nodew","Rules":"node_prefix \"\" { policy = \"write\" }"}'
 req PUT acl/token '{"Policies":[{"Name":"nodew"}]}'
 agtok=$(echo "$body" | jq -r .SecretID)
-req PUT acl/policy '{"Name":"noder","Rules":"node_prefix \"\" { policy = \"read\" }"}'
+req PUT acl/policy \
+    '{"Name":"noder","Rules":"node_prefix \"\" { policy = \"read\" }"}'
 req PUT acl/token '{"Policies":[{"Name":"noder"}]}'
 rdtok=$(echo "$body" | jq -r .SecretID)
 check "tokens for KV, node write and node read" \
-    [ -n "$kvtok" ] && [ -n "$agtok" ] && [ -n "$rdtok" ]
+    [ ${#kvtok} = 36 -a ${#agtok} = 36 -a ${#rdtok} = 36 ]
 
 # Catalog register and deregister.
 reg='{"node":{"n":"evil","a":"10.0.0.9"},"skip":false,"svc":null,"checks":[]}'
@@ -131,8 +137,7 @@ check "a destroy with a management token element works (2)" \
 req GET operator/raft/configuration
 conf0=$(echo "$body" | jq -c '[.Servers[] | .ID, .Leader, .Voter]')
 sid=$(echo "$body" | jq -r '.Servers[0].ID')
-check "the Raft configuration names the server" [ -n "$sid" ] && \
-    [ "$sid" != null ]
+check "the Raft configuration names the server" [ ${#sid} = 36 ]
 rpc $IMSG_RAFT_OP_REQ "[$OP_REMOVE,\"$sid\",\"\"]"
 check "a peer removal without a token is refused" anon_op_refused
 rpc $IMSG_RAFT_OP_REQ "[$OP_REMOVE,\"$sid\",\"\",\"$kvtok\"]"
@@ -149,6 +154,29 @@ rpc $IMSG_RAFT_OP_REQ "[$OP_REMOVE,\"nosuch\",\"\",\"$mgmt\"]"
 check "a management token element gets past the ACL" \
     has 'id \"nosuch\" was not found'
 
+# KV and ACL writes, for good measure: anonymous may do neither, and
+# bootstrap is done.
+rpc $IMSG_KV_WRITE '[[0,"rpc/x","v",0,0,""]]'
+check "a KV write without a token is refused" anon_refused
+req GET kv/rpc/x
+check "and writes nothing" [ "$code" = 404 ]
+pol='{"id":"aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa","n":"sneaky","r":""}'
+rpc $IMSG_CAT_WRITE "[$W_ACL,[$ACL_OP_POLICY_SET,$pol,0]]"
+check "an ACL policy write without a token is refused" anon_refused
+req GET acl/policies
+check "and makes no policy" [ "$code" = 200 -a \
+    "$(echo "$body" | jq '[.[] | select(.Name == "sneaky")] | length')" = 0 ]
+boot='{"a":"bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb",
+ "s":"cccccccc-cccc-cccc-cccc-cccccccccccc",
+ "p":["00000000-0000-0000-0000-000000000001"]}'
+rpc $IMSG_CAT_WRITE "[$W_ACL,[$ACL_OP_BOOTSTRAP,$boot,0]]"
+check "a second bootstrap over RPC is refused" \
+    has 'ACL bootstrap no longer allowed'
+tok=cccccccc-cccc-cccc-cccc-cccccccccccc
+req GET acl/token/self
+check "and its token does not exist" [ "$code" = 403 ]
+tok=$mgmt
+
 # Coordinates.  The server has no agent token yet: its own syncs (every
 # 1-2 s) are the anonymous token's and refused, as is a batch sent here.
 coord='[[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5],1.5,0.0,0.001]'
@@ -160,7 +188,7 @@ sleep 4
 tok=$rdtok
 req GET coordinate/nodes
 check "without an agent token the server's coordinate stays out" \
-    [ "$code" = 200 ] && [ "$(echo "$body" | jq length)" = 0 ]
+    [ "$code" = 200 -a "$(echo "$body" | jq length)" = 0 ]
 out=$("$CONSULCTL" acl set-agent-token -token="$mgmt" agent "$agtok" 2>&1)
 check "consulctl acl set-agent-token agent" \
     [ "$out" = 'ACL token "agent" set successfully' ]
@@ -181,7 +209,7 @@ check "so does a malformed Raft op" [ "$out" = closed ]
 check "the server is still up" alive "$agent_pid"
 tok=$mgmt
 req GET status/leader
-check "and has a leader" [ "$code" = 200 ] && [ "$body" != '""' ]
+check "and has a leader" [ "$code" = 200 -a "$body" != '""' ]
 check "no secret in the log" \
     sh -c "! grep -q -e '$mgmt' -e '$kvtok' -e '$agtok' -e '$rdtok' \
     '$test_tmp/agent.log'"

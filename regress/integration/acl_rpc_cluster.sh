@@ -72,7 +72,7 @@ req "$leader" PUT acl/policy \
 req "$leader" PUT acl/token '{"Policies":[{"Name":"noder"}]}'
 rdtok=$(echo "$body" | jq -r .SecretID)
 check "tokens for KV, node write and node read" \
-    [ ${#kvtok} = 36 ] && [ ${#agtok} = 36 ] && [ ${#rdtok} = 36 ]
+    [ ${#kvtok} = 36 -a ${#agtok} = 36 -a ${#rdtok} = 36 ]
 
 # confsig: the Raft configuration, leader and voters, as the leader has
 # it (in $body); prints it in short.
@@ -114,7 +114,7 @@ sleep 3
 tok=$rdtok
 req "$leader" GET coordinate/nodes
 check "without agent tokens no coordinate reaches the catalog" \
-    [ "$code" = 200 ] && [ "$(echo "$body" | jq length)" = 0 ]
+    [ "$code" = 200 -a "$(echo "$body" | jq length)" = 0 ]
 out=$(CONSUL_HTTP_ADDR="127.0.0.$client:$cl_http" "$CONSULCTL" acl \
     set-agent-token -token="$mgmt" agent "$agtok" 2>&1)
 check "consulctl acl set-agent-token agent on the client" \
