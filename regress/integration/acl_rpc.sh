@@ -18,14 +18,26 @@
 # logged.
 . "$(dirname "$0")/../lib/agent.sh"
 
-# imsg types (common/imsg_types.h) and catalog write ops.
-IMSG_KV_WRITE=13
-IMSG_CAT_WRITE=37
-IMSG_RAFT_OP_REQ=35
-W_REGISTER=1 W_DEREGISTER=2 W_SESSION_CREATE=3 W_SESSION_DESTROY=4
-W_COORD_BATCH=7 W_ACL=8
-ACL_OP_BOOTSTRAP=2 ACL_OP_POLICY_SET=5	# raftd/acl_state.h
-OP_REMOVE=1 OP_TRANSFER=2
+rpc_py="$(dirname "$0")/../lib/rpc_send.py"
+src="$(dirname "$0")/../.."
+# const FILE NAME: a constant of the sources (a message type, an op).
+const() { python3 "$rpc_py" -c "$src/$1" "$2"; }
+for c in IMSG_KV_WRITE IMSG_CAT_WRITE IMSG_RAFT_OP_REQ CAT_WRITE_REGISTER \
+    CAT_WRITE_DEREGISTER CAT_WRITE_SESSION_CREATE CAT_WRITE_SESSION_DESTROY \
+    CAT_WRITE_COORD_BATCH CAT_WRITE_ACL; do
+	eval "$c=\$(const common/imsg_types.h $c)"
+done
+for c in RAFT_OP_REMOVE RAFT_OP_TRANSFER; do
+	eval "$c=\$(const raftd/raftd.h $c)"
+done
+for c in ACL_OP_BOOTSTRAP ACL_OP_POLICY_SET; do
+	eval "$c=\$(const raftd/acl_state.h $c)"
+done
+W_REGISTER=$CAT_WRITE_REGISTER W_DEREGISTER=$CAT_WRITE_DEREGISTER
+W_SESSION_CREATE=$CAT_WRITE_SESSION_CREATE
+W_SESSION_DESTROY=$CAT_WRITE_SESSION_DESTROY
+W_COORD_BATCH=$CAT_WRITE_COORD_BATCH W_ACL=$CAT_WRITE_ACL
+OP_REMOVE=$RAFT_OP_REMOVE OP_TRANSFER=$RAFT_OP_TRANSFER
 
 n=76
 node=node$n
@@ -51,8 +63,7 @@ req() {
 }
 # rpc TYPE JSON: one forwarded request on the RPC port; sets out.
 rpc() {
-	out=$(python3 "$(dirname "$0")/../lib/rpc_send.py" "$server_port" \
-	    "$1" "$2" 2>&1)
+	out=$(python3 "$rpc_py" "$server_port" "$1" "$2" 2>&1)
 }
 has() { case $out in *"$1"*) ;; *) false ;; esac; }
 # A write's answer is [ok, error, ...]; a Raft op's {"error", "id"}.
@@ -207,6 +218,9 @@ check "a malformed write costs its sender the connection" [ "$out" = closed ]
 rpc $IMSG_RAFT_OP_REQ "[$OP_TRANSFER,\"\"]"
 check "so does a malformed Raft op" [ "$out" = closed ]
 check "the server is still up" alive "$agent_pid"
+check "no crash logged" sh -c "! grep -E \
+    'fatal|AddressSanitizer|runtime error:|terminated by signal' \
+    '$test_tmp/agent.log'"
 tok=$mgmt
 req GET status/leader
 check "and has a leader" [ "$code" = 200 -a "$body" != '""' ]

@@ -13,8 +13,12 @@
 # a node read token), and only the client's.  No secret in the logs.
 . "$(dirname "$0")/../lib/cluster.sh"
 
-IMSG_RAFT_OP_REQ=35	# common/imsg_types.h
-OP_REMOVE=1 OP_TRANSFER=2
+rpc_py="$(dirname "$0")/../lib/rpc_send.py"
+src="$(dirname "$0")/../.."
+IMSG_RAFT_OP_REQ=$(python3 "$rpc_py" -c "$src/common/imsg_types.h" \
+    IMSG_RAFT_OP_REQ)
+OP_REMOVE=$(python3 "$rpc_py" -c "$src/raftd/raftd.h" RAFT_OP_REMOVE)
+OP_TRANSFER=$(python3 "$rpc_py" -c "$src/raftd/raftd.h" RAFT_OP_TRANSFER)
 
 servers="141 142 143"
 client=144
@@ -43,8 +47,7 @@ req() {
 }
 # rpc N TYPE JSON: one forwarded request on node N's RPC port.
 rpc() {
-	out=$(python3 "$(dirname "$0")/../lib/rpc_send.py" \
-	    "127.0.0.$1:$cl_rpc" "$2" "$3" 2>&1)
+	out=$(python3 "$rpc_py" "127.0.0.$1:$cl_rpc" "$2" "$3" 2>&1)
 }
 has() { case $out in *"$1"*) ;; *) false ;; esac; }
 anon=00000000-0000-0000-0000-000000000002

@@ -4,7 +4,33 @@
 # into MessagePack (strings as str, non-negative integers as uint).
 # Prints the payload of the first REPLY as JSON (bin as hex), or
 # "closed" when the server drops the connection.
-import json, socket, struct, sys
+#
+# rpc_send.py -c HEADER NAME...: the values of C constants (enumerators
+# or #defines of a number) in HEADER, one a line, so that the tests
+# never hard-code a message type.
+import json, re, socket, struct, sys
+
+def constants(path, names):
+    text = re.sub(r'/\*.*?\*/|//[^\n]*', ' ', open(path).read(), flags=re.S)
+    vals = {}
+    for m in re.finditer(r'^#define\s+(\w+)\s+(\d+)\s*$', text, re.M):
+        vals[m.group(1)] = int(m.group(2))
+    for body in re.findall(r'\benum\s+\w*\s*\{(.*?)\}', text, re.S):
+        n = 0
+        for item in body.split(','):
+            m = re.match(r'\s*(\w+)\s*(?:=\s*(\d+))?\s*$', item)
+            if m is None:
+                continue
+            if m.group(2) is not None:
+                n = int(m.group(2))
+            vals[m.group(1)] = n
+            n += 1
+    for name in names:
+        print(vals[name])
+
+if sys.argv[1] == '-c':
+    constants(sys.argv[2], sys.argv[3:])
+    sys.exit(0)
 
 def enc(o):
     if o is None:
