@@ -103,11 +103,13 @@ req PUT bootstrap
 check "and only one" [ "$code" = 403 ]
 
 req PUT policy '{"Name":"kv-ro","Rules":"key_prefix \"\" {\n  policy = \"reed\"\n}"}'
-check "malformed rules: 400 naming line and column" [ "$code" = 400 ] && \
-    echo "$body" | grep -q 'line 2, column 12: .*invalid policy "reed"'
+both() { [ "$code" = 400 ] && \
+    echo "$body" | grep -q 'line 2, column 12: .*invalid policy "reed"'; }
+check "malformed rules: 400 naming line and column" both
 req PUT policy '{"Name":"kv-ro","Rules":"{\"key\": {\"a\": {\"policy\": \"read\"}}"}'
-check "unterminated JSON rules: 400 too" [ "$code" = 400 ] && \
-    echo "$body" | grep -q 'line 1, column 35'
+both() { [ "$code" = 400 ] && \
+    echo "$body" | grep -q 'line 1, column 34'; }
+check "unterminated JSON rules: 400 too" both
 req PUT policy '{"Name":"bad name!","Rules":""}'
 check "a policy name with a space is refused" [ "$code" = 400 ]
 req PUT policy '{"Name":"kv-ro","Description":"read all keys",
@@ -117,8 +119,9 @@ check "a policy is made" [ "$code" = 200 ]
 check "a policy is made (2)" \
     [ "$(echo "$body" | jq -r .Rules)" = 'key_prefix "" { policy = "read" }' ]
 req PUT policy '{"Name":"kv-ro","Rules":""}'
-check "its name is unique" [ "$code" = 400 ] && \
-    echo "$body" | grep -q 'already exists'
+both() { [ "$code" = 400 ] && \
+    echo "$body" | grep -q 'already exists'; }
+check "its name is unique" both
 req GET policy/name/kv-ro
 check "read by name" [ "$(echo "$body" | jq -r .ID)" = "$pol" ]
 req GET policies
@@ -140,8 +143,9 @@ req DELETE "policy/$mgmt"
 check "and it cannot be deleted" [ "$code" = 400 ]
 
 req PUT token '{"Description":"x","Policies":[{"Name":"nope"}]}'
-check "an unknown policy name: 400 naming it" [ "$code" = 400 ] && \
-    echo "$body" | grep -q 'nope'
+both() { [ "$code" = 400 ] && \
+    echo "$body" | grep -q 'nope'; }
+check "an unknown policy name: 400 naming it" both
 req PUT token '{"Description":"x","ServiceIdentities":[{"ServiceName":"Web!"}]}'
 check "an invalid service identity name: 400" [ "$code" = 400 ]
 req PUT token '{"Description":"x","SecretID":"not-a-uuid"}'
@@ -259,29 +263,36 @@ ctl() {
 	"$CONSULCTL" "$@" -http-addr="127.0.0.1:$http_port" -token="$tok"
 }
 out=$(ctl acl bootstrap 2>&1)
-check "consulctl acl bootstrap: refused, exit 1" [ $? = 1 ] && \
+rc=$?
+both() { [ $rc = 1 ] && \
     echo "$out" | grep -q "^Failed ACL bootstrapping: Unexpected response \
-code: 403 (Permission denied: ACL bootstrap no longer allowed"
+code: 403 (Permission denied: ACL bootstrap no longer allowed"; }
+check "consulctl acl bootstrap: refused, exit 1" both
 printf 'key_prefix "app/" {\n  policy = "write"\n}\n' >"$test_tmp/app.hcl"
 out=$(ctl acl policy create -name app-write -description "app keys" \
     -rules @"$test_tmp/app.hcl")
-check "consulctl acl policy create -rules @file" [ $? = 0 ] && \
+rc=$?
+both() { [ $rc = 0 ] && \
     echo "$out" | grep -q '^Name:         app-write$' && \
-    echo "$out" | grep -q '^key_prefix "app/" {$'
+    echo "$out" | grep -q '^key_prefix "app/" {$'; }
+check "consulctl acl policy create -rules @file" both
 out=$(ctl acl policy create -name broken -rules 'key "x" { policy = 1 }' \
     2>&1)
-check "consulctl: bad rules exit 1 with line and column" [ $? = 1 ] && \
-    echo "$out" | grep -q 'line 1, column 20'
+rc=$?
+both() { [ $rc = 1 ] && \
+    echo "$out" | grep -q 'line 1, column 20'; }
+check "consulctl: bad rules exit 1 with line and column" both
 ctl acl role create -name app-role -policy-name app-write >/dev/null
 out=$(ctl acl token create -description "web" -policy-name app-write \
     -role-name app-role -service-identity web:dc1 -node-identity n1:dc1)
 c_acc=$(echo "$out" | awk '/^AccessorID:/ { print $2 }')
 c_sec=$(echo "$out" | awk '/^SecretID:/ { print $2 }')
-check "consulctl acl token create with names and identities" \
+both() { \
     [ ${#c_sec} = 36 ] && echo "$out" | grep -q ' - app-write$' && \
     echo "$out" | grep -q ' - app-role$' && \
     echo "$out" | grep -q '^   web (Datacenters: dc1)$' && \
-    echo "$out" | grep -q '^   n1 (Datacenter: dc1)$'
+    echo "$out" | grep -q '^   n1 (Datacenter: dc1)$'; }
+check "consulctl acl token create with names and identities" both
 self_env=$(CONSUL_HTTP_TOKEN=$c_sec "$CONSULCTL" acl token read -self \
     -http-addr="127.0.0.1:$http_port" | \
     awk '/^AccessorID:/ { print $2 }')
@@ -302,16 +313,20 @@ check "consulctl acl token list shows it" \
     -token=$tok | \
     grep -q '$c_acc'"
 out=$(ctl acl token create -policy-name missing 2>&1)
-check "consulctl: an unknown policy name exits 1 naming it" [ $? = 1 ] && \
-    echo "$out" | grep -q 'missing'
+rc=$?
+both() { [ $rc = 1 ] && \
+    echo "$out" | grep -q 'missing'; }
+check "consulctl: an unknown policy name exits 1 naming it" both
 out=$(ctl acl token delete -id "$c_acc")
 check "consulctl acl token delete" \
     [ "$out" = "Token \"$c_acc\" deleted successfully" ]
 out=$(ctl acl role delete -name app-role)
 check "consulctl acl role delete by name" [ $? = 0 ]
 out=$(ctl acl policy delete -name app-write)
-check "consulctl acl policy delete by name" [ $? = 0 ] && \
-    ! ctl acl policy list | grep -q app-write
+rc=$?
+both() { [ $rc = 0 ] && \
+    ! ctl acl policy list | grep -q app-write; }
+check "consulctl acl policy delete by name" both
 
 # KV enforcement.  kvreq TOKEN METHOD PATH [BODY]: sets code and body.
 kvreq() {

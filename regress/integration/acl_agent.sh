@@ -49,8 +49,9 @@ tok=""
 req GET agent/self
 check "self without a token: 403" denied
 req GET agent/members
-check "members without a token: 200, none shown" \
-    [ "$code" = 200 ] && [ "$body" = "[]" ]
+both() { \
+    [ "$code" = 200 ] && [ "$body" = "[]" ]; }
+check "members without a token: 200, none shown" both
 req PUT agent/reload
 check "reload: 403" denied
 req PUT "agent/join/127.0.0.1:$serf_lan_port"
@@ -69,15 +70,17 @@ req PUT agent/token/default '{"Token":"x"}'
 check "agent/token: 403" denied
 tok=99999999-9999-9999-9999-999999999999
 req GET agent/self
-check "an unknown token: 403 ACL not found" \
-    [ "$code" = 403 ] && [ "$body" = "ACL not found" ]
+both() { \
+    [ "$code" = 403 ] && [ "$body" = "ACL not found" ]; }
+check "an unknown token: 403 ACL not found" both
 
 # The management token.
 tok=$mgmt
 req GET agent/self
-check "self with the management token" \
+both() { \
     [ "$code" = 200 ] && [ "$(echo "$body" | jq -r .Config.NodeName)" = \
-    "node$n" ]
+    "node$n" ]; }
+check "self with the management token" both
 code=$(curl -s -o /dev/null -w '%{http_code}' "$url/agent/self?token=$mgmt")
 check "?token= works too" [ "$code" = 200 ]
 code=$(curl -s -o /dev/null -w '%{http_code}' \
@@ -114,8 +117,9 @@ nodew=$(echo "$body" | jq -r .SecretID)
 req PUT acl/policy '{"Name":"ro","Rules":"service_prefix \"\" { policy = \"read\" }\nnode_prefix \"\" { policy = \"read\" }"}'
 req PUT acl/token '{"Policies":[{"Name":"ro"}]}'
 ro=$(echo "$body" | jq -r .SecretID)
-check "tokens made" [ ${#web} = 36 ] && [ ${#nodew} = 36 ] && \
-    [ ${#ro} = 36 ]
+both() { [ ${#web} = 36 ] && [ ${#nodew} = 36 ] && \
+    [ ${#ro} = 36 ]; }
+check "tokens made" both
 
 tok=$web
 req PUT agent/service/register '{"Name":"web","Port":80,"Check":{"TTL":"60s"}}'
@@ -156,8 +160,9 @@ check "the web token cannot pass the node check" denied
 req PUT agent/check/deregister/n1
 check "nor deregister it" denied
 req GET agent/checks
-check "nor see it" [ "$(echo "$body" | jq -r 'has("n1")')" = false ] && \
-    [ "$(echo "$body" | jq -r 'has("w2")')" = true ]
+both() { [ "$(echo "$body" | jq -r 'has("n1")')" = false ] && \
+    [ "$(echo "$body" | jq -r 'has("w2")')" = true ]; }
+check "nor see it" both
 out=$("$CONSULCTL" services register -token="$web" -name=web-api -port=81 \
     2>&1)
 has() { echo "$out" | grep -q "$1"; }

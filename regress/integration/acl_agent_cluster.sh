@@ -69,7 +69,8 @@ ro=$(echo "$body" | jq -r .SecretID)
 req $server PUT acl/policy '{"Name":"ag","Rules":"node_prefix \"\" { policy = \"write\" }\nservice_prefix \"\" { policy = \"write\" }"}'
 req $server PUT acl/token '{"Policies":[{"Name":"ag"}]}'
 ag=$(echo "$body" | jq -r .SecretID)
-check "tokens made" [ ${#web} = 36 ] && [ ${#ro} = 36 ] && [ ${#ag} = 36 ]
+both() { [ ${#web} = 36 ] && [ ${#ro} = 36 ] && [ ${#ag} = 36 ]; }
+check "tokens made" both
 
 tok=$web
 req $c1 PUT agent/service/register '{"Name":"web","Port":80}'
@@ -83,13 +84,15 @@ req $c1 GET agent/services
 check "anonymous sees nothing on the client" [ "$body" = "{}" ]
 tok=$mgmt
 req $c1 GET agent/self
-check "the management token reads the client agent" \
+both() { \
     [ "$code" = 200 ] && [ "$(echo "$body" | jq -r .Config.NodeName)" = \
-    "f$c1" ]
+    "f$c1" ]; }
+check "the management token reads the client agent" both
 tok=99999999-9999-9999-9999-999999999999
 req $c1 GET agent/self
-check "a token the servers do not know: 403 ACL not found" \
-    [ "$code" = 403 ] && [ "$body" = "ACL not found" ]
+both() { \
+    [ "$code" = 403 ] && [ "$body" = "ACL not found" ]; }
+check "a token the servers do not know: 403 ACL not found" both
 
 # in_catalog NAME: the server's catalog has NAME on the client's node.
 in_catalog() {
@@ -125,8 +128,9 @@ services() {
 	echo "$body" | jq -r 'keys | join(",")' 2>/dev/null
 }
 check "client 1 lists web to the web token" [ "$(services $c1)" = web ]
-check "client 2 resolves it too" [ "$(services $c2)" = "" ] && \
-    [ "$code" = 200 ]
+both() { [ "$(services $c2)" = "" ] && \
+    [ "$code" = 200 ]; }
+check "client 2 resolves it too" both
 
 node_kill $server
 sleep 3
@@ -141,8 +145,9 @@ req $c1 PUT agent/service/register '{"Name":"web","Port":82}'
 check "a token it never saw is refused" denied
 tok=99999999-9999-9999-9999-999999999999
 req $c1 PUT agent/service/register '{"Name":"web","Port":82}'
-check "one the server said it did not know stays unknown" \
-    [ "$code" = 403 ] && [ "$body" = "ACL not found" ]
+both() { \
+    [ "$code" = 403 ] && [ "$body" = "ACL not found" ]; }
+check "one the server said it did not know stays unknown" both
 tok=$web
 req $c2 PUT agent/service/register '{"Name":"web","Port":80}'
 check "down_policy deny: the cached token is refused past its TTL" denied
