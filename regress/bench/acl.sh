@@ -8,7 +8,9 @@
 # reads/s with one token against 10,000 tokens in turn (most of them
 # past the resolution cache), and raftd's resident memory before and
 # after 100,000 requests with random unknown tokens.  Prints numbers;
-# asserts nothing.  Loopback only: ports of test indexes 39 and 40.
+# asserts nothing.  Loopback only, on ports 17390-17404: the benches
+# stay below the tests' ports (18000 up), so that an agent a killed
+# bench leaves behind cannot answer a later test.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -16,8 +18,8 @@ build=${CONSULD_BUILD:-$top}
 secs=${BENCH_SECONDS:-5}
 npol=${BENCH_ACL_POLICIES:-1000}
 ntok=${BENCH_ACL_TOKENS:-10000}
-off_port=18390
-on_port=18400
+off_port=17390
+on_port=17400
 mgmt=5b1c0a3e-7d5e-4c1b-9a43-000000000b0b
 for t in wrk python3 curl; do
 	command -v $t >/dev/null || { echo "acl bench: needs $t"; exit 1; }

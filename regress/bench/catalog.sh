@@ -6,8 +6,8 @@
 # blocking health query returning (median and p99 over BENCH_TRIALS),
 # and checkd's CPU time (user + system seconds a minute) running 1,000
 # http checks at a 10 s interval against a local HTTP server.  Prints
-# numbers; asserts nothing.  Loopback only: the agent on the ports of
-# test index 35, the HTTP server on index 36's.
+# numbers; asserts nothing.  Loopback only: the agent on ports
+# 17350-17354, the HTTP server on 17360 (below the tests' ports).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -15,8 +15,8 @@ build=${CONSULD_BUILD:-$top}
 secs=${BENCH_SECONDS:-5}
 cpu_secs=${BENCH_CPU_SECONDS:-60}
 trials=${BENCH_TRIALS:-50}
-port=18350
-web_port=18360
+port=17350
+web_port=17360
 addr=127.0.0.1:$port
 url=http://$addr
 load="python3 regress/bench/catalog_load.py"

@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 build=${CONSULD_BUILD:-$top}
 secs=${BENCH_SECONDS:-5}
-port=18980
+port=17980
 data=$(mktemp -d /tmp/consuld-bench.XXXXXX)
 chmod 755 "$data"
 "$build/consuld/consuld" -d -server -bootstrap -node=bench \

@@ -20,7 +20,7 @@ cc -O2 -D_GNU_SOURCE -I common $(pkg-config --cflags $spkgs) \
     common/mpack.c $(pkg-config --libs $spkgs) -lm || exit 1
 ./build/bench/bench_swim
 
-port=18990
+port=17990
 log=$(mktemp)
 start=$(date +%s%N)
 "$build/consuld/consuld" -dev -http-port=$port -dns-port=$((port + 1)) \

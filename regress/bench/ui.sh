@@ -5,14 +5,14 @@
 # sets once the list is in the DOM) with 1,000 services x 3 instances
 # registered on one server, over BENCH_TRIALS loads (default 5; the
 # first is cold, the rest revalidate with ETags).  Prints numbers;
-# asserts nothing.  Loopback only: the agent on the ports of test index
-# 63.
+# asserts nothing.  Loopback only: the agent on ports 17630-17634
+# (below the tests' ports).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 build=${CONSULD_BUILD:-$top}
 trials=${BENCH_TRIALS:-5}
-port=18630
+port=17630
 addr=127.0.0.1:$port
 url=http://$addr
 PY=/usr/bin/python3
