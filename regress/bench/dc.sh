@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 build=${CONSULD_BUILD:-$top}
 secs=${BENCH_SECONDS:-5}
-base=18960
+base=17800
 data=$(mktemp -d /tmp/consuld-bench.XXXXXX)
 chmod 755 "$data"
 table="benchdc$$"
