@@ -997,8 +997,9 @@
 
 	/*
 	 * ACL pages show when the agent says ACLs are on (its serf tag
-	 * "acls" is not "0"), whatever the token: without one that may
-	 * read them, the pages say so.
+	 * "acls" is not "0", or it refuses agent/self to this token),
+	 * whatever the token: without one that may read them, the pages
+	 * say so.
 	 */
 	async function probeACL() {
 		var on = false, r, self;
@@ -1009,7 +1010,8 @@
 				self = await r.json();
 				on = !(self && self.Member && self.Member.Tags &&
 				    self.Member.Tags.acls === '0');
-			}
+			} else if (r.status === 403)
+				on = true;	/* refused: ACLs are on */
 		} catch (e) {
 			on = false;
 		}
