@@ -267,9 +267,13 @@ test_tokens_roles(void)
 	t.local = 1;
 	t.expiration_time = 99;
 	CHECK(apply(&s, 7, ACL_OP_TOKEN_SET, &t, 0) == 0);
-	/* An update keeps CreateIndex, CreateTime and Local. */
+	/* An update may not toggle Local, as Consul's. */
 	t.description = S("second, updated");
 	t.local = 0;
+	CHECK(apply(&s, 8, ACL_OP_TOKEN_SET, &t, 0) == 1);
+	CHECK_STR(err, "Cannot toggle local mode of " TOK2);
+	/* An update keeps CreateIndex and CreateTime. */
+	t.local = 1;
 	t.create_time = 5;
 	CHECK(apply(&s, 8, ACL_OP_TOKEN_SET, &t, 0) == 0);
 	CHECK(acl_state_token_by_secret(&s, NULL, SEC2, &t) == 0);
