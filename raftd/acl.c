@@ -172,7 +172,6 @@ acl_item_valid(const msgpack_object *o, int query)
 	return -1;
 }
 
-static uint64_t	 wall_ns(void);
 
 int
 acl_enabled(void)
@@ -219,7 +218,7 @@ acl_authz_get(const char *secret, const struct acl_authz **out, char *err,
 		epoch_known = 1;
 	}
 	rc = acl_resolve(resolver, &raftd.store, c->datacenter,
-	    secret != NULL ? secret : "", wall_ns(), node_now_ms(), epoch,
+	    secret != NULL ? secret : "", acl_wall_ns(), node_now_ms(), epoch,
 	    out);
 	if (rc == -1)
 		fatalx("acl: cannot read the ACL tables");
@@ -482,7 +481,7 @@ acl_read(int query, const char *arg, const char *secret, void (*emit)(void *,
 		    acl_state_token_by_secret(s, NULL, arg, &t);
 		/* An expired token is not the caller's any more. */
 		if (rc == 0 && query == CAT_Q_ACL_TOKEN_SECRET &&
-		    t.expiration_time != 0 && t.expiration_time <= wall_ns()) {
+		    t.expiration_time != 0 && t.expiration_time <= acl_wall_ns()) {
 			acl_token_free(&t);
 			rc = 1;
 		}
@@ -743,8 +742,9 @@ acl_write_prepare(const void *buf, size_t len, struct mpack_out *out,
 	return rc;
 }
 
-static uint64_t
-wall_ns(void)
+/* The wall clock in ns since the epoch, as ACL times are kept. */
+uint64_t
+acl_wall_ns(void)
 {
 	struct timespec	 ts;
 
@@ -795,7 +795,7 @@ initial_management(struct raftd *r)
 	t.description = "Initial Management Token";
 	t.policies = mgmt;
 	t.npolicies = 1;
-	t.create_time = wall_ns();
+	t.create_time = acl_wall_ns();
 	/* As in Consul, it takes the bootstrap if that is still open. */
 	if (acl_state_bootstrap_index(&r->store, NULL, &done) == -1)
 		return;
@@ -839,7 +839,7 @@ acl_leader_check(struct raftd *r)
 		return;
 	}
 	mpack_out_init(&rec);
-	acl_cmd_pack(&rec.pk, ACL_OP_BUILTINS, NULL, wall_ns());
+	acl_cmd_pack(&rec.pk, ACL_OP_BUILTINS, NULL, acl_wall_ns());
 	if ((builtins_pending = cat_propose(r, CAT_WRITE_ACL, &rec)) != 0)
 		log_info("acl: creating the built-in policy and anonymous "
 		    "token");

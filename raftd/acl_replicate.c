@@ -67,16 +67,6 @@ static struct acl_repl_status	 status;
 static void	stream_send(struct repl_stream *);
 static void	streams_kick(void);
 
-static uint64_t
-wall_ns(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
-		fatal("clock_gettime");
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Whether this server's datacenter is a secondary one that replicates. */
 static int
 repl_configured(void)
@@ -111,7 +101,7 @@ stream_fail(struct repl_stream *s, const char *why)
 
 	items_clear(s);
 	s->reqid = 0;
-	status.last_error = wall_ns();
+	status.last_error = acl_wall_ns();
 	strlcpy(status.last_error_msg, why, sizeof(status.last_error_msg));
 	/* The first failure in a row is worth a line; the next ones not. */
 	if (s->backoff == 0)
@@ -437,7 +427,7 @@ stream_end(struct repl_stream *s, struct imsg *imsg)
 	s->index = end.index > 0 ? end.index : 1;
 	s->done_once = 1;
 	s->backoff = 0;
-	status.last_success = wall_ns();
+	status.last_success = acl_wall_ns();
 	switch (s->query) {
 	case CAT_Q_ACL_POLICIES:
 		status.index = end.index;

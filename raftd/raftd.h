@@ -377,6 +377,7 @@ int	 acl_write_prepare(const void *, size_t, struct mpack_out *, char *,
 int	 acl_check_query(int, const char *, char *, size_t);
 struct acl_authz;
 int	 acl_enabled(void);
+uint64_t acl_wall_ns(void);
 int	 acl_authz_get(const char *, const struct acl_authz **, char *,
 	    size_t);
 int	 acl_check_write(const void *, size_t, const char *, char *, size_t);
