@@ -270,6 +270,7 @@ tlsbev_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 {
 	struct tlsbev	*t = arg;
 	unsigned char	 buf[TLSBEV_READ_CHUNK], first;
+	size_t		 left;
 	ssize_t		 n;
 	int		 got = 0;
 
@@ -305,7 +306,19 @@ tlsbev_in(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 		break;
 	}
 	for (;;) {
+		left = evbuffer_get_length(src);
 		n = tls_read(t->tls, buf, sizeof(buf));
+		/*
+		 * libtls asks for more after a record that carried no data
+		 * (a TLS 1.3 session ticket, a key update) even when more
+		 * records are here already: go on while it takes bytes, or
+		 * the data behind the ticket waits for the peer's next
+		 * record, which may never come.
+		 */
+		if ((n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) &&
+		    evbuffer_get_length(src) > 0 &&
+		    evbuffer_get_length(src) < left)
+			continue;
 		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
 			break;
 		if (n == -1) {
