@@ -26,6 +26,11 @@
  *			has confirmed that its view is current: dnsd may
  *			treat a view whose last IMSG_DNS_END is older than
  *			dns_config.max_stale as unusable (SERVFAIL).
+ *			[index, datacenter, true]: the servers do not know
+ *			the DNS token ("ACL not found"): the view is
+ *			unusable (SERVFAIL, as Consul answers when the
+ *			token fails its lookups) until the next
+ *			IMSG_DNS_END without it.
  *
  * Every node, service and instance is bounded as catalog_codec.h says;
  * a message is at most IMSG_MAX_DATA bytes (instances beyond that are

@@ -55,7 +55,7 @@ dnsd_stale_arm(void)
 static void
 dnsd_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 {
-	int	 r;
+	int	 r, denied;
 
 	switch (imsg->hdr.type) {
 	case IMSG_DNS_BEGIN:
@@ -83,9 +83,17 @@ dnsd_dispatch_raftd(struct imsgev *iev, struct imsg *imsg)
 		    imsg->len);
 		break;
 	case IMSG_DNS_END:
+		denied = dnsd_feed.denied;
 		if ((r = feed_end(&dnsd_feed, imsg->data, imsg->len)) == -1)
 			break;
 		dnsd_stale_arm();
+		if (dnsd_feed.denied && !denied)
+			log_warnx("dns: the servers do not know the DNS token "
+			    "(ACL not found): answering SERVFAIL");
+		else if (!dnsd_feed.denied && denied)
+			log_info("dns: the DNS token is known again");
+		if (dnsd_feed.denied)
+			break;
 		if (!dnsd_serving) {
 			dnsd_serving = 1;
 			log_info("dns: answering from the catalog as of index "

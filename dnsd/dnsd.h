@@ -130,6 +130,7 @@ struct feed {
 	struct view		*next;
 	int			 in_copy;
 	int			 stale;		/* max_stale passed */
+	int			 denied;	/* the DNS token is unknown */
 	uint64_t		 index;
 };
 

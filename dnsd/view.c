@@ -338,7 +338,7 @@ feed_free(struct feed *f)
 const struct view *
 feed_view(const struct feed *f)
 {
-	return f->stale ? NULL : f->cur;
+	return f->stale || f->denied ? NULL : f->cur;
 }
 
 int
@@ -454,26 +454,39 @@ feed_query_del(struct feed *f, const void *data, size_t len)
 	return 0;
 }
 
-/* [index, datacenter] */
+/* [index, datacenter] or [index, datacenter, denied] */
 int
 feed_end(struct feed *f, const void *data, size_t len)
 {
 	msgpack_unpacked	 u;
-	const msgpack_object	*o;
+	const msgpack_object	*o, *e;
 	uint64_t		 index;
 	char			 dc[CAT_STR_MAX + 1];
-	int			 r = -1;
+	int			 r = -1, denied = 0;
 
 	if (mpack_parse(&u, data, len) == -1)
 		return -1;
 	o = &u.data;
-	if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 2 &&
-	    mpack_get_uint(&o->via.array.ptr[0], &index) == 0 &&
-	    mpack_copy_str(&o->via.array.ptr[1], dc, sizeof(dc)) == 0)
-		r = 0;
+	if (o->type == MSGPACK_OBJECT_ARRAY && (o->via.array.size == 2 ||
+	    o->via.array.size == 3)) {
+		e = o->via.array.ptr;
+		if (mpack_get_uint(&e[0], &index) == 0 &&
+		    mpack_copy_str(&e[1], dc, sizeof(dc)) == 0 &&
+		    (o->via.array.size == 2 ||
+		    e[2].type == MSGPACK_OBJECT_BOOLEAN)) {
+			denied = o->via.array.size == 3 && e[2].via.boolean;
+			r = 0;
+		}
+	}
 	msgpack_unpacked_destroy(&u);
 	if (r == -1)
 		return -1;
+	f->denied = denied;
+	if (denied) {
+		/* The view stays as it was, for when the token is known. */
+		f->stale = 0;
+		return 0;
+	}
 	if (f->next != NULL) {
 		view_free(f->cur);
 		f->cur = f->next;

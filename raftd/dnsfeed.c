@@ -288,6 +288,21 @@ feed_apply(uint64_t index)
 	feed_full = 0;
 }
 
+/* The servers do not know the DNS token: the view is not to be used. */
+static void
+feed_denied(void)
+{
+	struct mpack_out	 out;
+
+	mpack_out_init(&out);
+	msgpack_pack_array(&out.pk, 3);
+	msgpack_pack_uint64(&out.pk, feed_index);
+	mpack_str(&out.pk, raftd_child.conf->datacenter);
+	msgpack_pack_true(&out.pk);
+	to_dnsd(IMSG_DNS_END, out.sbuf.data, out.sbuf.size);
+	mpack_out_free(&out);
+}
+
 /*
  * The DNS token changed (the agent token API): give up the read under
  * the old one and ask at once, without waiting for the view to move.
@@ -348,10 +363,11 @@ feed_dispatch(struct imsgev *iev, struct imsg *imsg)
 			feed_tree_clear(&incoming_q);
 			/*
 			 * A DNS token that is not (or no longer) known:
-			 * DNS shows nothing, as for a token without rights.
+			 * dnsd answers SERVFAIL, as Consul does, until a
+			 * read under it works again.
 			 */
 			if (strcmp(end.error, "ACL not found") == 0)
-				feed_apply(feed_index);
+				feed_denied();
 			feed_arm(FEED_RETRY_MS);
 			break;
 		}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # DNS and prepared queries under ACLs, on a single server with default
 # deny, asked with dig(1) and curl.  The agent's acl.tokens.dns names a
-# token that does not exist yet: DNS shows no service and no node.  Once
+# token that does not exist yet: DNS answers SERVFAIL, as Consul does
+# when the token fails its lookups ("ACL not found").  Once
 # a token with that secret and a policy exists, DNS shows what the
 # policy lets it read (A, SRV, node names, PTR) and still hides the
 # rest; a policy edit shows in DNS within seconds.  Prepared queries: a
@@ -64,15 +65,18 @@ req "$mgmt" GET catalog/service/web
 check "the management token sees web in the catalog" \
     [ "$(printf '%s\n' "$body" | jq -r '.[0].Address')" = 10.73.0.1 ]
 
-# The DNS token does not exist: nothing.
-check "no DNS token yet: web.service is NXDOMAIN" \
-    is NXDOMAIN status web.service.consul A
+# The DNS token does not exist: SERVFAIL, and the log says why.
+check "no DNS token yet: web.service is SERVFAIL" \
+    poll 5 is SERVFAIL status web.service.consul A
 check "no DNS token yet: no SRV for web" \
-    is NXDOMAIN status web.service.consul SRV
-check "no DNS token yet: n1.node is NXDOMAIN" \
-    is NXDOMAIN status n1.node.consul A
+    is SERVFAIL status web.service.consul SRV
+check "no DNS token yet: n1.node is SERVFAIL" \
+    is SERVFAIL status n1.node.consul A
 check "no DNS token yet: no PTR for n1's address" \
-    is NXDOMAIN status 1.0.73.10.in-addr.arpa PTR
+    is SERVFAIL status 1.0.73.10.in-addr.arpa PTR
+check "the log says the servers do not know the DNS token" \
+    grep -q "dns: the servers do not know the DNS token (ACL not found)" \
+    "$test_tmp/agent.log"
 
 rules='node_prefix \"n1\" { policy = \"read\" }\n'
 rules="$rules"'service \"web\" { policy = \"read\" }'
@@ -85,6 +89,8 @@ check "the DNS token, with the secret the config names" [ "$code" = 200 ]
 
 check "with the DNS token: web.service gives n1's address" \
     poll 10 is 10.73.0.1 short web.service.consul A
+check "the log says the DNS token is known again" \
+    grep -q "dns: the DNS token is known again" "$test_tmp/agent.log"
 check "SRV for web: port 80 on n1" \
     is "1 1 80 n1.node.dc1.consul." short web.service.consul SRV
 check "n1.node gives its address" is 10.73.0.1 short n1.node.consul A
@@ -215,6 +221,13 @@ check "after a reload with a db-only DNS token, web is hidden" \
 check "and db resolves" is 10.73.0.2 short db.service.consul A
 check "n1.node is hidden" is NXDOMAIN status n1.node.consul A
 check "n2.node is not" is 10.73.0.2 short n2.node.consul A
+# The DNS token deleted: SERVFAIL again, within seconds.
+dbacc=$(curl -s -H "X-Consul-Token: $dbtok" "$url/acl/token/self" |
+    jq -r .AccessorID)
+req "$mgmt" DELETE "acl/token/$dbacc"
+check "the DNS token deleted" [ "$code" = 200 ]
+check "then db.service is SERVFAIL" \
+    poll 10 is SERVFAIL status db.service.consul A
 check "no secret in the log" sh -c "! grep -qe '$dnstok' -e '$mgmt' \
     -e '$qtok' -e '$dbtok' -e '$admintok' '$test_tmp/agent.log'"
 tap_done

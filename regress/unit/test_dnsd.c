@@ -98,16 +98,42 @@ msg_begin(void)
 	return r;
 }
 
+/* The end of a batch; denied: the servers did not know the DNS token. */
 static int
-msg_end(uint64_t index)
+msg_end_denied(uint64_t index, int denied)
 {
 	struct mpack_out	 o;
 	int			 r;
 
 	mpack_out_init(&o);
-	msgpack_pack_array(&o.pk, 2);
+	msgpack_pack_array(&o.pk, denied ? 3 : 2);
 	msgpack_pack_uint64(&o.pk, index);
 	mpack_str(&o.pk, "dc1");
+	if (denied)
+		msgpack_pack_true(&o.pk);
+	r = feed_end(&feed, o.sbuf.data, o.sbuf.size);
+	mpack_out_free(&o);
+	return r;
+}
+
+static int
+msg_end(uint64_t index)
+{
+	return msg_end_denied(index, 0);
+}
+
+static int
+msg_end_junk(void)
+{
+	struct mpack_out	 o;
+	int			 r;
+
+	/* A third element that is not a boolean. */
+	mpack_out_init(&o);
+	msgpack_pack_array(&o.pk, 3);
+	msgpack_pack_uint64(&o.pk, 9);
+	mpack_str(&o.pk, "dc1");
+	mpack_str(&o.pk, "yes");
 	r = feed_end(&feed, o.sbuf.data, o.sbuf.size);
 	mpack_out_free(&o);
 	return r;
@@ -816,6 +842,15 @@ test_updates(void)
 	CHECK(msg_end(51) == 0);
 	ask("web.service.consul", DNS_T_A);
 	CHECK(R.rcode == DNS_R_NOERROR);
+	/* The DNS token unknown: SERVFAIL; known again: the same view. */
+	CHECK(msg_end_denied(51, 1) == 0);
+	ask("web.service.consul", DNS_T_A);
+	CHECK(R.rcode == DNS_R_SERVFAIL);
+	ask("fresh.node.consul", DNS_T_A);
+	CHECK(R.rcode == DNS_R_SERVFAIL);
+	CHECK(msg_end(52) == 0);
+	ask("web.service.consul", DNS_T_A);
+	CHECK(has("AN web.service.consul. 0 A 10.5.5.5"));
 	teardown();
 }
 
@@ -830,6 +865,7 @@ test_malformed_feed(void)
 	CHECK(feed_node(&feed, str, sizeof(str)) == -1);
 	CHECK(feed_node_del(&feed, junk, sizeof(junk)) == -1);
 	CHECK(feed_end(&feed, str, sizeof(str)) == -1);
+	CHECK(msg_end_junk() == -1);
 	CHECK(feed_begin(&feed, str, sizeof(str)) == -1);
 	CHECK(msg_node("n", "10.0.0.1", NULL, "sick", NULL, 0) == -1);
 	CHECK(msg_node("", "10.0.0.1", NULL, "passing", NULL, 0) == -1);
