@@ -31,7 +31,7 @@ check "the agent elects itself" \
 # A session needs its node in the catalog, with serfHealth: the leader
 # registers it shortly after it is elected.
 check "the agent's node is in the catalog" \
-    poll 15 sh -c "curl -s http://127.0.0.1:$((18000 + 220))/v1/health/node/node22 |
+    poll 15 sh -c "curl -s http://127.0.0.1:$http_port/v1/health/node/node22 |
     grep -q serfHealth"
 
 # run ARGS...: sets rc, out and err.

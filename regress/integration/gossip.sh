@@ -6,7 +6,9 @@
 # within 10 s; restarted, it is alive again everywhere.
 . "$(dirname "$0")/../lib/agent.sh"
 
-port_http=19500 port_dns=19600 port_lan=19301 port_wan=19302 port_rpc=19300
+pshift=${CONSULD_PORT_SHIFT:-0}
+port_http=$((19500 + pshift)) port_dns=$((19600 + pshift)) port_lan=$((19301 + pshift))
+port_wan=$((19302 + pshift)) port_rpc=$((19300 + pshift))
 printf '{"retry_interval": "1s"}\n' > "$test_tmp/retry.json"
 pids=""
 

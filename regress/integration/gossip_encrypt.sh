@@ -9,7 +9,9 @@
 #     rotated keyring survives a restart and wins over `encrypt`.
 . "$(dirname "$0")/../lib/agent.sh"
 
-port_http=19710 port_dns=19711 port_lan=19712 port_wan=19713 port_rpc=19714
+pshift=${CONSULD_PORT_SHIFT:-0}
+port_http=$((19710 + pshift)) port_dns=$((19711 + pshift)) port_lan=$((19712 + pshift))
+port_wan=$((19713 + pshift)) port_rpc=$((19714 + pshift))
 pids=""
 
 # estart N CONFIG [flags]: agent N on 127.0.0.N with data in $test_tmp/dN.

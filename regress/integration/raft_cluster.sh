@@ -9,7 +9,9 @@
 # restarted, catches up as a follower.
 . "$(dirname "$0")/../lib/agent.sh"
 
-port_http=19810 port_dns=19811 port_lan=19812 port_wan=19813 port_rpc=19814
+pshift=${CONSULD_PORT_SHIFT:-0}
+port_http=$((19810 + pshift)) port_dns=$((19811 + pshift)) port_lan=$((19812 + pshift))
+port_wan=$((19813 + pshift)) port_rpc=$((19814 + pshift))
 pids=""
 cat >"$test_tmp/server.json" <<EOF
 {"server": true, "bootstrap_expect": 3, "retry_interval": "1s",
