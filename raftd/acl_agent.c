@@ -135,6 +135,14 @@ entry_unlist(struct aa_entry *e)
 	}
 }
 
+/* Used now: the last of its list to be evicted. */
+static void
+entry_touch(struct aa_entry *e)
+{
+	entry_unlist(e);
+	entry_list(e, e->have && e->found);
+}
+
 static void
 entry_free(struct aa_entry *e)
 {
@@ -145,7 +153,7 @@ entry_free(struct aa_entry *e)
 	free(e);
 }
 
-/* The oldest entry of a list with no read in flight, dropped. */
+/* The least recently used entry of a list not being read, dropped. */
 static int
 evict(struct aa_order *lru)
 {
@@ -255,14 +263,19 @@ acl_resolve_async(const char *secret, acl_resolved_fn fn, void *arg)
 	if ((e = RB_FIND(aa_tree, &entries, &key)) != NULL && e->have &&
 	    (now < e->expires_ms || (e->found && e->reqid != 0 &&
 	    down_is("async-cache")))) {
+		entry_touch(e);
 		fn(arg, e->found ? &e->authz : NULL, e->found ? NULL :
 		    "ACL not found");
 		return;
 	}
 	if (e != NULL && e->have && e->found && down_is("async-cache")) {
-		/* Stale: answer now, refresh behind. */
-		fn(arg, &e->authz, NULL);
+		/*
+		 * Stale: answer now, refresh behind.  The read goes out
+		 * first: the callback may free the secret.
+		 */
+		entry_touch(e);
 		fetch(e, secret);
+		fn(arg, &e->authz, NULL);
 		return;
 	}
 	if (e == NULL) {

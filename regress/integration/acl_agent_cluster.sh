@@ -1,7 +1,7 @@
 #!/bin/sh
-# ACLs on client agents: one server (127.0.0.121) and two clients, 122
-# (down_policy extend-cache, the default) and 123 (down_policy deny),
-# acl.token_ttl 2s, default deny.  A client resolves tokens through the
+# ACLs on client agents: one server (127.0.0.121) and three clients,
+# 122 (down_policy extend-cache, the default), 123 (down_policy deny)
+# and 124 (async-cache), acl.token_ttl 2s, default deny.  A client resolves tokens through the
 # server: on 122 a service token (service_prefix "web" write) registers
 # web through /v1/agent/service/register and anti-entropy puts it in
 # the catalog (read on the server with a read token); db is refused.
@@ -9,19 +9,23 @@
 # treats anti-entropy's registration of it as anonymous and refuses it,
 # until consulctl acl set-agent-token gives the client an agent token
 # (client 2 registers its own with config_file_service_registration).
+# A token deleted on the server: past the TTL, 122 (extend-cache) asks
+# again first and refuses it; 124 (async-cache) answers once more from
+# its stale entry while it asks, then refuses it.
 # Then the server is stopped: past the TTL, 122 still serves the token
 # it had cached (extend-cache) and refuses a token it never saw; 123
-# refuses even the one it had (deny); 122's agent_recovery token
-# still reads 122.
+# refuses even the one it had (deny); 124 serves it too (async-cache);
+# 122's agent_recovery token still reads 122.
 . "$(dirname "$0")/../lib/cluster.sh"
 
 server=121
 c1=122
 c2=123
+c3=124
 acl='{"primary_datacenter": "dc1",
  "acl": {"enabled": true, "default_policy": "deny"}}'
-cluster_init "$server" "$c1 $c2" "$acl"
-for n in $c1 $c2; do
+cluster_init "$server" "$c1 $c2 $c3" "$acl"
+for n in $c1 $c2 $c3; do
 	mkdir -p "$cl_dir/conf$n.d"
 done
 cat >"$cl_dir/conf$c1.d/acl.json" <<'EOF'
@@ -36,6 +40,11 @@ cat >"$cl_dir/conf$c2.d/acl.json" <<'EOF'
          "down_policy": "deny", "tokens": {"config_file_service_registration":
          "66666666-6666-6666-6666-666666666666"}},
  "services": [{"name": "cfg2", "port": 9}]}
+EOF
+cat >"$cl_dir/conf$c3.d/acl.json" <<'EOF'
+{"primary_datacenter": "dc1",
+ "acl": {"enabled": true, "default_policy": "deny", "token_ttl": "2s",
+         "down_policy": "async-cache"}}
 EOF
 if ! cluster_start; then
 	not_ok "the cluster starts and elects a leader"
@@ -131,6 +140,37 @@ check "client 1 lists web to the web token" [ "$(services $c1)" = web ]
 both() { [ "$(services $c2)" = "" ] && \
     [ "$code" = 200 ]; }
 check "client 2 resolves it too" both
+both() { [ "$(services $c3)" = "" ] && \
+    [ "$code" = 200 ]; }
+check "client 3 resolves it too" both
+
+# A token deleted on the server, past the TTL: extend-cache asks first,
+# async-cache answers from its stale entry while it asks.
+tok=$mgmt
+req $server PUT acl/token '{"Policies":[{"Name":"ro"}]}'
+gone=$(echo "$body" | jq -r .SecretID)
+gone_acc=$(echo "$body" | jq -r .AccessorID)
+tok=$gone
+req $c1 GET agent/services
+check "extend-cache client: the short-lived token reads" [ "$code" = 200 ]
+req $c3 GET agent/services
+check "async-cache client: the short-lived token reads" [ "$code" = 200 ]
+tok=$mgmt
+req $server DELETE "acl/token/$gone_acc"
+check "the token is deleted on the server" [ "$code" = 200 ]
+sleep 2.5
+tok=$gone
+unknown() { req "$1" GET agent/services; [ "$code" = 403 ] && \
+    [ "$body" = "ACL not found" ]; }
+check "past the TTL, extend-cache refuses it at once: ACL not found" \
+    unknown $c1
+req $c3 GET agent/services
+check "past the TTL, async-cache answers once more from its stale entry" \
+    [ "$code" = 200 ]
+check "and refuses it once its refresh came back" poll 5 unknown $c3
+tok=$web
+req $c3 GET agent/services
+check "async-cache: the web token reads again" [ "$code" = 200 ]
 
 node_kill $server
 sleep 3
@@ -151,6 +191,9 @@ check "one the server said it did not know stays unknown" both
 tok=$web
 req $c2 PUT agent/service/register '{"Name":"web","Port":80}'
 check "down_policy deny: the cached token is refused past its TTL" denied
+req $c3 PUT agent/service/register '{"Name":"web","Port":80}'
+check "down_policy async-cache: the cached token registers web" \
+    [ "$code" = 200 ]
 tok=77777777-7777-7777-7777-777777777777
 req $c1 GET agent/self
 check "the agent recovery token reads the client without servers" \
@@ -161,5 +204,5 @@ check "only on the agent it is configured on" [ "$code" = 403 ]
 cluster_stop
 check "no secret in any log" \
     sh -c "! cat '$cl_dir'/n*.log | grep -q -e '$mgmt' -e '$web' \
-    -e '$ro' -e '$ag' -e 77777777-7777 -e 66666666-6666"
+    -e '$ro' -e '$ag' -e '$gone' -e 77777777-7777 -e 66666666-6666"
 tap_done
