@@ -109,7 +109,7 @@ $(LIBCOMMON): $(COMMON_OBJS)
 	@ar rcs $@ $(COMMON_OBJS)
 
 $(O)/regress/unit/%: regress/unit/%.c regress/unit/test.h \
-    regress/unit/store_fixture.h $(LIBCOMMON)
+    regress/unit/store_fixture.h regress/unit/cert_fixture.h $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -I regress/unit -o $@ $< $(LIBCOMMON) \

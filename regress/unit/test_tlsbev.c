@@ -32,6 +32,7 @@
 #include "log.h"
 #include "tlsconf.h"
 #include "test.h"
+#include "cert_fixture.h"
 
 #define NAME	"server.dc1.consul"
 
@@ -57,22 +58,11 @@ bio_text(BIO *b, size_t *len)
 static void
 make_cert(void)
 {
-	X509		*x = X509_new();
-	EVP_PKEY	*pk = EVP_EC_gen("P-256");
-	X509_NAME	*name;
+	EVP_PKEY	*pk = fixture_key();
+	X509		*x = fixture_cert(NAME, pk);
 	BIO		*bc = BIO_new(BIO_s_mem()), *bk = BIO_new(BIO_s_mem());
 
-	if (x == NULL || pk == NULL || bc == NULL || bk == NULL)
-		abort();
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, pk);
-	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)NAME, -1, -1, 0);
-	X509_set_issuer_name(x, name);
-	if (X509_sign(x, pk, EVP_sha256()) == 0 ||
+	if (bc == NULL || bk == NULL ||
 	    PEM_write_bio_X509(bc, x) != 1 ||
 	    PEM_write_bio_PrivateKey(bk, pk, NULL, NULL, 0, NULL, NULL) != 1)
 		abort();

@@ -21,22 +21,13 @@
 #include "config.h"
 #include "tlsconf.h"
 #include "test.h"
+#include "cert_fixture.h"
 
 static char	 dir[] = "/tmp/test_tlsconf.XXXXXX";
 static char	 path[8][128];
 static char	 bad[128], empty[128];
 
 enum { CERT, KEY, KEY2, GARBAGE, MISSING, CADIR };
-
-static EVP_PKEY *
-new_key(void)
-{
-	EVP_PKEY	*pk = EVP_EC_gen("P-256");
-
-	if (pk == NULL)
-		abort();
-	return pk;
-}
 
 static void
 write_key(const char *p, EVP_PKEY *pk)
@@ -53,9 +44,8 @@ write_key(const char *p, EVP_PKEY *pk)
 static void
 make_files(void)
 {
-	X509		*x = X509_new();
-	EVP_PKEY	*pk = new_key(), *pk2 = new_key();
-	X509_NAME	*name;
+	EVP_PKEY	*pk = fixture_key(), *pk2 = fixture_key();
+	X509		*x = fixture_cert("server.dc1.consul", pk);
 	FILE		*f;
 	char		 p[300];
 	int		 i;
@@ -66,16 +56,6 @@ make_files(void)
 		snprintf(path[i], sizeof(path[i]), "%s/f%d.pem", dir, i % 10);
 	snprintf(path[CADIR], sizeof(path[CADIR]), "%s/ca", dir);
 	if (mkdir(path[CADIR], 0700) == -1)
-		abort();
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, pk);
-	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"server.dc1.consul", -1, -1, 0);
-	X509_set_issuer_name(x, name);
-	if (X509_sign(x, pk, EVP_sha256()) == 0)
 		abort();
 	if ((f = fopen(path[CERT], "w")) == NULL || PEM_write_X509(f, x) != 1)
 		abort();
