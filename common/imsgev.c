@@ -147,3 +147,12 @@ imsgev_handler(evutil_socket_t fd, short events, void *arg)
 	}
 	imsgev_update(iev);
 }
+
+/* The next request id of a counter: never 0, which means "none". */
+uint32_t
+imsgev_next_id(uint32_t *counter)
+{
+	if (++*counter == 0)
+		*counter = 1;
+	return *counter;
+}

@@ -37,5 +37,6 @@ void	imsgev_update(struct imsgev *);
 int	imsgev_compose(struct imsgev *, uint32_t, uint32_t, int, const void *,
 	    size_t);
 void	imsgev_clear(struct imsgev *);
+uint32_t imsgev_next_id(uint32_t *);
 
 #endif

@@ -167,15 +167,6 @@ evict(struct aa_order *lru)
 	return -1;
 }
 
-static uint32_t
-new_reqid(void)
-{
-	do {
-		next_reqid++;
-	} while (next_reqid == 0);
-	return next_reqid;
-}
-
 /* A stale read of CAT_Q_ACL_RESOLVE, to any server. */
 static void
 fetch(struct aa_entry *e, const char *secret)
@@ -183,17 +174,11 @@ fetch(struct aa_entry *e, const char *secret)
 	struct mpack_out	 out;
 	struct imsg		 imsg;
 
-	e->reqid = new_reqid();
+	e->reqid = imsgev_next_id(&next_reqid);
 	e->got_item = 0;
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 7);
-	msgpack_pack_uint8(&out.pk, CAT_Q_ACL_RESOLVE);
-	mpack_str(&out.pk, "-");
-	msgpack_pack_uint64(&out.pk, 0);
-	msgpack_pack_uint64(&out.pk, 0);
-	msgpack_pack_uint8(&out.pk, KV_CONS_STALE);
-	msgpack_pack_uint64(&out.pk, 0);
-	mpack_str(&out.pk, secret);
+	cat_read_pack(&out.pk, CAT_Q_ACL_RESOLVE, "-", 0, 0, KV_CONS_STALE, 0,
+	    secret);
 	memset(&imsg, 0, sizeof(imsg));
 	imsg.hdr.type = IMSG_CAT_READ;
 	imsg.hdr.peerid = e->reqid;

@@ -515,14 +515,9 @@ stream_send(struct repl_stream *s)
 	if (s->pending > raftd.applied)
 		return;
 	mpack_out_init(&rd);
-	msgpack_pack_array(&rd.pk, 7);
-	msgpack_pack_uint8(&rd.pk, s->query);
-	mpack_str(&rd.pk, "");
-	msgpack_pack_uint64(&rd.pk, s->index);
-	msgpack_pack_uint64(&rd.pk, s->index > 0 ? REPL_WAIT_MS : 0);
-	msgpack_pack_uint8(&rd.pk, KV_CONS_DEFAULT);
-	msgpack_pack_uint64(&rd.pk, 0);
-	mpack_str(&rd.pk, acl_token("replication"));
+	cat_read_pack(&rd.pk, s->query, "", s->index,
+	    s->index > 0 ? REPL_WAIT_MS : 0, KV_CONS_DEFAULT, 0,
+	    acl_token("replication"));
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 3);
 	mpack_str(&out.pk, c->primary_datacenter);
@@ -530,9 +525,7 @@ stream_send(struct repl_stream *s)
 	mpack_bin(&out.pk, rd.sbuf.data, rd.sbuf.size);
 	explicit_bzero(rd.sbuf.data, rd.sbuf.size);
 	mpack_out_free(&rd);
-	do {
-		s->reqid = ++next_reqid;
-	} while (s->reqid == 0);
+	s->reqid = imsgev_next_id(&next_reqid);
 	memset(&imsg, 0, sizeof(imsg));
 	imsg.hdr.type = IMSG_DC_REQ;
 	imsg.hdr.peerid = s->reqid;

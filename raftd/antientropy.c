@@ -152,27 +152,12 @@ read_node(int query, uint32_t reqid)
 	struct mpack_out	 out;
 
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 7);
-	msgpack_pack_uint8(&out.pk, query);
-	mpack_str(&out.pk, raftd_child.conf->node_name);
-	msgpack_pack_uint64(&out.pk, 0);
-	msgpack_pack_uint64(&out.pk, 0);
-	msgpack_pack_uint8(&out.pk, KV_CONS_DEFAULT);
-	msgpack_pack_uint64(&out.pk, 0);
 	/* With ACLs, what the agent token may read (node and services). */
-	mpack_str(&out.pk, acl_token_agent());
+	cat_read_pack(&out.pk, query, raftd_child.conf->node_name, 0, 0,
+	    KV_CONS_DEFAULT, 0, acl_token_agent());
 	send_req(IMSG_CAT_READ, reqid, &out);
 	explicit_bzero(out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
-}
-
-static uint32_t
-new_reqid(void)
-{
-	do {
-		next_reqid++;
-	} while (next_reqid == 0);
-	return next_reqid;
 }
 
 static void
@@ -185,8 +170,8 @@ ae_sync(evutil_socket_t fd, short events, void *arg)
 	failed = 0;
 	catalog_view_free();
 	reads_left = 2;
-	read_services_id = new_reqid();
-	read_checks_id = new_reqid();
+	read_services_id = imsgev_next_id(&next_reqid);
+	read_checks_id = imsgev_next_id(&next_reqid);
 	read_node(CAT_Q_NODE, read_services_id);
 	read_node(CAT_Q_HEALTH_NODE, read_checks_id);
 }
@@ -260,7 +245,7 @@ write_register(struct cat_register *reg, const char *token)
 	cat_register_pack(&out.pk, reg);
 	mpack_str(&out.pk, token != NULL ? token : acl_token_agent());
 	writes_left++;
-	send_req(IMSG_CAT_WRITE, new_reqid(), &out);
+	send_req(IMSG_CAT_WRITE, imsgev_next_id(&next_reqid), &out);
 	explicit_bzero(out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }
@@ -281,7 +266,7 @@ write_deregister(const char *sid, const char *cid)
 	cat_deregister_pack(&out.pk, &d);
 	mpack_str(&out.pk, acl_token_agent());
 	writes_left++;
-	send_req(IMSG_CAT_WRITE, new_reqid(), &out);
+	send_req(IMSG_CAT_WRITE, imsgev_next_id(&next_reqid), &out);
 	explicit_bzero(out.sbuf.data, out.sbuf.size);
 	mpack_out_free(&out);
 }

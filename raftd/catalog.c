@@ -59,6 +59,26 @@ cat_read_free(struct cat_read *rd)
 	memset(rd, 0, sizeof(*rd));
 }
 
+/*
+ * A catalog read as cat_read_parse() takes it: query, arg, min_index,
+ * wait_ms, consistency, max_stale_ms and the token it is read under.
+ * The caller wipes the buffer (it holds the token).
+ */
+void
+cat_read_pack(msgpack_packer *pk, int query, const char *arg,
+    uint64_t min_index, uint64_t wait_ms, int consistency,
+    uint64_t max_stale_ms, const char *token)
+{
+	msgpack_pack_array(pk, 7);
+	msgpack_pack_uint8(pk, query);
+	mpack_str(pk, arg);
+	msgpack_pack_uint64(pk, min_index);
+	msgpack_pack_uint64(pk, wait_ms);
+	msgpack_pack_uint8(pk, consistency);
+	msgpack_pack_uint64(pk, max_stale_ms);
+	mpack_str(pk, token);
+}
+
 int
 cat_read_parse(const void *buf, size_t len, struct cat_read_args *out)
 {

@@ -336,9 +336,7 @@ coord_sync(evutil_socket_t fd, short events, void *arg)
 	mpack_str(&out.pk, acl_token_agent());
 	memset(&imsg, 0, sizeof(imsg));
 	imsg.hdr.type = IMSG_CAT_WRITE;
-	do {
-		imsg.hdr.peerid = ++next_reqid;
-	} while (imsg.hdr.peerid == 0);
+	imsg.hdr.peerid = imsgev_next_id(&next_reqid);
 	imsg.fd = -1;
 	imsg.data = out.sbuf.data;
 	imsg.len = out.sbuf.size;

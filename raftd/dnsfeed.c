@@ -137,19 +137,13 @@ feed_read(evutil_socket_t fd, short events, void *arg)
 	if (feed_reading)
 		return;
 	feed_reading = 1;
-	if (++feed_reqid == 0)
-		feed_reqid = 1;
+	imsgev_next_id(&feed_reqid);
 	feed_tok_print = token_print(acl_dns_token());
 	mpack_out_init(&out);
-	msgpack_pack_array(&out.pk, 7);
-	msgpack_pack_uint8(&out.pk, CAT_Q_DNS_VIEW);
-	mpack_str(&out.pk, "");
-	msgpack_pack_uint64(&out.pk, feed_full ? 0 : feed_index);
-	msgpack_pack_uint64(&out.pk, FEED_WAIT_MS);
-	msgpack_pack_uint8(&out.pk, stale ? KV_CONS_STALE : KV_CONS_DEFAULT);
-	msgpack_pack_uint64(&out.pk, stale && c->dns_config.max_stale > 0 ?
-	    (uint64_t)c->dns_config.max_stale / 1000000 : 0);
-	mpack_str(&out.pk, acl_dns_token());
+	cat_read_pack(&out.pk, CAT_Q_DNS_VIEW, "", feed_full ? 0 : feed_index,
+	    FEED_WAIT_MS, stale ? KV_CONS_STALE : KV_CONS_DEFAULT,
+	    stale && c->dns_config.max_stale > 0 ?
+	    (uint64_t)c->dns_config.max_stale / 1000000 : 0, acl_dns_token());
 	memset(&imsg, 0, sizeof(imsg));
 	imsg.hdr.type = IMSG_CAT_READ;
 	imsg.hdr.peerid = feed_reqid;

@@ -104,14 +104,8 @@ remote_end(uint32_t id, int outcome, const char *error)
 static void
 pack_read(struct mpack_out *out, int query, const char *arg)
 {
-	msgpack_pack_array(&out->pk, 7);
-	msgpack_pack_uint8(&out->pk, (uint8_t)query);
-	mpack_str(&out->pk, arg);
-	msgpack_pack_uint64(&out->pk, 0);
-	msgpack_pack_uint64(&out->pk, 0);
-	msgpack_pack_uint8(&out->pk, KV_CONS_STALE);
-	msgpack_pack_uint64(&out->pk, 0);
-	mpack_str(&out->pk, acl_dns_token());
+	cat_read_pack(&out->pk, query, arg, 0, 0, KV_CONS_STALE, 0,
+	    acl_dns_token());
 }
 
 /*

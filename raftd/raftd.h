@@ -306,6 +306,8 @@ struct cat_read_args {
 	uint64_t		 max_stale_ms;
 };
 int	 cat_read_parse(const void *, size_t, struct cat_read_args *);
+void	 cat_read_pack(msgpack_packer *, int, const char *, uint64_t,
+	    uint64_t, int, uint64_t, const char *);
 int	 cat_write_parse(const void *, size_t, int *);
 int	 cat_write_token(const void *, size_t, char *, size_t);
 void	 cat_read_request(struct imsgev *, struct imsg *);
