@@ -863,9 +863,13 @@ acl_read_done(struct request *r, struct imsg *imsg)
 		http_error(r->req, 500, end.error);
 	else if (!l->single)
 		http_reply_json(r->req, json_incref(r->items), r->pretty);
-	else if (json_array_size(r->items) == 0)
-		http_error(r->req, r->mode == CAT_Q_ACL_TOKEN_SECRET ? 403 :
-		    404, "ACL not found");
+	else if (json_array_size(r->items) == 0 &&
+	    (r->mode == CAT_Q_ACL_ROLE || r->mode == CAT_Q_ACL_ROLE_NAME)) {
+		/* Consul: an unknown role is a 404 with no body. */
+		evhttp_send_reply(r->req, 404, NULL, NULL);
+	} else if (json_array_size(r->items) == 0)
+		/* An unknown token or policy: Consul's ACL-not-found. */
+		http_error(r->req, 403, "ACL not found");
 	else
 		http_reply_json(r->req, json_incref(json_array_get(r->items,
 		    0)), r->pretty);

@@ -15,10 +15,14 @@
 #define ACL_ERRLEN	2048
 #define ACL_RULES_MAX	(64 * 1024)
 
+/* Roles answer 404 when absent (tokens and policies 403). */
+static int	acl_404_is_absent;
+
 /*
  * One request with a JSON body (taken, may be NULL); the answer's JSON
  * in *out when out is given.  Errors go to stderr as "<what>: <why>".
- * 0, or 1 (the exit status).
+ * 0, or 1 (the exit status); 2, saying nothing, for a 404 while
+ * acl_404_is_absent.
  */
 static int
 acl_call(const struct http_opts *http, const char *method, const char *path,
@@ -45,6 +49,11 @@ acl_call(const struct http_opts *http, const char *method, const char *path,
 	if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", what, err);
 		return 1;
+	}
+	/* A role that is not there: 2, for the caller to say so. */
+	if (resp.status == 404 && acl_404_is_absent) {
+		http_response_free(&resp);
+		return 2;
 	}
 	if (resp.status != 200) {
 		http_unexpected(&resp, err, sizeof(err));
@@ -336,7 +345,7 @@ acl_one(int argc, char **argv, const struct acl_kind *k, int del)
 	const char		*id = NULL, *name = NULL;
 	char			 cmd[32], base[64], what[256], *path = NULL;
 	json_t			*o = NULL;
-	int			 self = 0, rc = 1;
+	int			 self = 0, rc = 1, r;
 	struct cflag		 flags[] = {
 		{ "id", CFLAG_STRING, &id },
 		{ "name", CFLAG_STRING, &name },
@@ -373,9 +382,16 @@ acl_one(int argc, char **argv, const struct acl_kind *k, int del)
 	}
 	if (path == NULL)
 		return 1;
+	acl_404_is_absent = k == &kind_role;
 	if ((!del || id == NULL) &&
-	    acl_call(&http, "GET", path, NULL, &o, what) != 0)
+	    (r = acl_call(&http, "GET", path, NULL, &o, what)) != 0) {
+		if (r == 2 && id != NULL)
+			fprintf(stderr, "Role not found with ID \"%s\"\n", id);
+		else if (r == 2)
+			fprintf(stderr, "Role not found with name \"%s\"\n",
+			    name);
 		goto done;
+	}
 	if (!del) {
 		k->print(o);
 		rc = 0;

@@ -252,6 +252,16 @@ check "tokens ?role lists the one (2)" [ "$(echo "$body" | jq length)" = 1 ]
 req DELETE "role/$role"
 check "a role is deleted" [ "$code" = 200 ]
 check "a role is deleted (2)" [ "$body" = true ]
+req GET "role/$role"
+check "a deleted role: 404 with no body, as Consul" [ "$code:$body" = "404:" ]
+req GET "role/name/app-role-gone"
+check "an unknown role name: 404" [ "$code:$body" = "404:" ]
+req GET "policy/00000000-0000-4000-8000-00000000dead"
+check "an unknown policy: 403 ACL not found, as Consul" \
+    [ "$code $body" = "403 ACL not found" ]
+req GET "policy/name/no-such-policy"
+check "an unknown policy name: 403 ACL not found" \
+    [ "$code $body" = "403 ACL not found" ]
 req GET "token/$acc"
 check "and the token's link to it goes" \
     [ "$(echo "$body" | jq '.Roles | length')" = 0 ]
@@ -322,6 +332,10 @@ check "consulctl acl token delete" \
     [ "$out" = "Token \"$c_acc\" deleted successfully" ]
 out=$(ctl acl role delete -name app-role)
 check "consulctl acl role delete by name" [ $? = 0 ]
+out=$(ctl acl role read -name app-role 2>&1)
+rc=$?
+both() { [ $rc = 1 ] && [ "$out" = 'Role not found with name "app-role"' ]; }
+check "consulctl acl role read of a deleted role: not found, exit 1" both
 out=$(ctl acl policy delete -name app-write)
 rc=$?
 both() { [ $rc = 0 ] && \
@@ -498,7 +512,8 @@ check "after a restart the token is there" \
     [ "$(echo "$body" | jq -r .SecretID)" = "$sec" ]
 req DELETE "token/$acc"
 req GET "token/$acc"
-check "a deleted token is 404" [ "$code" = 404 ]
+check "a deleted token: 403 ACL not found, as Consul" \
+    [ "$code $body" = "403 ACL not found" ]
 
 # acl.tokens.initial_management: the leader makes that management token.
 init=6b2c0a52-1d4f-4f3c-9a55-3f1e1c7a9e01

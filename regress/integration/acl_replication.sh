@@ -137,7 +137,8 @@ loc2=$(echo "$body" | jq -r .AccessorID)
 check "a local token made in dc2" \
     [ "$code $(echo "$body" | jq -r .Local)" = "200 true" ]
 req "$u1/acl/token/$loc2" GET "$mgmt"
-check "stays in dc2" [ "$code" = 404 ]
+check "stays in dc2 (dc1: 403 ACL not found)" \
+    [ "$code $body" = "403 ACL not found" ]
 req "$u1/acl/token?dc=dc2" PUT "$mgmt" \
     '{"Description":"dc2 from dc1","Local":true,"Policies":[{"Name":"app-ro"}]}'
 loc3=$(echo "$body" | jq -r .AccessorID)
