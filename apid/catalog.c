@@ -824,6 +824,17 @@ near_ready(struct evhttp_request *req, void *arg,
 	free(w);
 }
 
+/* The client went away before the coordinates came. */
+static void
+near_wait_free(void *arg)
+{
+	struct near_wait	*w = arg;
+
+	json_decref(w->items);
+	free(w->node);
+	free(w);
+}
+
 /* Where an element of a query's list names its node. */
 static const char *
 near_key_path(int query)
@@ -845,7 +856,8 @@ near_start(struct request *r, struct cat_req *cr)
 	w->items = json_incref(r->items);
 	w->key_path = near_key_path(cr->query);
 	w->pretty = r->pretty;
-	if (near_fetch(r->req, r->dc, cr->consistency, near_ready, w) == -1) {
+	if (near_fetch(r->req, r->dc, cr->consistency, near_ready,
+	    near_wait_free, w) == -1) {
 		json_decref(w->items);
 		free(w->node);
 		free(w);

@@ -35,7 +35,8 @@ struct near_elem {
 struct near_fetch {
 	struct near_coords	 coords;
 	near_done_fn		 done;
-	void			*arg;
+	void			(*arg_free)(void *);
+	void			*arg;		/* NULL once done ran */
 };
 
 void
@@ -144,6 +145,8 @@ fetch_free(void *arg)
 {
 	struct near_fetch	*f = arg;
 
+	if (f->arg != NULL)
+		f->arg_free(f->arg);
 	near_coords_free(&f->coords);
 	free(f);
 }
@@ -173,11 +176,12 @@ fetch_done(struct request *r, struct imsg *imsg)
 
 	read_end_get(imsg, &end);
 	f->done(r->req, f->arg, end.error[0] == '\0' ? &f->coords : NULL);
+	f->arg = NULL;
 }
 
 int
 near_fetch(struct evhttp_request *req, const char *dc, int consistency,
-    near_done_fn done, void *arg)
+    near_done_fn done, void (*arg_free)(void *), void *arg)
 {
 	struct near_fetch	*f;
 	struct request		*r;
@@ -190,6 +194,7 @@ near_fetch(struct evhttp_request *req, const char *dc, int consistency,
 		return -1;
 	}
 	f->done = done;
+	f->arg_free = arg_free;
 	f->arg = arg;
 	strlcpy(r->dc, dc, sizeof(r->dc));
 	r->ctx = f;

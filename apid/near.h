@@ -36,11 +36,12 @@ void	 near_sort(json_t *, const char *, const char *,
 /*
  * One catalog read of every node's coordinate in datacenter dc ("" for
  * this one), then done(req, arg, coords); coords is NULL if the read
- * failed (answer unsorted, then).
+ * failed (answer unsorted, then).  If the read ends without done (the
+ * client went away), arg_free(arg) instead.
  */
 typedef void (*near_done_fn)(struct evhttp_request *, void *,
 	    const struct near_coords *);
 int	 near_fetch(struct evhttp_request *, const char *, int, near_done_fn,
-	    void *);
+	    void (*)(void *), void *);
 
 #endif

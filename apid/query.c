@@ -734,7 +734,7 @@ health_done(struct request *r, struct imsg *imsg)
 	 */
 	if (x->near != NULL && x->failovers == 0 &&
 	    json_array_size(nodes) > 1 && near_fetch(r->req, r->dc,
-	    KV_CONS_DEFAULT, exec_near_ready, x) == 0)
+	    KV_CONS_DEFAULT, exec_near_ready, exec_free, x) == 0)
 		return;
 	exec_reply(r->req, x, dc, NULL);
 }
