@@ -193,12 +193,13 @@ acl_dns_token(void)
 }
 
 /*
- * The authorizer of a secret ("" or NULL: anonymous), good until the
- * next call: 0 and *out, or 1 with err "ACL not found".
+ * The authorizer of a secret ("" or NULL: anonymous) from this
+ * datacenter's tables alone, good until the next call: 0 and *out, or
+ * 1 with err "ACL not found".
  */
 int
-acl_authz_get(const char *secret, const struct acl_authz **out, char *err,
-    size_t errlen)
+acl_authz_local(const char *secret, const struct acl_authz **out,
+    char *err, size_t errlen)
 {
 	const struct config	*c = raftd_child.conf;
 	int			 rc;
@@ -230,29 +231,60 @@ acl_authz_get(const char *secret, const struct acl_authz **out, char *err,
 }
 
 /*
- * CAT_Q_ACL_RESOLVE, for a client agent: [packed authorizer] of the
- * secret, or *found cleared; 0.
+ * The same, and in a secondary datacenter that does not replicate
+ * tokens, what the primary said of one this one does not have
+ * (acl_agent.c asks it before the request is served).
  */
 int
-acl_resolve_emit(const char *secret, void (*emit)(void *,
+acl_authz_get(const char *secret, const struct acl_authz **out, char *err,
+    size_t errlen)
+{
+	if (acl_authz_local(secret, out, err, errlen) == 0)
+		return 0;
+	if (acl_remote_mode() && acl_remote_cached(secret != NULL ? secret :
+	    "", out) == 0)
+		return 0;
+	return 1;
+}
+
+/*
+ * CAT_Q_ACL_RESOLVE, for a client agent (dc "-") or a server of
+ * datacenter dc that does not replicate tokens: [packed authorizer] of
+ * the secret, or *found cleared; 0, or -1 on a store error.
+ */
+int
+acl_resolve_emit(const char *secret, const char *dc, void (*emit)(void *,
     struct mpack_out *), void *ctx, int *found)
 {
+	const struct config	*c = raftd_child.conf;
 	const struct acl_authz	*a;
+	struct acl_authz	 remote;
 	struct mpack_out	 out;
 	char			 err[64];
+	int			 rc;
 
 	static const struct acl_authz	 all = { NULL, 1, 1, "" };
 
 	*found = 0;
+	memset(&remote, 0, sizeof(remote));
 	if (!acl_enabled())
 		a = &all;	/* a client with ACLs, servers without */
-	else if (acl_authz_get(secret, &a, err, sizeof(err)) != 0)
+	else if (strcmp(dc, "-") != 0 && strcmp(dc, c->datacenter) != 0) {
+		/* Not cached: it is compiled for the other datacenter. */
+		if ((rc = acl_resolve_for_dc(&raftd.store, dc, secret,
+		    acl_wall_ns(), c->acl.default_policy != NULL &&
+		    strcmp(c->acl.default_policy, "allow") == 0,
+		    &remote)) != 0)
+			return rc == 1 ? 0 : -1;
+		a = &remote;
+	} else if (acl_authz_get(secret, &a, err, sizeof(err)) != 0)
 		return 0;
 	*found = 1;
 	mpack_out_init(&out);
 	msgpack_pack_array(&out.pk, 1);
 	acl_authz_pack(&out.pk, a);
-	emit(ctx, &out);
+	emit(ctx, &out);	/* frees out */
+	acl_rules_free(remote.rules);
 	return 0;
 }
 

@@ -19,6 +19,14 @@
  *
  * The agent recovery token (acl.tokens.agent_recovery) resolves
  * locally, servers or not, to write on this agent and read on nodes.
+ *
+ * The servers of a secondary datacenter that does not replicate tokens
+ * (acl.enable_token_replication off) use the same cache for the tokens
+ * their tables lack: they ask a server of the primary_datacenter (a
+ * ?dc= read, CAT_Q_ACL_RESOLVE naming this datacenter, which compiles
+ * the token's policies for it and refuses its own local tokens), as
+ * Consul does.  A request with such a token is held (hold_token) until
+ * the answer is in, then served with it (acl_authz_get finds it here).
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -111,6 +119,29 @@ down_is(const char *p)
 	return strcmp(d != NULL ? d : "extend-cache", p) == 0;
 }
 
+/*
+ * A server of a secondary datacenter that does not replicate tokens:
+ * it asks the primary for those it does not have.
+ */
+int
+acl_remote_mode(void)
+{
+	const struct config	*c = raftd_child.conf;
+
+	return c->server && acl_enabled() && c->primary_datacenter != NULL &&
+	    *c->primary_datacenter != '\0' &&
+	    strcmp(c->primary_datacenter, c->datacenter) != 0 &&
+	    !c->acl.enable_token_replication;
+}
+
+static void
+aa_digest(const char *secret, unsigned char *digest)
+{
+	crypto_generichash(digest, AA_DIGEST_LEN,
+	    (const unsigned char *)secret, strlen(secret), aa_key,
+	    sizeof(aa_key));
+}
+
 static void
 entry_list(struct aa_entry *e, int found)
 {
@@ -167,27 +198,62 @@ evict(struct aa_order *lru)
 	return -1;
 }
 
-/* A stale read of CAT_Q_ACL_RESOLVE, to any server. */
+/* A secret's entry, not yet answered; NULL if too many are. */
+static struct aa_entry *
+entry_new(const unsigned char *digest)
+{
+	struct aa_entry	*e;
+
+	if (nmissing >= AA_MAX_MISSING && evict(&missing_lru) == -1)
+		return NULL;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		fatal("acl");
+	memcpy(e->digest, digest, AA_DIGEST_LEN);
+	TAILQ_INIT(&e->waiters);
+	RB_INSERT(aa_tree, &entries, e);
+	entry_list(e, 0);
+	return e;
+}
+
+/*
+ * A stale read of CAT_Q_ACL_RESOLVE, to any server; from a server (in
+ * acl_remote_mode), to one of the primary datacenter, for this one.
+ */
 static void
 fetch(struct aa_entry *e, const char *secret)
 {
-	struct mpack_out	 out;
+	const struct config	*c = raftd_child.conf;
+	struct mpack_out	 out, rd;
 	struct imsg		 imsg;
 
 	e->reqid = imsgev_next_id(&next_reqid);
 	e->got_item = 0;
-	mpack_out_init(&out);
-	cat_read_pack(&out.pk, CAT_Q_ACL_RESOLVE, "-", 0, 0, KV_CONS_STALE, 0,
-	    secret);
+	mpack_out_init(&rd);
+	cat_read_pack(&rd.pk, CAT_Q_ACL_RESOLVE, c->server ? c->datacenter :
+	    "-", 0, 0, KV_CONS_STALE, 0, secret);
 	memset(&imsg, 0, sizeof(imsg));
-	imsg.hdr.type = IMSG_CAT_READ;
 	imsg.hdr.peerid = e->reqid;
 	imsg.fd = -1;
-	imsg.data = out.sbuf.data;
-	imsg.len = out.sbuf.size;
-	cat_read_request(&aa_req, &imsg);
-	explicit_bzero(out.sbuf.data, out.sbuf.size);
-	mpack_out_free(&out);
+	if (!c->server) {
+		imsg.hdr.type = IMSG_CAT_READ;
+		imsg.data = rd.sbuf.data;
+		imsg.len = rd.sbuf.size;
+		cat_read_request(&aa_req, &imsg);
+	} else {
+		mpack_out_init(&out);
+		msgpack_pack_array(&out.pk, 3);
+		mpack_str(&out.pk, c->primary_datacenter);
+		msgpack_pack_uint32(&out.pk, IMSG_CAT_READ);
+		mpack_bin(&out.pk, rd.sbuf.data, rd.sbuf.size);
+		imsg.hdr.type = IMSG_DC_REQ;
+		imsg.data = out.sbuf.data;
+		imsg.len = out.sbuf.size;
+		dc_request(&aa_req, &imsg);
+		explicit_bzero(out.sbuf.data, out.sbuf.size);
+		mpack_out_free(&out);
+	}
+	explicit_bzero(rd.sbuf.data, rd.sbuf.size);
+	mpack_out_free(&rd);
 }
 
 static int
@@ -236,15 +302,17 @@ acl_resolve_async(const char *secret, acl_resolved_fn fn, void *arg)
 		return;
 	}
 	if (raftd_child.conf->server) {
-		if (acl_authz_get(secret, &a, err, sizeof(err)) != 0)
-			fn(arg, NULL, err);
-		else
+		if (acl_authz_local(secret, &a, err, sizeof(err)) == 0) {
 			fn(arg, a, NULL);
-		return;
+			return;
+		}
+		if (!acl_remote_mode()) {
+			fn(arg, NULL, err);
+			return;
+		}
+		/* The primary's, through the cache. */
 	}
-	crypto_generichash(key.digest, AA_DIGEST_LEN,
-	    (const unsigned char *)secret, strlen(secret), aa_key,
-	    sizeof(aa_key));
+	aa_digest(secret, key.digest);
 	if ((e = RB_FIND(aa_tree, &entries, &key)) != NULL && e->have &&
 	    (now < e->expires_ms || (e->found && e->reqid != 0 &&
 	    down_is("async-cache")))) {
@@ -263,17 +331,9 @@ acl_resolve_async(const char *secret, acl_resolved_fn fn, void *arg)
 		fn(arg, &e->authz, NULL);
 		return;
 	}
-	if (e == NULL) {
-		if (nmissing >= AA_MAX_MISSING && evict(&missing_lru) == -1) {
-			fn(arg, NULL, "Too many ACL resolutions in flight");
-			return;
-		}
-		if ((e = calloc(1, sizeof(*e))) == NULL)
-			fatal("acl");
-		memcpy(e->digest, key.digest, AA_DIGEST_LEN);
-		TAILQ_INIT(&e->waiters);
-		RB_INSERT(aa_tree, &entries, e);
-		entry_list(e, 0);
+	if (e == NULL && (e = entry_new(key.digest)) == NULL) {
+		fn(arg, NULL, "Too many ACL resolutions in flight");
+		return;
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("acl");
@@ -348,9 +408,65 @@ fetch_done(struct aa_entry *e, int found, const char *error)
 		w->fn(w->arg, a, a == NULL ? err : NULL);
 		free(w);
 	}
+	/* A server's requests held for the token go on, with it. */
+	if (raftd_child.conf->server)
+		hold_token_release(e->digest);
 	/* A failed first read leaves nothing worth keeping. */
 	if (!e->have)
 		entry_free(e);
+}
+
+/*
+ * What the primary said of a secret this secondary's tables lack: 0
+ * and *out, 1 (no such token there), or -1 (not asked yet; or past
+ * its TTL, not being asked again, and a down_policy that does not
+ * keep what it had).
+ */
+int
+acl_remote_cached(const char *secret, const struct acl_authz **out)
+{
+	struct aa_entry	 key, *e;
+
+	aa_digest(secret, key.digest);
+	if ((e = RB_FIND(aa_tree, &entries, &key)) == NULL || !e->have ||
+	    (node_now_ms() >= e->expires_ms && e->reqid == 0 &&
+	    !down_is("extend-cache") && !down_is("async-cache")))
+		return -1;
+	entry_touch(e);
+	*out = e->found ? &e->authz : NULL;
+	return e->found ? 0 : 1;
+}
+
+/*
+ * Called by a server's request handlers with the request's token: 1 if
+ * the request was held while the primary is asked about the token
+ * (acl_remote_mode, a token neither in the tables nor known fresh
+ * here), 0 to serve it now.
+ */
+int
+acl_remote_wait(const char *secret, struct imsgev *iev, struct imsg *imsg)
+{
+	struct aa_entry		 key, *e;
+	const struct acl_authz	*a;
+	char			 err[64];
+
+	if (secret == NULL || hold_token_settled() || !acl_remote_mode() ||
+	    acl_authz_local(secret, &a, err, sizeof(err)) == 0)
+		return 0;
+	aa_digest(secret, key.digest);
+	e = RB_FIND(aa_tree, &entries, &key);
+	if (e != NULL && e->have && node_now_ms() < e->expires_ms)
+		return 0;
+	if (e == NULL && (e = entry_new(key.digest)) == NULL)
+		return 0;
+	if (hold_token(iev, imsg, e->digest) == -1) {
+		if (!e->have && e->reqid == 0)
+			entry_free(e);
+		return 0;
+	}
+	if (e->reqid == 0)
+		fetch(e, secret);
+	return 1;
 }
 
 static void

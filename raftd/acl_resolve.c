@@ -211,6 +211,36 @@ compile(struct store *s, const struct acl_token *t, const char *dc,
 }
 
 int
+acl_resolve_for_dc(struct store *s, const char *dc, const char *secret,
+    uint64_t now_ns, int default_allow, struct acl_authz *out)
+{
+	struct acl_token	 t;
+	int			 rc;
+
+	memset(out, 0, sizeof(*out));
+	out->default_allow = default_allow;
+	if (*secret == '\0')
+		rc = acl_state_token_get(s, NULL, ACL_ANONYMOUS_ID, &t);
+	else
+		rc = acl_state_token_by_secret(s, NULL, secret, &t);
+	if (rc != 0)
+		return rc;
+	if (t.local || (t.expiration_time != 0 &&
+	    t.expiration_time <= now_ns)) {
+		acl_token_free(&t);
+		return 1;
+	}
+	strlcpy(out->accessor, t.accessor, sizeof(out->accessor));
+	rc = compile(s, &t, dc, out);
+	acl_token_free(&t);
+	if (rc == -1) {
+		acl_rules_free(out->rules);
+		out->rules = NULL;
+	}
+	return rc;
+}
+
+int
 acl_resolve(struct acl_resolver *r, struct store *s, const char *dc,
     const char *secret, uint64_t now_ns, uint64_t now_ms, uint64_t epoch,
     const struct acl_authz **out)

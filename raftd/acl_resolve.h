@@ -31,6 +31,13 @@ void	 acl_resolver_free(struct acl_resolver *);
 int	 acl_resolve(struct acl_resolver *, struct store *, const char *,
 	    const char *, uint64_t, uint64_t, uint64_t,
 	    const struct acl_authz **);
+/*
+ * For a server of datacenter dc that does not replicate tokens: the
+ * same, not cached, into *out (the caller frees out->rules); 1 also
+ * for a token local to this datacenter.
+ */
+int	 acl_resolve_for_dc(struct store *, const char *, const char *,
+	    uint64_t, int, struct acl_authz *);
 /* The ACL tables' epoch: the highest of their indexes. */
 uint64_t acl_epoch(struct store *);
 /* How many resolved and unresolved secrets the cache holds. */

@@ -1136,7 +1136,8 @@ cat_answer(struct imsgev *iev, uint32_t reqid, struct cat_read *rd)
 		rc = acl_read(rd->query, rd->arg, rd->token, emit_packed, &e,
 		    &found);
 	else if (rd->query == CAT_Q_ACL_RESOLVE)
-		rc = acl_resolve_emit(rd->token, emit_packed, &e, &found);
+		rc = acl_resolve_emit(rd->token, rd->arg, emit_packed, &e,
+		    &found);
 	else switch (rd->query) {
 	case CAT_Q_NODES:
 		rc = cat_state_nodes(&raftd.store, emit_node, &e);
@@ -1402,6 +1403,10 @@ cat_read_request(struct imsgev *iev, struct imsg *imsg)
 		fatalx("catalog: malformed read request from %s", iev->name);
 	if (!read_route(iev, imsg, a.consistency, a.max_stale_ms, a.query))
 		return;
+	if (acl_remote_wait(a.token, iev, imsg)) {
+		explicit_bzero(a.token, sizeof(a.token));
+		return;
+	}
 	if (acl_query_is(a.query) && acl_check_query(a.query, a.token, err,
 	    sizeof(err)) != 0) {
 		explicit_bzero(a.token, sizeof(a.token));
@@ -1841,6 +1846,13 @@ cat_write_request(struct imsgev *iev, struct imsg *imsg)
 			kv_write_error(iev, imsg->hdr.peerid,
 			    "No cluster leader");
 		return;
+	}
+	/* A token of the primary's: asked there first (acl_agent.c). */
+	if (cat_write_token(imsg->data, imsg->len, tok, sizeof(tok)) == 0) {
+		rc = acl_remote_wait(tok, iev, imsg);
+		explicit_bzero(tok, sizeof(tok));
+		if (rc)
+			return;
 	}
 	/* Coordinates are batched: see coord.c. */
 	if (op == CAT_WRITE_COORD_BATCH) {

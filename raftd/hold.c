@@ -10,6 +10,11 @@
  * it): that one goes again after HOLD_RETRY_MS, to the leader known
  * then or another server, until the same deadline.  A request keeps the
  * deadline of its first hold however often it goes again.
+ *
+ * acl_agent.c holds a request whose token a server of a secondary
+ * datacenter must ask the primary about (hold_token): it goes again
+ * once the answer is in (hold_token_release), or at the deadline,
+ * "settled" either way: it is not held for its token twice.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +25,7 @@
 
 #define HOLD_MAX	4096
 #define HOLD_RETRY_MS	200
+#define HOLD_DIGEST_LEN	32
 
 struct held {
 	TAILQ_ENTRY(held)	 entry;
@@ -28,11 +34,15 @@ struct held {
 	struct event		*timer;
 	uint64_t		 deadline;	/* node_now_ms() */
 	int			 retry;
+	int			 token;		/* waits for its token */
+	unsigned char		 digest[HOLD_DIGEST_LEN];
 };
 
-static TAILQ_HEAD(, held)	 helds = TAILQ_HEAD_INITIALIZER(helds);
+TAILQ_HEAD(held_list, held);
+static struct held_list		 helds = TAILQ_HEAD_INITIALIZER(helds);
 static size_t			 nhelds;
 static uint64_t			 again_deadline;	/* see hold_again() */
+static int			 token_settled;	/* see token_again() */
 
 static void
 held_free(struct held *h)
@@ -122,18 +132,29 @@ hold_again(struct held *h)
 	free(imsg.data);
 }
 
+/* A request held for its token goes again, not to be held for it twice. */
+static void
+token_again(struct held *h)
+{
+	token_settled = 1;
+	hold_again(h);
+	token_settled = 0;
+}
+
 static void
 held_timeout(evutil_socket_t fd, short events, void *arg)
 {
 	struct held	*h = arg;
 
-	if (h->retry && node_now_ms() < h->deadline)
+	if (h->token)
+		token_again(h);
+	else if (h->retry && node_now_ms() < h->deadline)
 		hold_again(h);
 	else
 		held_fail(h);
 }
 
-static int
+static struct held *
 hold_add(struct imsgev *iev, struct imsg *imsg, uint64_t deadline, int retry)
 {
 	struct held	*h;
@@ -142,7 +163,7 @@ hold_add(struct imsgev *iev, struct imsg *imsg, uint64_t deadline, int retry)
 
 	if (raftd_child.conf->performance.rpc_hold_timeout <= 0 ||
 	    nhelds >= HOLD_MAX || now >= deadline)
-		return -1;
+		return NULL;
 	ms = deadline - now;
 	if (retry && ms > HOLD_RETRY_MS)
 		ms = HOLD_RETRY_MS;
@@ -166,9 +187,7 @@ hold_add(struct imsgev *iev, struct imsg *imsg, uint64_t deadline, int retry)
 		fatalx("hold: evtimer");
 	TAILQ_INSERT_TAIL(&helds, h, entry);
 	nhelds++;
-	log_debug("hold: request %u held %s", imsg->hdr.peerid,
-	    retry ? "to go again" : "for want of a leader");
-	return 0;
+	return h;
 }
 
 /*
@@ -178,14 +197,80 @@ hold_add(struct imsgev *iev, struct imsg *imsg, uint64_t deadline, int retry)
 int
 hold_request(struct imsgev *iev, struct imsg *imsg)
 {
-	return hold_add(iev, imsg, hold_deadline(), 0);
+	if (hold_add(iev, imsg, hold_deadline(), 0) == NULL)
+		return -1;
+	log_debug("hold: request %u held for want of a leader",
+	    imsg->hdr.peerid);
+	return 0;
 }
 
 /* Send it again shortly, until deadline; -1 as hold_request(). */
 int
 hold_retry(struct imsgev *iev, struct imsg *imsg, uint64_t deadline)
 {
-	return hold_add(iev, imsg, deadline, 1);
+	if (hold_add(iev, imsg, deadline, 1) == NULL)
+		return -1;
+	log_debug("hold: request %u held to go again", imsg->hdr.peerid);
+	return 0;
+}
+
+/*
+ * Hold a request until its token (digest: acl_agent.c's key of it) is
+ * resolved; -1 as hold_request(), or when it went again for it once.
+ */
+int
+hold_token(struct imsgev *iev, struct imsg *imsg, const unsigned char *digest)
+{
+	struct held	*h;
+
+	if (token_settled ||
+	    (h = hold_add(iev, imsg, hold_deadline(), 0)) == NULL)
+		return -1;
+	h->token = 1;
+	memcpy(h->digest, digest, HOLD_DIGEST_LEN);
+	log_debug("hold: request %u held for its token", imsg->hdr.peerid);
+	return 0;
+}
+
+/*
+ * Move to now, in order, the requests waiting for the token with this
+ * digest, or with digest NULL those waiting for a leader or a retry.
+ */
+static void
+hold_take(struct held_list *now, const unsigned char *digest)
+{
+	struct held	*h, *next;
+
+	for (h = TAILQ_FIRST(&helds); h != NULL; h = next) {
+		next = TAILQ_NEXT(h, entry);
+		if (digest == NULL ? h->token : !h->token ||
+		    memcmp(h->digest, digest, HOLD_DIGEST_LEN) != 0)
+			continue;
+		TAILQ_REMOVE(&helds, h, entry);
+		TAILQ_INSERT_TAIL(now, h, entry);
+	}
+}
+
+/* Whether the request being handled went again after its token's hold. */
+int
+hold_token_settled(void)
+{
+	return token_settled;
+}
+
+/* The token with this digest is resolved: its requests go again. */
+void
+hold_token_release(const unsigned char *digest)
+{
+	struct held_list	 now = TAILQ_HEAD_INITIALIZER(now);
+	struct held		*h;
+
+	hold_take(&now, digest);
+	while ((h = TAILQ_FIRST(&now)) != NULL) {
+		TAILQ_REMOVE(&now, h, entry);
+		TAILQ_INSERT_HEAD(&helds, h, entry);
+		token_again(h);
+	}
 }
 
 /*
@@ -195,13 +280,14 @@ hold_retry(struct imsgev *iev, struct imsg *imsg, uint64_t deadline)
 void
 hold_release(void)
 {
-	TAILQ_HEAD(, held)	 now = TAILQ_HEAD_INITIALIZER(now);
+	struct held_list	 now = TAILQ_HEAD_INITIALIZER(now);
 	struct held		*h;
 
 	if (!TAILQ_EMPTY(&helds))
 		log_debug("hold: a leader is known: %zu requests go again",
 		    nhelds);
-	TAILQ_CONCAT(&now, &helds, entry);
+	/* Those waiting for their token go on waiting. */
+	hold_take(&now, NULL);
 	while ((h = TAILQ_FIRST(&now)) != NULL) {
 		TAILQ_REMOVE(&now, h, entry);
 		TAILQ_INSERT_HEAD(&helds, h, entry);

@@ -353,7 +353,7 @@ kv_read_request(struct imsgev *iev, struct imsg *imsg)
 	if (kv_read_parse(imsg->data, imsg->len, &rd) == -1)
 		fatalx("kv: malformed read request from %s", iev->name);
 	if (!read_route(iev, imsg, rd.consistency, rd.max_stale_ms,
-	    rd.mode)) {
+	    rd.mode) || acl_remote_wait(rd.token, iev, imsg)) {
 		kv_read_free(&rd);
 		return;
 	}
@@ -535,7 +535,8 @@ kv_write_request(struct imsgev *iev, struct imsg *imsg)
 	if (kv_write_decode(imsg->data, imsg->len, &ops, &n, tok,
 	    sizeof(tok)) == -1)
 		fatalx("kv: malformed write request from %s", iev->name);
-	if (forward_request(iev, imsg, 0, -1)) {
+	if (forward_request(iev, imsg, 0, -1) ||
+	    acl_remote_wait(tok, iev, imsg)) {
 		kv_ops_free(ops, n);
 		return;
 	}

@@ -425,6 +425,10 @@ raft_op_request(struct imsgev *iev, struct imsg *imsg)
 			    "No cluster leader", NULL);
 		return;
 	}
+	if (acl_remote_wait(op.token, iev, imsg)) {
+		explicit_bzero(op.token, sizeof(op.token));
+		return;
+	}
 	/*
 	 * Operator write, checked here as well as by apid: a request that
 	 * came over the network may carry any token, or none (anonymous).

@@ -151,6 +151,9 @@ int	 hold_retry(struct imsgev *, struct imsg *, uint64_t);
 uint64_t hold_deadline(void);
 void	 hold_release(void);
 void	 hold_cancel(struct imsgev *, uint32_t);
+int	 hold_token(struct imsgev *, struct imsg *, const unsigned char *);
+void	 hold_token_release(const unsigned char *);
+int	 hold_token_settled(void);
 
 /* operator.c */
 #define RAFT_OP_REMOVE		1
@@ -382,6 +385,8 @@ int	 acl_enabled(void);
 uint64_t acl_wall_ns(void);
 int	 acl_authz_get(const char *, const struct acl_authz **, char *,
 	    size_t);
+int	 acl_authz_local(const char *, const struct acl_authz **, char *,
+	    size_t);
 int	 acl_check_write(const void *, size_t, const char *, char *, size_t);
 const char *acl_dns_token(void);
 void	 acl_leader_check(struct raftd *);
@@ -412,8 +417,11 @@ typedef void (*acl_resolved_fn)(void *, const struct acl_authz *,
 void	 acl_agent_init(struct child *);
 void	 acl_resolve_async(const char *, acl_resolved_fn, void *);
 void	 acl_authz_request(struct imsgev *, struct imsg *);
-int	 acl_resolve_emit(const char *, void (*)(void *, struct mpack_out *),
-	    void *, int *);
+int	 acl_resolve_emit(const char *, const char *,
+	    void (*)(void *, struct mpack_out *), void *, int *);
+int	 acl_remote_mode(void);
+int	 acl_remote_cached(const char *, const struct acl_authz **);
+int	 acl_remote_wait(const char *, struct imsgev *, struct imsg *);
 
 /* acl_tokens.c: the agent's tokens, as configured or set by the API */
 const char *acl_token(const char *);
