@@ -38,32 +38,7 @@ req() {
 	body=$(echo "$body" | sed '$d')
 }
 
-node_start 135
-up1() { agreed none 135; }
-if ! poll 20 up1; then
-	not_ok "dc1 elects a leader"
-	cl_keep_logs
-	tap_done
-	exit 1
-fi
-mkrepl() {
-	req "$u1/acl/policy" PUT "$mgmt" \
-	    '{"Name":"replication","Rules":"acl = \"read\""}'
-	[ "$code" = 200 ] || return 1
-	req "$u1/acl/token" PUT "$mgmt" "{\"SecretID\":\"$repl\",
-	    \"Description\":\"replication\",
-	    \"Policies\":[{\"Name\":\"replication\"}]}"
-	[ "$code" = 200 ]
-}
-check "dc1 takes the replication token" poll 10 mkrepl
-node_start 136
-if ! poll 30 mdc_ready || ! poll 5 node_settled 135 ||
-    ! poll 5 node_settled 136; then
-	not_ok "dc2 elects a leader and joins dc1 over the WAN"
-	cl_keep_logs
-	tap_done
-	exit 1
-fi
+mdc_acl_start "$mgmt" "$repl" 'acl = \"read\"'
 req "$u2/acl/replication" GET ""
 check "dc2 replicates policies only" [ "$(echo "$body" |
     jq -r '[.Enabled, .ReplicationType] | join(" ")')" = "true policies" ]

@@ -41,33 +41,7 @@ req() {
 }
 
 # dc1 first, with the replication token, then dc2.
-node_start 131
-up1() { agreed none 131; }
-if ! poll 20 up1; then
-	not_ok "dc1 elects a leader"
-	cl_keep_logs
-	tap_done
-	exit 1
-fi
-mkrepl() {
-	req "$u1/acl/policy" PUT "$mgmt" \
-	    '{"Name":"replication","Rules":"acl = \"write\""}'
-	[ "$code" = 200 ] || return 1
-	req "$u1/acl/token" PUT "$mgmt" "{\"SecretID\":\"$repl\",
-	    \"Description\":\"replication\",
-	    \"Policies\":[{\"Name\":\"replication\"}]}"
-	[ "$code" = 200 ]
-}
-check "dc1 takes the replication token" poll 10 mkrepl
-for n in 132 133 134; do node_start $n; done
-if ! poll 30 mdc_ready || ! poll 5 node_settled 131 ||
-    ! poll 5 node_settled 132 || ! poll 5 node_settled 133 ||
-    ! poll 5 node_settled 134; then
-	not_ok "dc2 elects a leader and joins dc1 over the WAN"
-	cl_keep_logs
-	tap_done
-	exit 1
-fi
+mdc_acl_start "$mgmt" "$repl" 'acl = \"write\"'
 
 req "$u1/acl/policy" PUT "$mgmt" \
     '{"Name":"app-rw","Rules":"key_prefix \"app/\" { policy = \"write\" }"}'

@@ -64,3 +64,38 @@ mdc_start() {
 		poll 5 node_settled "$n" || return 1
 	done
 }
+
+# mdc_acl_start MGMT REPL RULES: ACLs across the two datacenters.  Start
+# dc1 (its configuration makes MGMT the initial management token), give
+# it the replication token REPL with a policy of RULES, then start dc2
+# and wait for both; checks each step, and ends the script when a
+# datacenter does not come up.
+mdc_acl_start() {
+	local n u1
+	u1=$(cl_url "${mdc_s1%% *}" /v1)
+	for n in $mdc_s1; do node_start "$n"; done
+	if ! poll 20 agreed none $mdc_s1; then
+		not_ok "dc1 elects a leader"
+		cl_keep_logs
+		tap_done
+		exit 1
+	fi
+	mdc_mkrepl() {
+		curl -sf -X PUT -H "X-Consul-Token: $1" --data-binary \
+		    "{\"Name\":\"replication\",\"Rules\":\"$3\"}" \
+		    "$u1/acl/policy" >/dev/null &&
+		    curl -sf -X PUT -H "X-Consul-Token: $1" --data-binary \
+		    "{\"SecretID\":\"$2\",\"Description\":\"replication\",
+		    \"Policies\":[{\"Name\":\"replication\"}]}" \
+		    "$u1/acl/token" >/dev/null
+	}
+	check "dc1 takes the replication token" poll 10 mdc_mkrepl "$@"
+	for n in $mdc_s2; do node_start "$n"; done
+	for n in $mdc_s1 $mdc_s2; do
+		poll 30 mdc_ready && poll 5 node_settled "$n" && continue
+		not_ok "dc2 elects a leader and joins dc1 over the WAN"
+		cl_keep_logs
+		tap_done
+		exit 1
+	done
+}
